@@ -1,0 +1,16 @@
+import { createEnqueuerActivities, type EnqueuerActivityDeps } from './enqueuer';
+import { createHealthActivities } from './health';
+import { createRepositoryActivities, type RepositoryActivityDeps } from './repository';
+
+export type ActivityDeps = RepositoryActivityDeps & EnqueuerActivityDeps;
+
+/** All of bbm's activities, built from their dependencies: the worker factory and tests use this one function. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createRepositoryActivities(deps),
+    ...createEnqueuerActivities(deps),
+    ...createHealthActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

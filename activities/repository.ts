@@ -1,0 +1,195 @@
+import { Context } from '@temporalio/activity';
+import type { Pool } from 'pg';
+import { pauseMigrations, resumeMigrations, changeBatchSize } from '../src/engine/control';
+import { executeJob } from '../src/engine/execute-job';
+import { findJob } from '../src/engine/find-job';
+import { acquireLease } from '../src/engine/lease';
+import { migrationProgress } from '../src/engine/progress';
+import type { WorkRegistry } from '../src/engine/registry';
+import type { ExecuteJobResult, FenceToken, FindJobResult, JobDescriptor, MigrationProgress } from '../src/engine/types';
+import type { Logger } from '../src/logger';
+import type { BbmMetrics } from '../src/metrics';
+import { releaseLease, renewLease } from '../src/store/leases';
+import { listMigrations } from '../src/store/migrations';
+import { adapt } from './failures';
+
+export interface RepositoryActivityDeps {
+  pool: Pool;
+  registry: WorkRegistry;
+  logger: Logger;
+  metrics: BbmMetrics;
+}
+
+export interface AcquireLeaseInput {
+  repository: string;
+  holder: string;
+  ttlMs: number;
+  waitMs: number;
+}
+export interface FindJobActivityInput {
+  repository: string;
+  fence: FenceToken;
+  maxJobAttempts: number;
+  retryFailed: boolean;
+  exclude: number[];
+  /** Lease lifetime to renew to, so a long batch never outlives its lease. */
+  leaseTtlMs: number;
+}
+export interface ExecuteJobActivityInput {
+  job: JobDescriptor;
+  fence: FenceToken;
+  maxJobAttempts: number;
+  jobTimeoutMs: number;
+  batchId: string;
+}
+export interface ReleaseLeaseInput {
+  fence: FenceToken;
+  minDelayMs: number;
+  maxDelayMs: number;
+}
+export interface ControlInput {
+  action: 'pause' | 'resume';
+  repository: string;
+  migration?: string;
+}
+export interface BatchSizeInput {
+  repository: string;
+  migration?: string;
+  batchSize: number;
+}
+
+/** Activities of the repository workflow: thin adapters over src/engine. */
+export function createRepositoryActivities(deps: RepositoryActivityDeps) {
+  const { pool, registry, metrics } = deps;
+  const log = (): Logger => {
+    const info = Context.current().info;
+    return deps.logger.child({ workflow_id: info.workflowExecution?.workflowId, run_id: info.workflowExecution?.runId, activity: info.activityType, attempt: info.attempt });
+  };
+  const timed = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
+    const end = metrics.queryDuration.startTimer({ operation });
+    try {
+      return await fn();
+    } finally {
+      end();
+    }
+  };
+
+  return {
+    async acquireLease(input: AcquireLeaseInput): Promise<FenceToken> {
+      return adapt(() =>
+        timed('lock', async () => {
+          const ctx = Context.current();
+          const fence = await acquireLease(pool, input, ctx.cancellationSignal, () => ctx.heartbeat());
+          log().debug({ repository: input.repository, token: fence.token }, 'obtained lock');
+          return fence;
+        }),
+      );
+    },
+
+    async findJob(input: FindJobActivityInput): Promise<FindJobResult> {
+      return adapt(() =>
+        timed('find', async () => {
+          // Keep a live lease alive through long batches; a lost one is reported by findJob's own fence check.
+          await renewLease(pool, input.fence, input.leaseTtlMs);
+          const result = await findJob(pool, input);
+          const l = log();
+          for (const m of result.finished) l.info({ bbm_id: m.id, bbm_name: m.name, bbm_status: 'finished' }, 'migration finished');
+          for (const m of result.failed) {
+            l.warn({ bbm_id: m.id, bbm_name: m.name, bbm_status: 'failed', failure: m.failure }, 'migration failed');
+            metrics.failures.inc({ repository: input.repository, code: m.failure ?? 'unknown' });
+          }
+          if (result.progress) metrics.progress.set({ migration: result.progress.name, repository: input.repository }, result.progress.percent);
+          for (const m of result.finished) metrics.progress.set({ migration: m.name, repository: input.repository }, 100);
+          return result;
+        }),
+      );
+    },
+
+    async executeJob(input: ExecuteJobActivityInput): Promise<ExecuteJobResult> {
+      const ctx = Context.current();
+      const { job } = input;
+      const l = log().child({
+        batch_id: input.batchId,
+        correlation_id: `${input.batchId}:${job.jobId}:${ctx.info.attempt}`,
+        job_id: job.jobId,
+        job_bbm_id: job.migrationId,
+        job_name: job.workName,
+        job_attempts: job.attempts,
+        job_start_id: job.start,
+        job_end_id: job.end,
+        job_batch_size: job.batchSize,
+        job_pagination_table: job.table,
+        job_pagination_column: job.column,
+        bbm_name: job.migrationName,
+      });
+      const labels = { migration: job.migrationName, repository: job.repository };
+      // Heartbeats carry cancellation to us, and let Temporal notice a dead worker quickly.
+      const beat = setInterval(() => ctx.heartbeat(), Math.max(200, Math.min(5_000, input.jobTimeoutMs / 4)));
+      const end = metrics.jobDuration.startTimer(labels);
+      try {
+        l.info('found job, starting execution');
+        const result = await adapt(() => executeJob({ pool, registry }, { jobId: job.jobId, maxJobAttempts: input.maxJobAttempts, jobTimeoutMs: input.jobTimeoutMs, fence: input.fence }, ctx.cancellationSignal));
+        end({ outcome: result.outcome });
+        metrics.jobs.inc({ ...labels, outcome: result.outcome });
+        if (result.outcome === 'finished') {
+          metrics.migratedTuples.inc(labels, result.rows);
+          metrics.jobBatchSize.set(labels, job.batchSize);
+        }
+        if (result.progress) metrics.progress.set(labels, result.progress.percent);
+        l.info({ job_status: result.outcome, rows: result.rows, duration_s: result.durationMs / 1000, job_attempts: result.attempts }, result.outcome === 'finished' ? 'job completed' : `job ${result.outcome}`);
+        return result;
+      } catch (err) {
+        const type = (err as { type?: string }).type ?? 'ERROR';
+        end({ outcome: 'failed' });
+        metrics.jobs.inc({ ...labels, outcome: 'failed' });
+        metrics.failures.inc({ repository: job.repository, code: type });
+        l.error({ job_status: 'failed', code: type, err: (err as Error).message }, 'failed to execute job');
+        throw err;
+      } finally {
+        clearInterval(beat);
+      }
+    },
+
+    /** Let the lease go and draw the jittered pause before the next batch (randomness belongs outside the workflow). */
+    async releaseLease(input: ReleaseLeaseInput): Promise<{ delayMs: number }> {
+      return adapt(() =>
+        timed('release', async () => {
+          await releaseLease(pool, input.fence);
+          const delayMs = Math.round(input.minDelayMs + Math.random() * (input.maxDelayMs - input.minDelayMs));
+          metrics.runs.inc({ repository: input.fence.repository });
+          metrics.sleepDuration.observe({ repository: input.fence.repository }, delayMs / 1000);
+          log().debug({ duration_s: delayMs / 1000, jitter_s: delayMs / 1000 }, 'released lock, sleeping before next run');
+          return { delayMs };
+        }),
+      );
+    },
+
+    async controlMigrations(input: ControlInput): Promise<string[]> {
+      return adapt(async () => {
+        const selector = { repository: input.repository, name: input.migration };
+        const changed = input.action === 'pause' ? await pauseMigrations(pool, selector) : await resumeMigrations(pool, selector);
+        log().info({ repository: input.repository, migrations: changed }, `${input.action}d migrations`);
+        return changed;
+      });
+    },
+
+    async setBatchSize(input: BatchSizeInput): Promise<string[]> {
+      return adapt(() => changeBatchSize(pool, { repository: input.repository, name: input.migration }, input.batchSize));
+    },
+
+    /** Every migration of the repository, and the database's clock (the workflow keeps no wall clock of its own). */
+    async repositoryProgress(input: { repository: string }): Promise<{ migrations: MigrationProgress[]; now: string }> {
+      return adapt(async () => {
+        const migrations: MigrationProgress[] = [];
+        for (const m of await listMigrations(pool, { repository: input.repository })) {
+          const p = await migrationProgress(pool, m);
+          if (p) migrations.push(p);
+        }
+        const { rows } = await pool.query('SELECT now() AS now');
+        return { migrations, now: (rows[0].now as Date).toISOString() };
+      });
+    },
+  };
+}
+
+export type RepositoryActivities = ReturnType<typeof createRepositoryActivities>;

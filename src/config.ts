@@ -1,0 +1,173 @@
+import path from 'node:path';
+import { loadClientConfigProfile, toClientOptions, type ClientConfigProfile } from '@temporalio/envconfig';
+import type { NativeConnectionOptions } from '@temporalio/worker';
+import { BbmError, ErrorCode } from './errors';
+
+/**
+ * The whole of bbm's configuration, resolved once at start-up (defaults, then environment,
+ * then flags). Nothing else in the code reads `process.env`.
+ */
+export interface BbmConfig {
+  /** Postgres connection string. Unset means "start the embedded development Postgres". */
+  databaseUrl: string | undefined;
+  temporal: TemporalSettings;
+  /** Task queue the bbm worker polls. @default "bbm" */
+  taskQueue: string;
+  /** @default "info" */
+  logLevel: LogLevel;
+  /** Port of the worker's Prometheus endpoint; 0 turns it off. @default 9464 */
+  metricsPort: number;
+  /** Activities one worker runs at once; each holds at most one Postgres connection. @default 20 */
+  maxConcurrentActivities: number;
+  /** Size of the worker's Postgres pool. @default maxConcurrentActivities + 2 */
+  poolSize: number;
+  /** Where `npm start` keeps Postgres and Temporal data. @default "<project>/.data" */
+  dataDir: string;
+  /** Where the Temporal CLI binary is cached. @default "<project>/.tools" */
+  toolsDir: string;
+  /** Explicit path to a `temporal` binary (TEMPORAL_CLI). */
+  temporalCli: string | undefined;
+}
+
+export interface TemporalSettings {
+  /** host:port of the frontend; undefined until a dev server supplies one. */
+  address: string | undefined;
+  namespace: string;
+  /** True when an API key or TLS is configured (used only to describe the connection, never logged raw). */
+  secure: boolean;
+  /** Resolved by Temporal's own envconfig: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE. */
+  connectionOptions: NativeConnectionOptions;
+}
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'silent'];
+
+/** Flags a command may pass; each overrides the environment. */
+export interface ConfigFlags {
+  databaseUrl?: string;
+  temporalAddress?: string;
+  namespace?: string;
+  taskQueue?: string;
+  logLevel?: string;
+  metricsPort?: string | number;
+  maxConcurrentActivities?: string | number;
+}
+
+export const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+/** Resolve the configuration. Throws CONFIG_INVALID naming the setting when a value is unusable. */
+export function resolveConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFlags = {}): BbmConfig {
+  const databaseUrl = nonEmpty(flags.databaseUrl) ?? nonEmpty(env.DATABASE_URL);
+  if (databaseUrl !== undefined) validateDatabaseUrl(databaseUrl, flags.databaseUrl ? '--database-url' : 'DATABASE_URL');
+
+  const maxConcurrentActivities = integerSetting(
+    flags.maxConcurrentActivities ?? env.BBM_MAX_CONCURRENT_ACTIVITIES,
+    20,
+    flags.maxConcurrentActivities !== undefined ? '--max-concurrent-activities' : 'BBM_MAX_CONCURRENT_ACTIVITIES',
+    1,
+    1000,
+  );
+
+  const logLevel = (flags.logLevel ?? env.BBM_LOG_LEVEL ?? 'info').toLowerCase() as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw configError(flags.logLevel ? '--log-level' : 'BBM_LOG_LEVEL', logLevel, `one of ${LOG_LEVELS.join(', ')}`);
+  }
+
+  const taskQueue = flags.taskQueue ?? env.BBM_TASK_QUEUE ?? 'bbm';
+  if (!/^[\w.:-]{1,200}$/.test(taskQueue)) {
+    throw configError(flags.taskQueue ? '--task-queue' : 'BBM_TASK_QUEUE', taskQueue, 'letters, digits, . _ : - (1-200 chars)');
+  }
+
+  return {
+    databaseUrl,
+    temporal: resolveTemporal(env, flags),
+    taskQueue,
+    logLevel,
+    metricsPort: integerSetting(flags.metricsPort ?? env.BBM_METRICS_PORT, 9464, 'BBM_METRICS_PORT', 0, 65535),
+    maxConcurrentActivities,
+    poolSize: integerSetting(env.BBM_PG_POOL_SIZE, maxConcurrentActivities + 2, 'BBM_PG_POOL_SIZE', 1, 1000),
+    dataDir: path.resolve(env.BBM_DATA_DIR ?? path.join(PROJECT_ROOT, '.data')),
+    toolsDir: path.resolve(env.BBM_TOOLS_DIR ?? path.join(PROJECT_ROOT, '.tools')),
+    temporalCli: nonEmpty(env.TEMPORAL_CLI),
+  };
+}
+
+/** Same configuration, pointed at another Temporal address (used once a dev server is up). */
+export function withTemporalAddress(config: BbmConfig, address: string): BbmConfig {
+  return {
+    ...config,
+    temporal: { ...config.temporal, address, connectionOptions: { ...config.temporal.connectionOptions, address } },
+  };
+}
+
+function resolveTemporal(env: NodeJS.ProcessEnv, flags: ConfigFlags): TemporalSettings {
+  let profile: ClientConfigProfile;
+  try {
+    profile = loadClientConfigProfile({ overrideEnvVars: definedOnly(env), profile: env.TEMPORAL_PROFILE });
+  } catch (err) {
+    throw new BbmError(
+      ErrorCode.CONFIG_INVALID,
+      `Temporal client configuration could not be loaded (TEMPORAL_CONFIG_FILE / TEMPORAL_PROFILE / TEMPORAL_* variables): ${(err as Error).message}`,
+    );
+  }
+  if (flags.temporalAddress) profile = { ...profile, address: flags.temporalAddress };
+  if (flags.namespace) profile = { ...profile, namespace: flags.namespace };
+  if (profile.address !== undefined && !/^[\w.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/.test(profile.address)) {
+    throw configError(flags.temporalAddress ? '--temporal-address' : 'TEMPORAL_ADDRESS', profile.address, 'host:port');
+  }
+  const namespace = profile.namespace ?? 'default';
+  if (!/^[\w.-]{1,255}$/.test(namespace)) throw configError('TEMPORAL_NAMESPACE', namespace, 'a Temporal namespace name');
+  const connect = toClientOptions(profile);
+  return {
+    address: profile.address,
+    namespace,
+    secure: Boolean(profile.apiKey) || (profile.tls !== undefined && !profile.tls.disabled),
+    connectionOptions: connect.connectionOptions,
+  };
+}
+
+function validateDatabaseUrl(url: string, setting: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw configError(setting, redactUrl(url), 'a URL such as postgres://user:password@host:5432/db');
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw configError(setting, redactUrl(url), 'a postgres:// or postgresql:// URL');
+  }
+}
+
+function integerSetting(raw: string | number | undefined, fallback: number, setting: string, min: number, max: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = typeof raw === 'number' ? raw : Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw configError(setting, String(raw), `an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function configError(setting: string, value: string, expected: string): BbmError {
+  return new BbmError(ErrorCode.CONFIG_INVALID, `Invalid ${setting}: "${value}". Expected ${expected}.`, { setting });
+}
+
+/** A URL with its password replaced, safe for logs and error messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+  }
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) out[key] = value;
+  return out;
+}

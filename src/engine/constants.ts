@@ -1,0 +1,58 @@
+/**
+ * Status and failure codes stored in bbm.migrations / bbm.jobs. The numbers match the anchor
+ * system so data and dashboards translate one to one. Pure module: workflows import it too.
+ */
+
+export const MigrationStatus = Object.freeze({ PAUSED: 0, ACTIVE: 1, FINISHED: 2, FAILED: 3, RUNNING: 4 } as const);
+export type MigrationStatus = (typeof MigrationStatus)[keyof typeof MigrationStatus];
+
+/** Jobs use the active / finished / failed subset. */
+export const JobStatus = Object.freeze({ ACTIVE: 1, FINISHED: 2, FAILED: 3 } as const);
+export type JobStatus = (typeof JobStatus)[keyof typeof JobStatus];
+
+export const FailureCode = Object.freeze({
+  /** The work function threw. */
+  UNKNOWN: 0,
+  INVALID_TABLE: 1,
+  INVALID_COLUMN: 2,
+  /** The work function is not registered anywhere (set only at definition time, see WORK_FUNCTION_NOT_FOUND). */
+  INVALID_JOB_SIGNATURE: 3,
+  MAX_JOB_RETRY: 4,
+  INVALID_BATCHING_STRATEGY: 5,
+} as const);
+export type FailureCode = (typeof FailureCode)[keyof typeof FailureCode];
+
+export const BatchingStrategy = Object.freeze({
+  /** Jobs cover consecutive id ranges of the column, each holding at most batch_size rows. */
+  SERIAL: 'serial',
+  /** Each job updates the next batch_size rows where the column IS NULL, until none is left. */
+  NULL_ROWS: 'null',
+} as const);
+export type BatchingStrategy = (typeof BatchingStrategy)[keyof typeof BatchingStrategy];
+
+export const MIGRATION_STATUS_NAMES: Readonly<Record<number, string>> = Object.freeze({ 0: 'paused', 1: 'active', 2: 'finished', 3: 'failed', 4: 'running' });
+export const JOB_STATUS_NAMES: Readonly<Record<number, string>> = Object.freeze({ 1: 'active', 2: 'finished', 3: 'failed' });
+export const FAILURE_CODE_NAMES: Readonly<Record<number, string>> = Object.freeze({
+  0: 'unknown',
+  1: 'invalid_table',
+  2: 'invalid_column',
+  3: 'invalid_job_signature',
+  4: 'max_job_retry',
+  5: 'invalid_batching_strategy',
+});
+
+export function migrationStatusName(status: number): string {
+  return MIGRATION_STATUS_NAMES[status] ?? `unknown(${status})`;
+}
+
+export function failureCodeName(code: number | null | undefined): string | null {
+  return code === null || code === undefined ? null : (FAILURE_CODE_NAMES[code] ?? `unknown(${code})`);
+}
+
+/** Limits a definition must respect; also enforced by the runtime-update validator. */
+export const LIMITS = Object.freeze({
+  MIN_BATCH_SIZE: 1,
+  MAX_BATCH_SIZE: 1_000_000,
+  MIN_JOB_ATTEMPTS: 1,
+  MAX_JOB_ATTEMPTS: 10,
+});

@@ -1,0 +1,159 @@
+import type { Pool, PoolClient } from 'pg';
+import { BbmError, ErrorCode } from '../errors';
+import { lockJob, markJobFailed, markJobFinished } from '../store/jobs';
+import { holdsLease } from '../store/leases';
+import { addRowsProcessed, migrationById, setMigrationStatus } from '../store/migrations';
+import type { MigrationRow } from '../store/types';
+import { BatchingStrategy, FailureCode, JobStatus, MigrationStatus } from './constants';
+import { leaseLost } from './find-job';
+import { parseTableName, quoteIdent, quoteTable } from './identifiers';
+import { migrationProgress } from './progress';
+import type { WorkRegistry } from './registry';
+import type { ExecuteJobResult, FenceToken } from './types';
+
+export interface ExecuteJobInput {
+  jobId: number;
+  maxJobAttempts: number;
+  /** statement_timeout for the job's statements, so runaway work ends even if its caller is gone. */
+  jobTimeoutMs: number;
+  /** Confirmed (and share-locked) just before COMMIT. Omit only outside the workflow. */
+  fence?: FenceToken;
+}
+
+export interface ExecuteJobDeps {
+  pool: Pool;
+  registry: WorkRegistry;
+}
+
+/** Per-job details the caller (activity) may want to log or measure. */
+export interface ExecuteObserver {
+  onWorkStart?(info: { migration: MigrationRow; start: number | null; end: number | null }): void;
+}
+
+/**
+ * Run one job: the work function and the job's bookkeeping commit in ONE transaction, with the
+ * fence confirmed last. So a batch is either applied and recorded, or neither: a crash, a lost
+ * lease or a cancellation rolls both back, and a job recorded as finished is never run again.
+ *
+ * A failing attempt rolls the work back to a savepoint and records the failure (attempts + 1,
+ * error code, message); when the attempts reach the limit the job and its migration fail with
+ * max_job_retry and a MAX_JOB_RETRY error is thrown, otherwise WORK_FAILED (retryable).
+ */
+export async function executeJob(deps: ExecuteJobDeps, input: ExecuteJobInput, signal: AbortSignal = new AbortController().signal, observer: ExecuteObserver = {}): Promise<ExecuteJobResult> {
+  const client = await deps.pool.connect();
+  let broken: Error | undefined;
+  const onAbort = (): void => void cancelBackend(deps.pool, client);
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    await client.query('BEGIN');
+    await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(input.jobTimeoutMs))}`);
+    const outcome = await runInTransaction(deps, client, input, signal, observer);
+    await client.query('COMMIT');
+    if (outcome instanceof BbmError) throw outcome;
+    return outcome;
+  } catch (err) {
+    try {
+      await client.query('ROLLBACK');
+    } catch (rollbackError) {
+      broken = rollbackError as Error;
+    }
+    if (signal.aborted && !(err instanceof BbmError)) throw new BbmError(ErrorCode.CANCELLED, 'The job was cancelled; its work was rolled back.', { jobId: input.jobId });
+    throw err;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    client.release(broken);
+  }
+}
+
+/** Returns the result to commit, or a BbmError to throw after committing the failure record. */
+async function runInTransaction(
+  deps: ExecuteJobDeps,
+  client: PoolClient,
+  input: ExecuteJobInput,
+  signal: AbortSignal,
+  observer: ExecuteObserver,
+): Promise<ExecuteJobResult | BbmError> {
+  const job = await lockJob(client, input.jobId);
+  if (!job) throw new BbmError(ErrorCode.INVALID_INPUT, `Job ${input.jobId} does not exist.`, { jobId: input.jobId });
+  if (job.status === JobStatus.FINISHED) {
+    return { outcome: 'already_finished', rows: job.rowsAffected, durationMs: 0, attempts: job.attempts, progress: await migrationProgress(client, job.migrationId) };
+  }
+  // Locking the migration row makes pause/resume wait for the job in flight instead of racing it.
+  const { rows } = await client.query('SELECT id FROM bbm.migrations WHERE id = $1 FOR UPDATE', [job.migrationId]);
+  const migration = rows[0] ? await migrationById(client, job.migrationId) : undefined;
+  if (!migration || (migration.status !== MigrationStatus.RUNNING && migration.status !== MigrationStatus.ACTIVE)) {
+    const reason = migration ? `migration is ${migration.status === MigrationStatus.PAUSED ? 'paused' : 'no longer runnable'}` : 'migration was deleted';
+    return { outcome: 'skipped', reason, rows: 0, durationMs: 0, attempts: job.attempts, progress: migration ? await migrationProgress(client, migration) : null };
+  }
+  const work = deps.registry.get(migration.jobName);
+  if (!work) {
+    throw new BbmError(
+      ErrorCode.WORK_FUNCTION_NOT_FOUND,
+      `Work function "${migration.jobName}" is not registered on this worker (a rolling deploy?). The job was not attempted; it will be retried.`,
+      { workName: migration.jobName, migration: migration.name },
+    );
+  }
+  const table = parseTableName(migration.tableName);
+  const strategy = migration.batchingStrategy === BatchingStrategy.NULL_ROWS ? 'null' : 'serial';
+  observer.onWorkStart?.({ migration, start: job.minValue, end: job.maxValue });
+
+  await client.query('SAVEPOINT bbm_work');
+  const started = performance.now();
+  let rowsChanged: number;
+  try {
+    rowsChanged = await work.run({
+      client,
+      table,
+      quotedTable: quoteTable(table),
+      column: migration.columnName,
+      quotedColumn: quoteIdent(migration.columnName),
+      start: job.minValue,
+      end: job.maxValue,
+      batchSize: migration.batchSize,
+      strategy,
+      args: migration.workArgs,
+      signal,
+    });
+    if (!Number.isFinite(rowsChanged) || rowsChanged < 0) throw new Error(`work function returned ${String(rowsChanged)}; it must return the number of rows changed`);
+    if (strategy === 'null' && rowsChanged === 0 && (await nullsRemain(client, migration))) {
+      // Without this, a NULL-strategy job that changes nothing would be found again forever.
+      throw new Error(`made no progress: no row changed while ${migration.columnName} IS NULL rows remain`);
+    }
+  } catch (err) {
+    if (signal.aborted) throw err;
+    const durationMs = performance.now() - started;
+    await client.query('ROLLBACK TO SAVEPOINT bbm_work');
+    const message = (err as Error).message ?? String(err);
+    const counted = await markJobFailed(client, job.id, FailureCode.UNKNOWN, message, durationMs);
+    const exhausted = counted >= input.maxJobAttempts;
+    if (exhausted) await setMigrationStatus(client, migration.id, MigrationStatus.FAILED, FailureCode.MAX_JOB_RETRY);
+    if (input.fence && !(await holdsLease(client, input.fence))) throw leaseLost(input.fence);
+    return exhausted
+      ? new BbmError(ErrorCode.MAX_JOB_RETRY, `Job ${job.id} of "${migration.name}" failed ${counted} times (limit ${input.maxJobAttempts}); the migration is failed. Last error: ${message}. Fix the cause, then retry the migration.`, {
+          jobId: job.id,
+          migration: migration.name,
+          attempts: job.attempts + 1,
+        })
+      : new BbmError(ErrorCode.WORK_FAILED, `Job ${job.id} of "${migration.name}" failed (attempt ${counted} of ${input.maxJobAttempts}): ${message}`, {
+          jobId: job.id,
+          migration: migration.name,
+          attempts: job.attempts + 1,
+        });
+  }
+  const durationMs = performance.now() - started;
+  await markJobFinished(client, job.id, rowsChanged, durationMs);
+  await addRowsProcessed(client, migration.id, rowsChanged);
+  if (input.fence && !(await holdsLease(client, input.fence))) throw leaseLost(input.fence);
+  return { outcome: 'finished', rows: rowsChanged, durationMs, attempts: job.attempts + 1, progress: await migrationProgress(client, migration.id) };
+}
+
+async function nullsRemain(client: PoolClient, m: MigrationRow): Promise<boolean> {
+  const { rows } = await client.query(`SELECT EXISTS (SELECT 1 FROM ${quoteTable(parseTableName(m.tableName))} WHERE ${quoteIdent(m.columnName)} IS NULL) AS more`);
+  return Boolean(rows[0]?.more);
+}
+
+/** Stop the statement running on `client` from another connection (cancellation of an in-flight job). */
+async function cancelBackend(pool: Pool, client: PoolClient): Promise<void> {
+  const pid = (client as unknown as { processID?: number }).processID;
+  if (pid) await pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
+}

@@ -1,0 +1,154 @@
+import type { Pool, PoolClient } from 'pg';
+import { BbmError, ErrorCode } from '../errors';
+import { firstJobWithStatus, insertJob, lastJob, resetRetryBudget } from '../store/jobs';
+import { holdsLease } from '../store/leases';
+import { lockNextFailed, lockNextRunnable, setMigrationStatus } from '../store/migrations';
+import { withTransaction } from '../store/transaction';
+import type { JobRow, MigrationRow } from '../store/types';
+import { BatchingStrategy, FailureCode, failureCodeName, JobStatus, MigrationStatus } from './constants';
+import { columnType, tableExists } from './definitions';
+import { parseTableName, quoteIdent, quoteTable } from './identifiers';
+import { migrationProgress } from './progress';
+import type { FenceToken, FindJobResult, JobDescriptor, MigrationRef } from './types';
+
+export interface FindJobInput {
+  repository: string;
+  /** Attempts after which a failed job fails its migration. */
+  maxJobAttempts: number;
+  /** Checked (and share-locked) before anything is written. Omit only outside the workflow (tests, sync runs). */
+  fence?: FenceToken;
+  /** Re-run failed migrations first, as the anchor's synchronous `run` does. @default false */
+  retryFailed?: boolean;
+  /** Migrations to pass over (e.g. ones that failed earlier in this run). */
+  exclude?: number[];
+}
+
+/**
+ * Pick the next job of a repository, in the anchor's order:
+ *  1. (with retryFailed) failed migrations, lowest id: back to running with a fresh attempt
+ *     budget, their first failed job first;
+ *  2. running before active, lowest id. Within a migration: a job left active by an interrupted
+ *     run, then the next new range, then failed jobs under the attempt limit (lowest id); a failed
+ *     job at the limit fails the migration (max_job_retry); nothing left finishes it.
+ * New ranges come before retries, which is what the anchor's tests assert (always-failing work
+ * with limit 2 leaves job 1 at 2 attempts and job 2 at 1). Everything happens in one transaction.
+ */
+export async function findJob(pool: Pool, input: FindJobInput): Promise<FindJobResult> {
+  return withTransaction(pool, async (client) => {
+    if (input.fence && !(await holdsLease(client, input.fence))) throw leaseLost(input.fence);
+    const result: FindJobResult = { job: null, finished: [], failed: [], progress: null };
+    const exclude = [...(input.exclude ?? [])];
+
+    for (;;) {
+      if (input.retryFailed) {
+        const failedMigration = await lockNextFailed(client, input.repository, exclude);
+        if (failedMigration) {
+          await resetRetryBudget(client, failedMigration.id);
+          const failedJob = await firstJobWithStatus(client, failedMigration.id, JobStatus.FAILED);
+          await setMigrationStatus(client, failedMigration.id, MigrationStatus.RUNNING);
+          if (failedJob) return withJob(client, result, failedMigration, failedJob);
+          continue; // back to running; the normal path below decides what is left
+        }
+      }
+
+      const migration = await lockNextRunnable(client, input.repository, exclude);
+      if (!migration) return result;
+      const invalid = await validateTarget(client, migration);
+      if (invalid !== null) {
+        await setMigrationStatus(client, migration.id, MigrationStatus.FAILED, invalid);
+        result.failed.push(ref(migration, invalid));
+        exclude.push(migration.id);
+        continue;
+      }
+      if (migration.status === MigrationStatus.ACTIVE) await setMigrationStatus(client, migration.id, MigrationStatus.RUNNING);
+
+      const job =
+        (await firstJobWithStatus(client, migration.id, JobStatus.ACTIVE)) ??
+        (await newJob(client, migration)) ??
+        (await firstJobWithStatus(client, migration.id, JobStatus.FAILED));
+      if (job && (job.status !== JobStatus.FAILED || job.attempts - job.retryBase < input.maxJobAttempts)) return withJob(client, result, migration, job);
+
+      if (job) {
+        await setMigrationStatus(client, migration.id, MigrationStatus.FAILED, FailureCode.MAX_JOB_RETRY);
+        result.failed.push(ref(migration, FailureCode.MAX_JOB_RETRY));
+      } else {
+        await setMigrationStatus(client, migration.id, MigrationStatus.FINISHED);
+        result.finished.push(ref(migration, null));
+      }
+      exclude.push(migration.id);
+    }
+  });
+}
+
+async function withJob(client: PoolClient, result: FindJobResult, migration: MigrationRow, job: JobRow): Promise<FindJobResult> {
+  result.job = describeJob(migration, job);
+  result.progress = await migrationProgress(client, migration.id);
+  return result;
+}
+
+export function describeJob(migration: MigrationRow, job: JobRow): JobDescriptor {
+  return {
+    jobId: job.id,
+    migrationId: migration.id,
+    migrationName: migration.name,
+    repository: migration.repository,
+    workName: migration.jobName,
+    table: migration.tableName,
+    column: migration.columnName,
+    strategy: migration.batchingStrategy,
+    start: job.minValue,
+    end: job.maxValue,
+    batchSize: migration.batchSize,
+    attempts: job.attempts,
+  };
+}
+
+/** The table or column may have been dropped, or the strategy be one this version does not know. */
+async function validateTarget(client: PoolClient, m: MigrationRow): Promise<FailureCode | null> {
+  if (m.batchingStrategy !== BatchingStrategy.SERIAL && m.batchingStrategy !== BatchingStrategy.NULL_ROWS) return FailureCode.INVALID_BATCHING_STRATEGY;
+  let table;
+  try {
+    table = parseTableName(m.tableName);
+  } catch {
+    return FailureCode.INVALID_TABLE;
+  }
+  if (!(await tableExists(client, table))) return FailureCode.INVALID_TABLE;
+  if (!(await columnType(client, table, m.columnName))) return FailureCode.INVALID_COLUMN;
+  return null;
+}
+
+/** The next range (serial) or the next NULL batch (null strategy); undefined when there is none. */
+async function newJob(client: PoolClient, m: MigrationRow): Promise<JobRow | undefined> {
+  const table = quoteTable(parseTableName(m.tableName));
+  const column = quoteIdent(m.columnName);
+  if (m.batchingStrategy === BatchingStrategy.NULL_ROWS) {
+    const { rows } = await client.query(`SELECT EXISTS (SELECT 1 FROM ${table} WHERE ${column} IS NULL) AS more`);
+    return rows[0]?.more ? insertJob(client, m.id, null, null) : undefined;
+  }
+  const max = m.maxValue ?? m.minValue;
+  const last = await lastJob(client, m.id);
+  const start = last?.maxValue !== null && last?.maxValue !== undefined ? last.maxValue + 1 : m.minValue;
+  if (start > max) return undefined;
+  let end = max;
+  if (start + m.batchSize < max) {
+    // The batch_size-th existing row ends the range, so sparse ids never produce empty jobs.
+    const { rows } = await client.query(
+      `SELECT ${column} AS v FROM ${table} WHERE ${column} >= $1 AND ${column} <= $2 ORDER BY ${column} LIMIT 1 OFFSET $3`,
+      [start, max, m.batchSize - 1],
+    );
+    if (rows[0]) end = Number(rows[0].v);
+  }
+  return insertJob(client, m.id, start, end);
+}
+
+function ref(m: MigrationRow, failure: FailureCode | null): MigrationRef {
+  return { id: m.id, name: m.name, failure: failureCodeName(failure) };
+}
+
+export function leaseLost(fence: FenceToken): BbmError {
+  return new BbmError(
+    ErrorCode.LEASE_LOST,
+    `The lease on repository "${fence.repository}" is no longer held with token ${fence.token}; a newer attempt owns it. Nothing was written.`,
+    { repository: fence.repository, token: fence.token },
+  );
+}

@@ -1,0 +1,70 @@
+/**
+ * Every error bbm raises on purpose carries a stable `code`. Codes are the contract with users:
+ * the CLI maps them to exit codes, activities map them to Temporal failure `type`s, and the
+ * README's troubleshooting table is keyed by them. Messages say what to do next.
+ *
+ * This module is imported by workflow code too, so it must stay free of Node built-ins.
+ */
+
+export const ErrorCode = Object.freeze({
+  /** A setting or a flag has a value bbm cannot use. */
+  CONFIG_INVALID: 'CONFIG_INVALID',
+  /** Input of a command, signal, update or workflow is malformed. */
+  INVALID_INPUT: 'INVALID_INPUT',
+  /** A table or column name is not a plain SQL identifier. */
+  INVALID_IDENTIFIER: 'INVALID_IDENTIFIER',
+  INVALID_TABLE: 'INVALID_TABLE',
+  INVALID_COLUMN: 'INVALID_COLUMN',
+  /** The work function named by a migration is not registered (anchor: invalid job signature). */
+  INVALID_JOB_SIGNATURE: 'INVALID_JOB_SIGNATURE',
+  INVALID_BATCHING_STRATEGY: 'INVALID_BATCHING_STRATEGY',
+  INVALID_RANGE: 'INVALID_RANGE',
+  INVALID_BATCH_SIZE: 'INVALID_BATCH_SIZE',
+  /** A NULL-strategy migration needs `CREATE INDEX ... WHERE column IS NULL`. */
+  MISSING_NULL_INDEX: 'MISSING_NULL_INDEX',
+  MIGRATION_EXISTS: 'MIGRATION_EXISTS',
+  MIGRATION_NOT_FOUND: 'MIGRATION_NOT_FOUND',
+  /** The operation does not apply to the migration's current status. */
+  INVALID_STATE: 'INVALID_STATE',
+  DUPLICATE_WORK_FUNCTION: 'DUPLICATE_WORK_FUNCTION',
+  /** The work function is not registered on *this* worker: transient during rolling deploys. */
+  WORK_FUNCTION_NOT_FOUND: 'WORK_FUNCTION_NOT_FOUND',
+  /** A work function threw. */
+  WORK_FAILED: 'WORK_FAILED',
+  MAX_JOB_RETRY: 'MAX_JOB_RETRY',
+  /** The repository lease is held by another holder and did not free up in time. */
+  LOCK_TIMEOUT: 'LOCK_TIMEOUT',
+  /** The caller's fencing token is no longer current: a newer attempt owns the repository. */
+  LEASE_LOST: 'LEASE_LOST',
+  ALREADY_RUNNING: 'ALREADY_RUNNING',
+  /** The operation was cancelled; whatever it had started was rolled back. */
+  CANCELLED: 'CANCELLED',
+  CANNOT_CONNECT: 'CANNOT_CONNECT',
+  TEMPORAL_CLI_MISSING: 'TEMPORAL_CLI_MISSING',
+  SERVICE_START_FAILED: 'SERVICE_START_FAILED',
+});
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Thrown when bbm refuses or fails an operation for a reason it can name. */
+export class BbmError extends Error {
+  readonly code: ErrorCode;
+  /** Structured context safe to log (never secrets). */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BbmError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export function isBbmError(err: unknown, code?: ErrorCode): err is BbmError {
+  return err instanceof BbmError && (code === undefined || err.code === code);
+}
+
+/** Shorthand for the most common refusal: input that does not fit. */
+export function invalidInput(message: string, details: Record<string, unknown> = {}): BbmError {
+  return new BbmError(ErrorCode.INVALID_INPUT, message, details);
+}

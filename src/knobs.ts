@@ -1,0 +1,74 @@
+import { ErrorCode } from './errors';
+import { LIMITS } from './engine/constants';
+
+/**
+ * The batch loop's settings. Defaults are the anchor's. Pure module: the workflow validates
+ * updates with it, the CLI validates flags with it, so both refuse the same values the same way.
+ */
+export interface Knobs {
+  /** Jobs per lock (batch). @default 5 */
+  maxJobPerBatch: number;
+  /** Stop taking jobs in a batch after this much job time. @default 600000 (10 min) */
+  maxBatchTimeoutMs: number;
+  /** Start-to-close timeout of one job (and its statement_timeout). @default 120000 (2 min) */
+  jobTimeoutMs: number;
+  /** How long to wait for the repository lease. @default 60000 (1 min) */
+  lockWaitTimeoutMs: number;
+  /** Random pause between batches, from min to max. @default 100 .. 2000 */
+  minDelayMs: number;
+  maxDelayMs: number;
+  /** Attempts per job before the migration fails (activity retries). @default 5 */
+  maxJobAttempts: number;
+  /** A running workflow continues as new past this many history events. @default 8000 */
+  historyEventBudget: number;
+}
+
+export const DEFAULT_KNOBS: Readonly<Knobs> = Object.freeze({
+  maxJobPerBatch: 5,
+  maxBatchTimeoutMs: 600_000,
+  jobTimeoutMs: 120_000,
+  lockWaitTimeoutMs: 60_000,
+  minDelayMs: 100,
+  maxDelayMs: 2_000,
+  maxJobAttempts: 5,
+  historyEventBudget: 8_000,
+});
+
+const RANGES: Readonly<Record<keyof Knobs, readonly [number, number]>> = Object.freeze({
+  maxJobPerBatch: [1, 1000],
+  maxBatchTimeoutMs: [1_000, 86_400_000],
+  jobTimeoutMs: [100, 86_400_000],
+  lockWaitTimeoutMs: [0, 3_600_000],
+  minDelayMs: [0, 3_600_000],
+  maxDelayMs: [0, 3_600_000],
+  maxJobAttempts: [LIMITS.MIN_JOB_ATTEMPTS, LIMITS.MAX_JOB_ATTEMPTS],
+  historyEventBudget: [500, 50_000],
+});
+
+export const KNOB_NAMES = Object.freeze(Object.keys(RANGES) as (keyof Knobs)[]);
+
+/** A refusal with a stable code, as plain data (workflow code turns it into an ApplicationFailure). */
+export interface KnobProblem {
+  code: typeof ErrorCode.INVALID_INPUT;
+  message: string;
+}
+
+/** Check a partial set of knobs; returns the first problem, or undefined when all are fine. */
+export function checkKnobs(partial: unknown, base: Knobs = DEFAULT_KNOBS): KnobProblem | undefined {
+  if (partial === undefined || partial === null) return undefined;
+  if (typeof partial !== 'object' || Array.isArray(partial)) return problem('knobs must be a JSON object');
+  for (const [key, value] of Object.entries(partial)) {
+    const range = RANGES[key as keyof Knobs];
+    if (!range) return problem(`unknown knob "${key}"; known: ${KNOB_NAMES.join(', ')}`);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < range[0] || value > range[1]) {
+      return problem(`${key} must be an integer from ${range[0]} to ${range[1]}; got ${JSON.stringify(value)}`);
+    }
+  }
+  const merged = { ...base, ...(partial as Partial<Knobs>) };
+  if (merged.minDelayMs > merged.maxDelayMs) return problem(`minDelayMs (${merged.minDelayMs}) must not exceed maxDelayMs (${merged.maxDelayMs})`);
+  return undefined;
+}
+
+function problem(message: string): KnobProblem {
+  return { code: ErrorCode.INVALID_INPUT, message };
+}

@@ -1,0 +1,44 @@
+import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import type { LogLevel } from './config';
+
+export type { Logger };
+
+/**
+ * Field names that may carry secrets anywhere in a log object. pino removes them before
+ * serialisation, so a careless `log.info({ config })` cannot leak a password or an API key.
+ */
+const REDACT_PATHS = [
+  'password',
+  '*.password',
+  'apiKey',
+  '*.apiKey',
+  '*.*.apiKey',
+  'databaseUrl',
+  '*.databaseUrl',
+  'connectionString',
+  '*.connectionString',
+  'connectionOptions',
+  '*.connectionOptions',
+  'headers.authorization',
+];
+
+export interface LoggerOptions {
+  level: LogLevel;
+  /** Human-readable lines instead of JSON. @default process.stdout.isTTY */
+  pretty?: boolean;
+  /** Where JSON lines go. @default stdout */
+  destination?: NodeJS.WritableStream;
+}
+
+/**
+ * JSON lines for machines, coloured lines for people at a terminal. Field names follow the
+ * anchor system's (job_id, bbm_name, ...) so existing dashboards and greps keep working.
+ */
+export function createLogger(options: LoggerOptions): Logger {
+  const usePretty = options.pretty ?? Boolean(process.stdout.isTTY);
+  const stream = usePretty
+    ? pretty({ colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true })
+    : (options.destination ?? process.stdout);
+  return pino({ level: options.level, base: { component: 'bbm' }, redact: { paths: REDACT_PATHS, censor: '***' } }, stream);
+}

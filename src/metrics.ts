@@ -1,0 +1,79 @@
+import http from 'node:http';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * bbm's own Prometheus metrics, named after the anchor system's, labelled by migration and
+ * repository. One registry per worker so tests can run several workers in one process.
+ */
+export class BbmMetrics {
+  readonly registry = new Registry();
+  readonly jobDuration = new Histogram({
+    name: 'bbm_job_duration_seconds',
+    help: 'Duration of one job (work + bookkeeping), by outcome',
+    labelNames: ['migration', 'repository', 'outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
+  readonly jobBatchSize = new Gauge({ name: 'bbm_job_batch_size', help: 'Batch size of the last job', labelNames: ['migration', 'repository'] as const, registers: [this.registry] });
+  readonly migratedTuples = new Counter({ name: 'bbm_migrated_tuples_total', help: 'Rows changed by finished jobs', labelNames: ['migration', 'repository'] as const, registers: [this.registry] });
+  readonly jobs = new Counter({ name: 'bbm_jobs_total', help: 'Jobs executed, by outcome', labelNames: ['migration', 'repository', 'outcome'] as const, registers: [this.registry] });
+  readonly failures = new Counter({ name: 'bbm_failures_total', help: 'Failures, by error code', labelNames: ['repository', 'code'] as const, registers: [this.registry] });
+  readonly runs = new Counter({ name: 'bbm_runs_total', help: 'Batches (lock, jobs, release) run', labelNames: ['repository'] as const, registers: [this.registry] });
+  readonly sleepDuration = new Histogram({
+    name: 'bbm_sleep_duration_seconds',
+    help: 'Jittered pause between batches',
+    labelNames: ['repository'] as const,
+    buckets: [0, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+    registers: [this.registry],
+  });
+  readonly progress = new Gauge({ name: 'bbm_migration_progress_percent', help: 'Progress of a migration (capped at 99.9 until finished)', labelNames: ['migration', 'repository'] as const, registers: [this.registry] });
+  readonly queryDuration = new Histogram({
+    name: 'bbm_query_duration_seconds',
+    help: 'Duration of bbm bookkeeping activities (lock, find, release)',
+    labelNames: ['operation'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'bbm_process_' });
+  }
+}
+
+export interface MetricsServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Serve bbm's registry on /metrics, followed by the Temporal SDK's own metrics when the SDK
+ * exports them on `sdkMetricsUrl`: one scrape target per worker.
+ */
+export async function serveMetrics(metrics: BbmMetrics, port: number, sdkMetricsUrl?: string, host = '0.0.0.0'): Promise<MetricsServer> {
+  const server = http.createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end('try /metrics\n');
+      return;
+    }
+    void (async () => {
+      let body = await metrics.registry.metrics();
+      if (sdkMetricsUrl) {
+        try {
+          body += '\n' + (await (await fetch(sdkMetricsUrl)).text());
+        } catch {
+          // The SDK exporter may not be up yet; bbm's own metrics are still worth serving.
+        }
+      }
+      res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body);
+    })().catch((err: Error) => res.writeHead(500).end(err.message));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

@@ -1,0 +1,109 @@
+import { JobStatus } from '../engine/constants';
+import { num, numOrNull, type JobRow, type Queryable } from './types';
+
+/** Named queries over bbm.jobs. */
+
+const COLUMNS = `id, migration_id, min_value, max_value, status, attempts, retry_base, failure_error_code, last_error, rows_affected,
+  created_at, started_at, finished_at, duration_ms`;
+
+export function toJob(r: Record<string, unknown>): JobRow {
+  return {
+    id: num(r.id),
+    migrationId: num(r.migration_id),
+    minValue: numOrNull(r.min_value),
+    maxValue: numOrNull(r.max_value),
+    status: num(r.status),
+    attempts: num(r.attempts),
+    retryBase: num(r.retry_base ?? 0),
+    failureErrorCode: numOrNull(r.failure_error_code),
+    lastError: (r.last_error as string | null) ?? null,
+    rowsAffected: num(r.rows_affected),
+    createdAt: r.created_at as Date,
+    startedAt: (r.started_at as Date | null) ?? null,
+    finishedAt: (r.finished_at as Date | null) ?? null,
+    durationMs: numOrNull(r.duration_ms),
+  };
+}
+
+export async function insertJob(db: Queryable, migrationId: number, minValue: number | null, maxValue: number | null): Promise<JobRow> {
+  const { rows } = await db.query(`INSERT INTO bbm.jobs (migration_id, min_value, max_value) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`, [migrationId, minValue, maxValue]);
+  return toJob(rows[0]);
+}
+
+export async function lockJob(db: Queryable, id: number): Promise<JobRow | undefined> {
+  const { rows } = await db.query(`SELECT ${COLUMNS} FROM bbm.jobs WHERE id = $1 FOR UPDATE`, [id]);
+  return rows[0] ? toJob(rows[0]) : undefined;
+}
+
+/** The job with the highest id: where the next serial range starts. */
+export async function lastJob(db: Queryable, migrationId: number): Promise<JobRow | undefined> {
+  const { rows } = await db.query(`SELECT ${COLUMNS} FROM bbm.jobs WHERE migration_id = $1 ORDER BY id DESC LIMIT 1`, [migrationId]);
+  return rows[0] ? toJob(rows[0]) : undefined;
+}
+
+/** The lowest-id job in `status` (active = left behind by an interrupted run; failed = to retry). */
+export async function firstJobWithStatus(db: Queryable, migrationId: number, status: JobStatus): Promise<JobRow | undefined> {
+  const { rows } = await db.query(`SELECT ${COLUMNS} FROM bbm.jobs WHERE migration_id = $1 AND status = $2 ORDER BY id LIMIT 1`, [migrationId, status]);
+  return rows[0] ? toJob(rows[0]) : undefined;
+}
+
+export async function listJobs(db: Queryable, migrationId: number): Promise<JobRow[]> {
+  const { rows } = await db.query(`SELECT ${COLUMNS} FROM bbm.jobs WHERE migration_id = $1 ORDER BY id`, [migrationId]);
+  return rows.map(toJob);
+}
+
+export async function markJobFinished(db: Queryable, id: number, rowsAffected: number, durationMs: number): Promise<void> {
+  await db.query(
+    `UPDATE bbm.jobs SET status = ${JobStatus.FINISHED}, attempts = attempts + 1, rows_affected = $2, duration_ms = $3,
+       failure_error_code = NULL, last_error = NULL, started_at = now() - make_interval(secs => $3 / 1000.0),
+       finished_at = now(), updated_at = now()
+     WHERE id = $1`,
+    [id, rowsAffected, durationMs],
+  );
+}
+
+/** Record a failed attempt; returns the attempts now counted against the limit (attempts - retry_base). */
+export async function markJobFailed(db: Queryable, id: number, failureCode: number, message: string, durationMs: number): Promise<number> {
+  const { rows } = await db.query(
+    `UPDATE bbm.jobs SET status = ${JobStatus.FAILED}, attempts = attempts + 1, failure_error_code = $2, last_error = left($3, 2000),
+       duration_ms = $4, started_at = now() - make_interval(secs => $4 / 1000.0), updated_at = now()
+     WHERE id = $1 RETURNING attempts - retry_base AS counted`,
+    [id, failureCode, message, durationMs],
+  );
+  return num(rows[0]?.counted);
+}
+
+export interface JobCounts {
+  active: number;
+  finished: number;
+  failed: number;
+  /** Sum of (max - min + 1) over finished serial jobs: the id space already covered. */
+  coveredIds: number;
+  /** The range of the most recent job, for "current range" displays. */
+  lastRange: { start: number | null; end: number | null } | null;
+}
+
+export async function jobCounts(db: Queryable, migrationId: number): Promise<JobCounts> {
+  const { rows } = await db.query(
+    `SELECT count(*) FILTER (WHERE status = ${JobStatus.ACTIVE}) AS active,
+            count(*) FILTER (WHERE status = ${JobStatus.FINISHED}) AS finished,
+            count(*) FILTER (WHERE status = ${JobStatus.FAILED}) AS failed,
+            coalesce(sum(max_value - min_value + 1) FILTER (WHERE status = ${JobStatus.FINISHED}), 0) AS covered,
+            (SELECT json_build_object('start', min_value, 'end', max_value) FROM bbm.jobs WHERE migration_id = $1 ORDER BY id DESC LIMIT 1) AS last_range
+       FROM bbm.jobs WHERE migration_id = $1`,
+    [migrationId],
+  );
+  const r = rows[0] ?? {};
+  return {
+    active: num(r.active ?? 0),
+    finished: num(r.finished ?? 0),
+    failed: num(r.failed ?? 0),
+    coveredIds: num(r.covered ?? 0),
+    lastRange: (r.last_range as JobCounts['lastRange']) ?? null,
+  };
+}
+
+/** Give a migration's failed jobs a fresh attempt budget (retry / re-run), keeping their stored attempts. */
+export async function resetRetryBudget(db: Queryable, migrationId: number): Promise<void> {
+  await db.query(`UPDATE bbm.jobs SET retry_base = attempts, updated_at = now() WHERE migration_id = $1 AND status = ${JobStatus.FAILED}`, [migrationId]);
+}

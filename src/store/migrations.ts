@@ -1,0 +1,137 @@
+import { MigrationStatus } from '../engine/constants';
+import { num, numOrNull, type MigrationRow, type Queryable } from './types';
+
+/** Named queries over bbm.migrations. */
+
+const COLUMNS = `id, name, repository, job_name, table_name, column_name, work_args, min_value, max_value, batch_size,
+  batching_strategy, status, failure_error_code, total_tuple_count, rows_processed, created_at, updated_at, started_at, finished_at`;
+
+export function toMigration(r: Record<string, unknown>): MigrationRow {
+  return {
+    id: num(r.id),
+    name: String(r.name),
+    repository: String(r.repository),
+    jobName: String(r.job_name),
+    tableName: String(r.table_name),
+    columnName: String(r.column_name),
+    workArgs: (r.work_args ?? {}) as Record<string, unknown>,
+    minValue: num(r.min_value),
+    maxValue: numOrNull(r.max_value),
+    batchSize: num(r.batch_size),
+    batchingStrategy: String(r.batching_strategy),
+    status: num(r.status),
+    failureErrorCode: numOrNull(r.failure_error_code),
+    totalTupleCount: numOrNull(r.total_tuple_count),
+    rowsProcessed: num(r.rows_processed),
+    createdAt: r.created_at as Date,
+    updatedAt: r.updated_at as Date,
+    startedAt: (r.started_at as Date | null) ?? null,
+    finishedAt: (r.finished_at as Date | null) ?? null,
+  };
+}
+
+export interface NewMigration {
+  name: string;
+  repository: string;
+  jobName: string;
+  tableName: string;
+  columnName: string;
+  workArgs: Record<string, unknown>;
+  minValue: number;
+  maxValue: number | null;
+  batchSize: number;
+  batchingStrategy: string;
+  totalTupleCount: number | null;
+  status: MigrationStatus;
+}
+
+export async function insertMigration(db: Queryable, m: NewMigration): Promise<MigrationRow> {
+  const { rows } = await db.query(
+    `INSERT INTO bbm.migrations (name, repository, job_name, table_name, column_name, work_args, min_value, max_value,
+       batch_size, batching_strategy, total_tuple_count, status)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${COLUMNS}`,
+    [m.name, m.repository, m.jobName, m.tableName, m.columnName, JSON.stringify(m.workArgs), m.minValue, m.maxValue, m.batchSize, m.batchingStrategy, m.totalTupleCount, m.status],
+  );
+  return toMigration(rows[0]);
+}
+
+export async function migrationByName(db: Queryable, name: string): Promise<MigrationRow | undefined> {
+  const { rows } = await db.query(`SELECT ${COLUMNS} FROM bbm.migrations WHERE name = $1`, [name]);
+  return rows[0] ? toMigration(rows[0]) : undefined;
+}
+
+export async function migrationById(db: Queryable, id: number): Promise<MigrationRow | undefined> {
+  const { rows } = await db.query(`SELECT ${COLUMNS} FROM bbm.migrations WHERE id = $1`, [id]);
+  return rows[0] ? toMigration(rows[0]) : undefined;
+}
+
+export async function listMigrations(db: Queryable, filter: { repository?: string } = {}): Promise<MigrationRow[]> {
+  const { rows } = await db.query(`SELECT ${COLUMNS} FROM bbm.migrations WHERE ($1::text IS NULL OR repository = $1) ORDER BY id`, [filter.repository ?? null]);
+  return rows.map(toMigration);
+}
+
+/** The next failed migration of a repository, locked; `exclude` skips ones already given up on in this run. */
+export async function lockNextFailed(db: Queryable, repository: string, exclude: number[]): Promise<MigrationRow | undefined> {
+  const { rows } = await db.query(
+    `SELECT ${COLUMNS} FROM bbm.migrations
+      WHERE repository = $1 AND status = ${MigrationStatus.FAILED} AND NOT (id = ANY($2::bigint[]))
+      ORDER BY id LIMIT 1 FOR UPDATE`,
+    [repository, exclude],
+  );
+  return rows[0] ? toMigration(rows[0]) : undefined;
+}
+
+/** Running before active, lowest id first (the anchor's order); paused ones are never picked. */
+export async function lockNextRunnable(db: Queryable, repository: string, exclude: number[]): Promise<MigrationRow | undefined> {
+  const { rows } = await db.query(
+    `SELECT ${COLUMNS} FROM bbm.migrations
+      WHERE repository = $1 AND status IN (${MigrationStatus.RUNNING}, ${MigrationStatus.ACTIVE}) AND NOT (id = ANY($2::bigint[]))
+      ORDER BY (status = ${MigrationStatus.RUNNING}) DESC, id LIMIT 1 FOR UPDATE`,
+    [repository, exclude],
+  );
+  return rows[0] ? toMigration(rows[0]) : undefined;
+}
+
+/** Move to `status`; finished/failed stamp finished_at, running stamps started_at once. */
+export async function setMigrationStatus(db: Queryable, id: number, status: MigrationStatus, failureCode: number | null = null): Promise<void> {
+  await db.query(
+    `UPDATE bbm.migrations SET status = $2, failure_error_code = $3, updated_at = now(),
+       started_at = CASE WHEN $2 = ${MigrationStatus.RUNNING} THEN coalesce(started_at, now()) ELSE started_at END,
+       finished_at = CASE WHEN $2 IN (${MigrationStatus.FINISHED}, ${MigrationStatus.FAILED}) THEN now() ELSE NULL END
+     WHERE id = $1`,
+    [id, status, failureCode],
+  );
+}
+
+export async function addRowsProcessed(db: Queryable, id: number, rows: number): Promise<void> {
+  await db.query('UPDATE bbm.migrations SET rows_processed = rows_processed + $2, updated_at = now() WHERE id = $1', [id, rows]);
+}
+
+/**
+ * Bulk status change for pause/resume: only rows currently in `from` move, and the names of the
+ * ones that moved come back (so callers can report exactly what changed).
+ */
+export async function transitionMigrations(
+  db: Queryable,
+  filter: { repository?: string; name?: string },
+  from: MigrationStatus[],
+  to: MigrationStatus,
+): Promise<string[]> {
+  const { rows } = await db.query(
+    `UPDATE bbm.migrations SET status = $4, failure_error_code = NULL, updated_at = now()
+      WHERE ($1::text IS NULL OR repository = $1) AND ($2::text IS NULL OR name = $2) AND status = ANY($3::smallint[])
+      RETURNING name`,
+    [filter.repository ?? null, filter.name ?? null, from, to],
+  );
+  return rows.map((r) => String(r.name)).sort();
+}
+
+export async function setBatchSize(db: Queryable, filter: { repository?: string; name?: string }, batchSize: number): Promise<string[]> {
+  const { rows } = await db.query(
+    `UPDATE bbm.migrations SET batch_size = $3, updated_at = now()
+      WHERE ($1::text IS NULL OR repository = $1) AND ($2::text IS NULL OR name = $2)
+        AND status NOT IN (${MigrationStatus.FINISHED}) RETURNING name`,
+    [filter.repository ?? null, filter.name ?? null, batchSize],
+  );
+  return rows.map((r) => String(r.name)).sort();
+}

@@ -1,0 +1,32 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { BbmConfig } from '../config';
+import { BbmError, ErrorCode } from '../errors';
+
+function cannotConnect(config: BbmConfig, err: unknown): BbmError {
+  const address = config.temporal.address ?? 'localhost:7233';
+  return new BbmError(
+    ErrorCode.CANNOT_CONNECT,
+    `Cannot connect to Temporal at ${address} (namespace ${config.temporal.namespace}): ${(err as Error).message}. Check TEMPORAL_ADDRESS (or your Temporal CLI profile) and that the server is running.`,
+    { address },
+  );
+}
+
+/** A client for starting, signalling and querying workflows. */
+export async function connectClient(config: BbmConfig): Promise<Client> {
+  try {
+    const connection = await Connection.connect({ ...config.temporal.connectionOptions, connectTimeout: '10 seconds' });
+    return new Client({ connection, namespace: config.temporal.namespace });
+  } catch (err) {
+    throw cannotConnect(config, err);
+  }
+}
+
+/** The worker's own connection (Rust core). */
+export async function connectWorker(config: BbmConfig): Promise<NativeConnection> {
+  try {
+    return await NativeConnection.connect(config.temporal.connectionOptions);
+  } catch (err) {
+    throw cannotConnect(config, err);
+  }
+}

@@ -1,0 +1,89 @@
+import type { Client } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
+import type { Pool } from 'pg';
+import { createActivities } from '../activities';
+import type { BbmConfig } from './config';
+import { BUILTIN_WORK } from './engine/builtin-work';
+import { WorkRegistry } from './engine/registry';
+import type { Logger } from './logger';
+import { BbmMetrics } from './metrics';
+import { connectClient, connectWorker } from './temporal/connection';
+
+export interface CreateWorkerOptions {
+  config: BbmConfig;
+  pool: Pool;
+  logger: Logger;
+  /** Work functions this worker can run. @default the built-ins */
+  registry?: WorkRegistry;
+  metrics?: BbmMetrics;
+  /** A prebuilt workflow bundle (tests build one per run); otherwise bundled from workflows/ once per process. */
+  workflowBundle?: WorkflowBundleOption;
+  connection?: NativeConnection;
+  client?: Client;
+  /** Shown in the web UI's worker list. */
+  identity?: string;
+}
+
+export interface BbmWorker {
+  worker: Worker;
+  client: Client;
+  metrics: BbmMetrics;
+  registry: WorkRegistry;
+  /** Close the connections this factory opened (not the pool, which the caller owns). */
+  close(): Promise<void>;
+}
+
+export const WORKFLOWS_PATH = require.resolve('../workflows/index');
+
+let bundlePromise: Promise<WorkflowBundleOption> | undefined;
+/** Bundling takes seconds; every worker of the process shares one bundle. */
+export function workflowBundle(): Promise<WorkflowBundleOption> {
+  bundlePromise ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') }).then((b) => ({ code: b.code }));
+  return bundlePromise;
+}
+
+let runtimeInstalled = false;
+/** Install the SDK runtime once per process: SDK logs at warn level, and its Prometheus metrics when asked. */
+export function installRuntime(options: { sdkMetricsAddress?: string } = {}): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({
+    logger: new DefaultLogger('WARN'),
+    telemetryOptions: options.sdkMetricsAddress ? { metrics: { prometheus: { bindAddress: options.sdkMetricsAddress } } } : undefined,
+  });
+}
+
+/**
+ * The one way bbm builds a worker: the `bbm worker` command, `npm start`'s demo and the tests
+ * all come through here, so tests exercise what ships.
+ */
+export async function createBbmWorker(options: CreateWorkerOptions): Promise<BbmWorker> {
+  installRuntime();
+  const { config, pool, logger } = options;
+  const registry = options.registry ?? new WorkRegistry([...BUILTIN_WORK]);
+  const metrics = options.metrics ?? new BbmMetrics();
+  const ownsConnection = !options.connection;
+  const connection = options.connection ?? (await connectWorker(config));
+  const client = options.client ?? (await connectClient(config));
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.taskQueue,
+    workflowBundle: options.workflowBundle ?? (await workflowBundle()),
+    activities: createActivities({ pool, registry, logger, metrics, client }),
+    ...(options.identity ? { identity: options.identity } : {}),
+    maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
+    // On SIGTERM/SIGINT, in-flight jobs get this long to finish before they are handed back.
+    shutdownGraceTime: '30 seconds',
+  });
+  return {
+    worker,
+    client,
+    metrics,
+    registry,
+    async close() {
+      if (!options.client) await client.connection.close();
+      if (ownsConnection) await connection.close();
+    },
+  };
+}

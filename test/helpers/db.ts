@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto';
+import { after } from 'node:test';
+import { Client, type Pool } from 'pg';
+import { createPool } from '../../src/db/pool';
+
+export interface TestDatabase {
+  url: string;
+  pool: Pool;
+  name: string;
+}
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run tests through \`npm test\` (test/run.ts), which starts the services.`);
+  return value;
+}
+
+/**
+ * A fresh database at the latest bbm schema, copied from the run's template, with a pool that is
+ * closed after the file's tests. Databases are left in place (the run's server is thrown away),
+ * so a failing test's data can still be inspected while the run is alive.
+ */
+export async function createTestDatabase(label = 'db'): Promise<TestDatabase> {
+  const name = `t_${label.replace(/\W/g, '_').slice(0, 30)}_${randomBytes(4).toString('hex')}`;
+  const adminUrl = env('BBM_TEST_ADMIN_URL');
+  const admin = new Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${env('BBM_TEST_TEMPLATE_DB')}`);
+  } finally {
+    await admin.end();
+  }
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  const url = u.toString();
+  const pool = createPool({ url, max: 30 });
+  after(() => pool.end());
+  return { url, pool, name };
+}
+
+/** A table `name` with ids 1..n (or the given ids) and a few columns tests like to change. */
+export async function createItems(pool: Pool, name: string, ids: number[] | number): Promise<void> {
+  const list = typeof ids === 'number' ? Array.from({ length: ids }, (_, i) => i + 1) : ids;
+  await pool.query(`CREATE TABLE ${name} (id bigint PRIMARY KEY, payload text, copy text, counter integer NOT NULL DEFAULT 0)`);
+  await pool.query(`INSERT INTO ${name} (id, payload) SELECT i, 'p' || i FROM unnest($1::bigint[]) AS i`, [list]);
+  await pool.query(`ANALYZE ${name}`);
+}

@@ -1,0 +1,9 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { HealthActivities } from '../activities/health';
+
+const { databaseInfo } = proxyActivities<HealthActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 } });
+
+/** The smallest useful workflow: proves a worker polls the queue and reaches Postgres (`bbm doctor`). */
+export async function healthCheck(_input: Record<string, never> = {}): Promise<{ serverVersion: string; database: string; schemaVersion: number }> {
+  return databaseInfo({});
+}

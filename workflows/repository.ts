@@ -1,0 +1,356 @@
+import {
+  ActivityCancellationType,
+  ApplicationFailure,
+  CancellationScope,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { EnqueuerActivities } from '../activities/enqueuer';
+import type { RepositoryActivities } from '../activities/repository';
+import type { ExecuteJobResult, FenceToken, FindJobResult, JobDescriptor, MigrationProgress } from '../src/engine/types';
+import { ErrorCode } from '../src/errors';
+import { checkKnobs, DEFAULT_KNOBS, type Knobs } from '../src/knobs';
+import { LIMITS } from '../src/engine/constants';
+import { repositoryWorkflowId } from './ids';
+import {
+  configureUpdate,
+  pauseSignal,
+  progressQuery,
+  resumeSignal,
+  type ConfigureRequest,
+  type MigrationTarget,
+  type RepositoryProgress,
+  type RepositoryState,
+  type RepositoryTotals,
+} from './messages';
+import { SA } from './search-attributes';
+
+/** Start input. Plain JSON, so `temporal workflow start --input '{"repository":"..."}'` works. */
+export interface RepositoryWorkflowInput {
+  repository: string;
+  /** Overrides of the batch loop's defaults. */
+  knobs?: Partial<Knobs>;
+  /** Re-run failed migrations first (the anchor's `run`). */
+  retryFailed?: boolean;
+  /** State carried across continue-as-new; never set it by hand. */
+  carried?: CarriedState;
+}
+
+interface CarriedState {
+  totals: RepositoryTotals;
+  failedMigrationIds: number[];
+  pending: ControlRequest[];
+  progress: MigrationProgress[];
+  startedAt: string;
+}
+
+type ControlRequest = { kind: 'pause' | 'resume'; migration?: string };
+
+export interface RepositorySummary extends RepositoryTotals {
+  repository: string;
+  state: RepositoryState;
+  durationMs: number;
+  migrations: MigrationProgress[];
+}
+
+const bookkeeping = proxyActivities<RepositoryActivities>({
+  startToCloseTimeout: '1 minute',
+  // Bookkeeping is idempotent or fenced, so transient failures (a Postgres restart) retry until they pass.
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
+});
+const notifier = proxyActivities<EnqueuerActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 5 } });
+
+/**
+ * One workflow per repository (ID `bbm-repository:<key>`), so Temporal itself guarantees a single
+ * runner per repository. It reproduces the anchor's batch loop: lock -> up to maxJobPerBatch x
+ * (find -> execute) -> release -> jittered durable sleep, with lock, find and execute as
+ * activities and per-job retries as the execute activity's retry policy. The workflow only
+ * orchestrates; every decision about data lives in the engine behind the activities.
+ */
+export async function repositoryMigration(input: RepositoryWorkflowInput): Promise<RepositorySummary> {
+  const info = workflowInfo();
+  validateInput(input, info.workflowId);
+  const repository = input.repository;
+  let knobs: Knobs = { ...DEFAULT_KNOBS, ...input.knobs };
+  const carried = input.carried;
+  const totals: RepositoryTotals = carried?.totals ?? { jobs: 0, rows: 0, batches: 0, migrationsFinished: [], migrationsFailed: [], runs: 0 };
+  totals.runs += 1;
+  const failedIds = new Set<number>(carried?.failedMigrationIds ?? []);
+  const pending: ControlRequest[] = [...(carried?.pending ?? [])];
+  const progress = new Map<number, MigrationProgress>((carried?.progress ?? []).map((p) => [p.id, p]));
+  let retryFailed = input.retryFailed ?? false;
+  let state: RepositoryState = 'starting';
+  let detail: string | null = null;
+  let fence: FenceToken | undefined;
+  let startedAt = carried?.startedAt;
+
+  setHandler(pauseSignal, (target?: MigrationTarget) => {
+    pending.push({ kind: 'pause', migration: target?.migration });
+    state = 'pausing';
+  });
+  setHandler(resumeSignal, (target?: MigrationTarget) => void pending.push({ kind: 'resume', migration: target?.migration }));
+  setHandler(
+    configureUpdate,
+    async (request: ConfigureRequest) => {
+      const { batchSize, migration, ...rest } = request;
+      knobs = { ...knobs, ...rest };
+      if (batchSize !== undefined) await bookkeeping.setBatchSize({ repository, migration, batchSize });
+      log.info('knobs changed', { repository, knobs, batchSize, migration });
+      return knobs;
+    },
+    { validator: validateConfigure(() => knobs) },
+  );
+  setHandler(progressQuery, (): RepositoryProgress => ({ repository, state, detail, knobs, migrations: [...progress.values()], totals }));
+
+  const published: Record<string, unknown> = {};
+  const publish = (migration?: MigrationProgress): void => {
+    const next = { status: state, migration: migration?.name ?? published.migration, percent: migration ? Math.floor(migration.percent) : published.percent };
+    if (next.status === published.status && next.migration === published.migration && next.percent === published.percent) return;
+    Object.assign(published, next);
+    upsertSearchAttributes([
+      { key: SA.repository, value: repository },
+      { key: SA.status, value: state },
+      ...(typeof next.migration === 'string' ? [{ key: SA.migration, value: next.migration }] : []),
+      ...(typeof next.percent === 'number' ? [{ key: SA.progress, value: next.percent }] : []),
+    ]);
+  };
+  const track = (p: MigrationProgress | null): void => {
+    if (!p) return;
+    progress.set(p.id, p);
+    publish(p);
+  };
+  const recordFind = (found: FindJobResult): void => {
+    for (const m of found.finished) totals.migrationsFinished.push(m.name);
+    for (const m of found.failed) {
+      totals.migrationsFailed.push(m.name);
+      failedIds.add(m.id);
+    }
+    track(found.progress);
+  };
+
+  try {
+    if (!startedAt) {
+      const initial = await bookkeeping.repositoryProgress({ repository });
+      startedAt = initial.now;
+      for (const p of initial.migrations) progress.set(p.id, p);
+    }
+    let done = false;
+    for (;;) {
+      if (pending.length > 0) {
+        await applyControl(pending.splice(0), repository);
+        done = false;
+      }
+      if (done) break;
+      if (shouldContinueAsNew(knobs)) {
+        await condition(allHandlersFinished);
+        return await continueAsNew<typeof repositoryMigration>({
+          repository,
+          knobs,
+          retryFailed,
+          carried: { totals, failedMigrationIds: [...failedIds], pending: pending.splice(0), progress: [...progress.values()], startedAt },
+        });
+      }
+
+      state = 'running';
+      detail = null;
+      publish();
+      try {
+        fence = await locker(knobs).acquireLease({ repository, holder: info.workflowId, ttlMs: leaseTtl(knobs), waitMs: knobs.lockWaitTimeoutMs });
+      } catch (err) {
+        if (failureType(err) !== ErrorCode.LOCK_TIMEOUT) throw err;
+        state = 'waiting_for_lock';
+        detail = (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : String(err);
+        publish();
+        await condition(() => pending.length > 0, knobs.lockWaitTimeoutMs);
+        continue;
+      }
+
+      const batchId = `${info.runId.slice(0, 8)}-${totals.batches}`;
+      let jobMs = 0;
+      let waitMs = 0;
+      for (let i = 0; i < knobs.maxJobPerBatch && pending.length === 0 && jobMs < knobs.maxBatchTimeoutMs; i++) {
+        const found = await bookkeeping.findJob({ repository, fence, maxJobAttempts: knobs.maxJobAttempts, retryFailed, exclude: [...failedIds], leaseTtlMs: leaseTtl(knobs) });
+        retryFailed = false;
+        recordFind(found);
+        if (!found.job) {
+          done = true;
+          break;
+        }
+        try {
+          const result = await execute(knobs, found.job, fence, batchId);
+          jobMs += result.durationMs;
+          recordExecution(result, totals);
+          track(result.progress);
+        } catch (err) {
+          const outcome = await onJobError(err, found.job);
+          if (outcome.waitMs) {
+            waitMs = outcome.waitMs;
+            state = outcome.state;
+            detail = outcome.detail;
+            publish();
+            break;
+          }
+          if (outcome.leaseLost) break;
+        }
+      }
+      totals.batches += 1;
+      const { delayMs } = await bookkeeping.releaseLease({ fence, minDelayMs: knobs.minDelayMs, maxDelayMs: knobs.maxDelayMs });
+      fence = undefined;
+      const pause = done ? 0 : Math.max(delayMs, waitMs);
+      // A durable timer: a worker restart during the pause resumes exactly here. Control requests cut it short.
+      if (pause > 0) await condition(() => pending.length > 0, pause);
+    }
+
+    return await finish();
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    await CancellationScope.nonCancellable(async () => {
+      if (fence) await bookkeeping.releaseLease({ fence, minDelayMs: 0, maxDelayMs: 0 });
+      state = 'cancelled';
+      detail = 'cancelled; the in-flight job was rolled back and the migrations stay resumable';
+      publish();
+      await notify('cancelled');
+    });
+    throw err;
+  }
+
+  async function finish(): Promise<RepositorySummary> {
+    const final = await bookkeeping.repositoryProgress({ repository });
+    for (const p of final.migrations) progress.set(p.id, p);
+    const migrations = [...progress.values()];
+    state = migrations.some((m) => m.status === 'failed') ? 'failed' : migrations.some((m) => m.status === 'paused') ? 'paused' : 'finished';
+    publish(migrations.find((m) => m.status === state) ?? migrations[migrations.length - 1]);
+    await condition(allHandlersFinished);
+    await notify(state);
+    log.info('repository migration reached a final state', { repository, state, jobs: totals.jobs, rows: totals.rows });
+    return { repository, state, ...totals, durationMs: Date.parse(final.now) - Date.parse(startedAt ?? final.now), migrations };
+  }
+
+  async function notify(finalState: RepositoryState): Promise<void> {
+    try {
+      await notifier.notifyEnqueuer({ repository, state: finalState });
+    } catch (err) {
+      // The enqueuer is an optimisation for throughput; its absence must not fail the repository.
+      log.warn('could not notify the enqueuer', { repository, error: String(err) });
+    }
+  }
+
+  async function applyControl(requests: ControlRequest[], repo: string): Promise<void> {
+    for (const r of requests) {
+      const changed = await bookkeeping.controlMigrations({ action: r.kind, repository: repo, migration: r.migration });
+      log.info(`${r.kind} applied`, { repository: repo, migrations: changed });
+      if (r.kind === 'resume') for (const m of progress.values()) if (changed.includes(m.name)) failedIds.delete(m.id);
+    }
+  }
+
+  async function onJobError(err: unknown, job: JobDescriptor): Promise<{ waitMs?: number; state: RepositoryState; detail: string | null; leaseLost?: boolean }> {
+    if (isCancellation(err)) throw err;
+    const type = failureType(err);
+    const message = failureMessage(err);
+    if (type === ErrorCode.MAX_JOB_RETRY) {
+      failedIds.add(job.migrationId);
+      totals.migrationsFailed.push(job.migrationName);
+      log.warn('migration failed: job attempts exhausted', { repository, migration: job.migrationName, job: job.jobId });
+      return { state, detail };
+    }
+    if (type === ErrorCode.LEASE_LOST) return { state, detail, leaseLost: true };
+    if (type === ErrorCode.WORK_FUNCTION_NOT_FOUND) {
+      // A rolling deploy: this worker lacks the function. Wait visibly; another worker may have it.
+      return { waitMs: 30_000, state: 'waiting_for_work_function', detail: message };
+    }
+    if (type && NON_RETRYABLE_JOB_ERRORS.has(type)) throw err;
+    // Retries exhausted on a transient problem (timeouts, a worker killed repeatedly): back off, then resume.
+    log.warn('job did not complete; retrying after a pause', { repository, job: job.jobId, error: message });
+    return { waitMs: 10_000, state: 'retrying', detail: message };
+  }
+}
+
+const NON_RETRYABLE_JOB_ERRORS = new Set<string>([ErrorCode.INVALID_INPUT]);
+
+function execute(knobs: Knobs, job: JobDescriptor, fence: FenceToken, batchId: string): Promise<ExecuteJobResult> {
+  const { executeJob } = proxyActivities<RepositoryActivities>({
+    startToCloseTimeout: knobs.jobTimeoutMs + 5_000,
+    heartbeatTimeout: Math.max(2_000, Math.min(30_000, knobs.jobTimeoutMs / 2)),
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { maximumAttempts: knobs.maxJobAttempts, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
+  });
+  const range = job.start === null ? 'next NULL rows' : `ids ${job.start}..${job.end}`;
+  return executeJob.executeWithOptions(
+    { summary: `${job.migrationName}: job ${job.jobId}, ${range}` },
+    [{ job, fence, maxJobAttempts: knobs.maxJobAttempts, jobTimeoutMs: knobs.jobTimeoutMs, batchId }],
+  );
+}
+
+function locker(knobs: Knobs): Pick<RepositoryActivities, 'acquireLease'> {
+  return proxyActivities<RepositoryActivities>({
+    startToCloseTimeout: knobs.lockWaitTimeoutMs + 30_000,
+    heartbeatTimeout: '10 seconds',
+    retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s' },
+  });
+}
+
+function recordExecution(result: ExecuteJobResult, totals: RepositoryTotals): void {
+  if (result.outcome !== 'finished') return;
+  totals.jobs += 1;
+  totals.rows += result.rows;
+}
+
+/** The lease must outlive a whole batch of slow jobs, or a healthy holder could lose it mid-batch. */
+function leaseTtl(knobs: Knobs): number {
+  return knobs.jobTimeoutMs * 2 + 30_000;
+}
+
+function shouldContinueAsNew(knobs: Knobs): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength > knobs.historyEventBudget;
+}
+
+function failureType(err: unknown): string | undefined {
+  let e: unknown = err;
+  while (e && typeof e === 'object') {
+    if (e instanceof ApplicationFailure) return e.type ?? undefined;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function failureMessage(err: unknown): string {
+  const cause = (err as { cause?: { message?: string } }).cause;
+  return cause?.message ?? (err as Error).message ?? String(err);
+}
+
+function validateInput(input: RepositoryWorkflowInput, workflowId: string): void {
+  const fail = (message: string): never => {
+    throw ApplicationFailure.nonRetryable(message, ErrorCode.INVALID_INPUT);
+  };
+  if (!input || typeof input !== 'object') fail('Input must be a JSON object like {"repository":"public.images"}.');
+  if (typeof input.repository !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.:/@-]{0,199}$/.test(input.repository)) {
+    fail(`"repository" must be a repository key (letters, digits, _ . : / @ -); got ${JSON.stringify(input.repository)}.`);
+  }
+  if (workflowId !== repositoryWorkflowId(input.repository)) {
+    fail(`The workflow ID must be "${repositoryWorkflowId(input.repository)}" so that one repository has one execution; got "${workflowId}".`);
+  }
+  const problem = checkKnobs(input.knobs);
+  if (problem) fail(`Invalid knobs: ${problem.message}.`);
+  if (input.retryFailed !== undefined && typeof input.retryFailed !== 'boolean') fail('"retryFailed" must be true or false.');
+}
+
+function validateConfigure(current: () => Knobs) {
+  return (request: ConfigureRequest): void => {
+    if (!request || typeof request !== 'object' || Array.isArray(request)) throw ApplicationFailure.nonRetryable('configure takes a JSON object of knobs.', ErrorCode.INVALID_INPUT);
+    const { batchSize, migration, ...rest } = request;
+    const problem = checkKnobs(rest, current());
+    if (problem) throw ApplicationFailure.nonRetryable(problem.message, ErrorCode.INVALID_INPUT);
+    if (batchSize !== undefined && (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < LIMITS.MIN_BATCH_SIZE || batchSize > LIMITS.MAX_BATCH_SIZE)) {
+      throw ApplicationFailure.nonRetryable(`batchSize must be an integer from ${LIMITS.MIN_BATCH_SIZE} to ${LIMITS.MAX_BATCH_SIZE}; got ${JSON.stringify(batchSize)}.`, ErrorCode.INVALID_BATCH_SIZE);
+    }
+    if (migration !== undefined && typeof migration !== 'string') throw ApplicationFailure.nonRetryable('migration must be a migration name.', ErrorCode.INVALID_INPUT);
+  };
+}
