@@ -54,8 +54,8 @@ export async function listJobs(db: Queryable, migrationId: number): Promise<JobR
 
 export async function markJobFinished(db: Queryable, id: number, rowsAffected: number, durationMs: number): Promise<void> {
   await db.query(
-    `UPDATE bbm.jobs SET status = ${JobStatus.FINISHED}, attempts = attempts + 1, rows_affected = $2, duration_ms = $3,
-       failure_error_code = NULL, last_error = NULL, started_at = now() - make_interval(secs => $3 / 1000.0),
+    `UPDATE bbm.jobs SET status = ${JobStatus.FINISHED}, attempts = attempts + 1, rows_affected = $2, duration_ms = $3::float8,
+       failure_error_code = NULL, last_error = NULL, started_at = now() - make_interval(secs => $3::float8 / 1000),
        finished_at = now(), updated_at = now()
      WHERE id = $1`,
     [id, rowsAffected, durationMs],
@@ -66,7 +66,7 @@ export async function markJobFinished(db: Queryable, id: number, rowsAffected: n
 export async function markJobFailed(db: Queryable, id: number, failureCode: number, message: string, durationMs: number): Promise<number> {
   const { rows } = await db.query(
     `UPDATE bbm.jobs SET status = ${JobStatus.FAILED}, attempts = attempts + 1, failure_error_code = $2, last_error = left($3, 2000),
-       duration_ms = $4, started_at = now() - make_interval(secs => $4 / 1000.0), updated_at = now()
+       duration_ms = $4::float8, started_at = now() - make_interval(secs => $4::float8 / 1000), updated_at = now()
      WHERE id = $1 RETURNING attempts - retry_base AS counted`,
     [id, failureCode, message, durationMs],
   );

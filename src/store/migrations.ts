@@ -95,9 +95,9 @@ export async function lockNextRunnable(db: Queryable, repository: string, exclud
 /** Move to `status`; finished/failed stamp finished_at, running stamps started_at once. */
 export async function setMigrationStatus(db: Queryable, id: number, status: MigrationStatus, failureCode: number | null = null): Promise<void> {
   await db.query(
-    `UPDATE bbm.migrations SET status = $2, failure_error_code = $3, updated_at = now(),
-       started_at = CASE WHEN $2 = ${MigrationStatus.RUNNING} THEN coalesce(started_at, now()) ELSE started_at END,
-       finished_at = CASE WHEN $2 IN (${MigrationStatus.FINISHED}, ${MigrationStatus.FAILED}) THEN now() ELSE NULL END
+    `UPDATE bbm.migrations SET status = $2::smallint, failure_error_code = $3::smallint, updated_at = now(),
+       started_at = CASE WHEN $2::smallint = ${MigrationStatus.RUNNING} THEN coalesce(started_at, now()) ELSE started_at END,
+       finished_at = CASE WHEN $2::smallint IN (${MigrationStatus.FINISHED}, ${MigrationStatus.FAILED}) THEN now() ELSE NULL END
      WHERE id = $1`,
     [id, status, failureCode],
   );

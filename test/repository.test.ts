@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { defineMigration } from '../src/engine/definitions';
+import { WorkRegistry } from '../src/engine/registry';
+import { BUILTIN_WORK } from '../src/engine/builtin-work';
+import { repositoryWorkflowId } from '../workflows/ids';
+import { repositoryMigration } from '../workflows/repository';
+import { createItems, createTestDatabase } from './helpers/db';
+import { startTestWorker } from './helpers/temporal';
+
+const FAST = { minDelayMs: 0, maxDelayMs: 0 };
+
+test('a repository with three migrations runs them to completion in the engine order', async () => {
+  const db = await createTestDatabase('repo3');
+  await createItems(db.pool, 'items', 1000);
+  const registry = new WorkRegistry([...BUILTIN_WORK]);
+  for (const [i, name] of ['m1', 'm2', 'm3'].entries()) {
+    await defineMigration({ pool: db.pool, registry }, { name, repository: 'r1', work: 'increment', table: 'items', column: 'id', batchSize: 100 + i * 100, args: { target: 'counter' } });
+  }
+  const worker = await startTestWorker(db, { registry });
+  const summary = await worker.client.workflow.execute(repositoryMigration, {
+    taskQueue: worker.taskQueue,
+    workflowId: repositoryWorkflowId('r1'),
+    args: [{ repository: 'r1', knobs: FAST }],
+  });
+  assert.equal(summary.state, 'finished');
+  assert.deepEqual(summary.migrationsFinished, ['m1', 'm2', 'm3']);
+  assert.equal(summary.rows, 3000);
+  const { rows } = await db.pool.query('SELECT min(counter) AS lo, max(counter) AS hi FROM items');
+  assert.deepEqual(rows[0], { lo: 3, hi: 3 });
+  const order = await db.pool.query('SELECT m.name FROM bbm.jobs j JOIN bbm.migrations m ON m.id = j.migration_id ORDER BY j.id');
+  const firstSeen = [...new Set(order.rows.map((r) => r.name))];
+  assert.deepEqual(firstSeen, ['m1', 'm2', 'm3']);
+});
