@@ -21,6 +21,13 @@ export interface Knobs {
   maxJobAttempts: number;
   /** A running workflow continues as new past this many history events. @default 8000 */
   historyEventBudget: number;
+  /**
+   * Run lock, find, execute and release as local activities (in the workflow's worker, recorded as
+   * markers) instead of regular ones. Local is ~10x faster per job, because each regular activity
+   * costs a server round trip and a workflow task; regular ones show as separate activity events
+   * and can run on any worker. Both are retried, fenced and exactly-once in effect. @default true
+   */
+  localActivities: boolean;
 }
 
 export const DEFAULT_KNOBS: Readonly<Knobs> = Object.freeze({
@@ -32,9 +39,13 @@ export const DEFAULT_KNOBS: Readonly<Knobs> = Object.freeze({
   maxDelayMs: 2_000,
   maxJobAttempts: 5,
   historyEventBudget: 8_000,
+  localActivities: true,
 });
 
-const RANGES: Readonly<Record<keyof Knobs, readonly [number, number]>> = Object.freeze({
+type NumericKnob = Exclude<keyof Knobs, 'localActivities'>;
+const BOOLEAN_KNOBS: readonly (keyof Knobs)[] = ['localActivities'];
+
+const RANGES: Readonly<Record<NumericKnob, readonly [number, number]>> = Object.freeze({
   maxJobPerBatch: [1, 1000],
   maxBatchTimeoutMs: [1_000, 86_400_000],
   jobTimeoutMs: [100, 86_400_000],
@@ -45,7 +56,7 @@ const RANGES: Readonly<Record<keyof Knobs, readonly [number, number]>> = Object.
   historyEventBudget: [500, 50_000],
 });
 
-export const KNOB_NAMES = Object.freeze(Object.keys(RANGES) as (keyof Knobs)[]);
+export const KNOB_NAMES = Object.freeze([...(Object.keys(RANGES) as (keyof Knobs)[]), ...BOOLEAN_KNOBS]);
 
 /** A refusal with a stable code, as plain data (workflow code turns it into an ApplicationFailure). */
 export interface KnobProblem {
@@ -58,7 +69,11 @@ export function checkKnobs(partial: unknown, base: Knobs = DEFAULT_KNOBS): KnobP
   if (partial === undefined || partial === null) return undefined;
   if (typeof partial !== 'object' || Array.isArray(partial)) return problem('knobs must be a JSON object');
   for (const [key, value] of Object.entries(partial)) {
-    const range = RANGES[key as keyof Knobs];
+    if (BOOLEAN_KNOBS.includes(key as keyof Knobs)) {
+      if (typeof value !== 'boolean') return problem(`${key} must be true or false; got ${JSON.stringify(value)}`);
+      continue;
+    }
+    const range = RANGES[key as NumericKnob];
     if (!range) return problem(`unknown knob "${key}"; known: ${KNOB_NAMES.join(', ')}`);
     if (typeof value !== 'number' || !Number.isInteger(value) || value < range[0] || value > range[1]) {
       return problem(`${key} must be an integer from ${range[0]} to ${range[1]}; got ${JSON.stringify(value)}`);

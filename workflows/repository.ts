@@ -8,9 +8,11 @@ import {
   isCancellation,
   log,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
+  type RetryPolicy,
 } from '@temporalio/workflow';
 import type { EnqueuerActivities } from '../activities/enqueuer';
 import type { RepositoryActivities } from '../activities/repository';
@@ -60,11 +62,14 @@ export interface RepositorySummary extends RepositoryTotals {
   migrations: MigrationProgress[];
 }
 
-const bookkeeping = proxyActivities<RepositoryActivities>({
-  startToCloseTimeout: '1 minute',
-  // Bookkeeping is idempotent or fenced, so transient failures (a Postgres restart) retry until they pass.
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
-});
+// Bookkeeping is idempotent or fenced, so transient failures (a Postgres restart) retry until they pass.
+const BOOKKEEPING_RETRY: RetryPolicy = { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' };
+const bookkeeping = proxyActivities<RepositoryActivities>({ startToCloseTimeout: '1 minute', retry: BOOKKEEPING_RETRY });
+const localBookkeeping = proxyLocalActivities<RepositoryActivities>({ startToCloseTimeout: '1 minute', retry: BOOKKEEPING_RETRY });
+/** The hot-path activities (find, release) in the kind the knobs ask for. */
+function hot(knobs: Knobs): RepositoryActivities {
+  return knobs.localActivities ? localBookkeeping : bookkeeping;
+}
 const notifier = proxyActivities<EnqueuerActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 5 } });
 
 /**
@@ -176,7 +181,7 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
       let jobMs = 0;
       let waitMs = 0;
       for (let i = 0; i < knobs.maxJobPerBatch && pending.length === 0 && jobMs < knobs.maxBatchTimeoutMs; i++) {
-        const found = await bookkeeping.findJob({ repository, fence, maxJobAttempts: knobs.maxJobAttempts, retryFailed, exclude: [...failedIds], leaseTtlMs: leaseTtl(knobs) });
+        const found = await hot(knobs).findJob({ repository, fence, maxJobAttempts: knobs.maxJobAttempts, retryFailed, exclude: [...failedIds], leaseTtlMs: leaseTtl(knobs) });
         retryFailed = false;
         recordFind(found);
         if (!found.job) {
@@ -201,7 +206,7 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
         }
       }
       totals.batches += 1;
-      const { delayMs } = await bookkeeping.releaseLease({ fence, minDelayMs: knobs.minDelayMs, maxDelayMs: knobs.maxDelayMs });
+      const { delayMs } = await hot(knobs).releaseLease({ fence, minDelayMs: knobs.minDelayMs, maxDelayMs: knobs.maxDelayMs });
       fence = undefined;
       const pause = done ? 0 : Math.max(delayMs, waitMs);
       // A durable timer: a worker restart during the pause resumes exactly here. Control requests cut it short.
@@ -274,26 +279,30 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
 
 const NON_RETRYABLE_JOB_ERRORS = new Set<string>([ErrorCode.INVALID_INPUT]);
 
+/** Per-job retries are this activity's retry policy: maxJobAttempts attempts, each recorded in the job row. */
 function execute(knobs: Knobs, job: JobDescriptor, fence: FenceToken, batchId: string): Promise<ExecuteJobResult> {
+  const retry: RetryPolicy = { maximumAttempts: knobs.maxJobAttempts, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' };
+  const range = job.start === null ? 'next NULL rows' : `ids ${job.start}..${job.end}`;
+  const args: Parameters<RepositoryActivities['executeJob']> = [{ job, fence, maxJobAttempts: knobs.maxJobAttempts, jobTimeoutMs: knobs.jobTimeoutMs, batchId }];
+  const summary = `${job.migrationName}: job ${job.jobId}, ${range}`;
+  if (knobs.localActivities) {
+    const { executeJob } = proxyLocalActivities<RepositoryActivities>({ startToCloseTimeout: knobs.jobTimeoutMs + 5_000, retry });
+    return executeJob.executeWithOptions({ summary }, args);
+  }
   const { executeJob } = proxyActivities<RepositoryActivities>({
     startToCloseTimeout: knobs.jobTimeoutMs + 5_000,
+    // Heartbeats bring cancellation to the job, and let Temporal hand a dead worker's job to another quickly.
     heartbeatTimeout: Math.max(2_000, Math.min(30_000, knobs.jobTimeoutMs / 2)),
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { maximumAttempts: knobs.maxJobAttempts, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
+    retry,
   });
-  const range = job.start === null ? 'next NULL rows' : `ids ${job.start}..${job.end}`;
-  return executeJob.executeWithOptions(
-    { summary: `${job.migrationName}: job ${job.jobId}, ${range}` },
-    [{ job, fence, maxJobAttempts: knobs.maxJobAttempts, jobTimeoutMs: knobs.jobTimeoutMs, batchId }],
-  );
+  return executeJob.executeWithOptions({ summary }, args);
 }
 
 function locker(knobs: Knobs): Pick<RepositoryActivities, 'acquireLease'> {
-  return proxyActivities<RepositoryActivities>({
-    startToCloseTimeout: knobs.lockWaitTimeoutMs + 30_000,
-    heartbeatTimeout: '10 seconds',
-    retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s' },
-  });
+  const retry: RetryPolicy = { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s' };
+  if (knobs.localActivities) return proxyLocalActivities<RepositoryActivities>({ startToCloseTimeout: knobs.lockWaitTimeoutMs + 30_000, retry });
+  return proxyActivities<RepositoryActivities>({ startToCloseTimeout: knobs.lockWaitTimeoutMs + 30_000, heartbeatTimeout: '10 seconds', retry });
 }
 
 function recordExecution(result: ExecuteJobResult, totals: RepositoryTotals): void {

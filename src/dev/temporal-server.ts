@@ -37,7 +37,8 @@ export async function startDevTemporal(options: StartDevTemporalOptions): Promis
   args.push(uiPort === undefined ? '--headless' : '--ui-port', ...(uiPort === undefined ? [] : [String(uiPort)]));
   args.push('--http-port', String(await freePort()), '--metrics-port', String(await freePort()));
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
-  // Short history-size limits are not needed; but a faster visibility refresh keeps list queries fresh.
+  // Eager dispatch hands an activity to the worker in the reply that scheduled it, saving a round trip.
+  args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
   if (options.dbFile) {
     fs.mkdirSync(path.dirname(options.dbFile), { recursive: true });
     args.push('--db-filename', options.dbFile);
