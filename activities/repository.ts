@@ -124,7 +124,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
       });
       const labels = { migration: job.migrationName, repository: job.repository };
       // Heartbeats carry cancellation to us, and let Temporal notice a dead worker quickly.
-      const beat = setInterval(() => ctx.heartbeat(), Math.max(200, Math.min(5_000, input.jobTimeoutMs / 4)));
+      const beat = setInterval(() => ctx.heartbeat(), Math.max(200, Math.min(1_000, input.jobTimeoutMs / 4)));
       const end = metrics.jobDuration.startTimer(labels);
       try {
         l.info('found job, starting execution');

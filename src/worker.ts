@@ -75,6 +75,9 @@ export async function createBbmWorker(options: CreateWorkerOptions): Promise<Bbm
     maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
     // On SIGTERM/SIGINT, in-flight jobs get this long to finish before they are handed back.
     shutdownGraceTime: '30 seconds',
+    // Cancellation reaches a running job in a heartbeat reply: send them often so it lands within ~1 s.
+    maxHeartbeatThrottleInterval: '1 second',
+    defaultHeartbeatThrottleInterval: '1 second',
   });
   return {
     worker,
