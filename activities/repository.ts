@@ -20,6 +20,19 @@ export interface RepositoryActivityDeps {
   metrics: BbmMetrics;
 }
 
+/** A migration's definition as shown in the workflow's memo (web UI "Memo" panel). */
+export interface MigrationDefinitionMemo {
+  name: string;
+  work: string;
+  table: string;
+  column: string;
+  strategy: string;
+  batchSize: number;
+  minValue: number;
+  maxValue: number | null;
+  args: Record<string, unknown>;
+}
+
 export interface AcquireLeaseInput {
   repository: string;
   holder: string;
@@ -178,15 +191,17 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
     },
 
     /** Every migration of the repository, and the database's clock (the workflow keeps no wall clock of its own). */
-    async repositoryProgress(input: { repository: string }): Promise<{ migrations: MigrationProgress[]; now: string }> {
+    async repositoryProgress(input: { repository: string }): Promise<{ migrations: MigrationProgress[]; definitions: MigrationDefinitionMemo[]; now: string }> {
       return adapt(async () => {
         const migrations: MigrationProgress[] = [];
+        const definitions: MigrationDefinitionMemo[] = [];
         for (const m of await listMigrations(pool, { repository: input.repository })) {
           const p = await migrationProgress(pool, m);
           if (p) migrations.push(p);
+          definitions.push({ name: m.name, work: m.jobName, table: m.tableName, column: m.columnName, strategy: m.batchingStrategy, batchSize: m.batchSize, minValue: m.minValue, maxValue: m.maxValue, args: m.workArgs });
         }
         const { rows } = await pool.query('SELECT now() AS now');
-        return { migrations, now: (rows[0].now as Date).toISOString() };
+        return { migrations, definitions, now: (rows[0].now as Date).toISOString() };
       });
     },
   };

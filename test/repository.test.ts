@@ -5,6 +5,7 @@ import { WorkRegistry } from '../src/engine/registry';
 import { BUILTIN_WORK } from '../src/engine/builtin-work';
 import { repositoryWorkflowId } from '../workflows/ids';
 import { repositoryMigration } from '../workflows/repository';
+import { SA } from '../workflows/search-attributes';
 import { createItems, createTestDatabase } from './helpers/db';
 import { startTestWorker } from './helpers/temporal';
 
@@ -18,11 +19,12 @@ test('a repository with three migrations runs them to completion in the engine o
     await defineMigration({ pool: db.pool, registry }, { name, repository: 'r1', work: 'increment', table: 'items', column: 'id', batchSize: 100 + i * 100, args: { target: 'counter' } });
   }
   const worker = await startTestWorker(db, { registry });
-  const summary = await worker.client.workflow.execute(repositoryMigration, {
+  const handle = await worker.client.workflow.start(repositoryMigration, {
     taskQueue: worker.taskQueue,
     workflowId: repositoryWorkflowId('r1'),
     args: [{ repository: 'r1', knobs: FAST }],
   });
+  const summary = await handle.result();
   assert.equal(summary.state, 'finished');
   assert.deepEqual(summary.migrationsFinished, ['m1', 'm2', 'm3']);
   assert.equal(summary.rows, 3000);
@@ -31,4 +33,16 @@ test('a repository with three migrations runs them to completion in the engine o
   const order = await db.pool.query('SELECT m.name FROM bbm.jobs j JOIN bbm.migrations m ON m.id = j.migration_id ORDER BY j.id');
   const firstSeen = [...new Set(order.rows.map((r) => r.name))];
   assert.deepEqual(firstSeen, ['m1', 'm2', 'm3']);
+
+  // What the web UI shows: search attributes kept current, and the definitions in the memo.
+  const description = await handle.describe();
+  assert.equal(description.typedSearchAttributes.get(SA.repository), 'r1');
+  assert.equal(description.typedSearchAttributes.get(SA.status), 'finished');
+  assert.equal(description.typedSearchAttributes.get(SA.progress), 100);
+  const memo = description.memo as { migrations: { name: string; work: string; table: string }[] };
+  assert.deepEqual(memo.migrations.map((m) => [m.name, m.work, m.table]), [
+    ['m1', 'increment', 'public.items'],
+    ['m2', 'increment', 'public.items'],
+    ['m3', 'increment', 'public.items'],
+  ]);
 });

@@ -9,7 +9,9 @@ import {
   log,
   proxyActivities,
   proxyLocalActivities,
+  setCurrentDetails,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
   type RetryPolicy,
@@ -119,6 +121,8 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
     const next = { status: state, migration: migration?.name ?? published.migration, percent: migration ? Math.floor(migration.percent) : published.percent };
     if (next.status === published.status && next.migration === published.migration && next.percent === published.percent) return;
     Object.assign(published, next);
+    // The web UI shows this line on the workflow page.
+    setCurrentDetails(`**${state}**${typeof next.migration === 'string' ? ` · ${next.migration} ${next.percent ?? 0}%` : ''}${detail ? ` · ${detail}` : ''}`);
     upsertSearchAttributes([
       { key: SA.repository, value: repository },
       { key: SA.status, value: state },
@@ -145,6 +149,8 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
       const initial = await bookkeeping.repositoryProgress({ repository });
       startedAt = initial.now;
       for (const p of initial.migrations) progress.set(p.id, p);
+      // The definitions, for people looking at the workflow in the web UI.
+      upsertMemo({ repository, migrations: initial.definitions });
     }
     let done = false;
     for (;;) {
