@@ -62,9 +62,11 @@ async function applyOne(client: PoolClient, migration: SchemaMigration): Promise
   }
 }
 
+/** 0 when bbm's schema was never created. */
 export async function schemaVersion(pool: Pool): Promise<number> {
-  const { rows } = await pool.query<{ v: number | null }>(
-    "SELECT CASE WHEN to_regclass('bbm.schema_migrations') IS NULL THEN NULL ELSE (SELECT max(version) FROM bbm.schema_migrations) END AS v",
-  );
+  // Two queries: a statement naming a missing table fails when parsed, whatever a CASE would skip.
+  const exists = await pool.query<{ t: string | null }>("SELECT to_regclass('bbm.schema_migrations')::text AS t");
+  if (!exists.rows[0]?.t) return 0;
+  const { rows } = await pool.query<{ v: number | null }>('SELECT max(version) AS v FROM bbm.schema_migrations');
   return rows[0]?.v ?? 0;
 }

@@ -66,8 +66,13 @@ export const copyColumn: WorkFunction = {
 export const incrementColumn: WorkFunction = {
   name: 'increment',
   description: 'Adds 1 to integer column `target` for every row of the batch (used to prove each row is touched exactly once).',
-  validateArgs(args) {
+  validateArgs(args, target) {
     assertIdentifier(args.target, 'increment args.target');
+    // A NULL-strategy job must clear the NULLs it picks; incrementing another column would pick
+    // the same rows again forever (each time "changing" them, so no-progress detection misses it).
+    if (target.strategy === 'null' && args.target !== target.column) {
+      throw new BbmError(ErrorCode.INVALID_INPUT, `increment with the NULL strategy must target the migration's column "${target.column}"; got ${JSON.stringify(args.target)}.`);
+    }
   },
   requiredColumns: (args) => [String(args.target)],
   async run(ctx) {

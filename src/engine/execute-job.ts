@@ -42,6 +42,10 @@ export interface ExecuteObserver {
 export async function executeJob(deps: ExecuteJobDeps, input: ExecuteJobInput, signal: AbortSignal = new AbortController().signal, observer: ExecuteObserver = {}): Promise<ExecuteJobResult> {
   const client = await deps.pool.connect();
   let broken: Error | undefined;
+  // A connection lost mid-job (backend killed, server restart) surfaces as the failing query's
+  // error; the client's 'error' event, unheard while checked out, would crash the process.
+  const onClientError = (): void => undefined;
+  client.on('error', onClientError);
   const onAbort = (): void => void cancelBackend(deps.pool, client);
   signal.addEventListener('abort', onAbort, { once: true });
   try {
@@ -61,6 +65,7 @@ export async function executeJob(deps: ExecuteJobDeps, input: ExecuteJobInput, s
     throw err;
   } finally {
     signal.removeEventListener('abort', onAbort);
+    client.off('error', onClientError);
     client.release(broken);
   }
 }

@@ -31,7 +31,8 @@ export interface FindJobInput {
  *     run, then the next new range, then failed jobs under the attempt limit (lowest id); a failed
  *     job at the limit fails the migration (max_job_retry); nothing left finishes it.
  * New ranges come before retries, which is what the anchor's tests assert (always-failing work
- * with limit 2 leaves job 1 at 2 attempts and job 2 at 1). Everything happens in one transaction.
+ * with limit 2 leaves job 1 at 2 attempts and job 2 at 1). NULL-strategy jobs have no range, so
+ * there a failed job is retried before any new one. Everything happens in one transaction.
  */
 export async function findJob(pool: Pool, input: FindJobInput): Promise<FindJobResult> {
   return withTransaction(pool, async (client) => {
@@ -122,6 +123,9 @@ async function newJob(client: PoolClient, m: MigrationRow): Promise<JobRow | und
   const table = quoteTable(parseTableName(m.tableName));
   const column = quoteIdent(m.columnName);
   if (m.batchingStrategy === BatchingStrategy.NULL_ROWS) {
+    // NULL jobs have no range, so a new job would just redo a failed one with a fresh attempt
+    // count and a failing migration would never reach the limit: retry the failed job instead.
+    if (await firstJobWithStatus(client, m.id, JobStatus.FAILED)) return undefined;
     const { rows } = await client.query(`SELECT EXISTS (SELECT 1 FROM ${table} WHERE ${column} IS NULL) AS more`);
     return rows[0]?.more ? insertJob(client, m.id, null, null) : undefined;
   }
@@ -130,7 +134,8 @@ async function newJob(client: PoolClient, m: MigrationRow): Promise<JobRow | und
   const start = last?.maxValue !== null && last?.maxValue !== undefined ? last.maxValue + 1 : m.minValue;
   if (start > max) return undefined;
   let end = max;
-  if (start + m.batchSize < max) {
+  // [start, start + batchSize - 1] reaching max holds at most batchSize rows; past that, look.
+  if (start + m.batchSize - 1 < max) {
     // The batch_size-th existing row ends the range, so sparse ids never produce empty jobs.
     const { rows } = await client.query(
       `SELECT ${column} AS v FROM ${table} WHERE ${column} >= $1 AND ${column} <= $2 ORDER BY ${column} LIMIT 1 OFFSET $3`,

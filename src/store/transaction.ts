@@ -7,6 +7,10 @@ import type { Pool, PoolClient } from 'pg';
 export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // A lost connection surfaces as the failing query's error; the client's 'error' event, unheard
+  // while checked out, would otherwise crash the process.
+  const onClientError = (): void => undefined;
+  client.on('error', onClientError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
@@ -20,6 +24,7 @@ export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) =>
     }
     throw err;
   } finally {
+    client.off('error', onClientError);
     client.release(broken);
   }
 }

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { noop } from '../src/engine/builtin-work';
+import { BatchingStrategy, LIMITS, MigrationStatus } from '../src/engine/constants';
+import type { MigrationDefinition } from '../src/engine/definitions';
+import { WorkRegistry } from '../src/engine/registry';
+import { ErrorCode } from '../src/errors';
+import { createItems, createTestDatabase } from './helpers/db';
+import { define, migration, registryWith, work, type Engine } from './helpers/engine';
+
+async function engineWithItems(label: string): Promise<Engine> {
+  const db = await createTestDatabase(label);
+  await createItems(db.pool, 'items', 20);
+  return { pool: db.pool, registry: registryWith() };
+}
+
+/** Everything a refused definition could have touched. */
+async function snapshot(engine: Engine): Promise<unknown> {
+  const { rows } = await engine.pool.query(
+    `SELECT (SELECT count(*)::int FROM bbm.migrations) AS migrations, (SELECT count(*)::int FROM bbm.jobs) AS jobs,
+            (SELECT count(*)::int FROM items) AS items, (SELECT sum(counter)::int FROM items) AS counters,
+            (SELECT count(*)::int FROM items WHERE copy IS NOT NULL) AS copies,
+            (SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'items'::regclass AND attnum > 0 AND NOT attisdropped) AS columns`,
+  );
+  return rows[0];
+}
+
+test('registering two work functions with the same name fails with DUPLICATE_WORK_FUNCTION', () => {
+  const registry = registryWith();
+  assert.throws(() => registry.register({ ...noop, description: 'another noop' }), { code: ErrorCode.DUPLICATE_WORK_FUNCTION });
+  assert.throws(() => new WorkRegistry([work('twice', async () => 0), work('twice', async () => 1)]), { code: ErrorCode.DUPLICATE_WORK_FUNCTION });
+  assert.equal(registry.get('noop'), noop, 'the first registration stays');
+});
+
+const BAD: Array<[string, Partial<MigrationDefinition>, string]> = [
+  ['SQL after the table name', { table: 'items; DROP TABLE items' }, ErrorCode.INVALID_IDENTIFIER],
+  ['a quoted table name', { table: '"items"' }, ErrorCode.INVALID_IDENTIFIER],
+  ['a comment in the table name', { table: 'items--' }, ErrorCode.INVALID_IDENTIFIER],
+  ['three-part table name', { table: 'db.public.items' }, ErrorCode.INVALID_IDENTIFIER],
+  ['SQL in the column name', { column: 'id; DELETE FROM items' }, ErrorCode.INVALID_IDENTIFIER],
+  ['a negative batch size', { batchSize: -5 }, ErrorCode.INVALID_BATCH_SIZE],
+  ['a zero batch size', { batchSize: 0 }, ErrorCode.INVALID_BATCH_SIZE],
+  ['a huge batch size', { batchSize: LIMITS.MAX_BATCH_SIZE + 1 }, ErrorCode.INVALID_BATCH_SIZE],
+  ['a fractional batch size', { batchSize: 2.5 }, ErrorCode.INVALID_BATCH_SIZE],
+  ['a batch size given as text', { batchSize: '50' as unknown as number }, ErrorCode.INVALID_BATCH_SIZE],
+  ['min above max', { minValue: 10, maxValue: 5 }, ErrorCode.INVALID_RANGE],
+  ['min above the column maximum', { minValue: 1000 }, ErrorCode.INVALID_RANGE],
+  ['a fractional min', { minValue: 1.5 }, ErrorCode.INVALID_RANGE],
+  ['an unknown work function', { work: 'drop_everything' }, ErrorCode.INVALID_JOB_SIGNATURE],
+  ['an unknown batching strategy', { strategy: 'bogus' }, ErrorCode.INVALID_BATCHING_STRATEGY],
+  ['a missing table', { table: 'nope' }, ErrorCode.INVALID_TABLE],
+  ['a missing schema', { table: 'nope.items' }, ErrorCode.INVALID_TABLE],
+  ['a missing column', { column: 'nope' }, ErrorCode.INVALID_COLUMN],
+  ['a text pagination column', { column: 'payload' }, ErrorCode.INVALID_COLUMN],
+  ['a missing work target column', { args: { target: 'nope' } }, ErrorCode.INVALID_COLUMN],
+  ['an existing name', { name: 'taken' }, ErrorCode.MIGRATION_EXISTS],
+  ['a name with spaces', { name: 'a b' }, ErrorCode.INVALID_INPUT],
+  ['a repository with SQL', { repository: "r'; --" }, ErrorCode.INVALID_INPUT],
+  ['args that are not an object', { args: ['x'] as unknown as Record<string, unknown> }, ErrorCode.INVALID_INPUT],
+  ['an unknown copy transform', { work: 'copy_column', args: { from: 'payload', to: 'copy', transform: 'pg_sleep(10)' } }, ErrorCode.INVALID_INPUT],
+  ['SQL in copy_column args.to', { work: 'copy_column', args: { from: 'payload', to: 'copy = NULL; DROP TABLE items; --' } }, ErrorCode.INVALID_IDENTIFIER],
+  ['SQL in copy_column args.from', { work: 'copy_column', args: { from: '(SELECT 1)', to: 'copy' } }, ErrorCode.INVALID_IDENTIFIER],
+  ['an unexpected copy_column argument', { work: 'copy_column', args: { from: 'payload', to: 'copy', where: 'true' } }, ErrorCode.INVALID_INPUT],
+  ['copy_column without a target', { work: 'copy_column', args: { from: 'payload' } }, ErrorCode.INVALID_INPUT],
+  ['NULL-strategy increment of another column', { strategy: 'null', column: 'copy', args: { target: 'counter' } }, ErrorCode.INVALID_INPUT],
+];
+
+test('a bad definition is refused with its own stable code and leaves the catalogue and the table untouched', async () => {
+  const engine = await engineWithItems('defbad');
+  await define(engine, { name: 'taken' });
+  const before = await snapshot(engine);
+  for (const [what, override, code] of BAD) {
+    await assert.rejects(define(engine, { name: `bad_${what.replace(/\W/g, '_')}`, ...override }), { code }, what);
+  }
+  assert.deepEqual(await snapshot(engine), before);
+  assert.equal((await migration(engine.pool, 'taken')).status, MigrationStatus.ACTIVE);
+});
+
+test('a good definition records its range, its estimate and an active status', async () => {
+  const engine = await engineWithItems('defgood');
+  const m = await define(engine, { name: 'good', batchSize: 7 });
+  assert.deepEqual([m.minValue, m.maxValue, m.batchSize, m.batchingStrategy, m.status, m.repository], [1, 20, 7, BatchingStrategy.SERIAL, MigrationStatus.ACTIVE, 'r']);
+  assert.equal(m.totalTupleCount, 20);
+  const paused = await define(engine, { name: 'paused', paused: true, repository: undefined });
+  assert.deepEqual([paused.status, paused.repository], [MigrationStatus.PAUSED, 'public.items']);
+});
+
+test('the NULL strategy without a partial index WHERE column IS NULL is refused with MISSING_NULL_INDEX and writes nothing', async () => {
+  const engine = await engineWithItems('defnull');
+  const def = { name: 'fill', work: 'copy_column', column: 'copy', strategy: 'null', args: { from: 'payload' } };
+  await engine.pool.query('CREATE INDEX items_copy ON items (copy)');
+  await engine.pool.query('CREATE INDEX items_payload_null ON items (payload) WHERE payload IS NULL');
+  await assert.rejects(define(engine, def), (err: Error & { code?: string }) => {
+    assert.equal(err.code, ErrorCode.MISSING_NULL_INDEX);
+    assert.match(err.message, /CREATE INDEX CONCURRENTLY .* WHERE "copy" IS NULL/);
+    return true;
+  });
+  const { rows } = await engine.pool.query('SELECT count(*)::int AS n FROM bbm.migrations');
+  assert.equal(rows[0].n, 0);
+  await engine.pool.query('CREATE INDEX items_copy_null ON items (copy) WHERE copy IS NULL');
+  const m = await define(engine, def);
+  assert.deepEqual([m.batchingStrategy, m.maxValue, m.totalTupleCount], ['null', null, 20]);
+});
