@@ -57,6 +57,7 @@ const BAD: Array<[string, Partial<MigrationDefinition>, string]> = [
   ['a name with spaces', { name: 'a b' }, ErrorCode.INVALID_INPUT],
   ['a repository with SQL', { repository: "r'; --" }, ErrorCode.INVALID_INPUT],
   ['args that are not an object', { args: ['x'] as unknown as Record<string, unknown> }, ErrorCode.INVALID_INPUT],
+  ['a copy into the pagination column', { work: 'copy_column', args: { from: 'payload', to: 'id' } }, ErrorCode.INVALID_INPUT],
   ['an unknown copy transform', { work: 'copy_column', args: { from: 'payload', to: 'copy', transform: 'pg_sleep(10)' } }, ErrorCode.INVALID_INPUT],
   ['SQL in copy_column args.to', { work: 'copy_column', args: { from: 'payload', to: 'copy = NULL; DROP TABLE items; --' } }, ErrorCode.INVALID_IDENTIFIER],
   ['SQL in copy_column args.from', { work: 'copy_column', args: { from: '(SELECT 1)', to: 'copy' } }, ErrorCode.INVALID_IDENTIFIER],

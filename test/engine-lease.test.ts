@@ -38,6 +38,17 @@ test('a waiting acquire times out with LOCK_TIMEOUT while the lease is held and 
   assert.equal((await leaseOf(pool, REPO))?.active, true);
 });
 
+test('a lease wait that is cancelled stops at once with CANCELLED, not LOCK_TIMEOUT', async () => {
+  const { pool } = await createTestDatabase('leasecancel');
+  await acquireLease(pool, { repository: REPO, holder: 'a', ttlMs: TTL, waitMs: 0 });
+  const controller = new AbortController();
+  const started = Date.now();
+  const waiting = acquireLease(pool, { repository: REPO, holder: 'b', ttlMs: TTL, waitMs: 30_000 }, controller.signal);
+  setTimeout(() => controller.abort(), 200);
+  await assert.rejects(waiting, (err: Error & { code?: string }) => err.code === ErrorCode.CANCELLED);
+  assert.ok(Date.now() - started < 5_000, 'it did not wait for the 30 s timeout');
+});
+
 test('the same holder takes the lease over at once with a bigger token, and the old token can no longer renew', async () => {
   const { pool } = await createTestDatabase('leasesame');
   const first = await acquireLease(pool, { repository: REPO, holder: 'wf', ttlMs: TTL, waitMs: 0 });

@@ -29,12 +29,19 @@ export function loadSchemaMigrations(dir: string = MIGRATIONS_DIR): SchemaMigrat
 export async function migrateSchema(pool: Pool, migrations: SchemaMigration[] = loadSchemaMigrations()): Promise<number[]> {
   const applied: number[] = [];
   const client = await pool.connect();
+  const ignore = (): void => undefined; // a lost connection surfaces as the query's error
+  client.on('error', ignore);
+  let broken: Error | undefined;
   try {
     for (const migration of migrations) {
       if (await applyOne(client, migration)) applied.push(migration.version);
     }
+  } catch (err) {
+    broken = err as Error; // never hand a session in an unknown state back to the pool
+    throw err;
   } finally {
-    client.release();
+    client.off('error', ignore);
+    client.release(broken);
   }
   return applied;
 }

@@ -31,6 +31,18 @@ export interface StartDevTemporalOptions {
  * and wait until its frontend accepts connections.
  */
 export async function startDevTemporal(options: StartDevTemporalOptions): Promise<DevTemporalServer> {
+  // A port found free can be taken by another process before the server binds it: try again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (err) {
+      if (attempt >= 3 || options.port !== undefined || !/address already in use/i.test((err as Error).message)) throw err;
+      options.logger.debug({ attempt }, 'a dev server port was taken meanwhile; retrying with new ports');
+    }
+  }
+}
+
+async function startOnce(options: StartDevTemporalOptions): Promise<DevTemporalServer> {
   const port = options.port ?? (await freePort());
   const uiPort = options.uiPort === false ? undefined : (options.uiPort ?? (await freePort()));
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error', '--log-format', 'json'];

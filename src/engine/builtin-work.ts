@@ -35,7 +35,10 @@ function copyTarget(args: Record<string, unknown>, target: WorkTarget): string {
     return target.column;
   }
   if (args.to === undefined) throw new BbmError(ErrorCode.INVALID_INPUT, 'copy_column needs args.to, the column to write.');
-  return assertIdentifier(args.to, 'copy_column args.to');
+  const to = assertIdentifier(args.to, 'copy_column args.to');
+  // Rewriting the column the ranges are computed from would move rows between jobs mid-run.
+  if (to === target.column) throw new BbmError(ErrorCode.INVALID_INPUT, `copy_column must not write the pagination column "${target.column}".`);
+  return to;
 }
 
 export const copyColumn: WorkFunction = {

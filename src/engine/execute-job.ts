@@ -2,7 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import { BbmError, ErrorCode } from '../errors';
 import { lockJob, markJobFailed, markJobFinished } from '../store/jobs';
 import { holdsLease } from '../store/leases';
-import { addRowsProcessed, migrationById, setMigrationStatus } from '../store/migrations';
+import { addRowsProcessed, lockMigrationOfJob, setMigrationStatus } from '../store/migrations';
 import type { MigrationRow } from '../store/types';
 import { BatchingStrategy, FailureCode, JobStatus, MigrationStatus } from './constants';
 import { leaseLost } from './find-job';
@@ -49,8 +49,8 @@ export async function executeJob(deps: ExecuteJobDeps, input: ExecuteJobInput, s
   const onAbort = (): void => void cancelBackend(deps.pool, client);
   signal.addEventListener('abort', onAbort, { once: true });
   try {
-    await client.query('BEGIN');
-    await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(input.jobTimeoutMs))}`);
+    // One round trip for both; the timeout is an integer we computed, not user text.
+    await client.query(`BEGIN; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(input.jobTimeoutMs))}`);
     const outcome = await runInTransaction(deps, client, input, signal, observer);
     await client.query('COMMIT');
     if (outcome instanceof BbmError) throw outcome;
@@ -78,17 +78,17 @@ async function runInTransaction(
   signal: AbortSignal,
   observer: ExecuteObserver,
 ): Promise<ExecuteJobResult | BbmError> {
-  const job = await lockJob(client, input.jobId);
-  if (!job) throw new BbmError(ErrorCode.INVALID_INPUT, `Job ${input.jobId} does not exist.`, { jobId: input.jobId });
+  // Migration first, then job: the order find and retry use too, so bbm's transactions never
+  // deadlock. Holding the migration row also makes pause/resume wait for the job in flight.
+  const migration = await lockMigrationOfJob(client, input.jobId);
+  const job = migration ? await lockJob(client, input.jobId) : undefined;
+  if (!migration || !job) throw new BbmError(ErrorCode.INVALID_INPUT, `Job ${input.jobId} does not exist.`, { jobId: input.jobId });
   if (job.status === JobStatus.FINISHED) {
-    return { outcome: 'already_finished', rows: job.rowsAffected, durationMs: 0, attempts: job.attempts, progress: await migrationProgress(client, job.migrationId) };
+    return { outcome: 'already_finished', rows: job.rowsAffected, durationMs: 0, attempts: job.attempts, progress: await migrationProgress(client, migration) };
   }
-  // Locking the migration row makes pause/resume wait for the job in flight instead of racing it.
-  const { rows } = await client.query('SELECT id FROM bbm.migrations WHERE id = $1 FOR UPDATE', [job.migrationId]);
-  const migration = rows[0] ? await migrationById(client, job.migrationId) : undefined;
-  if (!migration || (migration.status !== MigrationStatus.RUNNING && migration.status !== MigrationStatus.ACTIVE)) {
-    const reason = migration ? `migration is ${migration.status === MigrationStatus.PAUSED ? 'paused' : 'no longer runnable'}` : 'migration was deleted';
-    return { outcome: 'skipped', reason, rows: 0, durationMs: 0, attempts: job.attempts, progress: migration ? await migrationProgress(client, migration) : null };
+  if (migration.status !== MigrationStatus.RUNNING && migration.status !== MigrationStatus.ACTIVE) {
+    const reason = `migration is ${migration.status === MigrationStatus.PAUSED ? 'paused' : 'no longer runnable'}`;
+    return { outcome: 'skipped', reason, rows: 0, durationMs: 0, attempts: job.attempts, progress: await migrationProgress(client, migration) };
   }
   const work = deps.registry.get(migration.jobName);
   if (!work) {

@@ -44,6 +44,13 @@ export async function findJob(pool: Pool, input: FindJobInput): Promise<FindJobR
       if (input.retryFailed) {
         const failedMigration = await lockNextFailed(client, input.repository, exclude);
         if (failedMigration) {
+          const invalid = await validateTarget(client, failedMigration);
+          if (invalid !== null) {
+            await setMigrationStatus(client, failedMigration.id, MigrationStatus.FAILED, invalid);
+            result.failed.push(ref(failedMigration, invalid));
+            exclude.push(failedMigration.id);
+            continue;
+          }
           await resetRetryBudget(client, failedMigration.id);
           const failedJob = await firstJobWithStatus(client, failedMigration.id, JobStatus.FAILED);
           await setMigrationStatus(client, failedMigration.id, MigrationStatus.RUNNING);

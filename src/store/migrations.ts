@@ -65,6 +65,12 @@ export async function migrationById(db: Queryable, id: number): Promise<Migratio
   return rows[0] ? toMigration(rows[0]) : undefined;
 }
 
+/** The migration a job belongs to, locked. bbm always locks a migration before its jobs, so its transactions never deadlock. */
+export async function lockMigrationOfJob(db: Queryable, jobId: number): Promise<MigrationRow | undefined> {
+  const { rows } = await db.query(`SELECT ${COLUMNS} FROM bbm.migrations WHERE id = (SELECT migration_id FROM bbm.jobs WHERE id = $1) FOR UPDATE`, [jobId]);
+  return rows[0] ? toMigration(rows[0]) : undefined;
+}
+
 export async function listMigrations(db: Queryable, filter: { repository?: string } = {}): Promise<MigrationRow[]> {
   const { rows } = await db.query(`SELECT ${COLUMNS} FROM bbm.migrations WHERE ($1::text IS NULL OR repository = $1) ORDER BY id`, [filter.repository ?? null]);
   return rows.map(toMigration);
