@@ -9,7 +9,7 @@ import type { WorkRegistry } from '../src/engine/registry';
 import type { ExecuteJobResult, FenceToken, FindJobResult, JobDescriptor, MigrationProgress } from '../src/engine/types';
 import type { Logger } from '../src/logger';
 import type { BbmMetrics } from '../src/metrics';
-import { releaseLease, renewLease } from '../src/store/leases';
+import { releaseLease } from '../src/store/leases';
 import { listMigrations } from '../src/store/migrations';
 import { adapt } from './failures';
 
@@ -102,8 +102,6 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
     async findJob(input: FindJobActivityInput): Promise<FindJobResult> {
       return adapt(() =>
         timed('find', async () => {
-          // Keep a live lease alive through long batches; a lost one is reported by findJob's own fence check.
-          await renewLease(pool, input.fence, input.leaseTtlMs);
           const result = await findJob(pool, input);
           const l = log();
           for (const m of result.finished) l.info({ bbm_id: m.id, bbm_name: m.name, bbm_status: 'finished' }, 'migration finished');

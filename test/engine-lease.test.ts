@@ -112,7 +112,8 @@ test('a zombie whose work failed cannot record the failure either', async () => 
   const engine: Engine = { pool: db.pool, registry: registryWith(failing) };
   await define(engine, { name: 'm', work: 'failing', batchSize: 10, args: {} });
   const fence = await acquireLease(db.pool, { repository: REPO, holder: 'a', ttlMs: 1, waitMs: 0 });
-  const found = await findJob(db.pool, { repository: REPO, maxJobAttempts: 1, fence });
+  // findJob renews the lease to leaseTtlMs: keep it at 1 ms so it expires while the work runs.
+  const found = await findJob(db.pool, { repository: REPO, maxJobAttempts: 1, fence, leaseTtlMs: 1 });
   assert.ok(found.job);
   const zombie = executeJob(engine, { jobId: found.job.jobId, maxJobAttempts: 1, jobTimeoutMs: JOB_TIMEOUT_MS, fence });
   await started.promise;

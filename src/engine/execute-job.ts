@@ -147,9 +147,9 @@ async function runInTransaction(
   }
   const durationMs = performance.now() - started;
   await markJobFinished(client, job.id, rowsChanged, durationMs);
-  await addRowsProcessed(client, migration.id, rowsChanged);
+  const updated = await addRowsProcessed(client, migration.id, rowsChanged);
   if (input.fence && !(await holdsLease(client, input.fence))) throw leaseLost(input.fence);
-  return { outcome: 'finished', rows: rowsChanged, durationMs, attempts: job.attempts + 1, progress: await migrationProgress(client, migration.id) };
+  return { outcome: 'finished', rows: rowsChanged, durationMs, attempts: job.attempts + 1, progress: await migrationProgress(client, updated) };
 }
 
 async function nullsRemain(client: PoolClient, m: MigrationRow): Promise<boolean> {

@@ -1,12 +1,11 @@
 import type { Pool, PoolClient } from 'pg';
 import { BbmError, ErrorCode } from '../errors';
 import { firstJobWithStatus, insertJob, lastJob, resetRetryBudget } from '../store/jobs';
-import { holdsLease } from '../store/leases';
+import { holdAndRenewLease } from '../store/leases';
 import { lockNextFailed, lockNextRunnable, setMigrationStatus } from '../store/migrations';
 import { withTransaction } from '../store/transaction';
 import type { JobRow, MigrationRow } from '../store/types';
 import { BatchingStrategy, FailureCode, failureCodeName, JobStatus, MigrationStatus } from './constants';
-import { columnType, tableExists } from './definitions';
 import { parseTableName, quoteIdent, quoteTable } from './identifiers';
 import { migrationProgress } from './progress';
 import type { FenceToken, FindJobResult, JobDescriptor, MigrationRef } from './types';
@@ -21,6 +20,8 @@ export interface FindJobInput {
   retryFailed?: boolean;
   /** Migrations to pass over (e.g. ones that failed earlier in this run). */
   exclude?: number[];
+  /** With a fence: extend the lease to this lifetime, so long batches never outlive it. @default 5 min */
+  leaseTtlMs?: number;
 }
 
 /**
@@ -36,7 +37,7 @@ export interface FindJobInput {
  */
 export async function findJob(pool: Pool, input: FindJobInput): Promise<FindJobResult> {
   return withTransaction(pool, async (client) => {
-    if (input.fence && !(await holdsLease(client, input.fence))) throw leaseLost(input.fence);
+    if (input.fence && !(await holdAndRenewLease(client, input.fence, input.leaseTtlMs ?? 300_000))) throw leaseLost(input.fence);
     const result: FindJobResult = { job: null, finished: [], failed: [], progress: null };
     const exclude = [...(input.exclude ?? [])];
 
@@ -90,7 +91,7 @@ export async function findJob(pool: Pool, input: FindJobInput): Promise<FindJobR
 
 async function withJob(client: PoolClient, result: FindJobResult, migration: MigrationRow, job: JobRow): Promise<FindJobResult> {
   result.job = describeJob(migration, job);
-  result.progress = await migrationProgress(client, migration.id);
+  result.progress = await migrationProgress(client, migration);
   return result;
 }
 
@@ -120,8 +121,14 @@ async function validateTarget(client: PoolClient, m: MigrationRow): Promise<Fail
   } catch {
     return FailureCode.INVALID_TABLE;
   }
-  if (!(await tableExists(client, table))) return FailureCode.INVALID_TABLE;
-  if (!(await columnType(client, table, m.columnName))) return FailureCode.INVALID_COLUMN;
+  // One round trip: this runs before every job.
+  const { rows } = await client.query(
+    `SELECT to_regclass(format('%I.%I', $1::text, $2::text)) IS NOT NULL AS table_ok,
+            EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(format('%I.%I', $1::text, $2::text)) AND attname = $3 AND attnum > 0 AND NOT attisdropped) AS column_ok`,
+    [table.schema, table.name, m.columnName],
+  );
+  if (!rows[0]?.table_ok) return FailureCode.INVALID_TABLE;
+  if (!rows[0]?.column_ok) return FailureCode.INVALID_COLUMN;
   return null;
 }
 

@@ -26,6 +26,19 @@ export async function tryAcquireLease(db: Queryable, repository: string, holder:
   return rows[0] ? { repository, holder, token: num(rows[0].token) } : undefined;
 }
 
+/**
+ * Confirm the fence and extend the lease in one statement. The row stays locked until the
+ * caller's transaction ends, so no takeover can interleave with what that transaction writes.
+ */
+export async function holdAndRenewLease(db: Queryable, fence: Fence, ttlMs: number): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE bbm.leases SET expires_at = greatest(expires_at, now() + make_interval(secs => $4::float8 / 1000))
+      WHERE repository = $1 AND holder = $2 AND token = $3`,
+    [fence.repository, fence.holder, fence.token, ttlMs],
+  );
+  return rowCount === 1;
+}
+
 /** Extend a lease we still hold; false when it has been taken over. */
 export async function renewLease(db: Queryable, fence: Fence, ttlMs: number): Promise<boolean> {
   const { rowCount } = await db.query(

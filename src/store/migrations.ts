@@ -109,8 +109,10 @@ export async function setMigrationStatus(db: Queryable, id: number, status: Migr
   );
 }
 
-export async function addRowsProcessed(db: Queryable, id: number, rows: number): Promise<void> {
-  await db.query('UPDATE bbm.migrations SET rows_processed = rows_processed + $2, updated_at = now() WHERE id = $1', [id, rows]);
+/** Count a finished job's rows; returns the updated migration (saves a re-read for progress). */
+export async function addRowsProcessed(db: Queryable, id: number, rows: number): Promise<MigrationRow> {
+  const result = await db.query(`UPDATE bbm.migrations SET rows_processed = rows_processed + $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`, [id, rows]);
+  return toMigration(result.rows[0]);
 }
 
 /**
