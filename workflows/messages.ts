@@ -53,11 +53,21 @@ export const progressQuery = defineQuery<RepositoryProgress>('progress');
 
 // ---- enqueuer workflow --------------------------------------------------------------------
 
+/**
+ * A wake-up request. Every field is optional: `{}` means "start repositories up to capacity".
+ * Send it with signal-with-start on `bbm-enqueuer/<task queue>` (see src/enqueuer/client.ts), so
+ * it works whether the enqueuer runs or not, and concurrent requests coalesce into one wake-up.
+ */
 export interface WakeRequest {
-  /** Who asked (logged): "schedule", "repository:<key>", "cli", a service name... */
+  /** Who asked (logged and reported): "schedule", "repository:<key>", "cli", a service name... */
   reason?: string;
-  /** Only consider repositories whose key starts with this prefix. */
+  /** Only consider repositories whose key starts with this prefix, for this wake-up (and its re-checks). */
   repositoryPrefix?: string;
+  /**
+   * Knobs for the repository workflows the enqueuer starts from now on (e.g. `{"maxJobAttempts":1}`).
+   * They replace the enqueuer's previous knobs and are kept until another wake sets them; `{}` clears them.
+   */
+  knobs?: Partial<Knobs>;
 }
 
 /** Wake the enqueuer: start repositories up to capacity. Send with signal-with-start. */
@@ -66,23 +76,48 @@ export const wakeSignal = defineSignal<[WakeRequest?]>('wake');
 export interface RepositoryDone {
   repository: string;
   state: RepositoryState;
+  /** Run that reached the final state; notifyEnqueuer fills it in, so a late notice never hides a newer run. */
+  runId?: string;
 }
 /** Sent by a repository workflow when it reaches a final state, so the next repository starts at once. */
 export const repositoryDoneSignal = defineSignal<[RepositoryDone]>('repositoryDone');
 
 export interface CapacityRequest {
+  /** Repository workflows allowed to run at once: an integer from 0 (start nothing new) to 1000. */
   capacity: number;
 }
+/** Change the capacity; returns the new value. The validator refuses bad values before anything changes. */
 export const setCapacityUpdate = defineUpdate<number, [CapacityRequest]>('setCapacity');
 export const capacityQuery = defineQuery<number>('capacity');
 
+/** What the last wake-up found and did (the same fields as its log line), plus the enqueuer's state. */
 export interface EnqueuerReport {
   capacity: number;
+  /** Repositories running at the last wake-up: seen in Temporal, or started by this enqueuer and not yet seen finish. */
   running: string[];
+  /** Repositories the last wake-up started. */
   started: string[];
+  /** Eligible repositories the last wake-up found already running without this enqueuer (the seed's lease_already_taken). */
   alreadyRunning: string[];
+  /** True when the last wake-up found no eligible repository that was not already running. */
   noRepositoryFound: boolean;
+  /** True when no slot was left free after the last wake-up (running >= capacity). */
+  atCapacity: boolean;
+  /** Reason(s) of the last wake-up; coalesced requests are joined with ",". */
+  reason: string | null;
+  /** Wake-ups processed since the enqueuer first started (across continue-as-new). */
   wakeUps: number;
+  /** Repositories started since the enqueuer first started. */
+  startedTotal: number;
+  /** Wake requests waiting to be processed. */
+  pending: number;
+  /** Repositories this enqueuer is waiting on (started or found running, not yet seen finish). */
+  tracked: string[];
+  /** Knobs given to the repository workflows it starts. */
+  knobs: Partial<Knobs>;
+  /** Runs of the enqueuer (1 + continue-as-new count). */
+  runs: number;
+  /** Workflow time of the last wake-up (ISO 8601). */
   at: string | null;
 }
 export const enqueuerStatusQuery = defineQuery<EnqueuerReport>('status');

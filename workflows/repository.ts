@@ -66,13 +66,14 @@ export interface RepositorySummary extends RepositoryTotals {
 
 // Bookkeeping is idempotent or fenced, so transient failures (a Postgres restart) retry until they pass.
 const BOOKKEEPING_RETRY: RetryPolicy = { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' };
-const bookkeeping = proxyActivities<RepositoryActivities>({ startToCloseTimeout: '1 minute', retry: BOOKKEEPING_RETRY });
-const localBookkeeping = proxyLocalActivities<RepositoryActivities>({ startToCloseTimeout: '1 minute', retry: BOOKKEEPING_RETRY });
+// Short timeouts: these are quick queries, and a killed worker must not hold a repository for long.
+const bookkeeping = proxyActivities<RepositoryActivities>({ startToCloseTimeout: '15 seconds', retry: BOOKKEEPING_RETRY });
+const localBookkeeping = proxyLocalActivities<RepositoryActivities>({ startToCloseTimeout: '15 seconds', retry: BOOKKEEPING_RETRY });
 /** The hot-path activities (find, release) in the kind the knobs ask for. */
 function hot(knobs: Knobs): RepositoryActivities {
   return knobs.localActivities ? localBookkeeping : bookkeeping;
 }
-const notifier = proxyActivities<EnqueuerActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 5 } });
+const notifier = proxyActivities<EnqueuerActivities>({ startToCloseTimeout: '5 seconds', retry: { maximumAttempts: 5 } });
 
 /**
  * One workflow per repository (ID `bbm-repository:<key>`), so Temporal itself guarantees a single

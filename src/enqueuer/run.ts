@@ -1,0 +1,96 @@
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import { MigrationStatus } from '../engine/constants';
+import { resumeMigrations } from '../engine/control';
+import { BbmError, ErrorCode } from '../errors';
+import type { Knobs } from '../knobs';
+import { wakeEnqueuer, type EnqueuerStartOptions } from './client';
+import { migrationTally, type MigrationTally } from './queries';
+
+export interface RunToCompletionOptions {
+  client: Client;
+  pool: Pool;
+  taskQueue: string;
+  /** Attempts per job for the repositories started during the run. @default the repository workflow's (5) */
+  maxJobAttempts?: number;
+  /** Other knobs for the repositories started during the run. @default none (their defaults) */
+  knobs?: Partial<Knobs>;
+  /** Settings used only if this call starts the enqueuer (e.g. its capacity). */
+  enqueuer?: EnqueuerStartOptions;
+  /** How often to read progress from Postgres. @default 1000 */
+  pollIntervalMs?: number;
+  /** Wake the enqueuer again this often (covers an enqueuer terminated mid-run). @default 60000 */
+  rewakeIntervalMs?: number;
+  /** Called after every poll. */
+  onProgress?: (progress: RunProgress) => void;
+  /** Stop waiting (the migrations carry on in the background). */
+  signal?: AbortSignal;
+}
+
+export interface RunProgress extends MigrationTally {
+  elapsedMs: number;
+}
+
+export interface RunResult {
+  finished: number;
+  failed: number;
+  /** Migrations paused by someone while the run waited (they stop the run: nothing else would move them). */
+  paused: number;
+  total: number;
+  /** Names of the failed migrations. */
+  failedMigrations: string[];
+  /** Migrations resumed before the run started. */
+  resumed: string[];
+  durationMs: number;
+  /** True when every migration finished: the CLI exits non-zero otherwise. */
+  ok: boolean;
+}
+
+/**
+ * The anchor's `background-migrate run`: resume paused migrations, wake the enqueuer (which starts
+ * repositories up to its capacity and the next one whenever one ends), then wait, reporting
+ * progress, until no migration is active or running any more.
+ */
+export async function runToCompletion(options: RunToCompletionOptions): Promise<RunResult> {
+  const t0 = Date.now();
+  const pollMs = options.pollIntervalMs ?? 1_000;
+  const rewakeMs = options.rewakeIntervalMs ?? 60_000;
+  const knobs: Partial<Knobs> = { ...options.knobs, ...(options.maxJobAttempts !== undefined ? { maxJobAttempts: options.maxJobAttempts } : {}) };
+  const request = { reason: 'run', ...(Object.keys(knobs).length > 0 ? { knobs } : {}) };
+
+  const resumed = await resumeMigrations(options.pool, {});
+  await wakeEnqueuer(options.client, options.taskQueue, request, options.enqueuer);
+  let lastWake = Date.now();
+  for (;;) {
+    const tally = await migrationTally(options.pool);
+    options.onProgress?.({ ...tally, elapsedMs: Date.now() - t0 });
+    if (tally.byStatus.active === 0 && tally.byStatus.running === 0) {
+      const { rows } = await options.pool.query(`SELECT name FROM bbm.migrations WHERE status = ${MigrationStatus.FAILED} ORDER BY id`);
+      const finished = tally.byStatus.finished ?? 0;
+      const failed = tally.byStatus.failed ?? 0;
+      const paused = tally.byStatus.paused ?? 0;
+      return { finished, failed, paused, total: tally.total, failedMigrations: rows.map((r) => String(r.name)), resumed, durationMs: Date.now() - t0, ok: failed === 0 && paused === 0 };
+    }
+    await sleep(pollMs, options.signal);
+    if (Date.now() - lastWake >= rewakeMs) {
+      await wakeEnqueuer(options.client, options.taskQueue, { reason: 'run' });
+      lastWake = Date.now();
+    }
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stopped = (): BbmError => new BbmError(ErrorCode.CANCELLED, 'Stopped waiting for the migrations; they carry on in the background.');
+    if (signal?.aborted) return reject(stopped());
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(stopped());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

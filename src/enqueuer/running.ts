@@ -1,0 +1,107 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { repositoryFromWorkflowId, repositoryWorkflowId } from '../../workflows/ids';
+
+/** The repository workflow's type name, as registered in the bundle. */
+export const REPOSITORY_WORKFLOW_TYPE = 'repositoryMigration';
+
+/** Visibility query for the repository workflows running on a task queue. */
+export function runningRepositoriesQuery(taskQueue: string): string {
+  return `WorkflowType="${REPOSITORY_WORKFLOW_TYPE}" AND ExecutionStatus="Running" AND TaskQueue="${taskQueue.replace(/["\\]/g, '')}"`;
+}
+
+export interface RunningInput {
+  taskQueue: string;
+  /** Repositories the enqueuer started (or found running) and has not seen finish. */
+  tracked: string[];
+  /** Repositories reported done, with the run that reported it. */
+  closing: Array<{ repository: string; runId?: string }>;
+  /** How long to wait for a run that reported done to close. @default 2000 */
+  closeWaitMs?: number;
+  /** Called while waiting (activity heartbeat). */
+  onProgress?: () => void;
+}
+
+export interface RunningResult {
+  /** Repositories with a running workflow, sorted. */
+  running: string[];
+  /** Tracked or closing repositories confirmed not running any more. */
+  closed: string[];
+  /** Reported done, but that run had not closed after the wait (counted as running; look again soon). */
+  stillClosing: string[];
+  /** How many running repository workflows visibility listed (may lag; for the log line). */
+  visible: number;
+}
+
+/**
+ * Which repository workflows run now. Visibility lists them, but it is eventually consistent, so
+ * only part of its answer is trusted:
+ *  - a listed repository the enqueuer is tracking (started, not yet seen finish) is running;
+ *  - a listed repository it is not tracking is checked with DescribeWorkflowExecution (strongly
+ *    consistent): it was started by hand, or it is one that just closed and is still listed;
+ *  - a tracked repository not listed yet (a fresh start) is checked the same way, so it counts;
+ *  - a repository that reported done is checked too, waiting the few milliseconds between its
+ *    notice and its close, so its slot is reused at once and never while it still runs.
+ * What is left to visibility's lag is a workflow started by hand milliseconds ago.
+ */
+export async function runningRepositories(client: Client, input: RunningInput): Promise<RunningResult> {
+  const visible = new Set<string>();
+  for await (const wf of client.workflow.list({ query: runningRepositoriesQuery(input.taskQueue) })) {
+    const repository = repositoryFromWorkflowId(wf.workflowId);
+    if (repository !== undefined) visible.add(repository);
+  }
+  input.onProgress?.();
+  const closing = new Map(input.closing.map((c) => [c.repository, c.runId]));
+  const tracked = new Set(input.tracked);
+  const running = new Set<string>([...visible].filter((r) => tracked.has(r) && !closing.has(r)));
+  const toCheck = [...new Set([...input.tracked, ...visible, ...closing.keys()])].filter((r) => !running.has(r));
+  const closed: string[] = [];
+  const stillClosing: string[] = [];
+  await forEachLimited(toCheck, 16, async (repository) => {
+    const state = await describe(client, repository);
+    input.onProgress?.();
+    const reportedRun = closing.get(repository);
+    if (state.running && reportedRun !== undefined && reportedRun === state.runId) {
+      // It reported done and is finishing its last workflow task: wait for the close.
+      const outcome = await waitForClose(client, repository, reportedRun, input.closeWaitMs ?? 2_000, input.onProgress);
+      if (outcome === 'closed') closed.push(repository);
+      else running.add(repository);
+      if (outcome === 'still-running') stillClosing.push(repository);
+      return;
+    }
+    if (state.running) running.add(repository);
+    else if (tracked.has(repository) || closing.has(repository)) closed.push(repository);
+  });
+  return { running: [...running].sort(), closed: closed.sort(), stillClosing: stillClosing.sort(), visible: visible.size };
+}
+
+async function describe(client: Client, repository: string): Promise<{ running: boolean; runId?: string }> {
+  try {
+    const d = await client.workflow.getHandle(repositoryWorkflowId(repository)).describe();
+    return { running: d.status.name === 'RUNNING', runId: d.runId };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return { running: false };
+    throw err;
+  }
+}
+
+async function waitForClose(client: Client, repository: string, runId: string, waitMs: number, onProgress?: () => void): Promise<'closed' | 'newer-run' | 'still-running'> {
+  const deadline = Date.now() + waitMs;
+  let delay = 10;
+  for (;;) {
+    const state = await describe(client, repository);
+    if (!state.running) return 'closed';
+    if (state.runId !== runId) return 'newer-run';
+    if (Date.now() >= deadline) return 'still-running';
+    onProgress?.();
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    delay = Math.min(200, delay * 2);
+  }
+}
+
+async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  });
+  await Promise.all(lanes);
+}
