@@ -1,0 +1,185 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import YAML from 'yaml';
+import { failureCodeName, migrationStatusName } from '../../engine/constants';
+import { defineMigration, type MigrationDefinition } from '../../engine/definitions';
+import { BbmError, ErrorCode, invalidInput } from '../../errors';
+import { listMigrations } from '../../store/migrations';
+import type { MigrationRow } from '../../store/types';
+import { action } from '../action';
+import { formatCount, renderFields, renderTable } from '../output';
+import { collectArg, integerIn, jsonObject, safeInteger } from '../parse';
+import { loadWorkRegistry } from '../registry';
+import { registerMigrationControl } from './migration-control';
+import { registerMigrationStatus } from './migration-status';
+
+const DEFINITION_KEYS: readonly (keyof MigrationDefinition)[] = ['name', 'repository', 'work', 'table', 'column', 'strategy', 'batchSize', 'minValue', 'maxValue', 'args', 'paused'];
+
+interface CreateOptions {
+  file?: string;
+  name?: string;
+  repository?: string;
+  work?: string;
+  table?: string;
+  column?: string;
+  strategy?: string;
+  batchSize?: number;
+  minValue?: number;
+  maxValue?: number;
+  arg?: Record<string, unknown>;
+  args?: Record<string, unknown>;
+  paused?: boolean;
+  workModule?: string;
+}
+
+export function registerMigrations(program: Command): void {
+  const group = program.command('migrations').description('define, inspect and control migrations');
+
+  group
+    .command('create')
+    .description('define a migration (flags, or --file with a JSON/YAML definition; flags override the file)')
+    .option('-f, --file <path>', 'JSON or YAML file with the definition fields')
+    .option('--name <name>', 'unique name, e.g. 2026_11_backfill_digest')
+    .option('--repository <key>', 'exclusivity key; migrations of one repository run one at a time (default: the table)')
+    .option('--work <function>', 'registered work function: copy_column, increment, noop, or yours (--work-module)')
+    .option('--table <table>', 'target table, "table" or "schema.table"')
+    .option('--column <column>', 'serial: the integer column paginated over (usually id); null: the column whose NULLs are filled')
+    .addOption(new Option('--strategy <strategy>', 'batching strategy').choices(['serial', 'null']))
+    .option('--batch-size <n>', 'rows per job (default 1000)', integerIn(1, 1_000_000))
+    .option('--min-value <n>', 'first id (serial; default 1)', safeInteger)
+    .option('--max-value <n>', 'last id (serial; default: max(column) now)', safeInteger)
+    .option('--arg <key=value>', 'work function argument (repeatable), e.g. --arg from=payload --arg to=copy', collectArg)
+    .option('--args <json>', 'work function arguments as a JSON object', jsonObject)
+    .option('--paused', 'create it paused (start it later with `bbm migrations resume`)')
+    .option('--work-module <path>', 'module exporting extra work functions (the worker must load it too)')
+    .action(
+      action<CreateOptions>(async (ctx, _args, opts) => {
+        const def = buildDefinition(opts);
+        const pool = await ctx.db();
+        const row = await defineMigration({ pool, registry: loadWorkRegistry(opts.workModule) }, def);
+        ctx.out.result(migrationJson(row), () =>
+          [
+            `Created migration ${row.name} (#${row.id}), ${migrationStatusName(row.status)}.`,
+            renderFields(describeRow(row)),
+            '',
+            `Run it:  bbm repositories start ${row.repository}   (or let the enqueuer pick it up: bbm enqueue)`,
+          ].join('\n'),
+        );
+      }),
+    );
+
+  group
+    .command('list')
+    .description('list migrations and their definitions')
+    .option('--repository <key>', 'only this repository')
+    .action(
+      action<{ repository?: string }>(async (ctx, _args, opts) => {
+        const rows = await listMigrations(await ctx.db(), { repository: opts.repository });
+        ctx.out.result(rows.map(migrationJson), () =>
+          rows.length === 0
+            ? 'No migrations yet. Define one with `bbm migrations create`.'
+            : renderTable(
+                ['ID', 'NAME', 'REPOSITORY', 'WORK', 'TARGET', 'STRATEGY', 'BATCH', 'RANGE', 'STATUS'],
+                rows.map((m) => [m.id, m.name, m.repository, m.jobName, `${m.tableName}.${m.columnName}`, m.batchingStrategy, formatCount(m.batchSize), rangeText(m), statusText(m)]),
+              ),
+        );
+      }),
+    );
+
+  registerMigrationStatus(group);
+  registerMigrationControl(group);
+}
+
+/** A file's fields, then flags on top; unknown file keys are refused (a typo must not be ignored). */
+export function buildDefinition(opts: CreateOptions): MigrationDefinition {
+  let def: Partial<MigrationDefinition> = {};
+  if (opts.file) def = readDefinitionFile(opts.file);
+  const fromFlags: Partial<MigrationDefinition> = {
+    name: opts.name,
+    repository: opts.repository,
+    work: opts.work,
+    table: opts.table,
+    column: opts.column,
+    strategy: opts.strategy,
+    batchSize: opts.batchSize,
+    minValue: opts.minValue,
+    maxValue: opts.maxValue,
+    paused: opts.paused,
+  };
+  for (const [key, value] of Object.entries(fromFlags)) if (value !== undefined) (def as Record<string, unknown>)[key] = value;
+  if (opts.args || opts.arg) def.args = { ...(def.args ?? {}), ...(opts.args ?? {}), ...(opts.arg ?? {}) };
+  const missing = (['name', 'work', 'table', 'column'] as const).filter((k) => def[k] === undefined || def[k] === '');
+  if (missing.length > 0) {
+    throw invalidInput(`Missing ${missing.map((k) => `--${k}`).join(', ')} (or the same fields in --file). Example:\n  bbm migrations create --name backfill_copy --work copy_column --table items --column id --arg from=payload --arg to=copy`);
+  }
+  return def as MigrationDefinition;
+}
+
+function readDefinitionFile(file: string): Partial<MigrationDefinition> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw invalidInput(`Cannot read --file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = /\.ya?ml$/i.test(path.extname(file)) ? YAML.parse(text) : JSON.parse(text);
+  } catch (err) {
+    throw invalidInput(`--file ${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(err as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalidInput(`--file ${file} must hold one object with the definition fields (${DEFINITION_KEYS.join(', ')}).`);
+  const unknown = Object.keys(parsed).filter((k) => !DEFINITION_KEYS.includes(k as keyof MigrationDefinition));
+  if (unknown.length > 0) throw invalidInput(`--file ${file} has unknown field(s) ${unknown.join(', ')}; allowed: ${DEFINITION_KEYS.join(', ')}.`);
+  return parsed as Partial<MigrationDefinition>;
+}
+
+export function migrationJson(m: MigrationRow): Record<string, unknown> {
+  return {
+    id: m.id,
+    name: m.name,
+    repository: m.repository,
+    work: m.jobName,
+    table: m.tableName,
+    column: m.columnName,
+    strategy: m.batchingStrategy,
+    batchSize: m.batchSize,
+    minValue: m.minValue,
+    maxValue: m.maxValue,
+    args: m.workArgs,
+    status: migrationStatusName(m.status),
+    failure: failureCodeName(m.failureErrorCode),
+    rowsProcessed: m.rowsProcessed,
+    totalEstimate: m.totalTupleCount,
+    createdAt: m.createdAt.toISOString(),
+    startedAt: m.startedAt?.toISOString() ?? null,
+    finishedAt: m.finishedAt?.toISOString() ?? null,
+  };
+}
+
+function describeRow(m: MigrationRow): [string, string | number | null][] {
+  return [
+    ['repository', m.repository],
+    ['work', `${m.jobName} ${JSON.stringify(m.workArgs)}`],
+    ['target', `${m.tableName}.${m.columnName}`],
+    ['strategy', m.batchingStrategy],
+    ['range', rangeText(m)],
+    ['batch size', formatCount(m.batchSize)],
+    ['rows (estimate)', formatCount(m.totalTupleCount)],
+  ];
+}
+
+function rangeText(m: MigrationRow): string {
+  return m.maxValue === null ? 'NULL rows' : `${m.minValue}..${m.maxValue}`;
+}
+
+function statusText(m: MigrationRow): string {
+  const failure = failureCodeName(m.failureErrorCode);
+  return failure ? `${migrationStatusName(m.status)} (${failure})` : migrationStatusName(m.status);
+}
+
+/** Shared by the status commands: a migration that does not exist is NOT_FOUND (exit 6). */
+export function unknownRepository(repository: string): BbmError {
+  return new BbmError(ErrorCode.MIGRATION_NOT_FOUND, `No migrations belong to repository "${repository}". List them with \`bbm migrations list\`.`, { repository });
+}

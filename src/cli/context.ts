@@ -1,0 +1,93 @@
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import { redactUrl, resolveConfig, type BbmConfig } from '../config';
+import { checkConnection, createPool } from '../db/pool';
+import { BbmError, ErrorCode } from '../errors';
+import { createLogger, type Logger } from '../logger';
+import { connectClient } from '../temporal/connection';
+import { Output } from './output';
+
+/** Options every command accepts (declared once on the program). */
+export interface GlobalOptions {
+  databaseUrl?: string;
+  temporalAddress?: string;
+  namespace?: string;
+  taskQueue?: string;
+  logLevel?: string;
+  json?: boolean;
+}
+
+/**
+ * What a command needs, opened lazily and closed once: the resolved configuration, the output,
+ * a Postgres pool and a Temporal client. A command that never touches Temporal never connects.
+ */
+export class CliContext {
+  readonly config: BbmConfig;
+  readonly out: Output;
+  private poolPromise: Promise<Pool> | undefined;
+  private clientPromise: Promise<Client> | undefined;
+  private loggerInstance: Logger | undefined;
+  private readonly closers: (() => Promise<void>)[] = [];
+
+  constructor(globals: GlobalOptions, env: NodeJS.ProcessEnv = process.env) {
+    this.out = new Output({ json: Boolean(globals.json) });
+    this.config = resolveConfig(env, {
+      databaseUrl: globals.databaseUrl,
+      temporalAddress: globals.temporalAddress,
+      namespace: globals.namespace,
+      taskQueue: globals.taskQueue,
+      logLevel: globals.logLevel,
+    });
+  }
+
+  /** Logs go to stderr for one-shot commands, so stdout stays the command's result. */
+  get logger(): Logger {
+    this.loggerInstance ??= createLogger({ level: this.config.logLevel, pretty: Boolean(process.stderr.isTTY), destination: process.stderr });
+    return this.loggerInstance;
+  }
+
+  get databaseUrl(): string {
+    if (!this.config.databaseUrl) {
+      throw new BbmError(
+        ErrorCode.CONFIG_INVALID,
+        'DATABASE_URL is not set. Set it (or pass --database-url) to the Postgres database bbm manages; `bbm dev` prints the one of the local stack.',
+        { setting: 'DATABASE_URL' },
+      );
+    }
+    return this.config.databaseUrl;
+  }
+
+  /** A small pool, checked once: CANNOT_CONNECT (without the password) when Postgres is unreachable. */
+  db(): Promise<Pool> {
+    this.poolPromise ??= (async () => {
+      const url = this.databaseUrl;
+      const pool = createPool({ url, max: 4, applicationName: 'bbm-cli' });
+      this.closers.push(() => pool.end());
+      await checkConnection(pool, url);
+      return pool;
+    })();
+    return this.poolPromise;
+  }
+
+  client(): Promise<Client> {
+    this.clientPromise ??= (async () => {
+      const client = await connectClient(this.config);
+      this.closers.push(() => client.connection.close());
+      return client;
+    })();
+    return this.clientPromise;
+  }
+
+  /** Where the database lives, for messages (password redacted). */
+  describeDatabase(): string {
+    return this.config.databaseUrl ? redactUrl(this.config.databaseUrl) : '(DATABASE_URL not set)';
+  }
+
+  onClose(fn: () => Promise<void>): void {
+    this.closers.push(fn);
+  }
+
+  async close(): Promise<void> {
+    for (const fn of this.closers.splice(0).reverse()) await fn().catch(() => undefined);
+  }
+}

@@ -1,0 +1,76 @@
+import { InvalidArgumentError } from 'commander';
+import { invalidInput } from '../errors';
+import { checkKnobs, DEFAULT_KNOBS, KNOB_NAMES, type Knobs } from '../knobs';
+
+/**
+ * Option parsers for commander. They throw InvalidArgumentError, which the CLI reports as
+ * `error[INVALID_INPUT]` with exit code 2, naming the option and the accepted values.
+ */
+
+export function integerIn(min: number, max: number): (raw: string) => number {
+  return (raw: string) => {
+    const value = Number(raw);
+    if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+      throw new InvalidArgumentError(`must be an integer from ${min} to ${max}.`);
+    }
+    return value;
+  };
+}
+
+/** A safe integer (ids, ranges): the engine checks the relationships between them. */
+export function safeInteger(raw: string): number {
+  const value = Number(raw);
+  if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value)) throw new InvalidArgumentError('must be an integer.');
+  return value;
+}
+
+/** "60s", "5m", "1h", "500ms" or plain seconds -> milliseconds (1 s .. 1 year). */
+export function duration(raw: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(raw.trim());
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+  const ms = m ? Number(m[1]) * unit[(m[2] ?? 's') as keyof typeof unit] : NaN;
+  if (!Number.isFinite(ms) || ms < 1_000 || ms > 365 * 86_400_000) {
+    throw new InvalidArgumentError('must be a duration such as 30s, 5m or 1h (at least 1s).');
+  }
+  return Math.round(ms);
+}
+
+/** Repeatable `--knob name=value`, validated against the same rules the workflow applies. */
+export function collectKnob(raw: string, previous: Partial<Knobs> = {}): Partial<Knobs> {
+  const eq = raw.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`expected name=value, e.g. maxDelayMs=500; knobs: ${KNOB_NAMES.join(', ')}.`);
+  const name = raw.slice(0, eq).trim();
+  const text = raw.slice(eq + 1).trim();
+  const value: unknown = text === 'true' ? true : text === 'false' ? false : /^-?\d+$/.test(text) ? Number(text) : text;
+  // Each value on its own here (flags come in any order); the combination is checked by checkedKnobs().
+  const problem = checkKnobs({ [name]: value }, { ...DEFAULT_KNOBS, minDelayMs: 0, maxDelayMs: Number.MAX_SAFE_INTEGER });
+  if (problem) throw new InvalidArgumentError(problem.message + '.');
+  return { ...previous, [name]: value } as Partial<Knobs>;
+}
+
+/** The collected knobs as a whole (e.g. minDelayMs <= maxDelayMs), refused with INVALID_INPUT. */
+export function checkedKnobs(knobs: Partial<Knobs> | undefined): Partial<Knobs> | undefined {
+  const problem = checkKnobs(knobs);
+  if (problem) throw invalidInput(`Invalid --knob values: ${problem.message}.`);
+  return knobs;
+}
+
+/** Repeatable `--arg key=value` for work function arguments (numbers and booleans are converted). */
+export function collectArg(raw: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
+  const eq = raw.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError('expected key=value, e.g. from=manifest.');
+  const text = raw.slice(eq + 1);
+  const value: unknown = text === 'true' ? true : text === 'false' ? false : /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : text;
+  return { ...previous, [raw.slice(0, eq).trim()]: value };
+}
+
+export function jsonObject(raw: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (err) {
+    throw new InvalidArgumentError(`must be a JSON object: ${(err as Error).message}.`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidArgumentError('must be a JSON object, e.g. \'{"from":"a","to":"b"}\'.');
+  return value as Record<string, unknown>;
+}
