@@ -125,7 +125,6 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
         job_id: job.jobId,
         job_bbm_id: job.migrationId,
         job_name: job.workName,
-        job_attempts: job.attempts,
         job_start_id: job.start,
         job_end_id: job.end,
         job_batch_size: job.batchSize,
@@ -138,7 +137,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
       const beat = setInterval(() => ctx.heartbeat(), Math.max(200, Math.min(1_000, input.jobTimeoutMs / 4)));
       const end = metrics.jobDuration.startTimer(labels);
       try {
-        l.info('found job, starting execution');
+        l.info({ job_attempts: job.attempts }, 'found job, starting execution');
         const result = await adapt(() => executeJob({ pool, registry }, { jobId: job.jobId, maxJobAttempts: input.maxJobAttempts, jobTimeoutMs: input.jobTimeoutMs, fence: input.fence }, ctx.cancellationSignal));
         end({ outcome: result.outcome });
         metrics.jobs.inc({ ...labels, outcome: result.outcome });

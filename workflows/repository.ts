@@ -258,7 +258,8 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
     for (const r of requests) {
       const changed = await bookkeeping.controlMigrations({ action: r.kind, repository: repo, migration: r.migration });
       log.info(`${r.kind} applied`, { repository: repo, migrations: changed });
-      if (r.kind === 'resume') for (const m of progress.values()) if (changed.includes(m.name)) failedIds.delete(m.id);
+      // A resume (also sent by `bbm migrations retry`) makes this run stop skipping the migrations it names.
+      if (r.kind === 'resume') for (const m of progress.values()) if (r.migration === undefined || r.migration === m.name || changed.includes(m.name)) failedIds.delete(m.id);
     }
   }
 

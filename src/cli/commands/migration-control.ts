@@ -42,8 +42,14 @@ export function registerMigrationControl(group: Command): void {
         await retryMigration(pool, name as string);
         const row = await migrationByName(pool, name as string);
         const repository = row?.repository ?? '';
-        ctx.out.result({ action: 'retry', migration: name, status: 'running', repository }, () =>
-          [`Migration ${name} is running again; its failed jobs get a fresh attempt budget.`, `It continues when its repository runs: bbm repositories start ${repository}   (or bbm enqueue)`].join('\n'),
+        // A workflow still running for the repository stops skipping the migration on this signal.
+        const report = await signalRepositories(ctx, [repository], 'resume', name as string);
+        const signalled = report.signalled.includes(repository);
+        ctx.out.result({ action: 'retry', migration: name, status: 'running', repository, signalled }, () =>
+          [
+            `Migration ${name} is running again; its failed jobs get a fresh attempt budget.`,
+            signalled ? `Signalled the running workflow of ${repository}; it picks the migration up after its current batch.` : `It continues when its repository runs: bbm repositories start ${repository}   (or bbm enqueue)`,
+          ].join('\n'),
         );
       }),
     );
