@@ -59,7 +59,7 @@ async function buildTemporalCli(toolsDir: string, logger: Logger): Promise<strin
   const started = Date.now();
   await new Promise<void>((resolve, reject) => {
     const child = spawn(go, ['install', TEMPORAL_CLI_MODULE], {
-      env: { ...process.env, GOBIN: binDir, GOFLAGS: process.env.GOFLAGS ?? '-trimpath' },
+      env: { ...process.env, GOBIN: binDir },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     child.on('error', reject);
