@@ -45,7 +45,7 @@ test('a schema file that fails is rolled back and not recorded, and applies once
   await assert.rejects(migrateSchema(pool, [...loadSchemaMigrations(), broken]), /no_such_function/);
   const half = await pool.query("SELECT to_regclass('bbm.half') AS t");
   assert.equal(half.rows[0].t, null, 'the failed file left nothing behind');
-  assert.equal(await schemaVersion(pool), 1);
+  assert.equal(await schemaVersion(pool), Math.max(...loadSchemaMigrations().map((f) => f.version)), 'the shipped files applied, the broken one did not');
   const fixed = { ...broken, sql: 'CREATE TABLE bbm.half (id int)' };
   assert.deepEqual(await migrateSchema(pool, [...loadSchemaMigrations(), fixed]), [9001]);
   assert.equal(await schemaVersion(pool), 9001);
