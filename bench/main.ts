@@ -1,0 +1,352 @@
+/**
+ * `npm run bench`: bbm against the plain SQL loop it replaces, on one machine in one run.
+ *
+ *   npm run bench                                   2,000,000 rows, batches 1000 and 10000, 2 repositories
+ *   npm run bench -- --rows 200000 --batch 1000 --repos 4
+ *
+ * Starts its own Postgres and Temporal dev server (unless DATABASE_URL / TEMPORAL_ADDRESS are
+ * set: then it works in that database, creating bench_* tables it drops at the end and bench-*
+ * migrations it leaves), one bbm worker in a child process (so its memory is its own), prints a
+ * table and the targets, and writes the same to bench/results/latest.json.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { Command, InvalidArgumentError } from 'commander';
+import { Client as PgClient, type Pool } from 'pg';
+import { resolveConfig, withTemporalAddress } from '../src/config';
+import { createPool } from '../src/db/pool';
+import { migrateSchema } from '../src/db/schema';
+import { startDevStack } from '../src/dev/stack';
+import { BUILTIN_WORK } from '../src/engine/builtin-work';
+import { WorkRegistry } from '../src/engine/registry';
+import type { Knobs } from '../src/knobs';
+import { createLogger } from '../src/logger';
+import { connectClient } from '../src/temporal/connection';
+import { WORKFLOWS_PATH } from '../src/worker';
+import { runBbm, splitRange, type BbmRunResult } from './bbm-run';
+import { createDataset, createIdTable, dropBenchTables, resetDataset, TABLE, wrongDigests } from './dataset';
+import { CpuMeter, type CpuSeconds } from './cpu';
+import { engineLoop } from './engine-loop';
+import { enqueueThroughput, type EnqueueResult } from './enqueue';
+import { plainLoop } from './plain-loop';
+import { ProgressLine } from './progress';
+import { bbmResult, engineResult, evaluateTargets, formatReport, plainResult, type BenchReport, type ContenderResult } from './report';
+import { startBenchWorker } from './worker-process';
+
+interface Options {
+  rows: number;
+  batch: number[];
+  repos: number;
+  noopJobs: number;
+  tinyRepos: number;
+  jobsPerBatch: number;
+  repeat: number;
+  output: string;
+}
+
+const BENCH_DB = 'bbm_bench';
+const MB = 1024 * 1024;
+const NOOP_TABLE = 'bench_noop';
+const TINY_TABLE = 'bench_tiny';
+
+function positiveInt(max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`expected an integer from 1 to ${max}`);
+    return n;
+  };
+}
+
+function batchList(value: string): number[] {
+  const list = value.split(',').map((v) => Number(v.trim()));
+  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 1_000_000)) throw new InvalidArgumentError('expected a comma list of batch sizes from 1 to 1000000, e.g. 1000,10000');
+  return list;
+}
+
+function parseOptions(argv: string[]): Options {
+  const program = new Command('npm run bench --')
+    .description('Benchmark bbm against a plain UPDATE loop (see bench/main.ts).')
+    .option('--rows <n>', 'rows in the benchmark table', positiveInt(100_000_000), 2_000_000)
+    .option('--batch <list>', 'batch sizes, comma separated', batchList, [1_000, 10_000])
+    .option('--repos <n>', 'repositories running in parallel in contender (c)', positiveInt(64), 2)
+    .option('--noop-jobs <n>', 'jobs of the no-op migration that measures orchestration overhead', positiveInt(100_000), 1_000)
+    .option('--tiny-repos <n>', 'tiny repositories started to measure enqueuer throughput', positiveInt(100_000), 1_000)
+    .option('--jobs-per-batch <n>', 'maxJobPerBatch knob of the bbm runs (jobs per lease)', positiveInt(1_000), 100)
+    .option('--repeat <n>', 'run each contender n times and keep the fastest (a busy machine skews single runs)', positiveInt(10), 1)
+    .option('--output <file>', 'JSON results file', path.join(__dirname, 'results', 'latest.json'))
+    .showHelpAfterError()
+    .parse(argv, { from: 'user' });
+  return program.opts<Options>();
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const progress = new ProgressLine();
+  const config = resolveConfig(process.env, { logLevel: process.env.BBM_LOG_LEVEL ?? 'warn' });
+  const logger = createLogger({ level: config.logLevel, pretty: false, destination: process.stderr });
+  const startedAt = new Date().toISOString();
+  const loadAtStart = os.loadavg().map((l) => Number(l.toFixed(2)));
+  const knobs: Partial<Knobs> = { minDelayMs: 0, maxDelayMs: 0, maxJobPerBatch: options.jobsPerBatch };
+
+  progress.update('starting services');
+  const stack = await startDevStack({ config, logger, ephemeral: true, ui: false });
+  const cleanups: (() => Promise<unknown>)[] = [() => stack.stop()];
+  const onSignal = (): void => {
+    progress.clear();
+    void runCleanups(cleanups).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const databaseUrl = stack.adminUrl ? await freshDatabase(stack.adminUrl, BENCH_DB) : stack.databaseUrl;
+    const pool = createPool({ url: databaseUrl, max: 4, applicationName: 'bbm-bench' });
+    cleanups.unshift(() => pool.end());
+    await migrateSchema(pool);
+    const registry = new WorkRegistry([...BUILTIN_WORK]);
+    const prefix = `bench-${randomBytes(3).toString('hex')}`;
+    const taskQueue = `bbm-bench-${randomBytes(3).toString('hex')}`;
+
+    progress.update('bundling workflows');
+    const bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bbm-bench-'));
+    cleanups.push(async () => fs.rmSync(bundleDir, { recursive: true, force: true }));
+    const bundleFile = path.join(bundleDir, 'workflows.js');
+    fs.writeFileSync(bundleFile, (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger })).code);
+    const clientConfig = withTemporalAddress(config, stack.temporalAddress);
+    const worker = await startBenchWorker({
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_ADDRESS: clientConfig.temporal.address,
+      BBM_TASK_QUEUE: taskQueue,
+      BBM_LOG_LEVEL: process.env.BBM_LOG_LEVEL ?? 'warn',
+      BBM_BENCH_WORKFLOW_BUNDLE: bundleFile,
+    });
+    cleanups.unshift(() => worker.stop());
+    const cpu = new CpuMeter({ postgresPort: portOf(databaseUrl), temporalPort: Number(stack.temporalAddress.split(':').pop()), workerPid: worker.pid });
+    const measured = async <T>(fn: () => Promise<T>): Promise<{ value: T; cpu: CpuSeconds }> => {
+      const stop = cpu.start();
+      const value = await fn();
+      return { value, cpu: stop() };
+    };
+    const client = await connectClient(clientConfig);
+    cleanups.unshift(() => client.connection.close());
+    const ctx = { pool, client, registry, taskQueue };
+
+    progress.update('generating data', `${options.rows.toLocaleString('en-US')} rows`);
+    await createDataset(pool, options.rows);
+    await createIdTable(pool, NOOP_TABLE, options.noopJobs);
+    await createIdTable(pool, TINY_TABLE, 1);
+
+    // Warm the worker up (JIT, connections, sticky cache) so the first measured run is not penalised.
+    await runBbm({ ...ctx, onProgress: () => undefined }, { label: 'warm-up', knobs, migrations: [{ name: `${prefix}-warmup`, work: 'noop', table: NOOP_TABLE, column: 'id', batchSize: 1, maxValue: Math.min(50, options.noopJobs) }] });
+
+    const contenders: ContenderResult[] = [];
+    const bbmRuns: { label: string; result: BbmRunResult }[] = [];
+    const copyArgs = { from: 'payload', to: 'digest', transform: 'md5' };
+    const ranges = splitRange(options.rows, options.repos);
+    const suffix = (round: number): string => (options.repeat > 1 ? `-${round}` : '');
+    for (const batch of options.batch) {
+      const batches = Math.ceil(options.rows / batch);
+      const phaseA = `[batch ${batch}] (a) plain loop`;
+      const plain = await bestOf(options.repeat, async (round) => {
+        await prepare(pool, progress, `batch ${batch}`);
+        const stopCpu = cpu.start();
+        let used: CpuSeconds | undefined;
+        const a = await plainLoop(databaseUrl, options.rows, batch, (rows) => progress.update(roundLabel(phaseA, round, options.repeat), rate(rows, options.rows)), () => void (used = stopCpu()));
+        await verify(pool, phaseA);
+        return { ...plainResult(batch, a), cpu: used };
+      });
+      contenders.push(plain);
+
+      const phaseE = `[batch ${batch}] profile: engine alone`;
+      contenders.push(
+        await bestOf(options.repeat, async (round) => {
+          await prepare(pool, progress, `batch ${batch}`);
+          const engine = await measured(() =>
+            engineLoop(
+              { pool, registry },
+              { name: `${prefix}-engine-${batch}${suffix(round)}`, work: 'copy_column', table: TABLE, column: 'id', batchSize: batch, minValue: 1, maxValue: options.rows, args: copyArgs },
+              (rows) => progress.update(roundLabel(phaseE, round, options.repeat), rate(rows, options.rows)),
+            ),
+          );
+          await verify(pool, phaseE);
+          return { ...engineResult(batch, engine.value, plain), cpu: engine.cpu };
+        }),
+      );
+
+      const phaseB = `[batch ${batch}] (b) bbm, 1 repository`;
+      contenders.push(
+        await bestOf(options.repeat, async (round) => {
+          await prepare(pool, progress, `batch ${batch}`);
+          const { value: seq, cpu: used } = await measured(() =>
+            runBbm(
+              { ...ctx, onProgress: (rows, jobs) => progress.update(roundLabel(phaseB, round, options.repeat), `${rate(rows, options.rows)}, ${jobs}/${batches} jobs`) },
+              { label: phaseB, knobs, migrations: [{ name: `${prefix}-seq-${batch}${suffix(round)}`, work: 'copy_column', table: TABLE, column: 'id', batchSize: batch, minValue: 1, maxValue: options.rows, args: copyArgs }] },
+            ),
+          );
+          await verify(pool, phaseB);
+          bbmRuns.push({ label: `bbm 1 repository, batch ${batch}${suffix(round)}`, result: seq });
+          return { ...bbmResult(batch, 'sequential', seq, plain), cpu: used };
+        }),
+      );
+
+      const phaseC = `[batch ${batch}] (c) bbm, ${ranges.length} repositories`;
+      contenders.push(
+        await bestOf(options.repeat, async (round) => {
+          await prepare(pool, progress, `batch ${batch}`);
+          const { value: par, cpu: used } = await measured(() =>
+            runBbm(
+              { ...ctx, onProgress: (rows, jobs) => progress.update(roundLabel(phaseC, round, options.repeat), `${rate(rows, options.rows)}, ${jobs} jobs`) },
+              {
+                label: phaseC,
+                knobs,
+                migrations: ranges.map((r, i) => ({ name: `${prefix}-par-${batch}-r${i}${suffix(round)}`, work: 'copy_column', table: TABLE, column: 'id', batchSize: batch, ...r, args: copyArgs })),
+              },
+            ),
+          );
+          await verify(pool, phaseC);
+          bbmRuns.push({ label: `bbm ${ranges.length} repositories, batch ${batch}${suffix(round)}`, result: par });
+          return { ...bbmResult(batch, 'parallel', par, plain), cpu: used };
+        }),
+      );
+    }
+
+    const rssPhases: Record<string, number> = { 'warm-up and backfill runs': worker.phasePeakRss() / MB };
+    const phaseNoop = '[no-op] orchestration overhead';
+    const { value: noopRun, cpu: noopCpu } = await measured(() =>
+      runBbm(
+        { ...ctx, onProgress: (_rows, jobs) => progress.update(phaseNoop, `${jobs}/${options.noopJobs} jobs`) },
+        { label: phaseNoop, knobs, migrations: [{ name: `${prefix}-noop`, work: 'noop', table: NOOP_TABLE, column: 'id', batchSize: 1 }] },
+      ),
+    );
+    bbmRuns.push({ label: 'no-op', result: noopRun });
+    progress.update(phaseNoop, 'the same through the engine alone');
+    const noopEngine = await engineLoop({ pool, registry }, { name: `${prefix}-noop-engine`, work: 'noop', table: NOOP_TABLE, column: 'id', batchSize: 1 }, () => undefined);
+    rssPhases['no-op run'] = worker.phasePeakRss() / MB;
+
+    const phaseQ = `[enqueuer] ${options.tinyRepos} tiny repositories`;
+    progress.update(phaseQ, 'defining migrations');
+    // A failure here must not throw away the numbers measured so far.
+    const enqueue = await enqueueThroughput(
+      { ...ctx, onProgress: (started, finished) => progress.update(phaseQ, `${started} started, ${finished} finished`) },
+      { count: options.tinyRepos, table: TINY_TABLE, prefix, knobs },
+    ).catch((err: Error): EnqueueResult => ({ method: `failed: ${err.message}`, repositories: options.tinyRepos, startMs: NaN, startsPerSecond: NaN, completeMs: NaN, completedPerSecond: NaN }));
+
+    progress.update('stopping the worker');
+    await worker.stop();
+    rssPhases[`${options.tinyRepos} tiny repositories at once`] = worker.phasePeakRss() / MB;
+    progress.clear();
+
+    const largest = bbmRuns.flatMap((r) => r.result.histories.map((h) => ({ label: r.label, h }))).sort((x, y) => y.h.largestRun - x.h.largestRun)[0];
+    const partial: Omit<BenchReport, 'targets'> = {
+      startedAt,
+      machine: { ...(await machineInfo(pool)), loadAverageAtStart: loadAtStart },
+      options: { rows: options.rows, batches: options.batch.join(','), repos: ranges.length, repeat: options.repeat, noopJobs: options.noopJobs, tinyRepos: options.tinyRepos, knobs },
+      contenders,
+      noop: {
+        engineMsPerJob: noopEngine.wallMs / Math.max(1, noopEngine.jobs),
+        jobs: noopRun.jobs,
+        wallMs: noopRun.wallMs,
+        jobsPerSecond: noopRun.jobs / (noopRun.wallMs / 1000),
+        overheadMsPerJob: noopRun.wallMs / Math.max(1, noopRun.jobs),
+        largestHistory: noopRun.largestHistory,
+        cpu: noopCpu,
+      },
+      enqueue,
+      worker: { peakRssMB: worker.peakRss() / MB, peakRssMBByPhase: rssPhases },
+      largestHistory: largest ? { events: largest.h.largestRun, run: `${largest.label}, ${largest.h.workflowId}, ${largest.h.runs.length} run(s)` } : { events: 0, run: 'none' },
+    };
+    const report: BenchReport = { ...partial, targets: evaluateTargets(partial) };
+    fs.mkdirSync(path.dirname(options.output), { recursive: true });
+    fs.writeFileSync(options.output, `${JSON.stringify({ ...report, histories: bbmRuns.map((r) => ({ label: r.label, workflows: r.result.histories })) }, null, 2)}\n`);
+    process.stdout.write(`${formatReport(report)}\n\nresults written to ${path.relative(process.cwd(), options.output)}\n`);
+    await dropBenchTables(pool, [TABLE, NOOP_TABLE, TINY_TABLE]);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    progress.clear();
+    await runCleanups(cleanups);
+  }
+}
+
+/** Run `n` times and keep the fastest: the run least disturbed by other work on the machine. */
+async function bestOf<T extends { wallMs: number }>(n: number, run: (round: number) => Promise<T>): Promise<T> {
+  let best: T | undefined;
+  for (let round = 1; round <= n; round++) {
+    const result = await run(round);
+    if (!best || result.wallMs < best.wallMs) best = result;
+  }
+  return best as T;
+}
+
+function roundLabel(phase: string, round: number, rounds: number): string {
+  return rounds > 1 ? `${phase} (round ${round}/${rounds})` : phase;
+}
+
+async function prepare(pool: Pool, progress: ProgressLine, phase: string): Promise<void> {
+  progress.update(`[${phase}] resetting the table`, 'digest = NULL, VACUUM FULL, CHECKPOINT');
+  await resetDataset(pool);
+}
+
+async function verify(pool: Pool, phase: string): Promise<void> {
+  const wrong = await wrongDigests(pool);
+  if (wrong > 0) throw new Error(`${phase}: ${wrong} rows do not have digest = md5(payload) afterwards`);
+}
+
+function rate(rows: number, total: number): string {
+  return `${rows.toLocaleString('en-US')}/${total.toLocaleString('en-US')} rows (${((rows / total) * 100).toFixed(0)}%)`;
+}
+
+function portOf(url: string): number | undefined {
+  const port = new URL(url).port;
+  return port ? Number(port) : undefined;
+}
+
+async function freshDatabase(adminUrl: string, name: string): Promise<string> {
+  const admin = new PgClient({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function machineInfo(pool: Pool): Promise<Record<string, unknown>> {
+  const { rows } = await pool.query("SELECT split_part(version(), ' on ', 1) AS v, current_setting('shared_buffers') AS sb, current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS sc");
+  return {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryMB: Math.round(os.totalmem() / 1024 / 1024),
+    loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))),
+    node: process.version,
+    postgres: `${String(rows[0].v)} (shared_buffers ${String(rows[0].sb)}, fsync ${String(rows[0].fsync)}, synchronous_commit ${String(rows[0].sc)})`,
+  };
+}
+
+async function runCleanups(cleanups: (() => Promise<unknown>)[]): Promise<void> {
+  for (const c of cleanups.splice(0)) await c().catch(() => undefined);
+}
+
+const quietBundlerLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => process.stderr.write(`bundler: ${message}\n`),
+  error: (message: string) => process.stderr.write(`bundler: ${message}\n`),
+};
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`\nbench failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,81 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+
+const ROOT = path.join(__dirname, '..');
+
+export interface BenchWorker {
+  pid: number;
+  /** Largest RSS the worker reported, in bytes. */
+  peakRss(): number;
+  /** Largest RSS reported since the previous call (per phase), in bytes. */
+  phasePeakRss(): number;
+  /** SIGTERM and wait (SIGKILL after 40 s). */
+  stop(): Promise<void>;
+  output(): string;
+}
+
+/** Start bench/worker-main.ts in a child process and wait for its `ready` line. */
+export async function startBenchWorker(env: NodeJS.ProcessEnv): Promise<BenchWorker> {
+  // BBM_BENCH_CPU_PROF=<dir>: write V8 CPU profiles of the worker (every thread) there, for profiling.
+  const profile = env.BBM_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BBM_BENCH_CPU_PROF}`] : [];
+  const child: ChildProcess = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(__dirname, 'worker-main.ts')], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  let peak = 0;
+  let phasePeak = 0;
+  let exited = false;
+  const tail: string[] = [];
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      process.off('exit', killOnExit);
+      resolve();
+    }),
+  );
+  const keep = (line: string): void => {
+    tail.push(line);
+    if (tail.length > 50) tail.shift();
+  };
+  const ready = new Promise<void>((resolve, reject) => {
+    let buffered = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) {
+        const [kind, a, b] = line.split(' ');
+        if (kind === 'ready') resolve();
+        else if (kind === 'rss') {
+          peak = Math.max(peak, Number(b ?? a));
+          phasePeak = Math.max(phasePeak, Number(a));
+        }
+        else if (kind === 'exit') peak = Math.max(peak, Number(a));
+        else keep(line);
+      }
+    });
+    child.stderr?.on('data', (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach(keep));
+    void exit.then(() => reject(new Error(`the bench worker exited before it was ready:\n${tail.join('\n')}`)));
+  });
+  await ready;
+  return {
+    pid: child.pid ?? -1,
+    peakRss: () => peak,
+    phasePeakRss: () => {
+      const p = phasePeak;
+      phasePeak = 0;
+      return p;
+    },
+    output: () => tail.join('\n'),
+    async stop() {
+      if (exited) return;
+      const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
+      child.kill('SIGTERM');
+      await exit;
+      clearTimeout(timer);
+    },
+  };
+}
