@@ -99,11 +99,18 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
   let fence: FenceToken | undefined;
   let startedAt = carried?.startedAt;
 
+  // Signals have no validator, so a malformed one is ignored (and logged) rather than guessed at:
+  // a typo must never pause a whole repository or fail its workflow.
   setHandler(pauseSignal, (target?: MigrationTarget) => {
-    pending.push({ kind: 'pause', migration: target?.migration });
+    const request = controlRequest('pause', target);
+    if (!request) return;
+    pending.push(request);
     state = 'pausing';
   });
-  setHandler(resumeSignal, (target?: MigrationTarget) => void pending.push({ kind: 'resume', migration: target?.migration }));
+  setHandler(resumeSignal, (target?: MigrationTarget) => {
+    const request = controlRequest('resume', target);
+    if (request) pending.push(request);
+  });
   setHandler(
     configureUpdate,
     async (request: ConfigureRequest) => {
@@ -256,7 +263,14 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
 
   async function applyControl(requests: ControlRequest[], repo: string): Promise<void> {
     for (const r of requests) {
-      const changed = await bookkeeping.controlMigrations({ action: r.kind, repository: repo, migration: r.migration });
+      let changed: string[];
+      try {
+        changed = await bookkeeping.controlMigrations({ action: r.kind, repository: repo, migration: r.migration });
+      } catch (err) {
+        if (failureType(err) !== ErrorCode.MIGRATION_NOT_FOUND) throw err;
+        log.warn(`ignored ${r.kind} signal: no such migration`, { repository: repo, migration: r.migration });
+        continue;
+      }
       log.info(`${r.kind} applied`, { repository: repo, migrations: changed });
       // A resume (also sent by `bbm migrations retry`) makes this run stop skipping the migrations it names.
       if (r.kind === 'resume') for (const m of progress.values()) if (r.migration === undefined || r.migration === m.name || changed.includes(m.name)) failedIds.delete(m.id);
@@ -286,6 +300,18 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
 }
 
 const NON_RETRYABLE_JOB_ERRORS = new Set<string>([ErrorCode.INVALID_INPUT]);
+
+/** A well-formed pause/resume payload ({} or {"migration": "name"}), or undefined after logging why not. */
+function controlRequest(kind: ControlRequest['kind'], target: unknown): ControlRequest | undefined {
+  if (target === undefined || target === null) return { kind };
+  if (typeof target === 'object' && !Array.isArray(target)) {
+    const migration = (target as { migration?: unknown }).migration;
+    if (migration === undefined) return { kind };
+    if (typeof migration === 'string' && migration.length > 0 && migration.length <= 200) return { kind, migration };
+  }
+  log.warn(`ignored a malformed ${kind} signal: expected {} or {"migration":"<name>"}`, { payload: JSON.stringify(target) ?? String(target) });
+  return undefined;
+}
 
 /** Per-job retries are this activity's retry policy: maxJobAttempts attempts, each recorded in the job row. */
 function execute(knobs: Knobs, job: JobDescriptor, fence: FenceToken, batchId: string): Promise<ExecuteJobResult> {
