@@ -73,6 +73,8 @@ export async function createBbmWorker(options: CreateWorkerOptions): Promise<Bbm
     activities: createActivities({ pool, registry, logger, metrics, client }),
     ...(options.identity ? { identity: options.identity } : {}),
     maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
+    // The SDK sizes the cache from memory (~900 here); 250 keeps a worker running 1,000 repositories under 400 MB.
+    maxCachedWorkflows: 250,
     // On SIGTERM/SIGINT, in-flight jobs get this long to finish before they are handed back.
     shutdownGraceTime: '30 seconds',
     // Cancellation reaches a running job in a heartbeat reply: send them often so it lands within ~1 s.

@@ -340,7 +340,8 @@ function locker(knobs: Knobs): Pick<RepositoryActivities, 'acquireLease'> {
 }
 
 function recordExecution(result: ExecuteJobResult, totals: RepositoryTotals): void {
-  if (result.outcome !== 'finished') return;
+  // already_finished: an earlier attempt committed but its result never reached the workflow.
+  if (result.outcome !== 'finished' && result.outcome !== 'already_finished') return;
   totals.jobs += 1;
   totals.rows += result.rows;
 }

@@ -2,7 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import { BbmError, ErrorCode } from '../errors';
 import { lockJob, markJobFailed, markJobFinished } from '../store/jobs';
 import { holdsLease } from '../store/leases';
-import { addRowsProcessed, lockMigrationOfJob, setMigrationStatus } from '../store/migrations';
+import { countFinishedJob, lockMigrationOfJob, setMigrationStatus } from '../store/migrations';
 import type { MigrationRow } from '../store/types';
 import { BatchingStrategy, FailureCode, JobStatus, MigrationStatus } from './constants';
 import { leaseLost } from './find-job';
@@ -147,7 +147,8 @@ async function runInTransaction(
   }
   const durationMs = performance.now() - started;
   await markJobFinished(client, job.id, rowsChanged, durationMs);
-  const updated = await addRowsProcessed(client, migration.id, rowsChanged);
+  const span = job.minValue !== null && job.maxValue !== null ? job.maxValue - job.minValue + 1 : 0;
+  const updated = await countFinishedJob(client, migration.id, rowsChanged, span);
   if (input.fence && !(await holdsLease(client, input.fence))) throw leaseLost(input.fence);
   return { outcome: 'finished', rows: rowsChanged, durationMs, attempts: job.attempts + 1, progress: await migrationProgress(client, updated) };
 }

@@ -13,7 +13,7 @@ export async function migrationProgress(db: Queryable, migration: MigrationRow |
   let fraction: number;
   if (m.batchingStrategy === BatchingStrategy.SERIAL && m.maxValue !== null) {
     // Id-space coverage is exact whatever the planner statistics say.
-    fraction = counts.coveredIds / Math.max(1, m.maxValue - m.minValue + 1);
+    fraction = m.coveredIds / Math.max(1, m.maxValue - m.minValue + 1);
   } else {
     fraction = m.totalTupleCount ? m.rowsProcessed / m.totalTupleCount : 0;
   }
@@ -32,7 +32,7 @@ export async function migrationProgress(db: Queryable, migration: MigrationRow |
     percent,
     rowsProcessed: m.rowsProcessed,
     totalEstimate: m.totalTupleCount,
-    jobs: { active: counts.active, finished: counts.finished, failed: counts.failed },
+    jobs: { active: counts.active, finished: m.jobsFinished, failed: counts.failed },
     currentRange: counts.lastRange,
     rowsPerSecond,
     etaSeconds,

@@ -4,7 +4,7 @@ import { num, numOrNull, type MigrationRow, type Queryable } from './types';
 /** Named queries over bbm.migrations. */
 
 const COLUMNS = `id, name, repository, job_name, table_name, column_name, work_args, min_value, max_value, batch_size,
-  batching_strategy, status, failure_error_code, total_tuple_count, rows_processed, created_at, updated_at, started_at, finished_at`;
+  batching_strategy, status, failure_error_code, total_tuple_count, rows_processed, jobs_finished, covered_ids, created_at, updated_at, started_at, finished_at`;
 
 export function toMigration(r: Record<string, unknown>): MigrationRow {
   return {
@@ -23,6 +23,8 @@ export function toMigration(r: Record<string, unknown>): MigrationRow {
     failureErrorCode: numOrNull(r.failure_error_code),
     totalTupleCount: numOrNull(r.total_tuple_count),
     rowsProcessed: num(r.rows_processed),
+    jobsFinished: num(r.jobs_finished ?? 0),
+    coveredIds: num(r.covered_ids ?? 0),
     createdAt: r.created_at as Date,
     updatedAt: r.updated_at as Date,
     startedAt: (r.started_at as Date | null) ?? null,
@@ -109,9 +111,13 @@ export async function setMigrationStatus(db: Queryable, id: number, status: Migr
   );
 }
 
-/** Count a finished job's rows; returns the updated migration (saves a re-read for progress). */
-export async function addRowsProcessed(db: Queryable, id: number, rows: number): Promise<MigrationRow> {
-  const result = await db.query(`UPDATE bbm.migrations SET rows_processed = rows_processed + $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`, [id, rows]);
+/** Count a finished job (its rows and id span); returns the updated migration (saves a re-read for progress). */
+export async function countFinishedJob(db: Queryable, id: number, rows: number, coveredIds: number): Promise<MigrationRow> {
+  const result = await db.query(
+    `UPDATE bbm.migrations SET rows_processed = rows_processed + $2, jobs_finished = jobs_finished + 1, covered_ids = covered_ids + $3, updated_at = now()
+      WHERE id = $1 RETURNING ${COLUMNS}`,
+    [id, rows, coveredIds],
+  );
   return toMigration(result.rows[0]);
 }
 

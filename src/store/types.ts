@@ -19,6 +19,9 @@ export interface MigrationRow {
   failureErrorCode: number | null;
   totalTupleCount: number | null;
   rowsProcessed: number;
+  /** Finished jobs, and the id span they cover (serial), counted as jobs finish. */
+  jobsFinished: number;
+  coveredIds: number;
   createdAt: Date;
   updatedAt: Date;
   startedAt: Date | null;

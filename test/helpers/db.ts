@@ -3,6 +3,13 @@ import { after } from 'node:test';
 import { Client, type Pool } from 'pg';
 import { createPool } from '../../src/db/pool';
 
+const beforePoolEnd: (() => Promise<void>)[] = [];
+
+/** Run `stop` before the test databases' pools are closed (used by test workers). */
+export function stopBeforePoolsEnd(stop: () => Promise<void>): void {
+  beforePoolEnd.push(stop);
+}
+
 export interface TestDatabase {
   url: string;
   pool: Pool;
@@ -34,7 +41,12 @@ export async function createTestDatabase(label = 'db'): Promise<TestDatabase> {
   u.pathname = `/${name}`;
   const url = u.toString();
   const pool = createPool({ url, max: 30 });
-  after(() => pool.end());
+  // node:test runs after-hooks in registration order, and this one is registered before any
+  // worker that uses the pool: stop those first, so no activity meets an ended pool.
+  after(async () => {
+    for (const stop of beforePoolEnd.splice(0)) await stop();
+    await pool.end();
+  });
   return { url, pool, name };
 }
 

@@ -6,7 +6,7 @@ import { WorkRegistry } from '../../src/engine/registry';
 import { BUILTIN_WORK } from '../../src/engine/builtin-work';
 import { createLogger } from '../../src/logger';
 import { createBbmWorker, type BbmWorker } from '../../src/worker';
-import type { TestDatabase } from './db';
+import { stopBeforePoolsEnd, type TestDatabase } from './db';
 
 export interface TestWorker extends BbmWorker {
   config: BbmConfig;
@@ -45,6 +45,7 @@ export async function startTestWorker(db: TestDatabase, options: { taskQueue?: s
     await built.close();
   };
   after(stop);
+  stopBeforePoolsEnd(stop);
   return { ...built, config, taskQueue, stop };
 }
 
