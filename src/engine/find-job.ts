@@ -45,13 +45,7 @@ export async function findJob(pool: Pool, input: FindJobInput): Promise<FindJobR
       if (input.retryFailed) {
         const failedMigration = await lockNextFailed(client, input.repository, exclude);
         if (failedMigration) {
-          const invalid = await validateTarget(client, failedMigration);
-          if (invalid !== null) {
-            await setMigrationStatus(client, failedMigration.id, MigrationStatus.FAILED, invalid);
-            result.failed.push(ref(failedMigration, invalid));
-            exclude.push(failedMigration.id);
-            continue;
-          }
+          if (await failIfInvalid(client, failedMigration, result, exclude)) continue;
           await resetRetryBudget(client, failedMigration.id);
           const failedJob = await firstJobWithStatus(client, failedMigration.id, JobStatus.FAILED);
           await setMigrationStatus(client, failedMigration.id, MigrationStatus.RUNNING);
@@ -62,13 +56,7 @@ export async function findJob(pool: Pool, input: FindJobInput): Promise<FindJobR
 
       const migration = await lockNextRunnable(client, input.repository, exclude);
       if (!migration) return result;
-      const invalid = await validateTarget(client, migration);
-      if (invalid !== null) {
-        await setMigrationStatus(client, migration.id, MigrationStatus.FAILED, invalid);
-        result.failed.push(ref(migration, invalid));
-        exclude.push(migration.id);
-        continue;
-      }
+      if (await failIfInvalid(client, migration, result, exclude)) continue;
       if (migration.status === MigrationStatus.ACTIVE) await setMigrationStatus(client, migration.id, MigrationStatus.RUNNING);
 
       const job =
@@ -87,6 +75,16 @@ export async function findJob(pool: Pool, input: FindJobInput): Promise<FindJobR
       exclude.push(migration.id);
     }
   });
+}
+
+/** Fail a migration whose target is gone or whose strategy is unknown; true when it did. */
+async function failIfInvalid(client: PoolClient, migration: MigrationRow, result: FindJobResult, exclude: number[]): Promise<boolean> {
+  const invalid = await validateTarget(client, migration);
+  if (invalid === null) return false;
+  await setMigrationStatus(client, migration.id, MigrationStatus.FAILED, invalid);
+  result.failed.push(ref(migration, invalid));
+  exclude.push(migration.id);
+  return true;
 }
 
 async function withJob(client: PoolClient, result: FindJobResult, migration: MigrationRow, job: JobRow): Promise<FindJobResult> {
