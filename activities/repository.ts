@@ -109,7 +109,6 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
             l.warn({ bbm_id: m.id, bbm_name: m.name, bbm_status: 'failed', failure: m.failure }, 'migration failed');
             metrics.failures.inc({ repository: input.repository, code: m.failure ?? 'unknown' });
           }
-          if (result.progress) metrics.progress.set({ migration: result.progress.name, repository: input.repository }, result.progress.percent);
           for (const m of result.finished) metrics.progress.set({ migration: m.name, repository: input.repository }, 100);
           return result;
         }),

@@ -149,7 +149,6 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
       totals.migrationsFailed.push(m.name);
       failedIds.add(m.id);
     }
-    track(found.progress);
   };
 
   try {

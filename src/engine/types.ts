@@ -59,8 +59,6 @@ export interface FindJobResult {
   finished: MigrationRef[];
   /** Migrations this call marked failed (invalid table/column/strategy, retries exhausted). */
   failed: MigrationRef[];
-  /** Progress of the job's migration, when there is a job. */
-  progress: MigrationProgress | null;
 }
 
 export interface ExecuteJobResult {
