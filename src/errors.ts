@@ -24,6 +24,8 @@ export const ErrorCode = Object.freeze({
   MISSING_NULL_INDEX: 'MISSING_NULL_INDEX',
   MIGRATION_EXISTS: 'MIGRATION_EXISTS',
   MIGRATION_NOT_FOUND: 'MIGRATION_NOT_FOUND',
+  /** No migration belongs to that repository key. */
+  REPOSITORY_NOT_FOUND: 'REPOSITORY_NOT_FOUND',
   /** The operation does not apply to the migration's current status. */
   INVALID_STATE: 'INVALID_STATE',
   DUPLICATE_WORK_FUNCTION: 'DUPLICATE_WORK_FUNCTION',

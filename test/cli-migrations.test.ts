@@ -83,7 +83,8 @@ test('unknown migrations exit 6 for status, pause, resume and retry', async () =
   for (const args of [['migrations', 'status', 'ghost'], ['migrations', 'pause', 'ghost'], ['migrations', 'resume', 'ghost'], ['migrations', 'retry', 'ghost'], ['migrations', 'pause', '--repository', 'ghost-repo']]) {
     const r = await bbm(args, env);
     assert.equal(r.code, 6, `${args.join(' ')}\n${shown(r)}`);
-    assert.match(r.stderr, /^error\[MIGRATION_NOT_FOUND\]: No migration/);
+    const expected = args.includes('--repository') ? /^error\[REPOSITORY_NOT_FOUND\]: No migrations belong to repository "ghost-repo"/ : /^error\[MIGRATION_NOT_FOUND\]: No migration/;
+    assert.match(r.stderr, expected);
   }
 });
 

@@ -60,8 +60,8 @@ test('repositories commands refuse bad keys (2), unknown repositories (6) and ba
   const env = cliEnv(db.url, 'unused');
   const cases: [string[], number, RegExp][] = [
     [['repositories', 'start', 'bad key!'], 2, /^error\[INVALID_INPUT\]: Repository key "bad key!" is invalid/],
-    [['repositories', 'start', 'nobody'], 6, /^error\[MIGRATION_NOT_FOUND\]: No migrations belong to repository "nobody"/],
-    [['repositories', 'status', 'nobody'], 6, /^error\[MIGRATION_NOT_FOUND\]/],
+    [['repositories', 'start', 'nobody'], 6, /^error\[REPOSITORY_NOT_FOUND\]: No migrations belong to repository "nobody"/],
+    [['repositories', 'status', 'nobody'], 6, /^error\[REPOSITORY_NOT_FOUND\]/],
     [['repositories', 'start', 'x', '--knob', 'maxJobAttempts=11'], 2, /^error\[INVALID_INPUT\]: option '--knob <name=value>' argument 'maxJobAttempts=11' is invalid\. maxJobAttempts must be an integer from 1 to 10/],
     [['repositories', 'start', 'x', '--knob', 'warpSpeed=9'], 2, /unknown knob "warpSpeed"/],
     [['repositories', 'start', 'x', '--knob', 'minDelayMs=500', '--knob', 'maxDelayMs=10'], 2, /^error\[INVALID_INPUT\]: Invalid --knob values: minDelayMs \(500\) must not exceed maxDelayMs \(10\)/],

@@ -30,6 +30,7 @@ const BY_ERROR_CODE: Readonly<Record<ErrorCode, ExitCode>> = Object.freeze({
   [ErrorCode.INVALID_STATE]: ExitCode.BAD_INPUT,
   [ErrorCode.DUPLICATE_WORK_FUNCTION]: ExitCode.BAD_INPUT,
   [ErrorCode.MIGRATION_NOT_FOUND]: ExitCode.NOT_FOUND,
+  [ErrorCode.REPOSITORY_NOT_FOUND]: ExitCode.NOT_FOUND,
   [ErrorCode.WORK_FUNCTION_NOT_FOUND]: ExitCode.MIGRATION_FAILED,
   [ErrorCode.WORK_FAILED]: ExitCode.MIGRATION_FAILED,
   [ErrorCode.MAX_JOB_RETRY]: ExitCode.MIGRATION_FAILED,

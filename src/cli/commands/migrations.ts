@@ -181,5 +181,5 @@ function statusText(m: MigrationRow): string {
 
 /** Shared by the status commands: a migration that does not exist is NOT_FOUND (exit 6). */
 export function unknownRepository(repository: string): BbmError {
-  return new BbmError(ErrorCode.MIGRATION_NOT_FOUND, `No migrations belong to repository "${repository}". List them with \`bbm migrations list\`.`, { repository });
+  return new BbmError(ErrorCode.REPOSITORY_NOT_FOUND, `No migrations belong to repository "${repository}". List them with \`bbm migrations list\`.`, { repository });
 }
