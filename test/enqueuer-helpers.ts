@@ -5,19 +5,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { after } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { resolveConfig } from '../src/config';
 import { BUILTIN_WORK } from '../src/engine/builtin-work';
 import { defineMigration } from '../src/engine/definitions';
 import { WorkRegistry, type WorkFunction } from '../src/engine/registry';
 import { REPOSITORY_WORKFLOW_TYPE } from '../src/enqueuer/running';
-import { createLogger } from '../src/logger';
-import { createBbmWorker, type BbmWorker } from '../src/worker';
 import { enqueuerWorkflowId, repositoryFromWorkflowId } from '../workflows/ids';
 import { createItems, type TestDatabase } from './helpers/db';
-import { uniqueTaskQueue } from './helpers/temporal';
+import { startTestWorker, uniqueTaskQueue, type TestWorker } from './helpers/temporal';
 
 /** Knobs that make a tiny repository migration take a fraction of a second. */
 export const FAST = Object.freeze({ minDelayMs: 0, maxDelayMs: 0 });
@@ -83,11 +79,9 @@ export function registryWith(...extra: WorkFunction[]): WorkRegistry {
   return new WorkRegistry([...BUILTIN_WORK, ...extra]);
 }
 
-export interface LoggingWorker extends BbmWorker {
-  taskQueue: string;
+export interface LoggingWorker extends TestWorker {
   /** Every JSON line the worker's logger wrote. */
   lines: Array<Record<string, unknown>>;
-  stop(): Promise<void>;
 }
 
 /** Like startTestWorker, but at level info with the log lines captured. */
@@ -103,28 +97,8 @@ export async function startLoggingWorker(db: TestDatabase, options: { registry?:
       callback();
     },
   });
-  const taskQueue = options.taskQueue ?? uniqueTaskQueue('enq-log');
-  const config = resolveConfig(process.env, { databaseUrl: db.url, taskQueue, logLevel: 'info' });
-  const bundle = process.env.BBM_TEST_WORKFLOW_BUNDLE;
-  if (!bundle) throw new Error('BBM_TEST_WORKFLOW_BUNDLE is not set: run tests through `npm test`.');
-  const built = await createBbmWorker({
-    config,
-    pool: db.pool,
-    logger: createLogger({ level: 'info', pretty: false, destination }),
-    registry: options.registry,
-    workflowBundle: { codePath: bundle },
-  });
-  const running = built.worker.run();
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    if (built.worker.getState() === 'RUNNING') built.worker.shutdown();
-    await running;
-    await built.close();
-  };
-  after(stop);
-  return { ...built, taskQueue, lines, stop };
+  const worker = await startTestWorker(db, { taskQueue: options.taskQueue ?? uniqueTaskQueue('enq-log'), registry: options.registry, logLevel: 'info', logDestination: destination });
+  return { ...worker, lines };
 }
 
 /** The enqueuer's "enqueuer wake-up" log lines. */

@@ -24,10 +24,14 @@ export function uniqueTaskQueue(label: string): string {
  * A worker built by the production factory, on the run's real Temporal server and the test's
  * own database, running in the background until the file's tests end.
  */
-export async function startTestWorker(db: TestDatabase, options: { taskQueue?: string; registry?: WorkRegistry; logLevel?: string } = {}): Promise<TestWorker> {
+export async function startTestWorker(
+  db: TestDatabase,
+  options: { taskQueue?: string; registry?: WorkRegistry; logLevel?: string; logDestination?: NodeJS.WritableStream } = {},
+): Promise<TestWorker> {
   const taskQueue = options.taskQueue ?? uniqueTaskQueue('w');
   const config = resolveConfig(process.env, { databaseUrl: db.url, taskQueue, logLevel: options.logLevel ?? process.env.BBM_TEST_LOG_LEVEL ?? 'silent' });
-  const logger = createLogger({ level: config.logLevel, pretty: false, destination: process.stderr });
+  // Tests that assert on log lines pass their own stream.
+  const logger = createLogger({ level: config.logLevel, pretty: false, destination: options.logDestination ?? process.stderr });
   const built = await createBbmWorker({
     config,
     pool: db.pool,
