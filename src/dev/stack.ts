@@ -76,20 +76,3 @@ export async function startDevStack(options: StartDevStackOptions): Promise<DevS
     throw err;
   }
 }
-
-/**
- * Stop the stack on Ctrl-C, SIGTERM, or a crash, so nothing is left running. Returns a function
- * that removes the handlers.
- */
-export function stopOnExit(stack: { stop(): Promise<void> }, logger: Logger): () => void {
-  const onSignal = (signal: NodeJS.Signals): void => {
-    logger.info({ signal }, 'stopping local services');
-    void stack.stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  return () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
-}

@@ -1,11 +1,8 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { BbmError, ErrorCode } from '../errors';
 import type { Logger } from '../logger';
-
-const execFileAsync = promisify(execFile);
 
 /** v1.5.1 is the last tag whose go.mod has no `replace` directives, so `go install` works with it. */
 export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
@@ -70,11 +67,6 @@ async function buildTemporalCli(toolsDir: string, logger: Logger): Promise<strin
   const binary = path.join(binDir, 'temporal');
   logger.info({ duration_s: (Date.now() - started) / 1000, binary }, 'built the Temporal CLI');
   return binary;
-}
-
-export async function temporalCliVersion(binary: string): Promise<string> {
-  const { stdout } = await execFileAsync(binary, ['--version']);
-  return stdout.trim();
 }
 
 function findOnPath(name: string, searchPath: string): string | undefined {

@@ -25,11 +25,6 @@ export interface ExecuteJobDeps {
   registry: WorkRegistry;
 }
 
-/** Per-job details the caller (activity) may want to log or measure. */
-export interface ExecuteObserver {
-  onWorkStart?(info: { migration: MigrationRow; start: number | null; end: number | null }): void;
-}
-
 /**
  * Run one job: the work function and the job's bookkeeping commit in ONE transaction, with the
  * fence confirmed last. So a batch is either applied and recorded, or neither: a crash, a lost
@@ -39,7 +34,7 @@ export interface ExecuteObserver {
  * error code, message); when the attempts reach the limit the job and its migration fail with
  * max_job_retry and a MAX_JOB_RETRY error is thrown, otherwise WORK_FAILED (retryable).
  */
-export async function executeJob(deps: ExecuteJobDeps, input: ExecuteJobInput, signal: AbortSignal = new AbortController().signal, observer: ExecuteObserver = {}): Promise<ExecuteJobResult> {
+export async function executeJob(deps: ExecuteJobDeps, input: ExecuteJobInput, signal: AbortSignal = new AbortController().signal): Promise<ExecuteJobResult> {
   const client = await deps.pool.connect();
   let broken: Error | undefined;
   // A connection lost mid-job (backend killed, server restart) surfaces as the failing query's
@@ -51,7 +46,7 @@ export async function executeJob(deps: ExecuteJobDeps, input: ExecuteJobInput, s
   try {
     // One round trip for both; the timeout is an integer we computed, not user text.
     await client.query(`BEGIN; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(input.jobTimeoutMs))}`);
-    const outcome = await runInTransaction(deps, client, input, signal, observer);
+    const outcome = await runInTransaction(deps, client, input, signal);
     await client.query('COMMIT');
     if (outcome instanceof BbmError) throw outcome;
     return outcome;
@@ -76,7 +71,6 @@ async function runInTransaction(
   client: PoolClient,
   input: ExecuteJobInput,
   signal: AbortSignal,
-  observer: ExecuteObserver,
 ): Promise<ExecuteJobResult | BbmError> {
   // Migration first, then job: the order find and retry use too, so bbm's transactions never
   // deadlock. Holding the migration row also makes pause/resume wait for the job in flight.
@@ -100,7 +94,6 @@ async function runInTransaction(
   }
   const table = parseTableName(migration.tableName);
   const strategy = migration.batchingStrategy === BatchingStrategy.NULL_ROWS ? 'null' : 'serial';
-  observer.onWorkStart?.({ migration, start: job.minValue, end: job.maxValue });
 
   await client.query('SAVEPOINT bbm_work');
   const started = performance.now();
