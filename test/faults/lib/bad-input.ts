@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { isDeepStrictEqual, promisify } from 'node:util';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Pool } from 'pg';
@@ -284,13 +284,7 @@ export async function prefetch(ctx: BadInputContext, cases: readonly BadInputCas
       for (let c = queue.shift(); c; c = queue.shift()) observed.set(c, await c.run(ctx));
     }),
   );
-  const after = await snapshot(ctx.pool, 'items');
-  let unchanged = true;
-  try {
-    assert.deepEqual(after, before);
-  } catch {
-    unchanged = false;
-  }
+  const unchanged = isDeepStrictEqual(await snapshot(ctx.pool, 'items'), before);
   for (const [c, o] of observed) prefetched.set(c, { observed: o, unchanged });
 }
 const prefetched = new Map<BadInputCase, { observed: Observed; unchanged: boolean }>();
@@ -301,12 +295,6 @@ export async function runBadInputCase(ctx: BadInputContext, c: BadInputCase): Pr
   if (done) return { entry: c.entry, what: c.what, expected: c.expected, ...done, bug: c.bug };
   const before = await snapshot(ctx.pool, 'items');
   const observed = await c.run(ctx);
-  const after = await snapshot(ctx.pool, 'items');
-  let unchanged = true;
-  try {
-    assert.deepEqual(after, before);
-  } catch {
-    unchanged = false;
-  }
+  const unchanged = isDeepStrictEqual(await snapshot(ctx.pool, 'items'), before);
   return { entry: c.entry, what: c.what, expected: c.expected, observed, unchanged, bug: c.bug };
 }
