@@ -7,8 +7,8 @@ import { runningRepositories } from '../src/enqueuer/running';
 import { startRepositories } from '../src/enqueuer/start';
 import type { Knobs } from '../src/knobs';
 import type { Logger } from '../src/logger';
-import { enqueuerWorkflowId } from '../workflows/ids';
-import { repositoryDoneSignal, type RepositoryDone, type WakeRequest } from '../workflows/messages';
+import { enqueuerWorkflowId } from '../src/contract/ids';
+import { repositoryDoneSignal, type RepositoryDone, type WakeRequest } from '../src/contract/messages';
 import { adapt } from './failures';
 
 export interface EnqueuerActivityDeps {
@@ -72,10 +72,18 @@ export interface StartResult {
 export function createEnqueuerActivities(deps: EnqueuerActivityDeps) {
   const log = (): Logger => {
     const info = Context.current().info;
-    return deps.logger.child({ workflow_id: info.workflowExecution?.workflowId, run_id: info.workflowExecution?.runId, activity: info.activityType, attempt: info.attempt });
+    return deps.logger.child({
+      workflow_id: info.workflowExecution?.workflowId,
+      run_id: info.workflowExecution?.runId,
+      activity: info.activityType,
+      attempt: info.attempt,
+    });
   };
   /** The wake-up's one structured line (the seed logged lease_already_taken / no_container_repository_found). */
-  const logWakeUp = (wake: WakeUpContext, fields: { running: number; started: string[]; alreadyRunning: string[]; noRepositoryFound: boolean; atCapacity: boolean }): void => {
+  const logWakeUp = (
+    wake: WakeUpContext,
+    fields: { running: number; started: string[]; alreadyRunning: string[]; noRepositoryFound: boolean; atCapacity: boolean },
+  ): void => {
     log().info(
       {
         wake_up: wake.wakeUp,
@@ -103,7 +111,9 @@ export function createEnqueuerActivities(deps: EnqueuerActivityDeps) {
       const info = Context.current().info;
       const workflowId = enqueuerWorkflowId(info.taskQueue);
       try {
-        await deps.client.workflow.getHandle(workflowId).signal(repositoryDoneSignal, { ...input, runId: input.runId ?? info.workflowExecution?.runId });
+        await deps.client.workflow
+          .getHandle(workflowId)
+          .signal(repositoryDoneSignal, { ...input, runId: input.runId ?? info.workflowExecution?.runId });
         return { delivered: true };
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return { delivered: false };
@@ -121,7 +131,11 @@ export function createEnqueuerActivities(deps: EnqueuerActivityDeps) {
           closing: input.closing,
           onProgress: heartbeat(ctx),
         });
-        if (stillClosing.length > 0) log().warn({ repositories: stillClosing }, 'repository workflows reported a final state but have not closed yet; counted as running');
+        if (stillClosing.length > 0)
+          log().warn(
+            { repositories: stillClosing },
+            'repository workflows reported a final state but have not closed yet; counted as running',
+          );
         const free = Math.max(0, input.wake.capacity - running.length);
         // One more than the free slots tells "at capacity, work waiting" from "nothing to do".
         const eligible = await eligibleRepositories(deps.pool, { running, limit: Math.max(free, 1), prefixes: input.wake.prefixes });
@@ -138,7 +152,14 @@ export function createEnqueuerActivities(deps: EnqueuerActivityDeps) {
           atCapacity: free === 0,
           logged: candidates.length === 0,
         };
-        if (result.logged) logWakeUp(input.wake, { running: running.length, started: [], alreadyRunning, noRepositoryFound: result.noRepositoryFound, atCapacity: result.atCapacity });
+        if (result.logged)
+          logWakeUp(input.wake, {
+            running: running.length,
+            started: [],
+            alreadyRunning,
+            noRepositoryFound: result.noRepositoryFound,
+            atCapacity: result.atCapacity,
+          });
         return result;
       });
     },

@@ -3,8 +3,9 @@ import type { Pool } from 'pg';
 import { defineMigration, type MigrationDefinition } from '../src/engine/definitions';
 import type { WorkRegistry } from '../src/engine/registry';
 import type { Knobs } from '../src/knobs';
-import { repositoryWorkflowId } from '../workflows/ids';
-import { repositoryMigration, type RepositorySummary } from '../workflows/repository';
+import { repositoryWorkflowId } from '../src/contract/ids';
+import { repositoryMigration } from '../workflows/repository';
+import type { RepositorySummary } from '../src/contract/workflows';
 import { workflowHistory, type WorkflowHistory } from './history';
 import { poll } from './progress';
 

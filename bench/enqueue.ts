@@ -4,7 +4,7 @@ import { defineMigration } from '../src/engine/definitions';
 import type { WorkRegistry } from '../src/engine/registry';
 import { enqueuerStatus, wakeEnqueuer } from '../src/enqueuer/client';
 import type { Knobs } from '../src/knobs';
-import { enqueuerWorkflowId, repositoryWorkflowId } from '../workflows/ids';
+import { enqueuerWorkflowId, repositoryWorkflowId } from '../src/contract/ids';
 
 export interface EnqueueDeps {
   pool: Pool;
@@ -30,11 +30,17 @@ export interface EnqueueResult {
  * wake-up of the enqueuer (src/enqueuer) with that much capacity; time until it reports them all
  * started, then until all have finished.
  */
-export async function enqueueThroughput(deps: EnqueueDeps, options: { count: number; table: string; prefix: string; knobs: Partial<Knobs> }): Promise<EnqueueResult> {
+export async function enqueueThroughput(
+  deps: EnqueueDeps,
+  options: { count: number; table: string; prefix: string; knobs: Partial<Knobs> },
+): Promise<EnqueueResult> {
   const repositoryPrefix = `${options.prefix}-tiny-`;
   const names = Array.from({ length: options.count }, (_, i) => `${repositoryPrefix}${i}`);
   for (const name of names) {
-    await defineMigration({ pool: deps.pool, registry: deps.registry }, { name, repository: name, work: 'noop', table: options.table, column: 'id', batchSize: 1 });
+    await defineMigration(
+      { pool: deps.pool, registry: deps.registry },
+      { name, repository: name, work: 'noop', table: options.table, column: 'id', batchSize: 1 },
+    );
   }
   // A started repository workflow takes its migration's job at once (active -> running -> finished),
   // so the migrations' statuses show starts and completions without asking Temporal's visibility.
@@ -47,15 +53,23 @@ export async function enqueueThroughput(deps: EnqueueDeps, options: { count: num
   };
   const visible = async (): Promise<number> => {
     try {
-      return (await deps.client.workflow.count(`WorkflowType = 'repositoryMigration' AND WorkflowId STARTS_WITH '${repositoryWorkflowId(repositoryPrefix)}'`)).count;
+      return (
+        await deps.client.workflow.count(
+          `WorkflowType = 'repositoryMigration' AND WorkflowId STARTS_WITH '${repositoryWorkflowId(repositoryPrefix)}'`,
+        )
+      ).count;
     } catch {
       return 0; // a visibility store without STARTS_WITH: fall back to the migrations' statuses
     }
   };
   const started = performance.now();
-  await wakeEnqueuer(deps.client, deps.taskQueue, { reason: 'bench', repositoryPrefix, knobs: options.knobs }, { capacity: Math.min(1_000, options.count) });
+  await wakeEnqueuer(
+    deps.client,
+    deps.taskQueue,
+    { reason: 'bench', repositoryPrefix, knobs: options.knobs },
+    { capacity: Math.min(1_000, options.count) },
+  );
   let startMs = 0;
-  let finished = 0;
   try {
     for (;;) {
       const c = await counts();
@@ -64,13 +78,15 @@ export async function enqueueThroughput(deps: EnqueueDeps, options: { count: num
       const reported = (await enqueuerStatus(deps.client, deps.taskQueue).catch(() => undefined))?.startedTotal ?? 0;
       const begun = Math.max(c.begun, reported, await visible());
       if (!startMs && begun >= options.count) startMs = performance.now() - started;
-      finished = c.finished;
-      deps.onProgress(begun, finished);
-      if (finished >= options.count) break;
+      deps.onProgress(begun, c.finished);
+      if (c.finished >= options.count) break;
       await new Promise((r) => setTimeout(r, 100));
     }
   } finally {
-    await deps.client.workflow.getHandle(enqueuerWorkflowId(deps.taskQueue)).terminate('benchmark done').catch(() => undefined);
+    await deps.client.workflow
+      .getHandle(enqueuerWorkflowId(deps.taskQueue))
+      .terminate('benchmark done')
+      .catch(() => undefined);
   }
   const completeMs = performance.now() - started;
   startMs ||= completeMs;

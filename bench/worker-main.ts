@@ -17,7 +17,13 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.logLevel, pretty: false, destination: process.stderr });
   const pool = createPool({ url: config.databaseUrl, max: config.poolSize, applicationName: 'bbm-bench-worker' });
   const bundle = process.env.BBM_BENCH_WORKFLOW_BUNDLE;
-  const built = await createBbmWorker({ config, pool, logger, workflowBundle: bundle ? { codePath: bundle } : undefined, identity: `bench-worker-${process.pid}` });
+  const built = await createBbmWorker({
+    config,
+    pool,
+    logger,
+    workflowBundle: bundle ? { codePath: bundle } : undefined,
+    identity: `bench-worker-${process.pid}`,
+  });
 
   let peak = 0;
   const sample = (): void => {

@@ -52,8 +52,7 @@ export async function startBenchWorker(env: NodeJS.ProcessEnv): Promise<BenchWor
         else if (kind === 'rss') {
           peak = Math.max(peak, Number(b ?? a));
           phasePeak = Math.max(phasePeak, Number(a));
-        }
-        else if (kind === 'exit') peak = Math.max(peak, Number(a));
+        } else if (kind === 'exit') peak = Math.max(peak, Number(a));
         else keep(line);
       }
     });

@@ -6,7 +6,28 @@ import { startTestWorker } from './helpers/temporal';
 
 async function defineRepositories(env: NodeJS.ProcessEnv, count: number, extra: string[] = []): Promise<void> {
   for (let i = 1; i <= count; i++) {
-    const r = await bbm(['migrations', 'create', '--name', `m${i}`, '--repository', `shop/${i}`, '--work', 'increment', '--table', 'items', '--column', 'id', '--batch-size', '100', '--arg', 'target=counter', ...extra], env);
+    const r = await bbm(
+      [
+        'migrations',
+        'create',
+        '--name',
+        `m${i}`,
+        '--repository',
+        `shop/${i}`,
+        '--work',
+        'increment',
+        '--table',
+        'items',
+        '--column',
+        'id',
+        '--batch-size',
+        '100',
+        '--arg',
+        'target=counter',
+        ...extra,
+      ],
+      env,
+    );
     assert.equal(r.code, 0, shown(r));
   }
 }
@@ -22,7 +43,24 @@ test('enqueue wakes the enqueuer, which starts repositories up to the capacity; 
   assert.equal(none.code, 0, shown(none));
   assert.match(none.stdout, /No enqueuer is running on task queue test-w-\w+; it starts with capacity 5/);
 
-  const woken = await bbm(['enqueue', '--capacity', '2', '--reason', 'test', '--prefix', 'shop/', '--knob', 'maxJobPerBatch=1', '--knob', 'minDelayMs=500', '--knob', 'maxDelayMs=500'], env);
+  const woken = await bbm(
+    [
+      'enqueue',
+      '--capacity',
+      '2',
+      '--reason',
+      'test',
+      '--prefix',
+      'shop/',
+      '--knob',
+      'maxJobPerBatch=1',
+      '--knob',
+      'minDelayMs=500',
+      '--knob',
+      'maxDelayMs=500',
+    ],
+    env,
+  );
   assert.equal(woken.code, 0, shown(woken));
   assert.match(woken.stdout, new RegExp(`Woke the enqueuer bbm-enqueuer/${worker.taskQueue} \\(run [\\w-]+\\)\\.`));
   assert.match(woken.stdout, /capacity\s+2/);
@@ -61,7 +99,10 @@ test('schedule create is idempotent (create, then update) and schedule delete re
   const env = cliEnv(db.url, worker.taskQueue);
   const created = await bbm(['schedule', 'create', '--every', '5m', '--paused'], env);
   assert.equal(created.code, 0, shown(created));
-  assert.match(created.stdout, new RegExp(`Created schedule bbm-enqueuer-schedule/${worker.taskQueue}: wakes the enqueuer every 300s \\(paused\\)`));
+  assert.match(
+    created.stdout,
+    new RegExp(`Created schedule bbm-enqueuer-schedule/${worker.taskQueue}: wakes the enqueuer every 300s \\(paused\\)`),
+  );
   const handle = worker.client.schedule.getHandle(`bbm-enqueuer-schedule/${worker.taskQueue}`);
   assert.equal((await handle.describe()).state.paused, true);
   const updated = await bbm(['schedule', 'create', '--every', '90s', '--json'], env);
@@ -89,18 +130,54 @@ test('run resumes paused migrations first, validates --max-job-retry like the an
   for (const n of ['0', '11', 'x']) {
     const r = await bbm(['run', '--max-job-retry', n], env);
     assert.equal(r.code, 2, shown(r));
-    assert.match(r.stderr, new RegExp(`^error\\[INVALID_INPUT\\]: option '--max-job-retry <n>' argument '${n}' is invalid\\. must be an integer from 1 to 10\\.`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^error\\[INVALID_INPUT\\]: option '--max-job-retry <n>' argument '${n}' is invalid\\. must be an integer from 1 to 10\\.`,
+      ),
+    );
   }
   await defineRepositories(env, 1, ['--paused']);
   const ok = await bbm(['run', '--max-job-retry', '2'], env, 240_000);
   assert.equal(ok.code, 0, shown(ok));
   assert.match(ok.stdout, /Resumed 1 paused migration\(s\) first: m1\./);
 
-  assert.equal((await bbm(['migrations', 'create', '--name', 'doomed', '--repository', 'bad', '--work', 'copy_column', '--table', 'items', '--column', 'id', '--arg', 'from=payload', '--arg', 'to=num'], env)).code, 0);
+  assert.equal(
+    (
+      await bbm(
+        [
+          'migrations',
+          'create',
+          '--name',
+          'doomed',
+          '--repository',
+          'bad',
+          '--work',
+          'copy_column',
+          '--table',
+          'items',
+          '--column',
+          'id',
+          '--arg',
+          'from=payload',
+          '--arg',
+          'to=num',
+        ],
+        env,
+      )
+    ).code,
+    0,
+  );
   const failed = await bbm(['run', '--max-job-retry', '1'], env, 240_000);
   assert.equal(failed.code, 3, shown(failed));
   assert.match(failed.stdout, /failed\s+1: doomed/);
   assert.match(failed.stdout, /bbm migrations retry <name>/);
-  const jobs = await db.pool.query("SELECT j.attempts FROM bbm.jobs j JOIN bbm.migrations m ON m.id = j.migration_id WHERE m.name = 'doomed'");
-  assert.deepEqual(jobs.rows.map((r) => r.attempts), [1], '--max-job-retry 1: one attempt, then the migration fails');
+  const jobs = await db.pool.query(
+    "SELECT j.attempts FROM bbm.jobs j JOIN bbm.migrations m ON m.id = j.migration_id WHERE m.name = 'doomed'",
+  );
+  assert.deepEqual(
+    jobs.rows.map((r) => r.attempts),
+    [1],
+    '--max-job-retry 1: one attempt, then the migration fails',
+  );
 });

@@ -11,7 +11,11 @@ test('an unreachable Temporal server exits 5 with a message naming the address',
     const env = cliEnv(args[0] === 'run' ? DEAD_POSTGRES : undefined, 'q', { TEMPORAL_ADDRESS: DEAD_TEMPORAL });
     const r = await bbm(args, env);
     assert.equal(r.code, 5, `${args.join(' ')}\n${shown(r)}`);
-    assert.match(r.stderr, /^error\[CANNOT_CONNECT\]: Cannot connect to (Temporal at 127\.0\.0\.1:1 \(namespace default\)|Postgres at postgres:\/\/bbm:\*\*\*@127\.0\.0\.1:1\/bbm)/, args.join(' '));
+    assert.match(
+      r.stderr,
+      /^error\[CANNOT_CONNECT\]: Cannot connect to (Temporal at 127\.0\.0\.1:1 \(namespace default\)|Postgres at postgres:\/\/bbm:\*\*\*@127\.0\.0\.1:1\/bbm)/,
+      args.join(' '),
+    );
   }
 });
 
@@ -32,7 +36,11 @@ test('an unreachable Postgres exits 5 and the password never appears in the outp
 test('invalid settings and flags exit 2 and name the setting', async () => {
   const cases: [string[], Record<string, string | undefined>, RegExp][] = [
     [['migrations', 'list'], { DATABASE_URL: undefined }, /^error\[CONFIG_INVALID\]: DATABASE_URL is not set/],
-    [['migrations', 'list'], { DATABASE_URL: 'mysql://root:hunter2@db/x' }, /^error\[CONFIG_INVALID\]: Invalid DATABASE_URL: "mysql:\/\/root:\*\*\*@db\/x"\. Expected a postgres:\/\/ or postgresql:\/\/ URL\./],
+    [
+      ['migrations', 'list'],
+      { DATABASE_URL: 'mysql://root:hunter2@db/x' },
+      /^error\[CONFIG_INVALID\]: Invalid DATABASE_URL: "mysql:\/\/root:\*\*\*@db\/x"\. Expected a postgres:\/\/ or postgresql:\/\/ URL\./,
+    ],
     [['migrations', 'list'], { BBM_METRICS_PORT: 'abc' }, /^error\[CONFIG_INVALID\]: Invalid BBM_METRICS_PORT: "abc"/],
     [['migrations', 'list', '--task-queue', 'no spaces'], {}, /^error\[CONFIG_INVALID\]: Invalid --task-queue: "no spaces"/],
     [['--log-level', 'loud', 'migrations', 'list'], {}, /^error\[INVALID_INPUT\]: option '--log-level <level>' argument 'loud' is invalid/],
@@ -51,8 +59,12 @@ test('invalid settings and flags exit 2 and name the setting', async () => {
 test('help and version exit 0 and list the exit codes', async () => {
   const help = await bbm(['--help'], cliEnv(undefined, 'q'));
   assert.equal(help.code, 0);
-  assert.match(help.stdout, /Exit codes: 0 ok, 1 unexpected, 2 bad input, 3 migration failed, 4 already running, 5 cannot connect, 6 not found\./);
-  for (const command of ['migrations', 'repositories', 'enqueue', 'capacity', 'schedule', 'run', 'worker', 'setup', 'doctor', 'dev']) assert.match(help.stdout, new RegExp(`^  ${command}\\b`, 'm'));
+  assert.match(
+    help.stdout,
+    /Exit codes: 0 ok, 1 unexpected, 2 bad input, 3 migration failed, 4 already running, 5 cannot connect, 6 not found\./,
+  );
+  for (const command of ['migrations', 'repositories', 'enqueue', 'capacity', 'schedule', 'run', 'worker', 'setup', 'doctor', 'dev'])
+    assert.match(help.stdout, new RegExp(`^  ${command}\\b`, 'm'));
   const version = await bbm(['--version'], cliEnv(undefined, 'q'));
   assert.equal(version.code, 0);
   assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);

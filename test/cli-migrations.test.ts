@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { repositoryWorkflowId } from '../workflows/ids';
+import { repositoryWorkflowId } from '../src/contract/ids';
 import { bbm, cliEnv, shown } from './helpers/cli';
 import { createItems, createTestDatabase } from './helpers/db';
 import { startTestWorker } from './helpers/temporal';
@@ -13,14 +13,48 @@ test('migrations create, list and status work from flags, a JSON file and a YAML
   await createItems(db.pool, 'items', 300);
   const env = cliEnv(db.url, 'unused');
 
-  const created = await bbm(['migrations', 'create', '--name', 'copy_flags', '--work', 'copy_column', '--table', 'items', '--column', 'id', '--batch-size', '100', '--arg', 'from=payload', '--arg', 'to=copy'], env);
+  const created = await bbm(
+    [
+      'migrations',
+      'create',
+      '--name',
+      'copy_flags',
+      '--work',
+      'copy_column',
+      '--table',
+      'items',
+      '--column',
+      'id',
+      '--batch-size',
+      '100',
+      '--arg',
+      'from=payload',
+      '--arg',
+      'to=copy',
+    ],
+    env,
+  );
   assert.equal(created.code, 0, shown(created));
   assert.match(created.stdout, /Created migration copy_flags \(#\d+\), active/);
   assert.match(created.stdout, /bbm repositories start public\.items/);
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bbm-cli-'));
-  fs.writeFileSync(path.join(dir, 'def.json'), JSON.stringify({ name: 'inc_json', repository: 'r-json', work: 'increment', table: 'items', column: 'id', batchSize: 50, args: { target: 'counter' } }));
-  fs.writeFileSync(path.join(dir, 'def.yaml'), 'name: inc_yaml\nrepository: r-yaml\nwork: increment\ntable: public.items\ncolumn: id\nbatchSize: 75\nargs:\n  target: counter\npaused: true\n');
+  fs.writeFileSync(
+    path.join(dir, 'def.json'),
+    JSON.stringify({
+      name: 'inc_json',
+      repository: 'r-json',
+      work: 'increment',
+      table: 'items',
+      column: 'id',
+      batchSize: 50,
+      args: { target: 'counter' },
+    }),
+  );
+  fs.writeFileSync(
+    path.join(dir, 'def.yaml'),
+    'name: inc_yaml\nrepository: r-yaml\nwork: increment\ntable: public.items\ncolumn: id\nbatchSize: 75\nargs:\n  target: counter\npaused: true\n',
+  );
   const fromJson = await bbm(['--json', 'migrations', 'create', '--file', path.join(dir, 'def.json')], env);
   assert.equal(fromJson.code, 0, shown(fromJson));
   assert.equal(JSON.parse(fromJson.stdout).repository, 'r-json');
@@ -36,14 +70,20 @@ test('migrations create, list and status work from flags, a JSON file and a YAML
   assert.match(list.stdout, /inc_yaml\s+r-yaml\s+increment.*paused/);
 
   const listJson = await bbm(['migrations', 'list', '--repository', 'r-json', '--json'], env);
-  assert.deepEqual(JSON.parse(listJson.stdout).map((m: { name: string }) => m.name), ['inc_json']);
+  assert.deepEqual(
+    JSON.parse(listJson.stdout).map((m: { name: string }) => m.name),
+    ['inc_json'],
+  );
 
   const status = await bbm(['migrations', 'status', 'copy_flags'], env);
   assert.equal(status.code, 0, shown(status));
   assert.match(status.stdout, /status\s+active/);
   assert.match(status.stdout, /progress\s+0\.0% \(0 of ~300 rows\)/);
   const all = await bbm(['--json', 'migrations', 'status'], env);
-  assert.deepEqual(JSON.parse(all.stdout).map((p: { name: string; status: string }) => `${p.name}:${p.status}`), ['copy_flags:active', 'inc_json:active', 'inc_yaml:paused']);
+  assert.deepEqual(
+    JSON.parse(all.stdout).map((p: { name: string; status: string }) => `${p.name}:${p.status}`),
+    ['copy_flags:active', 'inc_json:active', 'inc_yaml:paused'],
+  );
 });
 
 test('bad definitions are refused with their code, exit 2, and change nothing', async () => {
@@ -54,9 +94,18 @@ test('bad definitions are refused with their code, exit 2, and change nothing', 
   const cases: [string[], RegExp][] = [
     [[...base, '--name', 'x1', '--table', 'nope'], /error\[INVALID_TABLE\]: Table public\.nope does not exist/],
     [[...base, '--name', 'x2', '--table', 'items; DROP TABLE items'], /error\[INVALID_IDENTIFIER\]/],
-    [['migrations', 'create', '--name', 'x3', '--work', 'nope', '--table', 'items', '--column', 'id'], /error\[INVALID_JOB_SIGNATURE\]: No work function named "nope"/],
-    [[...base, '--name', 'x4', '--table', 'items', '--batch-size', '0'], /error\[INVALID_INPUT\]: option '--batch-size <n>' argument '0' is invalid/],
-    [[...base, '--name', 'x5', '--table', 'items', '--strategy', 'zigzag'], /error\[INVALID_INPUT\]: option '--strategy <strategy>' argument 'zigzag' is invalid/],
+    [
+      ['migrations', 'create', '--name', 'x3', '--work', 'nope', '--table', 'items', '--column', 'id'],
+      /error\[INVALID_JOB_SIGNATURE\]: No work function named "nope"/,
+    ],
+    [
+      [...base, '--name', 'x4', '--table', 'items', '--batch-size', '0'],
+      /error\[INVALID_INPUT\]: option '--batch-size <n>' argument '0' is invalid/,
+    ],
+    [
+      [...base, '--name', 'x5', '--table', 'items', '--strategy', 'zigzag'],
+      /error\[INVALID_INPUT\]: option '--strategy <strategy>' argument 'zigzag' is invalid/,
+    ],
     [['migrations', 'create', '--name', 'x6'], /error\[INVALID_INPUT\]: Missing --work, --table, --column/],
     [[...base, '--name', 'x7', '--table', 'items', '--file', '/nonexistent.json'], /error\[INVALID_INPUT\]: Cannot read --file/],
     [[...base, '--name', 'x8', '--table', 'items', '--args', '[1]'], /error\[INVALID_INPUT\].*must be a JSON object/],
@@ -74,16 +123,27 @@ test('bad definitions are refused with their code, exit 2, and change nothing', 
   assert.equal(dup.code, 2);
   assert.match(dup.stderr, /^error\[MIGRATION_EXISTS\]: A migration named "dup" already exists/);
   const { rows } = await db.pool.query('SELECT name FROM bbm.migrations');
-  assert.deepEqual(rows.map((r) => r.name), ['dup']);
+  assert.deepEqual(
+    rows.map((r) => r.name),
+    ['dup'],
+  );
 });
 
 test('unknown migrations exit 6 for status, pause, resume and retry', async () => {
   const db = await createTestDatabase('cli_unknown');
   const env = cliEnv(db.url, 'unused');
-  for (const args of [['migrations', 'status', 'ghost'], ['migrations', 'pause', 'ghost'], ['migrations', 'resume', 'ghost'], ['migrations', 'retry', 'ghost'], ['migrations', 'pause', '--repository', 'ghost-repo']]) {
+  for (const args of [
+    ['migrations', 'status', 'ghost'],
+    ['migrations', 'pause', 'ghost'],
+    ['migrations', 'resume', 'ghost'],
+    ['migrations', 'retry', 'ghost'],
+    ['migrations', 'pause', '--repository', 'ghost-repo'],
+  ]) {
     const r = await bbm(args, env);
     assert.equal(r.code, 6, `${args.join(' ')}\n${shown(r)}`);
-    const expected = args.includes('--repository') ? /^error\[REPOSITORY_NOT_FOUND\]: No migrations belong to repository "ghost-repo"/ : /^error\[MIGRATION_NOT_FOUND\]: No migration/;
+    const expected = args.includes('--repository')
+      ? /^error\[REPOSITORY_NOT_FOUND\]: No migrations belong to repository "ghost-repo"/
+      : /^error\[MIGRATION_NOT_FOUND\]: No migration/;
     assert.match(r.stderr, expected);
   }
 });
@@ -93,10 +153,33 @@ test('pause signals the running repository workflow, which stops between jobs; r
   await createItems(db.pool, 'items', 2000);
   const worker = await startTestWorker(db);
   const env = cliEnv(db.url, worker.taskQueue);
-  const created = await bbm(['migrations', 'create', '--name', 'slow', '--repository', 'rp', '--work', 'increment', '--table', 'items', '--column', 'id', '--batch-size', '100', '--arg', 'target=counter'], env);
+  const created = await bbm(
+    [
+      'migrations',
+      'create',
+      '--name',
+      'slow',
+      '--repository',
+      'rp',
+      '--work',
+      'increment',
+      '--table',
+      'items',
+      '--column',
+      'id',
+      '--batch-size',
+      '100',
+      '--arg',
+      'target=counter',
+    ],
+    env,
+  );
   assert.equal(created.code, 0, shown(created));
   // Long pauses between batches keep the workflow alive while the test pauses it.
-  const started = await bbm(['repositories', 'start', 'rp', '--knob', 'maxJobPerBatch=1', '--knob', 'minDelayMs=1000', '--knob', 'maxDelayMs=1500'], env);
+  const started = await bbm(
+    ['repositories', 'start', 'rp', '--knob', 'maxJobPerBatch=1', '--knob', 'minDelayMs=1000', '--knob', 'maxDelayMs=1500'],
+    env,
+  );
   assert.equal(started.code, 0, shown(started));
 
   const paused = await bbm(['migrations', 'pause', 'slow'], env);
@@ -119,7 +202,11 @@ test('pause signals the running repository workflow, which stops between jobs; r
   assert.equal(watch.code, 0, shown(watch));
   assert.match(watch.stdout, /status\s+finished/);
   assert.match(watch.stdout, /All done\./);
-  assert.match(watch.stdout, /slow \d+(\.\d)?% \| [\d,]+ rows \| [-\d,]+ rows\/s \| ETA/, 'plain progress lines when stdout is not a terminal');
+  assert.match(
+    watch.stdout,
+    /slow \d+(\.\d)?% \| [\d,]+ rows \| [-\d,]+ rows\/s \| ETA/,
+    'plain progress lines when stdout is not a terminal',
+  );
   const { rows } = await db.pool.query('SELECT min(counter) AS lo, max(counter) AS hi FROM items');
   assert.deepEqual(rows[0], { lo: 1, hi: 1 });
 });
@@ -143,8 +230,37 @@ test('retry puts a failed migration back to running; retrying one that did not f
   const worker = await startTestWorker(db);
   const env = cliEnv(db.url, worker.taskQueue);
   // 'p1' is no integer: every job fails, and with one attempt per job the migration fails at once.
-  assert.equal((await bbm(['migrations', 'create', '--name', 'doomed', '--repository', 'rr', '--work', 'copy_column', '--table', 'items', '--column', 'id', '--arg', 'from=payload', '--arg', 'to=num'], env)).code, 0);
-  const run = await bbm(['repositories', 'start', 'rr', '--wait', '--knob', 'maxJobAttempts=1', '--knob', 'minDelayMs=0', '--knob', 'maxDelayMs=0'], env, 180_000);
+  assert.equal(
+    (
+      await bbm(
+        [
+          'migrations',
+          'create',
+          '--name',
+          'doomed',
+          '--repository',
+          'rr',
+          '--work',
+          'copy_column',
+          '--table',
+          'items',
+          '--column',
+          'id',
+          '--arg',
+          'from=payload',
+          '--arg',
+          'to=num',
+        ],
+        env,
+      )
+    ).code,
+    0,
+  );
+  const run = await bbm(
+    ['repositories', 'start', 'rr', '--wait', '--knob', 'maxJobAttempts=1', '--knob', 'minDelayMs=0', '--knob', 'maxDelayMs=0'],
+    env,
+    180_000,
+  );
   assert.equal(run.code, 3, shown(run));
   assert.match(run.stdout, /Repository rr failed/);
   const status = await bbm(['migrations', 'status', 'doomed'], env);
@@ -164,8 +280,41 @@ test('cancel stops the repository workflow and leaves its migration resumable', 
   await createItems(db.pool, 'items', 1000);
   const worker = await startTestWorker(db);
   const env = cliEnv(db.url, worker.taskQueue);
-  assert.equal((await bbm(['migrations', 'create', '--name', 'c', '--repository', 'rc', '--work', 'increment', '--table', 'items', '--column', 'id', '--batch-size', '100', '--arg', 'target=counter'], env)).code, 0);
-  assert.equal((await bbm(['repositories', 'start', 'rc', '--knob', 'maxJobPerBatch=1', '--knob', 'minDelayMs=2000', '--knob', 'maxDelayMs=2000'], env)).code, 0);
+  assert.equal(
+    (
+      await bbm(
+        [
+          'migrations',
+          'create',
+          '--name',
+          'c',
+          '--repository',
+          'rc',
+          '--work',
+          'increment',
+          '--table',
+          'items',
+          '--column',
+          'id',
+          '--batch-size',
+          '100',
+          '--arg',
+          'target=counter',
+        ],
+        env,
+      )
+    ).code,
+    0,
+  );
+  assert.equal(
+    (
+      await bbm(
+        ['repositories', 'start', 'rc', '--knob', 'maxJobPerBatch=1', '--knob', 'minDelayMs=2000', '--knob', 'maxDelayMs=2000'],
+        env,
+      )
+    ).code,
+    0,
+  );
   const cancelled = await bbm(['migrations', 'cancel', 'rc'], env);
   assert.equal(cancelled.code, 0, shown(cancelled));
   assert.match(cancelled.stdout, /Cancelled rc\. Its migrations keep their progress; continue with: bbm repositories start rc/);

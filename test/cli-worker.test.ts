@@ -25,7 +25,34 @@ test('bbm worker runs migrations, serves bbm and Temporal SDK metrics on /metric
   after(() => void worker.child.kill('SIGKILL'));
   await worker.waitFor(/worker started/, 180_000);
 
-  assert.equal((await bbm(['migrations', 'create', '--name', 'metered', '--repository', 'm/1', '--work', 'copy_column', '--table', 'items', '--column', 'id', '--batch-size', '250', '--arg', 'from=payload', '--arg', 'to=copy'], env)).code, 0);
+  assert.equal(
+    (
+      await bbm(
+        [
+          'migrations',
+          'create',
+          '--name',
+          'metered',
+          '--repository',
+          'm/1',
+          '--work',
+          'copy_column',
+          '--table',
+          'items',
+          '--column',
+          'id',
+          '--batch-size',
+          '250',
+          '--arg',
+          'from=payload',
+          '--arg',
+          'to=copy',
+        ],
+        env,
+      )
+    ).code,
+    0,
+  );
   const run = await bbm(['repositories', 'start', 'm/1', '--wait', '--knob', 'minDelayMs=0', '--knob', 'maxDelayMs=0'], env, 180_000);
   assert.equal(run.code, 0, shown(run));
 
@@ -39,7 +66,7 @@ test('bbm worker runs migrations, serves bbm and Temporal SDK metrics on /metric
   assert.equal(metricValue(body, 'bbm_migration_progress_percent', labels), 100);
   assert.ok(metricValue(body, 'bbm_runs_total', 'repository="m/1"') >= 1);
   assert.match(body, /^temporal_\w+\{.*task_queue="[^"]+".*\} \d/m, 'the Temporal SDK metrics are served on the same endpoint');
-  assert.match(body, /^bbm_\w*cpu_user_seconds_total /m, "process metrics too");
+  assert.match(body, /^bbm_\w*cpu_user_seconds_total /m, 'process metrics too');
 
   const doctor = await bbm(['doctor'], env);
   assert.equal(doctor.code, 0, shown(doctor));
@@ -79,7 +106,10 @@ test('setup creates the schema in an empty database and is idempotent; commands 
   const first = await bbm(['setup'], env);
   assert.equal(first.code, 0, shown(first));
   assert.match(first.stdout, /schema\s+version \d+ in postgres:\/\/.* \(applied 1/);
-  assert.match(first.stdout, /search attributes\s+namespace default: none added; already there: BbmRepository, BbmMigration, BbmStatus, BbmProgress/);
+  assert.match(
+    first.stdout,
+    /search attributes\s+namespace default: none added; already there: BbmRepository, BbmMigration, BbmStatus, BbmProgress/,
+  );
   const second = await bbm(['--json', 'setup'], env);
   assert.equal(second.code, 0, shown(second));
   assert.deepEqual(JSON.parse(second.stdout).schema.applied, []);

@@ -4,11 +4,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes';
+import { SEARCH_ATTRIBUTES } from '../src/contract/search-attributes';
 
 const ROOT = path.join(__dirname, '..');
 const compose = parse(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'));
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed YAML: the assertions below check its shape
 const services: Record<string, any> = compose.services ?? {};
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
 const service = (name: string): any => {
   assert.ok(services[name], `docker-compose.yml has no "${name}" service`);
   return services[name];
@@ -25,7 +27,9 @@ function env(name: string): Record<string, string> {
 function dependsOn(name: string): Record<string, string> {
   const raw = service(name).depends_on ?? {};
   if (Array.isArray(raw)) return Object.fromEntries(raw.map((s: string) => [s, 'service_started']));
-  return Object.fromEntries(Object.entries(raw).map(([s, v]: [string, any]) => [s, v?.condition ?? 'service_started']));
+  return Object.fromEntries(
+    Object.entries(raw as Record<string, { condition?: string } | null>).map(([s, v]) => [s, v?.condition ?? 'service_started']),
+  );
 }
 
 /** What compose would produce with no variables set: ${X:-d} and ${X-d} become d, $$ becomes $. */
@@ -134,10 +138,16 @@ test('no service hard-codes a password', () => {
 });
 
 test('the Dockerfile runs the worker as the unprivileged node user', () => {
-  const lines = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8').split('\n').map((l) => l.trim());
+  const lines = fs
+    .readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim());
   const instr = (kw: string) => lines.filter((l) => l.toUpperCase().startsWith(`${kw} `)).map((l) => l.slice(kw.length + 1).trim());
   assert.match(instr('FROM')[0] ?? '', /^node:20-bookworm-slim\b/);
   assert.equal(instr('USER').at(-1), 'node', 'the last USER instruction must be node');
   assert.deepEqual(JSON.parse(instr('CMD').at(-1) ?? 'null'), ['node', 'bin/bbm.js', 'worker']);
-  assert.ok(instr('RUN').some((r) => /npm ci\b.*--omit=dev/.test(r)), 'dependencies are not installed with npm ci --omit=dev');
+  assert.ok(
+    instr('RUN').some((r) => /npm ci\b.*--omit=dev/.test(r)),
+    'dependencies are not installed with npm ci --omit=dev',
+  );
 });

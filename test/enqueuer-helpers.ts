@@ -10,8 +10,8 @@ import type { Pool } from 'pg';
 import { BUILTIN_WORK } from '../src/engine/builtin-work';
 import { defineMigration } from '../src/engine/definitions';
 import { WorkRegistry, type WorkFunction } from '../src/engine/registry';
-import { REPOSITORY_WORKFLOW_TYPE } from '../src/enqueuer/running';
-import { enqueuerWorkflowId, repositoryFromWorkflowId } from '../workflows/ids';
+import { WORKFLOW_TYPES } from '../src/contract/workflows';
+import { enqueuerWorkflowId, repositoryFromWorkflowId } from '../src/contract/ids';
 import { createItems, type TestDatabase } from './helpers/db';
 import { startTestWorker, uniqueTaskQueue, type TestWorker } from './helpers/temporal';
 
@@ -35,7 +35,11 @@ export function uniquePrefix(): string {
  * of `items` (one job of batch 10), incrementing `counter`: at the end every row must be at 1,
  * proving each ran exactly once.
  */
-export async function defineRepositories(db: TestDatabase, count: number, options: { registry?: WorkRegistry; work?: string; prefix?: string; table?: string } = {}): Promise<string[]> {
+export async function defineRepositories(
+  db: TestDatabase,
+  count: number,
+  options: { registry?: WorkRegistry; work?: string; prefix?: string; table?: string } = {},
+): Promise<string[]> {
   const registry = options.registry ?? new WorkRegistry([...BUILTIN_WORK]);
   const table = options.table ?? 'items';
   await createItems(db.pool, table, count * 3);
@@ -46,7 +50,17 @@ export async function defineRepositories(db: TestDatabase, count: number, option
     const work = options.work ?? 'increment';
     await defineMigration(
       { pool: db.pool, registry },
-      { name: `m_${repository}`, repository, work, table, column: 'id', batchSize: 10, minValue: 3 * i - 2, maxValue: 3 * i, args: work === 'increment' ? { target: 'counter' } : {} },
+      {
+        name: `m_${repository}`,
+        repository,
+        work,
+        table,
+        column: 'id',
+        batchSize: 10,
+        minValue: 3 * i - 2,
+        maxValue: 3 * i,
+        args: work === 'increment' ? { target: 'counter' } : {},
+      },
     );
     keys.push(repository);
   }
@@ -85,7 +99,10 @@ export interface LoggingWorker extends TestWorker {
 }
 
 /** Like startTestWorker, but at level info with the log lines captured. */
-export async function startLoggingWorker(db: TestDatabase, options: { registry?: WorkRegistry; taskQueue?: string } = {}): Promise<LoggingWorker> {
+export async function startLoggingWorker(
+  db: TestDatabase,
+  options: { registry?: WorkRegistry; taskQueue?: string } = {},
+): Promise<LoggingWorker> {
   const lines: Array<Record<string, unknown>> = [];
   let partial = '';
   const destination = new Writable({
@@ -97,7 +114,12 @@ export async function startLoggingWorker(db: TestDatabase, options: { registry?:
       callback();
     },
   });
-  const worker = await startTestWorker(db, { taskQueue: options.taskQueue ?? uniqueTaskQueue('enq-log'), registry: options.registry, logLevel: 'info', logDestination: destination });
+  const worker = await startTestWorker(db, {
+    taskQueue: options.taskQueue ?? uniqueTaskQueue('enq-log'),
+    registry: options.registry,
+    logLevel: 'info',
+    logDestination: destination,
+  });
   return { ...worker, lines };
 }
 
@@ -119,7 +141,7 @@ export interface Execution {
 /** Every repository workflow execution of a task queue, from visibility. */
 export async function repositoryExecutions(client: Client, taskQueue: string): Promise<Execution[]> {
   const out: Execution[] = [];
-  for await (const wf of client.workflow.list({ query: `WorkflowType="${REPOSITORY_WORKFLOW_TYPE}" AND TaskQueue="${taskQueue}"` })) {
+  for await (const wf of client.workflow.list({ query: `WorkflowType="${WORKFLOW_TYPES.repository}" AND TaskQueue="${taskQueue}"` })) {
     out.push({
       repository: repositoryFromWorkflowId(wf.workflowId) ?? wf.workflowId,
       workflowId: wf.workflowId,
@@ -138,7 +160,8 @@ export async function closedExecutions(client: Client, taskQueue: string, count:
   for (;;) {
     const all = await repositoryExecutions(client, taskQueue);
     if (all.filter((e) => e.close !== Infinity).length >= count) return all;
-    if (Date.now() > deadline) throw new Error(`visibility shows ${all.filter((e) => e.close !== Infinity).length} closed repository executions, expected ${count}`);
+    if (Date.now() > deadline)
+      throw new Error(`visibility shows ${all.filter((e) => e.close !== Infinity).length} closed repository executions, expected ${count}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -169,8 +192,14 @@ export function maxConcurrency(executions: Execution[]): number {
  * the time-weighted mean running, the share of time all slots were busy, the longest stretch
  * below capacity, and how long a freed slot stayed empty (a close to the next start).
  */
-export function utilisation(executions: Execution[], capacity: number): { mean: number; fullShare: number; longestGapMs: number; windowMs: number; refillMedianMs: number; refillP90Ms: number } {
-  const closes = executions.map((e) => e.close).filter((c) => c !== Infinity).sort((a, b) => a - b);
+export function utilisation(
+  executions: Execution[],
+  capacity: number,
+): { mean: number; fullShare: number; longestGapMs: number; windowMs: number; refillMedianMs: number; refillP90Ms: number } {
+  const closes = executions
+    .map((e) => e.close)
+    .filter((c) => c !== Infinity)
+    .sort((a, b) => a - b);
   const starts = executions.map((e) => e.start).sort((a, b) => a - b);
   const firstStart = starts[0] ?? 0;
   // Once this close happens, fewer than `capacity` repositories remain.
@@ -217,7 +246,8 @@ export async function waitForMigrations(pool: Pool, timeoutMs: number, onPoll?: 
     const counts: Record<string, number> = {};
     for (const r of rows) counts[String(r.status)] = r.n;
     if (!counts['1'] && !counts['4']) return counts;
-    if (Date.now() > deadline) throw new Error(`migrations still unfinished after ${timeoutMs} ms: ${JSON.stringify(counts)} (status: count)`);
+    if (Date.now() > deadline)
+      throw new Error(`migrations still unfinished after ${timeoutMs} ms: ${JSON.stringify(counts)} (status: count)`);
     if (onPoll) await onPoll();
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -237,7 +267,10 @@ export async function terminateEnqueuer(client: Client, taskQueue: string): Prom
  * database is still there (its pool closes in an after hook that would otherwise run first and
  * leave in-flight activities retrying against a closed pool).
  */
-export async function withCleanup(worker: { client: Client; taskQueue: string; stop(): Promise<void> }, body: () => Promise<void>): Promise<void> {
+export async function withCleanup(
+  worker: { client: Client; taskQueue: string; stop(): Promise<void> },
+  body: () => Promise<void>,
+): Promise<void> {
   try {
     await body();
   } finally {

@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { enqueuerStatus, wakeEnqueuer } from '../src/enqueuer/client';
 import { runningRepositoriesQuery } from '../src/enqueuer/running';
-import { FAST, closedExecutions, counterRange, defineRepositories, maxConcurrency, utilisation, withCleanup, waitForMigrations } from './enqueuer-helpers';
+import {
+  FAST,
+  closedExecutions,
+  counterRange,
+  defineRepositories,
+  maxConcurrency,
+  utilisation,
+  withCleanup,
+  waitForMigrations,
+} from './enqueuer-helpers';
 import { createTestDatabase } from './helpers/db';
 import { startTestWorker } from './helpers/temporal';
 
@@ -28,12 +37,16 @@ test(`${REPOSITORIES} repositories with capacity ${CAPACITY} all finish, never m
     const belowWhileWorkRemained: number[] = [];
     const sample = async (): Promise<void> => {
       const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM bbm.migrations WHERE status IN (1, 4)');
-      const [status, visible] = await Promise.all([enqueuerStatus(client, taskQueue), client.workflow.count(runningRepositoriesQuery(taskQueue))]);
+      const [status, visible] = await Promise.all([
+        enqueuerStatus(client, taskQueue),
+        client.workflow.count(runningRepositoriesQuery(taskQueue)),
+      ]);
       samples += 1;
       maxReported = Math.max(maxReported, status?.running.length ?? 0);
       maxVisible = Math.max(maxVisible, visible.count);
       // With plenty left, every wake-up must end with all slots taken.
-      if (status && status.wakeUps > 0 && rows[0].n >= 2 * CAPACITY && status.running.length !== CAPACITY) belowWhileWorkRemained.push(status.running.length);
+      if (status && status.wakeUps > 0 && rows[0].n >= 2 * CAPACITY && status.running.length !== CAPACITY)
+        belowWhileWorkRemained.push(status.running.length);
     };
     await waitForMigrations(db.pool, 600_000, sample);
     const runMs = Date.now() - t1;

@@ -3,7 +3,15 @@ import { test } from 'node:test';
 import { enqueuerStatus, wakeEnqueuer } from '../src/enqueuer/client';
 import { testClient, uniqueTaskQueue } from './helpers/temporal';
 import { spawnWorker } from './helpers/worker-process';
-import { FAST, closedExecutions, counterRange, defineRepositories, maxConcurrency, terminateEnqueuer, waitForMigrations } from './enqueuer-helpers';
+import {
+  FAST,
+  closedExecutions,
+  counterRange,
+  defineRepositories,
+  maxConcurrency,
+  terminateEnqueuer,
+  waitForMigrations,
+} from './enqueuer-helpers';
 import { createTestDatabase } from './helpers/db';
 import { waitFor } from './helpers/wait';
 
@@ -15,10 +23,15 @@ test('killing the worker mid-run leaves nothing behind: a new worker carries on 
 
   const first = await spawnWorker({ databaseUrl: db.url, taskQueue });
   await wakeEnqueuer(client, taskQueue, { reason: 'kill-test', knobs: FAST }, { capacity: 4 });
-  await waitFor('a dozen repositories finished', async () => {
-    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM bbm.migrations WHERE status = 2');
-    return rows[0].n >= 12 ? true : undefined;
-  }, 120_000, 20);
+  await waitFor(
+    'a dozen repositories finished',
+    async () => {
+      const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM bbm.migrations WHERE status = 2');
+      return rows[0].n >= 12 ? true : undefined;
+    },
+    120_000,
+    20,
+  );
   // No goodbye: in-flight activities and workflow tasks are simply lost.
   await first.kill('SIGKILL');
   const { rows: atKill } = await db.pool.query('SELECT count(*)::int AS n FROM bbm.migrations WHERE status = 2');
@@ -46,8 +59,13 @@ test('killing the worker mid-run leaves nothing behind: a new worker carries on 
   assert.ok(maxConcurrency(executions) <= 4, `never more than 4 at once, saw ${maxConcurrency(executions)}`);
   assert.deepEqual(await counterRange(db.pool), { lo: 1, hi: 1, n: 120 });
   const { rows: leases } = await db.pool.query('SELECT count(*)::int AS n FROM bbm.leases WHERE expires_at > now()');
-  const slowest = [...executions].sort((a, b) => b.close - b.start - (a.close - a.start)).slice(0, 3).map((e) => `${e.repository} ${e.close - e.start} ms`);
-  console.log(`# killed after ${atKill[0].n}/40 finished; the new worker finished the rest in ${recoveryMs} ms; slowest: ${slowest.join(', ')}; live leases left: ${leases[0].n}`);
+  const slowest = [...executions]
+    .sort((a, b) => b.close - b.start - (a.close - a.start))
+    .slice(0, 3)
+    .map((e) => `${e.repository} ${e.close - e.start} ms`);
+  console.log(
+    `# killed after ${atKill[0].n}/40 finished; the new worker finished the rest in ${recoveryMs} ms; slowest: ${slowest.join(', ')}; live leases left: ${leases[0].n}`,
+  );
   assert.equal(leases[0].n, 0, 'no lease left behind');
   assert.equal(status.startedTotal, 40);
   await terminateEnqueuer(client, taskQueue);

@@ -7,8 +7,8 @@ import { enqueuerStatus, getCapacity, setCapacity, wakeEnqueuer } from '../src/e
 import { eligibleRepositories } from '../src/enqueuer/queries';
 import { runToCompletion, type RunProgress } from '../src/enqueuer/run';
 import { deleteSchedule, ensureSchedule } from '../src/enqueuer/schedule';
-import { enqueuerScheduleId, enqueuerWorkflowId, repositoryWorkflowId } from '../workflows/ids';
-import { capacityQuery, enqueuerStatusQuery, setCapacityUpdate } from '../workflows/messages';
+import { enqueuerScheduleId, enqueuerWorkflowId, repositoryWorkflowId } from '../src/contract/ids';
+import { capacityQuery, enqueuerStatusQuery, setCapacityUpdate } from '../src/contract/messages';
 import { repositoryMigration } from '../workflows/repository';
 import {
   FAST,
@@ -34,7 +34,11 @@ test('eligible repositories: interrupted ones first, then oldest; never paused-o
   // r001 old and active, r002 newer and interrupted (running), r003 paused only, r004 failed only,
   // r005 finished, r006 paused + active (eligible), r007 active but running elsewhere, r008 newest.
   const set = (repo: string, status: number, ageHours: number): Promise<unknown> =>
-    db.pool.query(`UPDATE bbm.migrations SET status = $2, created_at = now() - make_interval(hours => $3) WHERE repository = $1`, [repo, status, ageHours]);
+    db.pool.query(`UPDATE bbm.migrations SET status = $2, created_at = now() - make_interval(hours => $3) WHERE repository = $1`, [
+      repo,
+      status,
+      ageHours,
+    ]);
   await set('r001', 1, 50);
   await set('r002', 4, 10);
   await set('r003', 0, 90);
@@ -68,14 +72,19 @@ test('50 concurrent triggers start one enqueuer, and every repository runs exact
   const worker = await startTestWorker(db);
   const { client, taskQueue } = worker;
   await withCleanup(worker, async () => {
-    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => wakeEnqueuer(client, taskQueue, { reason: `trigger-${i}`, knobs: FAST }, { capacity: 3 })));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => wakeEnqueuer(client, taskQueue, { reason: `trigger-${i}`, knobs: FAST }, { capacity: 3 })),
+    );
     assert.equal(new Set(results.map((r) => r.runId)).size, 1, 'every trigger landed on the same enqueuer run');
 
     await waitForMigrations(db.pool, 120_000);
     const executions = await closedExecutions(client, taskQueue, 20);
     assert.equal(executions.length, 20, 'one execution per repository');
     assert.deepEqual([...new Set(executions.map((e) => e.repository))].sort(), keys);
-    assert.ok(executions.every((e) => e.status === 'COMPLETED'), JSON.stringify(executions.filter((e) => e.status !== 'COMPLETED')));
+    assert.ok(
+      executions.every((e) => e.status === 'COMPLETED'),
+      JSON.stringify(executions.filter((e) => e.status !== 'COMPLETED')),
+    );
     assert.ok(maxConcurrency(executions) <= 3, `at most 3 at once, saw ${maxConcurrency(executions)}`);
     assert.deepEqual(await counterRange(db.pool), { lo: 1, hi: 1, n: 60 });
 
@@ -99,7 +108,9 @@ test('a capacity change takes effect at the next start, 0 stops new starts, and 
     const handle = client.workflow.getHandle(enqueuerWorkflowId(taskQueue));
 
     await wakeEnqueuer(client, taskQueue, { reason: 'test', knobs: FAST }, { capacity: 2 });
-    await waitFor('two repositories running', async () => ((await enqueuerStatus(client, taskQueue))?.running.length === 2 ? true : undefined));
+    await waitFor('two repositories running', async () =>
+      (await enqueuerStatus(client, taskQueue))?.running.length === 2 ? true : undefined,
+    );
 
     for (const bad of [-1, 1.5, 'x', 100_000, null]) {
       await assert.rejects(
@@ -120,7 +131,12 @@ test('a capacity change takes effect at the next start, 0 stops new starts, and 
     const before = Date.now();
     assert.equal(await setCapacity(client, taskQueue, 4), 4);
     assert.equal(await getCapacity(client, taskQueue), 4);
-    await waitFor('four repositories running', async () => ((await enqueuerStatus(client, taskQueue))?.running.length === 4 ? true : undefined), 20_000, 50);
+    await waitFor(
+      'four repositories running',
+      async () => ((await enqueuerStatus(client, taskQueue))?.running.length === 4 ? true : undefined),
+      20_000,
+      50,
+    );
     const raisedAfterMs = Date.now() - before;
 
     assert.equal(await setCapacity(client, taskQueue, 0), 0);
@@ -161,9 +177,15 @@ test('the wake-up log reports a repository already running, and no_repository_fo
   const { client, taskQueue } = worker;
   await withCleanup(worker, async () => {
     // The first repository started by hand (the seed's lease held by someone else), then a wake-up.
-    const byHand = await client.workflow.start(repositoryMigration, { taskQueue, workflowId: repositoryWorkflowId(r1!), args: [{ repository: r1!, knobs: FAST }] });
+    const byHand = await client.workflow.start(repositoryMigration, {
+      taskQueue,
+      workflowId: repositoryWorkflowId(r1!),
+      args: [{ repository: r1!, knobs: FAST }],
+    });
     await wakeEnqueuer(client, taskQueue, { reason: 'test-already', knobs: FAST }, { capacity: 5 });
-    const first = await waitFor('the first wake-up line', async () => wakeUpLines(worker.lines).find((l) => String(l.reason).includes('test-already')));
+    const first = await waitFor('the first wake-up line', async () =>
+      wakeUpLines(worker.lines).find((l) => String(l.reason).includes('test-already')),
+    );
     assert.deepEqual(first.already_running, [r1]);
     assert.deepEqual(first.started, [r2]);
     assert.equal(first.no_repository_found, false);
@@ -177,7 +199,9 @@ test('the wake-up log reports a repository already running, and no_repository_fo
 
     const linesBefore = worker.lines.length;
     await wakeEnqueuer(client, taskQueue, { reason: 'test-empty' });
-    const empty = await waitFor('the empty wake-up line', async () => wakeUpLines(worker.lines.slice(linesBefore)).find((l) => String(l.reason).split(',').includes('test-empty')));
+    const empty = await waitFor('the empty wake-up line', async () =>
+      wakeUpLines(worker.lines.slice(linesBefore)).find((l) => String(l.reason).split(',').includes('test-empty')),
+    );
     assert.equal(empty.no_repository_found, true);
     assert.deepEqual(empty.started, []);
     assert.deepEqual(empty.already_running, []);
@@ -198,25 +222,41 @@ test('the schedule is created idempotently and its tick wakes the enqueuer, whet
   const worker = await startLoggingWorker(db);
   const { client, taskQueue } = worker;
   await withCleanup(worker, async () => {
-    assert.deepEqual(await ensureSchedule(client, taskQueue, { intervalSeconds: 3600 }), { scheduleId: enqueuerScheduleId(taskQueue), created: true });
-    assert.deepEqual(await ensureSchedule(client, taskQueue, { intervalSeconds: 1800 }), { scheduleId: enqueuerScheduleId(taskQueue), created: false });
+    assert.deepEqual(await ensureSchedule(client, taskQueue, { intervalSeconds: 3600 }), {
+      scheduleId: enqueuerScheduleId(taskQueue),
+      created: true,
+    });
+    assert.deepEqual(await ensureSchedule(client, taskQueue, { intervalSeconds: 1800 }), {
+      scheduleId: enqueuerScheduleId(taskQueue),
+      created: false,
+    });
     const handle = client.schedule.getHandle(enqueuerScheduleId(taskQueue));
     const described = await handle.describe();
     assert.equal(described.spec.intervals?.[0]?.every, 1_800_000);
     assert.equal(described.action.type, 'startWorkflow');
     assert.equal(described.action.workflowType, 'enqueuerTick');
-    await assert.rejects(ensureSchedule(client, taskQueue, { intervalSeconds: 0 }), (err: unknown) => isBbmError(err, ErrorCode.INVALID_INPUT));
+    await assert.rejects(ensureSchedule(client, taskQueue, { intervalSeconds: 0 }), (err: unknown) =>
+      isBbmError(err, ErrorCode.INVALID_INPUT),
+    );
     assert.equal(await enqueuerStatus(client, taskQueue), undefined, 'no enqueuer before the first tick');
 
     // First tick: no enqueuer yet, so the tick's signal-with-start starts it.
     await handle.trigger();
-    const first = await waitFor('a wake-up by the schedule', async () => wakeUpLines(worker.lines).find((l) => String(l.reason).split(',').includes('schedule')), 30_000);
+    const first = await waitFor(
+      'a wake-up by the schedule',
+      async () => wakeUpLines(worker.lines).find((l) => String(l.reason).split(',').includes('schedule')),
+      30_000,
+    );
     assert.deepEqual(first.started, keys);
     await waitForMigrations(db.pool, 60_000);
 
     // Second tick: the enqueuer runs, so the tick only signals it.
     await handle.trigger();
-    const second = await waitFor('a second wake-up by the schedule', async () => wakeUpLines(worker.lines).filter((l) => String(l.reason).split(',').includes('schedule'))[1], 30_000);
+    const second = await waitFor(
+      'a second wake-up by the schedule',
+      async () => wakeUpLines(worker.lines).filter((l) => String(l.reason).split(',').includes('schedule'))[1],
+      30_000,
+    );
     assert.equal(second.no_repository_found, true);
     const runs = [];
     for await (const wf of client.workflow.list({ query: `WorkflowId="${enqueuerWorkflowId(taskQueue)}"` })) runs.push(wf.runId);
@@ -236,8 +276,19 @@ test('runToCompletion resumes paused migrations, reports progress, and returns t
   const { client, taskQueue } = worker;
   await withCleanup(worker, async () => {
     const progress: RunProgress[] = [];
-    const ok = await runToCompletion({ client, pool: db.pool, taskQueue, enqueuer: { capacity: 2 }, knobs: FAST, pollIntervalMs: 200, onProgress: (p) => progress.push(p) });
-    assert.deepEqual({ finished: ok.finished, failed: ok.failed, paused: ok.paused, total: ok.total, ok: ok.ok, resumed: ok.resumed }, { finished: 4, failed: 0, paused: 0, total: 4, ok: true, resumed: [`m_${keys[1]}`] });
+    const ok = await runToCompletion({
+      client,
+      pool: db.pool,
+      taskQueue,
+      enqueuer: { capacity: 2 },
+      knobs: FAST,
+      pollIntervalMs: 200,
+      onProgress: (p) => progress.push(p),
+    });
+    assert.deepEqual(
+      { finished: ok.finished, failed: ok.failed, paused: ok.paused, total: ok.total, ok: ok.ok, resumed: ok.resumed },
+      { finished: 4, failed: 0, paused: 0, total: 4, ok: true, resumed: [`m_${keys[1]}`] },
+    );
     assert.ok(progress.length >= 1);
     assert.equal(progress[progress.length - 1]!.percent, 100);
     assert.ok(progress.every((p) => p.percent >= 0 && p.percent <= 100 && p.total === 4));
@@ -250,16 +301,36 @@ test('runToCompletion resumes paused migrations, reports progress, and returns t
     // A migration whose work always throws fails after one attempt (maxJobAttempts forwarded by the enqueuer).
     await db.pool.query('CREATE TABLE more (id bigint PRIMARY KEY, counter integer NOT NULL DEFAULT 0)');
     await db.pool.query('INSERT INTO more (id) SELECT generate_series(1, 6)');
-    await defineMigration({ pool: db.pool, registry }, { name: 'bad', repository: `${keys[0]}-bad`, work: 'always_fails', table: 'more', column: 'id', batchSize: 10 });
-    await defineMigration({ pool: db.pool, registry }, { name: 'good', repository: `${keys[0]}-good`, work: 'increment', table: 'more', column: 'id', batchSize: 10, args: { target: 'counter' } });
+    await defineMigration(
+      { pool: db.pool, registry },
+      { name: 'bad', repository: `${keys[0]}-bad`, work: 'always_fails', table: 'more', column: 'id', batchSize: 10 },
+    );
+    await defineMigration(
+      { pool: db.pool, registry },
+      {
+        name: 'good',
+        repository: `${keys[0]}-good`,
+        work: 'increment',
+        table: 'more',
+        column: 'id',
+        batchSize: 10,
+        args: { target: 'counter' },
+      },
+    );
     const t0 = Date.now();
     const failed = await runToCompletion({ client, pool: db.pool, taskQueue, maxJobAttempts: 1, knobs: FAST, pollIntervalMs: 200 });
     assert.equal(failed.failed, 1);
     assert.deepEqual(failed.failedMigrations, ['bad']);
     assert.equal(failed.finished, 5);
     assert.equal(failed.ok, false);
-    const { rows } = await db.pool.query("SELECT j.attempts FROM bbm.jobs j JOIN bbm.migrations m ON m.id = j.migration_id WHERE m.name = 'bad'");
-    assert.deepEqual(rows.map((r) => r.attempts), [1], 'one attempt: the knob reached the repository workflow');
+    const { rows } = await db.pool.query(
+      "SELECT j.attempts FROM bbm.jobs j JOIN bbm.migrations m ON m.id = j.migration_id WHERE m.name = 'bad'",
+    );
+    assert.deepEqual(
+      rows.map((r) => r.attempts),
+      [1],
+      'one attempt: the knob reached the repository workflow',
+    );
     assert.ok(Date.now() - t0 < 60_000);
   });
 });

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { defineMigration } from '../src/engine/definitions';
-import { repositoryWorkflowId } from '../workflows/ids';
-import { configureUpdate, pauseSignal, progressQuery, resumeSignal } from '../workflows/messages';
+import { repositoryWorkflowId } from '../src/contract/ids';
+import { configureUpdate, pauseSignal, progressQuery, resumeSignal } from '../src/contract/messages';
 import { repositoryMigration } from '../workflows/repository';
 import { createItems, createTestDatabase } from './helpers/db';
 import { startTestWorker } from './helpers/temporal';
@@ -32,9 +32,16 @@ test('pause, resume, configure and progress work while a repository migration ru
   const db = await createTestDatabase('control');
   await createItems(db.pool, 'items', 600);
   const registry = registryWith(slowIncrement(60));
-  await defineMigration({ pool: db.pool, registry }, { name: 'ctl', repository: 'ctl', work: 'slow_increment', table: 'items', column: 'id', batchSize: 20 });
+  await defineMigration(
+    { pool: db.pool, registry },
+    { name: 'ctl', repository: 'ctl', work: 'slow_increment', table: 'items', column: 'id', batchSize: 20 },
+  );
   const worker = await startTestWorker(db, { registry });
-  const handle = await worker.client.workflow.start(repositoryMigration, { taskQueue: worker.taskQueue, workflowId: repositoryWorkflowId('ctl'), args: [{ repository: 'ctl', knobs: FAST }] });
+  const handle = await worker.client.workflow.start(repositoryMigration, {
+    taskQueue: worker.taskQueue,
+    workflowId: repositoryWorkflowId('ctl'),
+    args: [{ repository: 'ctl', knobs: FAST }],
+  });
 
   const running = await waitFor('a finished job in the progress query', async () => {
     const p = await handle.query(progressQuery);
@@ -45,8 +52,14 @@ test('pause, resume, configure and progress work while a repository migration ru
   assert.ok(running.migrations[0]!.percent > 0 && running.migrations[0]!.percent < 100);
   assert.ok(running.migrations[0]!.currentRange !== null);
 
-  await assert.rejects(handle.executeUpdate(configureUpdate, { args: [{ maxJobPerBatch: 0 }] }), rejectedWith(/maxJobPerBatch must be an integer from 1/));
-  await assert.rejects(handle.executeUpdate(configureUpdate, { args: [{ minDelayMs: 50, maxDelayMs: 10 }] }), rejectedWith(/must not exceed maxDelayMs/));
+  await assert.rejects(
+    handle.executeUpdate(configureUpdate, { args: [{ maxJobPerBatch: 0 }] }),
+    rejectedWith(/maxJobPerBatch must be an integer from 1/),
+  );
+  await assert.rejects(
+    handle.executeUpdate(configureUpdate, { args: [{ minDelayMs: 50, maxDelayMs: 10 }] }),
+    rejectedWith(/must not exceed maxDelayMs/),
+  );
   const knobs = await handle.executeUpdate(configureUpdate, { args: [{ maxJobPerBatch: 2, batchSize: 50 }] });
   assert.equal(knobs.maxJobPerBatch, 2);
   const { rows: bs } = await db.pool.query("SELECT batch_size FROM bbm.migrations WHERE name = 'ctl'");
@@ -81,9 +94,16 @@ test('a duplicate start of a running repository yields one execution and an alre
   const db = await createTestDatabase('dup');
   await createItems(db.pool, 'items', 200);
   const registry = registryWith(slowIncrement(30));
-  await defineMigration({ pool: db.pool, registry }, { name: 'dup', repository: 'dup', work: 'slow_increment', table: 'items', column: 'id', batchSize: 20 });
+  await defineMigration(
+    { pool: db.pool, registry },
+    { name: 'dup', repository: 'dup', work: 'slow_increment', table: 'items', column: 'id', batchSize: 20 },
+  );
   const worker = await startTestWorker(db, { registry });
-  const options = { taskQueue: worker.taskQueue, workflowId: repositoryWorkflowId('dup'), args: [{ repository: 'dup', knobs: FAST }] as [import('../workflows/repository').RepositoryWorkflowInput] };
+  const options = {
+    taskQueue: worker.taskQueue,
+    workflowId: repositoryWorkflowId('dup'),
+    args: [{ repository: 'dup', knobs: FAST }] as [import('../src/contract/workflows').RepositoryWorkflowInput],
+  };
   const results = await Promise.allSettled(Array.from({ length: 10 }, () => worker.client.workflow.start(repositoryMigration, options)));
   const started = results.filter((r) => r.status === 'fulfilled');
   const refused = results.filter((r) => r.status === 'rejected');
@@ -103,7 +123,11 @@ test('two repositories run concurrently on one worker', async () => {
   await defineMigration({ pool: db.pool, registry }, { name: 'b', work: 'slow_increment', table: 'b_items', column: 'id', batchSize: 20 });
   const worker = await startTestWorker(db, { registry });
   const start = (repo: string) =>
-    worker.client.workflow.execute(repositoryMigration, { taskQueue: worker.taskQueue, workflowId: repositoryWorkflowId(repo), args: [{ repository: repo, knobs: FAST }] });
+    worker.client.workflow.execute(repositoryMigration, {
+      taskQueue: worker.taskQueue,
+      workflowId: repositoryWorkflowId(repo),
+      args: [{ repository: repo, knobs: FAST }],
+    });
   const [a, b] = await Promise.all([start('public.a_items'), start('public.b_items')]);
   assert.equal(a.state, 'finished');
   assert.equal(b.state, 'finished');
@@ -120,24 +144,37 @@ test('cancelling a repository workflow rolls back the job in flight and leaves t
   const db = await createTestDatabase('cancel');
   await createItems(db.pool, 'items', 100);
   const registry = registryWith(slowIncrement(3000));
-  await defineMigration({ pool: db.pool, registry }, { name: 'c', repository: 'c', work: 'slow_increment', table: 'items', column: 'id', batchSize: 25 });
+  await defineMigration(
+    { pool: db.pool, registry },
+    { name: 'c', repository: 'c', work: 'slow_increment', table: 'items', column: 'id', batchSize: 25 },
+  );
   const worker = await startTestWorker(db, { registry });
   // Regular activities: cancellation reaches the job in flight through its heartbeat.
   const knobs = { ...FAST, localActivities: false };
-  const handle = await worker.client.workflow.start(repositoryMigration, { taskQueue: worker.taskQueue, workflowId: repositoryWorkflowId('c'), args: [{ repository: 'c', knobs }] });
+  const handle = await worker.client.workflow.start(repositoryMigration, {
+    taskQueue: worker.taskQueue,
+    workflowId: repositoryWorkflowId('c'),
+    args: [{ repository: 'c', knobs }],
+  });
   await waitFor('one finished job', async () => (await db.pool.query('SELECT 1 FROM bbm.jobs WHERE status = 2')).rowCount);
   await new Promise((r) => setTimeout(r, 1000)); // the second job is now in flight
   await handle.cancel();
   await assert.rejects(handle.result(), (err: unknown) => err instanceof WorkflowFailedError);
   const { rows } = await db.pool.query("SELECT status FROM bbm.migrations WHERE name = 'c'");
   assert.ok([1, 4].includes(rows[0].status), `migration stays active/running (resumable), got ${rows[0].status}`);
-  const finishedRows = Number((await db.pool.query('SELECT coalesce(sum(rows_affected), 0) AS n FROM bbm.jobs WHERE status = 2')).rows[0].n);
+  const finishedRows = Number(
+    (await db.pool.query('SELECT coalesce(sum(rows_affected), 0) AS n FROM bbm.jobs WHERE status = 2')).rows[0].n,
+  );
   const touched = Number((await db.pool.query('SELECT count(*) AS n FROM items WHERE counter = 1')).rows[0].n);
   assert.equal(touched, finishedRows, 'only finished jobs changed rows: the in-flight one was rolled back');
   const { rows: lease } = await db.pool.query("SELECT expires_at <= now() AS free FROM bbm.leases WHERE repository = 'c'");
   assert.equal(lease[0].free, true, 'the lease was released');
 
-  const resumed = await worker.client.workflow.execute(repositoryMigration, { taskQueue: worker.taskQueue, workflowId: repositoryWorkflowId('c'), args: [{ repository: 'c', knobs: FAST }] });
+  const resumed = await worker.client.workflow.execute(repositoryMigration, {
+    taskQueue: worker.taskQueue,
+    workflowId: repositoryWorkflowId('c'),
+    args: [{ repository: 'c', knobs: FAST }],
+  });
   assert.equal(resumed.state, 'finished');
   assert.deepEqual(await counters(db.pool), { lo: 1, hi: 1, n: 100 });
 });
@@ -152,16 +189,32 @@ test('retrying a failed migration while its repository workflow still runs gets 
     description: 'fails until the test repairs it',
     async run(ctx: import('../src/engine/registry').WorkContext) {
       if (broken) throw new Error('not yet');
-      const r = await ctx.client.query(`UPDATE ${ctx.quotedTable} SET counter = counter + 1 WHERE id BETWEEN $1 AND $2`, [ctx.start, ctx.end]);
+      const r = await ctx.client.query(`UPDATE ${ctx.quotedTable} SET counter = counter + 1 WHERE id BETWEEN $1 AND $2`, [
+        ctx.start,
+        ctx.end,
+      ]);
       return r.rowCount ?? 0;
     },
   };
   const registry = registryWith(flaky, slowIncrement(150));
-  await defineMigration({ pool: db.pool, registry }, { name: 'first', repository: 'rr', work: 'flaky', table: 'a_items', column: 'id', batchSize: 20 });
-  await defineMigration({ pool: db.pool, registry }, { name: 'second', repository: 'rr', work: 'slow_increment', table: 'b_items', column: 'id', batchSize: 10 });
+  await defineMigration(
+    { pool: db.pool, registry },
+    { name: 'first', repository: 'rr', work: 'flaky', table: 'a_items', column: 'id', batchSize: 20 },
+  );
+  await defineMigration(
+    { pool: db.pool, registry },
+    { name: 'second', repository: 'rr', work: 'slow_increment', table: 'b_items', column: 'id', batchSize: 10 },
+  );
   const worker = await startTestWorker(db, { registry });
-  const handle = await worker.client.workflow.start(repositoryMigration, { taskQueue: worker.taskQueue, workflowId: repositoryWorkflowId('rr'), args: [{ repository: 'rr', knobs: { ...FAST, maxJobAttempts: 1 } }] });
-  await waitFor('the first migration to fail', async () => (await db.pool.query("SELECT 1 FROM bbm.migrations WHERE name = 'first' AND status = 3")).rowCount);
+  const handle = await worker.client.workflow.start(repositoryMigration, {
+    taskQueue: worker.taskQueue,
+    workflowId: repositoryWorkflowId('rr'),
+    args: [{ repository: 'rr', knobs: { ...FAST, maxJobAttempts: 1 } }],
+  });
+  await waitFor(
+    'the first migration to fail',
+    async () => (await db.pool.query("SELECT 1 FROM bbm.migrations WHERE name = 'first' AND status = 3")).rowCount,
+  );
 
   broken = false;
   const { retryMigration } = await import('../src/engine/control');
@@ -170,6 +223,12 @@ test('retrying a failed migration while its repository workflow still runs gets 
   const summary = await handle.result();
   assert.equal(summary.state, 'finished');
   const { rows } = await db.pool.query('SELECT name, status FROM bbm.migrations ORDER BY id');
-  assert.deepEqual(rows.map((r) => [r.name, r.status]), [['first', 2], ['second', 2]]);
+  assert.deepEqual(
+    rows.map((r) => [r.name, r.status]),
+    [
+      ['first', 2],
+      ['second', 2],
+    ],
+  );
   assert.deepEqual(await counters(db.pool, 'a_items'), { lo: 1, hi: 1, n: 40 });
 });

@@ -9,6 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { Client } from 'pg';
@@ -36,9 +37,11 @@ async function main(): Promise<number> {
   try {
     const adminUrl = stack.adminUrl ?? withDatabase(stack.databaseUrl, 'postgres');
     await prepareTemplate(adminUrl);
-    const bundlePath = path.join(fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'bbm-bundle-')), 'workflows.js');
+    const bundlePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bbm-bundle-')), 'workflows.js');
     fs.writeFileSync(bundlePath, (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH })).code);
-    console.log(`# services ready in ${((Date.now() - t0) / 1000).toFixed(1)}s: temporal ${stack.temporalAddress}${stack.uiUrl ? ` (ui ${stack.uiUrl})` : ''}, ${files.length} test files`);
+    console.log(
+      `# services ready in ${((Date.now() - t0) / 1000).toFixed(1)}s: temporal ${stack.temporalAddress}${stack.uiUrl ? ` (ui ${stack.uiUrl})` : ''}, ${files.length} test files`,
+    );
     const env = {
       ...process.env,
       TEMPORAL_ADDRESS: withTemporalAddress(config, stack.temporalAddress).temporal.address,
@@ -49,7 +52,10 @@ async function main(): Promise<number> {
       BBM_TEST_TEMPORAL_CLI: stack.temporalCli ?? config.temporalCli ?? '',
     };
     return await new Promise<number>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', ...files], { env, stdio: 'inherit' });
+      const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', ...files], {
+        env,
+        stdio: 'inherit',
+      });
       child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
     });
   } finally {

@@ -14,9 +14,16 @@ test('schema migrations started concurrently on an empty database apply each fil
   const files = [...loadSchemaMigrations(), ...EXTRA];
   const pools = [db.pool(), db.pool(), db.pool()];
   const applied = await Promise.all(pools.map((pool) => migrateSchema(pool, files)));
-  assert.deepEqual(applied.flat().sort((a, b) => a - b), files.map((f) => f.version), 'each version reported applied by exactly one process');
+  assert.deepEqual(
+    applied.flat().sort((a, b) => a - b),
+    files.map((f) => f.version),
+    'each version reported applied by exactly one process',
+  );
   const { rows } = await pools[0]!.query('SELECT version, count(*)::int AS n FROM bbm.schema_migrations GROUP BY version ORDER BY version');
-  assert.deepEqual(rows, files.map((f) => ({ version: f.version, n: 1 })));
+  assert.deepEqual(
+    rows,
+    files.map((f) => ({ version: f.version, n: 1 })),
+  );
   const extra = await pools[0]!.query('SELECT count(*)::int AS n FROM bbm.extra_b');
   assert.equal(extra.rows[0].n, 1);
   assert.equal(await schemaVersion(pools[0]!), 9002);
@@ -27,7 +34,10 @@ test('running the schema migrations again changes nothing', async () => {
   const pool = db.pool();
   assert.equal(await schemaVersion(pool), 0, 'an empty database has no schema version');
   const first = await migrateSchema(pool);
-  assert.deepEqual(first, loadSchemaMigrations().map((f) => f.version));
+  assert.deepEqual(
+    first,
+    loadSchemaMigrations().map((f) => f.version),
+  );
   const before = await pool.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'bbm' ORDER BY 1");
   assert.deepEqual(await migrateSchema(pool), []);
   assert.deepEqual(await migrateSchema(pool), []);
@@ -45,7 +55,11 @@ test('a schema file that fails is rolled back and not recorded, and applies once
   await assert.rejects(migrateSchema(pool, [...loadSchemaMigrations(), broken]), /no_such_function/);
   const half = await pool.query("SELECT to_regclass('bbm.half') AS t");
   assert.equal(half.rows[0].t, null, 'the failed file left nothing behind');
-  assert.equal(await schemaVersion(pool), Math.max(...loadSchemaMigrations().map((f) => f.version)), 'the shipped files applied, the broken one did not');
+  assert.equal(
+    await schemaVersion(pool),
+    Math.max(...loadSchemaMigrations().map((f) => f.version)),
+    'the shipped files applied, the broken one did not',
+  );
   const fixed = { ...broken, sql: 'CREATE TABLE bbm.half (id int)' };
   assert.deepEqual(await migrateSchema(pool, [...loadSchemaMigrations(), fixed]), [9001]);
   assert.equal(await schemaVersion(pool), 9001);

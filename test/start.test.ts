@@ -65,7 +65,19 @@ async function assertAllGone(pids: Set<number>): Promise<void> {
     await new Promise((r) => setTimeout(r, 200));
     alive = alive.filter(processExists);
   }
-  assert.deepEqual(alive, [], `processes left running: ${alive.map((p) => { try { return execFileSync('ps', ['-o', 'pid=,cmd=', '-p', String(p)], { encoding: 'utf8' }).trim(); } catch { return String(p); } }).join('; ')}`);
+  assert.deepEqual(
+    alive,
+    [],
+    `processes left running: ${alive
+      .map((p) => {
+        try {
+          return execFileSync('ps', ['-o', 'pid=,cmd=', '-p', String(p)], { encoding: 'utf8' }).trim();
+        } catch {
+          return String(p);
+        }
+      })
+      .join('; ')}`,
+  );
 }
 
 test('npm start (bbm dev --demo) runs the demo to completion, prints the web UI address and leaves nothing running', async () => {
@@ -77,7 +89,10 @@ test('npm start (bbm dev --demo) runs the demo to completion, prints the web UI 
   const out = dev.output();
   assert.equal(exit.code, 0, out);
   assert.match(out, /Temporal web UI\s+http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows/);
-  assert.match(out, /web UI, one repository: {2}http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\?query=BbmRepository%3D%22demo%2Frepo-04%22/);
+  assert.match(
+    out,
+    /web UI, one repository: {2}http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\?query=BbmRepository%3D%22demo%2Frepo-04%22/,
+  );
   assert.match(out, /export DATABASE_URL=postgres:\/\/\S+\/bbm/);
   assert.match(out, /export TEMPORAL_ADDRESS=127\.0\.0\.1:\d+/);
   assert.match(out, /generated demo\.images \(20,000 rows\)/);

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { defineMigration } from '../src/engine/definitions';
-import { repositoryWorkflowId } from '../workflows/ids';
+import { repositoryWorkflowId } from '../src/contract/ids';
 import { createItems, createTestDatabase } from './helpers/db';
 import { startTestWorker } from './helpers/temporal';
 import { waitFor } from './helpers/wait';
@@ -23,11 +23,25 @@ test('the temporal CLI starts, queries, updates, signals and lists a repository 
   const db = await createTestDatabase('tcli');
   await createItems(db.pool, 'items', 400);
   const registry = registryWith(slowIncrement(50));
-  await defineMigration({ pool: db.pool, registry }, { name: 'cli_backfill', repository: 'cli/items', work: 'slow_increment', table: 'items', column: 'id', batchSize: 20 });
+  await defineMigration(
+    { pool: db.pool, registry },
+    { name: 'cli_backfill', repository: 'cli/items', work: 'slow_increment', table: 'items', column: 'id', batchSize: 20 },
+  );
   const worker = await startTestWorker(db, { registry });
   const workflowId = repositoryWorkflowId('cli/items');
 
-  const started = await temporal('workflow', 'start', '--task-queue', worker.taskQueue, '--type', 'repositoryMigration', '--workflow-id', workflowId, '--input', '{"repository":"cli/items","knobs":{"minDelayMs":1,"maxDelayMs":1}}');
+  const started = await temporal(
+    'workflow',
+    'start',
+    '--task-queue',
+    worker.taskQueue,
+    '--type',
+    'repositoryMigration',
+    '--workflow-id',
+    workflowId,
+    '--input',
+    '{"repository":"cli/items","knobs":{"minDelayMs":1,"maxDelayMs":1}}',
+  );
   assert.match(started, /Running execution/);
 
   const progress = await waitFor('a finished job visible to `temporal workflow query`', async () => {
@@ -37,7 +51,21 @@ test('the temporal CLI starts, queries, updates, signals and lists a repository 
   });
   assert.equal(progress.repository, 'cli/items');
 
-  const updated = JSON.parse(await temporal('workflow', 'update', 'execute', '--workflow-id', workflowId, '--name', 'configure', '--input', '{"maxJobPerBatch":2}', '--output', 'json'));
+  const updated = JSON.parse(
+    await temporal(
+      'workflow',
+      'update',
+      'execute',
+      '--workflow-id',
+      workflowId,
+      '--name',
+      'configure',
+      '--input',
+      '{"maxJobPerBatch":2}',
+      '--output',
+      'json',
+    ),
+  );
   assert.equal(JSON.stringify(updated).includes('"maxJobPerBatch":2'), true, JSON.stringify(updated));
 
   await temporal('workflow', 'signal', '--workflow-id', workflowId, '--name', 'pause', '--input', '{}');
@@ -56,8 +84,21 @@ test('the temporal CLI starts, queries, updates, signals and lists a repository 
 test('the temporal CLI gets a clear INVALID_INPUT failure for a workflow ID that does not match the repository', async () => {
   const db = await createTestDatabase('tcli_bad');
   const worker = await startTestWorker(db);
-  await temporal('workflow', 'start', '--task-queue', worker.taskQueue, '--type', 'repositoryMigration', '--workflow-id', 'some-other-id', '--input', '{"repository":"x"}');
-  const out = await temporal('workflow', 'result', '--workflow-id', 'some-other-id', '--output', 'json').catch((err: { stdout?: string; stderr?: string }) => `${err.stdout}${err.stderr}`);
+  await temporal(
+    'workflow',
+    'start',
+    '--task-queue',
+    worker.taskQueue,
+    '--type',
+    'repositoryMigration',
+    '--workflow-id',
+    'some-other-id',
+    '--input',
+    '{"repository":"x"}',
+  );
+  const out = await temporal('workflow', 'result', '--workflow-id', 'some-other-id', '--output', 'json').catch(
+    (err: { stdout?: string; stderr?: string }) => `${err.stdout}${err.stderr}`,
+  );
   assert.match(out, /INVALID_INPUT/);
   assert.match(out, /bbm-repository:x/);
 });

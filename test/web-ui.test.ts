@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { defineMigration } from '../src/engine/definitions';
 import { WorkRegistry } from '../src/engine/registry';
 import { BUILTIN_WORK } from '../src/engine/builtin-work';
-import { repositoryWorkflowId } from '../workflows/ids';
+import { repositoryWorkflowId } from '../src/contract/ids';
 import { repositoryMigration } from '../workflows/repository';
 import { browserSkipReason, launchChromium } from './helpers/browser';
 import { createItems, createTestDatabase } from './helpers/db';
@@ -31,7 +31,18 @@ test('the web UI lists a repository workflow filtered by BbmRepository, and not 
   await createItems(db.pool, 'items', 200);
   const registry = new WorkRegistry([...BUILTIN_WORK]);
   for (const [i, repository] of [mine, other].entries()) {
-    await defineMigration({ pool: db.pool, registry }, { name: `webui_${suffix}_${i}`, repository, work: 'increment', table: 'items', column: 'id', batchSize: 100, args: { target: 'counter' } });
+    await defineMigration(
+      { pool: db.pool, registry },
+      {
+        name: `webui_${suffix}_${i}`,
+        repository,
+        work: 'increment',
+        table: 'items',
+        column: 'id',
+        batchSize: 100,
+        args: { target: 'counter' },
+      },
+    );
   }
   const worker = await startTestWorker(db, { registry });
   const summaries = await Promise.all(
@@ -46,7 +57,7 @@ test('the web UI lists a repository workflow filtered by BbmRepository, and not 
   for (const summary of summaries) assert.equal(summary.state, 'finished');
   // Both are in visibility before the browser looks, so the other one's absence means the UI filtered it out.
   const both = `BbmRepository IN ("${mine}", "${other}")`;
-  for (const deadline = Date.now() + 30_000; (await worker.client.workflow.count(both)).count < 2; ) {
+  for (const deadline = Date.now() + 30_000; (await worker.client.workflow.count(both)).count < 2;) {
     assert.ok(Date.now() < deadline, `visibility never listed both workflows for ${both}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
@@ -65,7 +76,11 @@ test('the web UI lists a repository workflow filtered by BbmRepository, and not 
       if (Date.now() > deadline) throw err;
     }
   }
-  assert.equal(await page.getByText(repositoryWorkflowId(other)).count(), 0, `${repositoryWorkflowId(other)} must not be listed under ${query}`);
+  assert.equal(
+    await page.getByText(repositoryWorkflowId(other)).count(),
+    0,
+    `${repositoryWorkflowId(other)} must not be listed under ${query}`,
+  );
 
   fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
   await page.screenshot({ path: SCREENSHOT, fullPage: true });

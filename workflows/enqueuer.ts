@@ -1,9 +1,20 @@
-import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, log, proxyActivities, proxyLocalActivities, setHandler, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  workflowInfo,
+  type RetryPolicy,
+} from '@temporalio/workflow';
 import type { EnqueuerActivities, WakeUpContext } from '../activities/enqueuer';
 import { capacityProblem, ENQUEUER_DEFAULTS, enqueuerInputProblem, wakeRequestProblem } from '../src/enqueuer/policy';
 import { ErrorCode } from '../src/errors';
 import type { Knobs } from '../src/knobs';
-import { enqueuerWorkflowId } from './ids';
+import { enqueuerWorkflowId } from '../src/contract/ids';
 import {
   capacityQuery,
   enqueuerStatusQuery,
@@ -14,36 +25,22 @@ import {
   type EnqueuerReport,
   type RepositoryDone,
   type WakeRequest,
-} from './messages';
-
-/** Start input. Plain JSON: `temporal workflow signal-with-start ... --input '{"capacity":5}'`. */
-export interface EnqueuerInput {
-  /** Repository workflows allowed to run at once (0..1000). @default 5 */
-  capacity?: number;
-  /** Knobs for the repository workflows it starts. @default {} (their defaults) */
-  knobs?: Partial<Knobs>;
-  /** Continue as new past this many history events. @default 5000 */
-  historyEventBudget?: number;
-  /** Re-check this often while repositories run, without a signal. @default 60 */
-  recheckSeconds?: number;
-  /** State carried across continue-as-new; never set it by hand. */
-  carried?: EnqueuerCarried;
-}
-
-interface EnqueuerCarried {
-  tracked: string[];
-  closing: Array<{ repository: string; runId?: string; checks?: number }>;
-  pending: WakeRequest[];
-  report: EnqueuerReport;
-}
+} from '../src/contract/messages';
+import type { EnqueuerInput, EnqueuerTickInput } from '../src/contract/workflows';
 
 // Reads and idempotent starts: retry until they pass (a Postgres or Temporal outage just delays).
 const RETRY: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' };
 // Local activities: a wake-up (signal -> survey -> start) completes in one workflow task instead of
 // three plus two activity round trips, which is the time a freed slot stays empty. A killed worker's
 // wake-up is retried on the next worker when its workflow task times out.
-const { surveyRepositories, startRepositories } = proxyLocalActivities<EnqueuerActivities>({ startToCloseTimeout: '2 minutes', retry: RETRY });
-const { wakeEnqueuerFromTick } = proxyActivities<EnqueuerActivities>({ startToCloseTimeout: '30 seconds', retry: { ...RETRY, maximumAttempts: 10 } });
+const { surveyRepositories, startRepositories } = proxyLocalActivities<EnqueuerActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: RETRY,
+});
+const { wakeEnqueuerFromTick } = proxyActivities<EnqueuerActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { ...RETRY, maximumAttempts: 10 },
+});
 
 /** A repository that reported done but had not closed is looked at again after this long, this many times. */
 const CLOSING_RECHECK_MS = 2_000;
@@ -75,7 +72,9 @@ export async function enqueuer(input: EnqueuerInput = {}): Promise<void> {
   const carried = input.carried;
   const tracked = new Set<string>(carried?.tracked ?? []);
   // Repositories that reported a final state, until a survey sees that run closed.
-  const closing = new Map<string, { runId?: string; checks: number }>((carried?.closing ?? []).map((c) => [c.repository, { runId: c.runId, checks: c.checks ?? 0 }]));
+  const closing = new Map<string, { runId?: string; checks: number }>(
+    (carried?.closing ?? []).map((c) => [c.repository, { runId: c.runId, checks: c.checks ?? 0 }]),
+  );
   const pending: WakeRequest[] = [...(carried?.pending ?? [])];
   let report: EnqueuerReport = carried?.report ?? {
     capacity,
@@ -121,7 +120,13 @@ export async function enqueuer(input: EnqueuerInput = {}): Promise<void> {
     { validator: validateCapacity },
   );
   setHandler(capacityQuery, () => capacity);
-  setHandler(enqueuerStatusQuery, (): EnqueuerReport => ({ ...report, capacity, pending: pending.length, tracked: [...tracked].sort(), knobs }));
+  setHandler(enqueuerStatusQuery, (): EnqueuerReport => ({
+    ...report,
+    capacity,
+    pending: pending.length,
+    tracked: [...tracked].sort(),
+    knobs,
+  }));
 
   // A plain start (no signal) still does one wake-up.
   if (!carried) pending.push({ reason: 'start' });
@@ -132,7 +137,10 @@ export async function enqueuer(input: EnqueuerInput = {}): Promise<void> {
       // interval; a repository that reported done but had not closed yet is looked at again shortly.
       const watching = tracked.size > 0 || report.running.length > 0;
       const timeoutMs = closing.size > 0 ? CLOSING_RECHECK_MS : watching ? recheckSeconds * 1000 : undefined;
-      const woke = timeoutMs !== undefined ? await condition(() => pending.length > 0, timeoutMs) : await condition(() => pending.length > 0).then(() => true);
+      const woke =
+        timeoutMs !== undefined
+          ? await condition(() => pending.length > 0, timeoutMs)
+          : await condition(() => pending.length > 0).then(() => true);
       if (!woke) pending.push({ reason: 'recheck' });
     }
     const current = workflowInfo();
@@ -143,7 +151,12 @@ export async function enqueuer(input: EnqueuerInput = {}): Promise<void> {
         knobs,
         historyEventBudget,
         recheckSeconds,
-        carried: { tracked: [...tracked], closing: [...closing].map(([repository, c]) => ({ repository, ...c })), pending: pending.splice(0), report },
+        carried: {
+          tracked: [...tracked],
+          closing: [...closing].map(([repository, c]) => ({ repository, ...c })),
+          pending: pending.splice(0),
+          report,
+        },
       });
     }
     await wakeUp(pending.splice(0));
@@ -152,7 +165,11 @@ export async function enqueuer(input: EnqueuerInput = {}): Promise<void> {
   async function wakeUp(requests: WakeRequest[]): Promise<void> {
     const wake = wakeUpContext(requests, report.wakeUps + 1, capacity);
     const closingNow = [...closing].map(([repository, c]) => ({ repository, runId: c.runId, entry: c }));
-    const survey = await surveyRepositories({ wake, tracked: [...tracked], closing: closingNow.map(({ repository, runId }) => ({ repository, runId })) });
+    const survey = await surveyRepositories({
+      wake,
+      tracked: [...tracked],
+      closing: closingNow.map(({ repository, runId }) => ({ repository, runId })),
+    });
     const stillClosing = new Set(survey.stillClosing);
     for (const { repository, entry } of closingNow) {
       if (closing.get(repository) !== entry) continue; // a newer notice arrived during the survey: keep it
@@ -166,7 +183,13 @@ export async function enqueuer(input: EnqueuerInput = {}): Promise<void> {
     let started: string[] = [];
     let lostRace: string[] = [];
     if (survey.candidates.length > 0) {
-      const result = await startRepositories({ wake, repositories: survey.candidates, knobs, running: survey.running.length, alreadyRunning: survey.alreadyRunning });
+      const result = await startRepositories({
+        wake,
+        repositories: survey.candidates,
+        knobs,
+        running: survey.running.length,
+        alreadyRunning: survey.alreadyRunning,
+      });
       started = result.started;
       lostRace = result.alreadyRunning;
       for (const r of [...started, ...lostRace]) tracked.add(r);
@@ -187,14 +210,10 @@ export async function enqueuer(input: EnqueuerInput = {}): Promise<void> {
     };
     // The seed's self re-enqueue: below capacity after starting some, look again at once.
     if (survey.candidates.length > 0 && running.length < capacity) {
-      for (const repositoryPrefix of wake.prefixes ?? [undefined]) pending.push({ reason: 'self', ...(repositoryPrefix ? { repositoryPrefix } : {}) });
+      for (const repositoryPrefix of wake.prefixes ?? [undefined])
+        pending.push({ reason: 'self', ...(repositoryPrefix ? { repositoryPrefix } : {}) });
     }
   }
-}
-
-export interface EnqueuerTickInput {
-  /** @default "schedule" */
-  reason?: string;
 }
 
 /**
@@ -210,7 +229,9 @@ function wakeUpContext(requests: WakeRequest[], wakeUp: number, capacity: number
   let reasons = [...new Set(requests.map((r) => r.reason ?? 'unspecified'))];
   if (reasons.length > 1) reasons = reasons.filter((r) => r !== 'start');
   if (reasons.length > MAX_REASONS) reasons = [...reasons.slice(0, MAX_REASONS), `(+${reasons.length - MAX_REASONS} more)`];
-  const prefixes = requests.some((r) => r.repositoryPrefix === undefined) ? null : [...new Set(requests.map((r) => r.repositoryPrefix as string))].sort();
+  const prefixes = requests.some((r) => r.repositoryPrefix === undefined)
+    ? null
+    : [...new Set(requests.map((r) => r.repositoryPrefix as string))].sort();
   return { wakeUp, reason: reasons.join(','), coalesced: requests.length, prefixes, capacity };
 }
 
@@ -230,6 +251,8 @@ function validateInput(input: EnqueuerInput, workflowId: string, taskQueue: stri
   const problem = enqueuerInputProblem(input);
   if (problem) fail(`Invalid enqueuer input: ${problem}.`);
   if (workflowId !== enqueuerWorkflowId(taskQueue)) {
-    fail(`The enqueuer's workflow ID must be "${enqueuerWorkflowId(taskQueue)}" (one per task queue); got "${workflowId}". Wake it with signal-with-start on that ID.`);
+    fail(
+      `The enqueuer's workflow ID must be "${enqueuerWorkflowId(taskQueue)}" (one per task queue); got "${workflowId}". Wake it with signal-with-start on that ID.`,
+    );
   }
 }

@@ -1,9 +1,10 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { HealthActivities } from '../activities/health';
+import type { DatabaseInfo } from '../src/contract/workflows';
 
 const { databaseInfo } = proxyActivities<HealthActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 } });
 
 /** The smallest useful workflow: proves a worker polls the queue and reaches Postgres (`bbm doctor`). */
-export async function healthCheck(_input: Record<string, never> = {}): Promise<{ serverVersion: string; database: string; schemaVersion: number }> {
+export async function healthCheck(_input: Record<string, never> = {}): Promise<DatabaseInfo> {
   return databaseInfo({});
 }

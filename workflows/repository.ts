@@ -22,7 +22,7 @@ import type { ExecuteJobResult, FenceToken, FindJobResult, JobDescriptor, Migrat
 import { ErrorCode } from '../src/errors';
 import { checkKnobs, DEFAULT_KNOBS, type Knobs } from '../src/knobs';
 import { LIMITS } from '../src/engine/constants';
-import { repositoryWorkflowId } from './ids';
+import { repositoryWorkflowId } from '../src/contract/ids';
 import {
   configureUpdate,
   pauseSignal,
@@ -33,36 +33,9 @@ import {
   type RepositoryProgress,
   type RepositoryState,
   type RepositoryTotals,
-} from './messages';
-import { SA } from './search-attributes';
-
-/** Start input. Plain JSON, so `temporal workflow start --input '{"repository":"..."}'` works. */
-export interface RepositoryWorkflowInput {
-  repository: string;
-  /** Overrides of the batch loop's defaults. */
-  knobs?: Partial<Knobs>;
-  /** Re-run failed migrations first (the anchor's `run`). */
-  retryFailed?: boolean;
-  /** State carried across continue-as-new; never set it by hand. */
-  carried?: CarriedState;
-}
-
-interface CarriedState {
-  totals: RepositoryTotals;
-  failedMigrationIds: number[];
-  pending: ControlRequest[];
-  progress: MigrationProgress[];
-  startedAt: string;
-}
-
-type ControlRequest = { kind: 'pause' | 'resume'; migration?: string };
-
-export interface RepositorySummary extends RepositoryTotals {
-  repository: string;
-  state: RepositoryState;
-  durationMs: number;
-  migrations: MigrationProgress[];
-}
+} from '../src/contract/messages';
+import { SA } from '../src/contract/search-attributes';
+import type { ControlRequest, RepositorySummary, RepositoryWorkflowInput } from '../src/contract/workflows';
 
 // Bookkeeping is idempotent or fenced, so transient failures (a Postgres restart) retry until they pass.
 const BOOKKEEPING_RETRY: RetryPolicy = { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' };
@@ -88,7 +61,14 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
   const repository = input.repository;
   let knobs: Knobs = { ...DEFAULT_KNOBS, ...input.knobs };
   const carried = input.carried;
-  const totals: RepositoryTotals = carried?.totals ?? { jobs: 0, rows: 0, batches: 0, migrationsFinished: [], migrationsFailed: [], runs: 0 };
+  const totals: RepositoryTotals = carried?.totals ?? {
+    jobs: 0,
+    rows: 0,
+    batches: 0,
+    migrationsFinished: [],
+    migrationsFailed: [],
+    runs: 0,
+  };
   totals.runs += 1;
   const failedIds = new Set<number>(carried?.failedMigrationIds ?? []);
   const pending: ControlRequest[] = [...(carried?.pending ?? [])];
@@ -126,11 +106,17 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
 
   const published: Record<string, unknown> = {};
   const publish = (migration?: MigrationProgress): void => {
-    const next = { status: state, migration: migration?.name ?? published.migration, percent: migration ? Math.floor(migration.percent) : published.percent };
+    const next = {
+      status: state,
+      migration: migration?.name ?? published.migration,
+      percent: migration ? Math.floor(migration.percent) : published.percent,
+    };
     if (next.status === published.status && next.migration === published.migration && next.percent === published.percent) return;
     Object.assign(published, next);
     // The web UI shows this line on the workflow page.
-    setCurrentDetails(`**${state}**${typeof next.migration === 'string' ? ` · ${next.migration} ${next.percent ?? 0}%` : ''}${detail ? ` · ${detail}` : ''}`);
+    setCurrentDetails(
+      `**${state}**${typeof next.migration === 'string' ? ` · ${next.migration} ${next.percent ?? 0}%` : ''}${detail ? ` · ${detail}` : ''}`,
+    );
     upsertSearchAttributes([
       { key: SA.repository, value: repository },
       { key: SA.status, value: state },
@@ -180,7 +166,12 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
       detail = null;
       publish();
       try {
-        fence = await locker(knobs).acquireLease({ repository, holder: info.workflowId, ttlMs: leaseTtl(knobs), waitMs: knobs.lockWaitTimeoutMs });
+        fence = await locker(knobs).acquireLease({
+          repository,
+          holder: info.workflowId,
+          ttlMs: leaseTtl(knobs),
+          waitMs: knobs.lockWaitTimeoutMs,
+        });
       } catch (err) {
         if (failureType(err) !== ErrorCode.LOCK_TIMEOUT) throw err;
         state = 'waiting_for_lock';
@@ -194,7 +185,14 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
       let jobMs = 0;
       let waitMs = 0;
       for (let i = 0; i < knobs.maxJobPerBatch && pending.length === 0 && jobMs < knobs.maxBatchTimeoutMs; i++) {
-        const found = await hot(knobs).findJob({ repository, fence, maxJobAttempts: knobs.maxJobAttempts, retryFailed, exclude: [...failedIds], leaseTtlMs: leaseTtl(knobs) });
+        const found = await hot(knobs).findJob({
+          repository,
+          fence,
+          maxJobAttempts: knobs.maxJobAttempts,
+          retryFailed,
+          exclude: [...failedIds],
+          leaseTtlMs: leaseTtl(knobs),
+        });
         retryFailed = false;
         recordFind(found);
         if (!found.job) {
@@ -243,7 +241,11 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
     const final = await bookkeeping.repositoryProgress({ repository });
     for (const p of final.migrations) progress.set(p.id, p);
     const migrations = [...progress.values()];
-    state = migrations.some((m) => m.status === 'failed') ? 'failed' : migrations.some((m) => m.status === 'paused') ? 'paused' : 'finished';
+    state = migrations.some((m) => m.status === 'failed')
+      ? 'failed'
+      : migrations.some((m) => m.status === 'paused')
+        ? 'paused'
+        : 'finished';
     publish(migrations.find((m) => m.status === state) ?? migrations[migrations.length - 1]);
     await condition(allHandlersFinished);
     await notify(state);
@@ -272,11 +274,16 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
       }
       log.info(`${r.kind} applied`, { repository: repo, migrations: changed });
       // A resume (also sent by `bbm migrations retry`) makes this run stop skipping the migrations it names.
-      if (r.kind === 'resume') for (const m of progress.values()) if (r.migration === undefined || r.migration === m.name || changed.includes(m.name)) failedIds.delete(m.id);
+      if (r.kind === 'resume')
+        for (const m of progress.values())
+          if (r.migration === undefined || r.migration === m.name || changed.includes(m.name)) failedIds.delete(m.id);
     }
   }
 
-  async function onJobError(err: unknown, job: JobDescriptor): Promise<{ waitMs?: number; state: RepositoryState; detail: string | null; leaseLost?: boolean }> {
+  async function onJobError(
+    err: unknown,
+    job: JobDescriptor,
+  ): Promise<{ waitMs?: number; state: RepositoryState; detail: string | null; leaseLost?: boolean }> {
     if (isCancellation(err)) throw err;
     const type = failureType(err);
     const message = failureMessage(err);
@@ -308,15 +315,24 @@ function controlRequest(kind: ControlRequest['kind'], target: unknown): ControlR
     if (migration === undefined) return { kind };
     if (typeof migration === 'string' && migration.length > 0 && migration.length <= 200) return { kind, migration };
   }
-  log.warn(`ignored a malformed ${kind} signal: expected {} or {"migration":"<name>"}`, { payload: JSON.stringify(target) ?? String(target) });
+  log.warn(`ignored a malformed ${kind} signal: expected {} or {"migration":"<name>"}`, {
+    payload: JSON.stringify(target) ?? String(target),
+  });
   return undefined;
 }
 
 /** Per-job retries are this activity's retry policy: maxJobAttempts attempts, each recorded in the job row. */
 function execute(knobs: Knobs, job: JobDescriptor, fence: FenceToken, batchId: string): Promise<ExecuteJobResult> {
-  const retry: RetryPolicy = { maximumAttempts: knobs.maxJobAttempts, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' };
+  const retry: RetryPolicy = {
+    maximumAttempts: knobs.maxJobAttempts,
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+  };
   const range = job.start === null ? 'next NULL rows' : `ids ${job.start}..${job.end}`;
-  const args: Parameters<RepositoryActivities['executeJob']> = [{ job, fence, maxJobAttempts: knobs.maxJobAttempts, jobTimeoutMs: knobs.jobTimeoutMs, batchId }];
+  const args: Parameters<RepositoryActivities['executeJob']> = [
+    { job, fence, maxJobAttempts: knobs.maxJobAttempts, jobTimeoutMs: knobs.jobTimeoutMs, batchId },
+  ];
   const summary = `${job.migrationName}: job ${job.jobId}, ${range}`;
   if (knobs.localActivities) {
     const { executeJob } = proxyLocalActivities<RepositoryActivities>({ startToCloseTimeout: knobs.jobTimeoutMs + 5_000, retry });
@@ -334,8 +350,13 @@ function execute(knobs: Knobs, job: JobDescriptor, fence: FenceToken, batchId: s
 
 function locker(knobs: Knobs): Pick<RepositoryActivities, 'acquireLease'> {
   const retry: RetryPolicy = { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s' };
-  if (knobs.localActivities) return proxyLocalActivities<RepositoryActivities>({ startToCloseTimeout: knobs.lockWaitTimeoutMs + 30_000, retry });
-  return proxyActivities<RepositoryActivities>({ startToCloseTimeout: knobs.lockWaitTimeoutMs + 30_000, heartbeatTimeout: '10 seconds', retry });
+  if (knobs.localActivities)
+    return proxyLocalActivities<RepositoryActivities>({ startToCloseTimeout: knobs.lockWaitTimeoutMs + 30_000, retry });
+  return proxyActivities<RepositoryActivities>({
+    startToCloseTimeout: knobs.lockWaitTimeoutMs + 30_000,
+    heartbeatTimeout: '10 seconds',
+    retry,
+  });
 }
 
 function recordExecution(result: ExecuteJobResult, totals: RepositoryTotals): void {
@@ -378,7 +399,9 @@ function validateInput(input: RepositoryWorkflowInput, workflowId: string): void
     fail(`"repository" must be a repository key (letters, digits, _ . : / @ -); got ${JSON.stringify(input.repository)}.`);
   }
   if (workflowId !== repositoryWorkflowId(input.repository)) {
-    fail(`The workflow ID must be "${repositoryWorkflowId(input.repository)}" so that one repository has one execution; got "${workflowId}".`);
+    fail(
+      `The workflow ID must be "${repositoryWorkflowId(input.repository)}" so that one repository has one execution; got "${workflowId}".`,
+    );
   }
   const problem = checkKnobs(input.knobs);
   if (problem) fail(`Invalid knobs: ${problem.message}.`);
@@ -387,13 +410,24 @@ function validateInput(input: RepositoryWorkflowInput, workflowId: string): void
 
 function validateConfigure(current: () => Knobs) {
   return (request: ConfigureRequest): void => {
-    if (!request || typeof request !== 'object' || Array.isArray(request)) throw ApplicationFailure.nonRetryable('configure takes a JSON object of knobs.', ErrorCode.INVALID_INPUT);
+    if (!request || typeof request !== 'object' || Array.isArray(request))
+      throw ApplicationFailure.nonRetryable('configure takes a JSON object of knobs.', ErrorCode.INVALID_INPUT);
     const { batchSize, migration, ...rest } = request;
     const problem = checkKnobs(rest, current());
     if (problem) throw ApplicationFailure.nonRetryable(problem.message, ErrorCode.INVALID_INPUT);
-    if (batchSize !== undefined && (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < LIMITS.MIN_BATCH_SIZE || batchSize > LIMITS.MAX_BATCH_SIZE)) {
-      throw ApplicationFailure.nonRetryable(`batchSize must be an integer from ${LIMITS.MIN_BATCH_SIZE} to ${LIMITS.MAX_BATCH_SIZE}; got ${JSON.stringify(batchSize)}.`, ErrorCode.INVALID_BATCH_SIZE);
+    if (
+      batchSize !== undefined &&
+      (typeof batchSize !== 'number' ||
+        !Number.isInteger(batchSize) ||
+        batchSize < LIMITS.MIN_BATCH_SIZE ||
+        batchSize > LIMITS.MAX_BATCH_SIZE)
+    ) {
+      throw ApplicationFailure.nonRetryable(
+        `batchSize must be an integer from ${LIMITS.MIN_BATCH_SIZE} to ${LIMITS.MAX_BATCH_SIZE}; got ${JSON.stringify(batchSize)}.`,
+        ErrorCode.INVALID_BATCH_SIZE,
+      );
     }
-    if (migration !== undefined && typeof migration !== 'string') throw ApplicationFailure.nonRetryable('migration must be a migration name.', ErrorCode.INVALID_INPUT);
+    if (migration !== undefined && typeof migration !== 'string')
+      throw ApplicationFailure.nonRetryable('migration must be a migration name.', ErrorCode.INVALID_INPUT);
   };
 }

@@ -42,7 +42,11 @@ export class CliContext {
 
   /** Logs go to stderr for one-shot commands, so stdout stays the command's result. */
   get logger(): Logger {
-    this.loggerInstance ??= createLogger({ level: this.config.logLevel, pretty: Boolean(process.stderr.isTTY), destination: process.stderr });
+    this.loggerInstance ??= createLogger({
+      level: this.config.logLevel,
+      pretty: Boolean(process.stderr.isTTY),
+      destination: process.stderr,
+    });
     return this.loggerInstance;
   }
 

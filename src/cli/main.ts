@@ -40,7 +40,10 @@ export async function runCli(argv: string[]): Promise<number> {
 function translate(err: unknown): unknown {
   const pgCode = (err as { code?: unknown }).code;
   if (pgCode === '42P01' && /bbm\./.test((err as Error).message)) {
-    return new BbmError(ErrorCode.CONFIG_INVALID, `bbm's tables do not exist in this database (${(err as Error).message}). Run \`bbm setup\` (or start \`bbm worker\`, which creates them).`);
+    return new BbmError(
+      ErrorCode.CONFIG_INVALID,
+      `bbm's tables do not exist in this database (${(err as Error).message}). Run \`bbm setup\` (or start \`bbm worker\`, which creates them).`,
+    );
   }
   return err;
 }

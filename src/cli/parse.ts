@@ -71,6 +71,7 @@ export function jsonObject(raw: string): Record<string, unknown> {
   } catch (err) {
     throw new InvalidArgumentError(`must be a JSON object: ${(err as Error).message}.`);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidArgumentError('must be a JSON object, e.g. \'{"from":"a","to":"b"}\'.');
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new InvalidArgumentError('must be a JSON object, e.g. \'{"from":"a","to":"b"}\'.');
   return value as Record<string, unknown>;
 }

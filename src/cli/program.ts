@@ -8,6 +8,7 @@ import { registerRun } from './commands/run';
 import { registerSetup } from './commands/setup';
 import { registerWorker } from './commands/worker';
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- package.json sits outside the compiled tree; read it at run time
 const VERSION: string = (require('../../package.json') as { version: string }).version;
 
 /** The whole command tree. Global options may come before or after the command. */
@@ -19,7 +20,16 @@ export function buildProgram(): Command {
     .option('--temporal-address <host:port>', 'Temporal frontend (env TEMPORAL_ADDRESS; default localhost:7233)')
     .option('--namespace <name>', 'Temporal namespace (env TEMPORAL_NAMESPACE; default "default")')
     .option('--task-queue <name>', 'task queue of the bbm workers (env BBM_TASK_QUEUE; default "bbm")')
-    .addOption(new Option('--log-level <level>', 'log level (env BBM_LOG_LEVEL; default info)').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']))
+    .addOption(
+      new Option('--log-level <level>', 'log level (env BBM_LOG_LEVEL; default info)').choices([
+        'trace',
+        'debug',
+        'info',
+        'warn',
+        'error',
+        'silent',
+      ]),
+    )
     .option('--json', 'machine-readable JSON on stdout instead of tables')
     .showSuggestionAfterError(true)
     .addHelpText(

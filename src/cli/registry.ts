@@ -16,7 +16,9 @@ export function loadWorkRegistry(modulePath?: string): WorkRegistry {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     loaded = require(resolved);
   } catch (err) {
-    throw new BbmError(ErrorCode.CONFIG_INVALID, `Cannot load --work-module ${resolved}: ${(err as Error).message}`, { setting: '--work-module' });
+    throw new BbmError(ErrorCode.CONFIG_INVALID, `Cannot load --work-module ${resolved}: ${(err as Error).message}`, {
+      setting: '--work-module',
+    });
   }
   const exported = (loaded as { default?: unknown }).default ?? loaded;
   if (exported instanceof WorkRegistry) return exported;

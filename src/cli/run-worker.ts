@@ -45,7 +45,12 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
   let metricsServer: MetricsServer | undefined;
   if (config.metricsPort > 0) {
     try {
-      metricsServer = await serveMetrics(metrics, config.metricsPort, `http://127.0.0.1:${sdkPort}/metrics`, options.metricsHost ?? '0.0.0.0');
+      metricsServer = await serveMetrics(
+        metrics,
+        config.metricsPort,
+        `http://127.0.0.1:${sdkPort}/metrics`,
+        options.metricsHost ?? '0.0.0.0',
+      );
     } catch (err) {
       const message = `Cannot serve metrics on port ${config.metricsPort}: ${(err as Error).message}. Set BBM_METRICS_PORT to a free port, or 0 to turn metrics off.`;
       if (options.metricsRequired ?? true) {

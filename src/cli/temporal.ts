@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { isBbmError } from '../errors';
-import { repositoryWorkflowId } from '../../workflows/ids';
-import { pauseSignal, resumeSignal } from '../../workflows/messages';
+import { repositoryWorkflowId } from '../contract/ids';
+import { pauseSignal, resumeSignal } from '../contract/messages';
 import type { CliContext } from './context';
 
 /** The repository workflow's status name (RUNNING, COMPLETED, ...), or undefined when it never ran. */
@@ -27,7 +27,12 @@ export interface SignalReport {
  * they react between jobs instead of at their next lookup. Best effort by design: the database
  * is the source of truth and pause/resume must work with Temporal down.
  */
-export async function signalRepositories(ctx: CliContext, repositories: string[], kind: 'pause' | 'resume', migration?: string): Promise<SignalReport> {
+export async function signalRepositories(
+  ctx: CliContext,
+  repositories: string[],
+  kind: 'pause' | 'resume',
+  migration?: string,
+): Promise<SignalReport> {
   const report: SignalReport = { signalled: [] };
   if (repositories.length === 0) return report;
   let client: Client;

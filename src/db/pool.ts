@@ -29,6 +29,9 @@ export async function checkConnection(pool: Pool, url: string): Promise<void> {
   try {
     await pool.query('SELECT 1');
   } catch (err) {
-    throw new BbmError(ErrorCode.CANNOT_CONNECT, `Cannot connect to Postgres at ${redactUrl(url)}: ${(err as Error).message}. Check DATABASE_URL and that the server is running.`);
+    throw new BbmError(
+      ErrorCode.CANNOT_CONNECT,
+      `Cannot connect to Postgres at ${redactUrl(url)}: ${(err as Error).message}. Check DATABASE_URL and that the server is running.`,
+    );
   }
 }

@@ -34,7 +34,9 @@ export async function ensureDataset(pool: Pool, rows: number, repositories: numb
     try {
       await client.query('BEGIN');
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${DEMO_SCHEMA}`);
-      await client.query(`CREATE TABLE ${DEMO_TABLE} (id bigint NOT NULL, repository_id integer NOT NULL, manifest text NOT NULL, digest text)`);
+      await client.query(
+        `CREATE TABLE ${DEMO_TABLE} (id bigint NOT NULL, repository_id integer NOT NULL, manifest text NOT NULL, digest text)`,
+      );
       // One statement generates everything; the primary key is built afterwards, which is faster.
       await client.query(
         `INSERT INTO ${DEMO_TABLE} (id, repository_id, manifest)

@@ -5,8 +5,9 @@ import type { WorkRegistry } from '../engine/registry';
 import type { Knobs } from '../knobs';
 import { formatCount, formatDuration, type Output } from '../cli/output';
 import { ProgressView } from '../cli/progress';
-import { repositoryWorkflowId } from '../../workflows/ids';
-import { SA } from '../../workflows/search-attributes';
+import { repositoryWorkflowId } from '../contract/ids';
+import { SA } from '../contract/search-attributes';
+import { WORKFLOW_TYPES, type RepositoryWorkflow } from '../contract/workflows';
 import { getCapacity, setCapacity, wakeEnqueuer } from '../enqueuer/client';
 import { ensureDataset, rowsLeft } from './dataset';
 import { DEMO_PREFIX, demoMigrationStates, demoRepository, ensureDemoMigrations, type DemoMigrationState } from './migrations';
@@ -50,7 +51,9 @@ export const DEMO_KNOBS: Partial<Knobs> = Object.freeze({ minDelayMs: 0, maxDela
  */
 export async function runDemo(deps: DemoDeps, options: DemoOptions): Promise<DemoResult> {
   const { pool, out } = deps;
-  out.line(`Demo: ${formatCount(options.rows)} image manifests over ${options.repositories} repositories; one migration per repository fills digest = md5(manifest).`);
+  out.line(
+    `Demo: ${formatCount(options.rows)} image manifests over ${options.repositories} repositories; one migration per repository fills digest = md5(manifest).`,
+  );
   const dataset = await ensureDataset(pool, options.rows, options.repositories);
   out.line(
     dataset.created
@@ -84,7 +87,11 @@ export async function runDemo(deps: DemoDeps, options: DemoOptions): Promise<Dem
     const rows = states.reduce((n, s) => n + s.rows, 0);
     const total = states.reduce((n, s) => n + s.total, 0);
     const running = states.filter((s) => s.status === 'running').length;
-    view.update({ fraction: total === 0 ? 1 : rows / total, rows, detail: `${announced.size}/${states.length} repositories done, ${running} running` });
+    view.update({
+      fraction: total === 0 ? 1 : rows / total,
+      rows,
+      detail: `${announced.size}/${states.length} repositories done, ${running} running`,
+    });
     if (states.every(settled)) break;
     await sleep(1_000, deps.signal);
     if (deps.signal.aborted) break;
@@ -104,14 +111,19 @@ async function startRepositories(deps: DemoDeps, options: DemoOptions, states: D
   if (!options.direct) {
     const current = await getCapacity(client, config.taskQueue);
     if (current !== undefined && current !== options.capacity) await setCapacity(client, config.taskQueue, options.capacity);
-    await wakeEnqueuer(client, config.taskQueue, { reason: 'demo', repositoryPrefix: DEMO_PREFIX, knobs: DEMO_KNOBS }, { capacity: options.capacity, knobs: DEMO_KNOBS });
+    await wakeEnqueuer(
+      client,
+      config.taskQueue,
+      { reason: 'demo', repositoryPrefix: DEMO_PREFIX, knobs: DEMO_KNOBS },
+      { capacity: options.capacity, knobs: DEMO_KNOBS },
+    );
     return `woke the enqueuer (capacity ${options.capacity}): it starts the repository workflows, ${options.capacity} at a time`;
   }
   let started = 0;
   let running = 0;
   for (const repository of [...new Set(states.filter((s) => !settled(s)).map((s) => s.repository))]) {
     try {
-      await client.workflow.start('repositoryMigration', {
+      await client.workflow.start<RepositoryWorkflow>(WORKFLOW_TYPES.repository, {
         taskQueue: config.taskQueue,
         workflowId: repositoryWorkflowId(repository),
         args: [{ repository, knobs: DEMO_KNOBS }],
@@ -143,10 +155,16 @@ async function summarise(deps: DemoDeps, states: DemoMigrationState[], seconds: 
     return { finished, failed, interrupted };
   }
   if (seconds > 0) {
-    deps.out.line(`Demo done: ${finished} finished, ${failed} failed; ${formatCount(rows)} rows in ${formatDuration(seconds)} (${formatCount(rows / Math.max(seconds, 0.001))} rows/s).`);
+    deps.out.line(
+      `Demo done: ${finished} finished, ${failed} failed; ${formatCount(rows)} rows in ${formatDuration(seconds)} (${formatCount(rows / Math.max(seconds, 0.001))} rows/s).`,
+    );
   }
   const left = await rowsLeft(deps.pool);
-  deps.out.line(left === 0 ? 'Verified: every row has digest = md5(manifest).' : `Check: ${formatCount(left)} rows still lack their digest (see \`bbm migrations status\`).`);
+  deps.out.line(
+    left === 0
+      ? 'Verified: every row has digest = md5(manifest).'
+      : `Check: ${formatCount(left)} rows still lack their digest (see \`bbm migrations status\`).`,
+  );
   return { finished, failed, interrupted };
 }
 

@@ -27,8 +27,14 @@ export function demoBatchSize(ranges: RepositoryRange[]): number {
 }
 
 /** Define the migrations that are missing; existing ones are left as they are (a second run resumes). */
-export async function ensureDemoMigrations(pool: Pool, registry: WorkRegistry, ranges: RepositoryRange[]): Promise<{ created: number; existing: number }> {
-  const existing = new Set((await pool.query('SELECT name FROM bbm.migrations WHERE starts_with(name, $1)', [NAME_PREFIX])).rows.map((r) => String(r.name)));
+export async function ensureDemoMigrations(
+  pool: Pool,
+  registry: WorkRegistry,
+  ranges: RepositoryRange[],
+): Promise<{ created: number; existing: number }> {
+  const existing = new Set(
+    (await pool.query('SELECT name FROM bbm.migrations WHERE starts_with(name, $1)', [NAME_PREFIX])).rows.map((r) => String(r.name)),
+  );
   const batchSize = demoBatchSize(ranges);
   let created = 0;
   for (const range of ranges) {
@@ -62,7 +68,10 @@ export interface DemoMigrationState {
 }
 
 export async function demoMigrationStates(pool: Pool): Promise<DemoMigrationState[]> {
-  const { rows } = await pool.query('SELECT name, repository, status, rows_processed, min_value, max_value FROM bbm.migrations WHERE starts_with(name, $1) ORDER BY name', [NAME_PREFIX]);
+  const { rows } = await pool.query(
+    'SELECT name, repository, status, rows_processed, min_value, max_value FROM bbm.migrations WHERE starts_with(name, $1) ORDER BY name',
+    [NAME_PREFIX],
+  );
   return rows.map((r) => ({
     name: String(r.name),
     repository: String(r.repository),

@@ -40,7 +40,10 @@ const COMMON_SETTINGS = ['max_connections=300', 'listen_addresses=127.0.0.1', 's
 export async function startDevPostgres(options: StartDevPostgresOptions): Promise<DevPostgres> {
   const bin = options.flavour === 'embedded' ? undefined : findPostgresBin();
   if (options.flavour === 'system' && !bin) {
-    throw new BbmError(ErrorCode.SERVICE_START_FAILED, 'No initdb/postgres binaries found; install PostgreSQL or use the embedded flavour.');
+    throw new BbmError(
+      ErrorCode.SERVICE_START_FAILED,
+      'No initdb/postgres binaries found; install PostgreSQL or use the embedded flavour.',
+    );
   }
   const pg = bin ? await startSystemPostgres(bin, options) : await startEmbeddedPostgres(options);
   await ensureDatabase(pg.adminUrl, DATABASE);
@@ -148,7 +151,7 @@ async function waitForPostgres(url: string, proc: ManagedProcess): Promise<void>
       await client.query('SELECT 1');
       return;
     } catch (err) {
-      if (!proc.alive()) throw new Error('postgres exited during start-up');
+      if (!proc.alive()) throw new Error('postgres exited during start-up', { cause: err });
       if (Date.now() > deadline) throw err;
       await new Promise((r) => setTimeout(r, 100));
     } finally {
@@ -190,7 +193,10 @@ async function startEmbeddedPostgres(options: StartDevPostgresOptions): Promise<
     if (!fs.existsSync(path.join(options.dataDir, 'PG_VERSION'))) await server.initialise();
     await server.start();
   } catch (err) {
-    throw new BbmError(ErrorCode.SERVICE_START_FAILED, `embedded Postgres did not start: ${err instanceof Error ? err.message : String(err)}\n${logs.slice(-20).join('\n')}`);
+    throw new BbmError(
+      ErrorCode.SERVICE_START_FAILED,
+      `embedded Postgres did not start: ${err instanceof Error ? err.message : String(err)}\n${logs.slice(-20).join('\n')}`,
+    );
   }
   const base = `postgres://postgres:${password}@127.0.0.1:${port}`;
   return { url: `${base}/${DATABASE}`, adminUrl: `${base}/postgres`, port, flavour: 'embedded', stop: () => server.stop() };

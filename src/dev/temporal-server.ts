@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BbmError, ErrorCode } from '../errors';
 import type { Logger } from '../logger';
-import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
+import { SEARCH_ATTRIBUTES } from '../contract/search-attributes';
 import { freePort, waitForPort } from './ports';
 import { startProcess, type ManagedProcess } from './process';
 

@@ -30,14 +30,18 @@ function batchPredicate(ctx: WorkContext, nullColumn: string): { where: string; 
 function copyTarget(args: Record<string, unknown>, target: WorkTarget): string {
   if (target.strategy === 'null') {
     if (args.to !== undefined && args.to !== target.column) {
-      throw new BbmError(ErrorCode.INVALID_INPUT, `copy_column with the NULL strategy writes the migration's column "${target.column}"; "to" must be omitted or equal to it.`);
+      throw new BbmError(
+        ErrorCode.INVALID_INPUT,
+        `copy_column with the NULL strategy writes the migration's column "${target.column}"; "to" must be omitted or equal to it.`,
+      );
     }
     return target.column;
   }
   if (args.to === undefined) throw new BbmError(ErrorCode.INVALID_INPUT, 'copy_column needs args.to, the column to write.');
   const to = assertIdentifier(args.to, 'copy_column args.to');
   // Rewriting the column the ranges are computed from would move rows between jobs mid-run.
-  if (to === target.column) throw new BbmError(ErrorCode.INVALID_INPUT, `copy_column must not write the pagination column "${target.column}".`);
+  if (to === target.column)
+    throw new BbmError(ErrorCode.INVALID_INPUT, `copy_column must not write the pagination column "${target.column}".`);
   return to;
 }
 
@@ -49,7 +53,10 @@ export const copyColumn: WorkFunction = {
     copyTarget(args, target);
     const transform = args.transform ?? 'none';
     if (typeof transform !== 'string' || !(transform in TRANSFORMS)) {
-      throw new BbmError(ErrorCode.INVALID_INPUT, `copy_column args.transform must be one of ${Object.keys(TRANSFORMS).join(', ')}; got ${JSON.stringify(transform)}.`);
+      throw new BbmError(
+        ErrorCode.INVALID_INPUT,
+        `copy_column args.transform must be one of ${Object.keys(TRANSFORMS).join(', ')}; got ${JSON.stringify(transform)}.`,
+      );
     }
     for (const key of Object.keys(args)) {
       if (!['from', 'to', 'transform'].includes(key)) throw new BbmError(ErrorCode.INVALID_INPUT, `copy_column does not take args.${key}.`);
@@ -74,7 +81,10 @@ export const incrementColumn: WorkFunction = {
     // A NULL-strategy job must clear the NULLs it picks; incrementing another column would pick
     // the same rows again forever (each time "changing" them, so no-progress detection misses it).
     if (target.strategy === 'null' && args.target !== target.column) {
-      throw new BbmError(ErrorCode.INVALID_INPUT, `increment with the NULL strategy must target the migration's column "${target.column}"; got ${JSON.stringify(args.target)}.`);
+      throw new BbmError(
+        ErrorCode.INVALID_INPUT,
+        `increment with the NULL strategy must target the migration's column "${target.column}"; got ${JSON.stringify(args.target)}.`,
+      );
     }
   },
   requiredColumns: (args) => [String(args.target)],

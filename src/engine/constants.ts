@@ -30,7 +30,13 @@ export const BatchingStrategy = Object.freeze({
 } as const);
 export type BatchingStrategy = (typeof BatchingStrategy)[keyof typeof BatchingStrategy];
 
-export const MIGRATION_STATUS_NAMES: Readonly<Record<number, string>> = Object.freeze({ 0: 'paused', 1: 'active', 2: 'finished', 3: 'failed', 4: 'running' });
+export const MIGRATION_STATUS_NAMES: Readonly<Record<number, string>> = Object.freeze({
+  0: 'paused',
+  1: 'active',
+  2: 'finished',
+  3: 'failed',
+  4: 'running',
+});
 export const JOB_STATUS_NAMES: Readonly<Record<number, string>> = Object.freeze({ 1: 'active', 2: 'finished', 3: 'failed' });
 export const FAILURE_CODE_NAMES: Readonly<Record<number, string>> = Object.freeze({
   0: 'unknown',

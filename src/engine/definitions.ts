@@ -51,11 +51,17 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
   const column = assertIdentifier(def.column, 'Column name');
   const strategy = def.strategy ?? BatchingStrategy.SERIAL;
   if (strategy !== BatchingStrategy.SERIAL && strategy !== BatchingStrategy.NULL_ROWS) {
-    throw new BbmError(ErrorCode.INVALID_BATCHING_STRATEGY, `Unknown batching strategy ${JSON.stringify(strategy)}: use "serial" (id ranges) or "null" (rows where the column IS NULL).`);
+    throw new BbmError(
+      ErrorCode.INVALID_BATCHING_STRATEGY,
+      `Unknown batching strategy ${JSON.stringify(strategy)}: use "serial" (id ranges) or "null" (rows where the column IS NULL).`,
+    );
   }
   const batchSize = def.batchSize ?? 1000;
   if (!Number.isInteger(batchSize) || batchSize < LIMITS.MIN_BATCH_SIZE || batchSize > LIMITS.MAX_BATCH_SIZE) {
-    throw new BbmError(ErrorCode.INVALID_BATCH_SIZE, `Batch size must be an integer from ${LIMITS.MIN_BATCH_SIZE} to ${LIMITS.MAX_BATCH_SIZE}; got ${JSON.stringify(def.batchSize)}.`);
+    throw new BbmError(
+      ErrorCode.INVALID_BATCH_SIZE,
+      `Batch size must be an integer from ${LIMITS.MIN_BATCH_SIZE} to ${LIMITS.MAX_BATCH_SIZE}; got ${JSON.stringify(def.batchSize)}.`,
+    );
   }
   const minValue = def.minValue ?? 1;
   checkSafeInteger(minValue, 'minValue');
@@ -63,10 +69,16 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
   if (def.maxValue !== undefined && minValue > def.maxValue) {
     throw new BbmError(ErrorCode.INVALID_RANGE, `minValue (${minValue}) must not be greater than maxValue (${def.maxValue}).`);
   }
-  const repository = def.repository === undefined ? formatTable(table) : checkPattern(def.repository, REPOSITORY_PATTERN, 'repository', 'letters, digits, _ . : / @ - (up to 200)');
+  const repository =
+    def.repository === undefined
+      ? formatTable(table)
+      : checkPattern(def.repository, REPOSITORY_PATTERN, 'repository', 'letters, digits, _ . : / @ - (up to 200)');
   const work = deps.registry.get(String(def.work));
   if (!work) {
-    throw new BbmError(ErrorCode.INVALID_JOB_SIGNATURE, `No work function named ${JSON.stringify(def.work)} is registered. Registered: ${deps.registry.names().join(', ')}.`);
+    throw new BbmError(
+      ErrorCode.INVALID_JOB_SIGNATURE,
+      `No work function named ${JSON.stringify(def.work)} is registered. Registered: ${deps.registry.names().join(', ')}.`,
+    );
   }
   const args = def.args ?? {};
   if (typeof args !== 'object' || Array.isArray(args)) throw invalidInput('args must be a JSON object.');
@@ -77,11 +89,15 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
   const columns = [column, ...(work.requiredColumns?.(args, { strategy, column }) ?? [])];
   for (const c of columns) await checkColumn(db, table, c, strategy === BatchingStrategy.SERIAL && c === column);
   if (strategy === BatchingStrategy.NULL_ROWS) await checkNullIndex(db, table, column);
-  if (await migrationByName(db, name)) throw new BbmError(ErrorCode.MIGRATION_EXISTS, `A migration named "${name}" already exists; choose another name.`, { name });
+  if (await migrationByName(db, name))
+    throw new BbmError(ErrorCode.MIGRATION_EXISTS, `A migration named "${name}" already exists; choose another name.`, { name });
 
   const maxValue = strategy === BatchingStrategy.SERIAL ? (def.maxValue ?? (await currentMax(db, table, column, minValue))) : null;
   if (maxValue !== null && minValue > maxValue) {
-    throw new BbmError(ErrorCode.INVALID_RANGE, `minValue (${minValue}) is greater than the column's current maximum (${maxValue}); there is nothing to migrate.`);
+    throw new BbmError(
+      ErrorCode.INVALID_RANGE,
+      `minValue (${minValue}) is greater than the column's current maximum (${maxValue}); there is nothing to migrate.`,
+    );
   }
   try {
     return await insertMigration(db, {
@@ -99,19 +115,24 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
       status: def.paused ? MigrationStatus.PAUSED : MigrationStatus.ACTIVE,
     });
   } catch (err) {
-    if ((err as { code?: string }).code === '23505') throw new BbmError(ErrorCode.MIGRATION_EXISTS, `A migration named "${name}" already exists; choose another name.`, { name });
+    if ((err as { code?: string }).code === '23505')
+      throw new BbmError(ErrorCode.MIGRATION_EXISTS, `A migration named "${name}" already exists; choose another name.`, { name });
     throw err;
   }
 }
 
 function checkPattern(value: unknown, pattern: RegExp, what: string, expected: string): string {
-  if (typeof value !== 'string' || !pattern.test(value)) throw invalidInput(`Migration ${what} ${JSON.stringify(value)} is invalid: use ${expected}.`, { field: what });
+  if (typeof value !== 'string' || !pattern.test(value))
+    throw invalidInput(`Migration ${what} ${JSON.stringify(value)} is invalid: use ${expected}.`, { field: what });
   return value;
 }
 
 function checkSafeInteger(value: unknown, what: string): void {
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
-    throw new BbmError(ErrorCode.INVALID_RANGE, `${what} must be an integer between ${Number.MIN_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}; got ${JSON.stringify(value)}.`);
+    throw new BbmError(
+      ErrorCode.INVALID_RANGE,
+      `${what} must be an integer between ${Number.MIN_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}; got ${JSON.stringify(value)}.`,
+    );
   }
 }
 
@@ -135,14 +156,25 @@ export async function columnType(db: Queryable, table: QualifiedName, column: st
 }
 
 async function checkTable(db: Queryable, table: QualifiedName): Promise<void> {
-  if (!(await tableExists(db, table))) throw new BbmError(ErrorCode.INVALID_TABLE, `Table ${formatTable(table)} does not exist (or is not a table).`, { table: formatTable(table) });
+  if (!(await tableExists(db, table)))
+    throw new BbmError(ErrorCode.INVALID_TABLE, `Table ${formatTable(table)} does not exist (or is not a table).`, {
+      table: formatTable(table),
+    });
 }
 
 async function checkColumn(db: Queryable, table: QualifiedName, column: string, mustBeInteger: boolean): Promise<void> {
   const type = await columnType(db, table, column);
-  if (!type) throw new BbmError(ErrorCode.INVALID_COLUMN, `Column ${column} does not exist on ${formatTable(table)}.`, { table: formatTable(table), column });
+  if (!type)
+    throw new BbmError(ErrorCode.INVALID_COLUMN, `Column ${column} does not exist on ${formatTable(table)}.`, {
+      table: formatTable(table),
+      column,
+    });
   if (mustBeInteger && !['smallint', 'integer', 'bigint'].includes(type)) {
-    throw new BbmError(ErrorCode.INVALID_COLUMN, `The serial strategy paginates over an integer column; ${formatTable(table)}.${column} is ${type}.`, { column });
+    throw new BbmError(
+      ErrorCode.INVALID_COLUMN,
+      `The serial strategy paginates over an integer column; ${formatTable(table)}.${column} is ${type}.`,
+      { column },
+    );
   }
 }
 
@@ -169,7 +201,14 @@ async function currentMax(db: Queryable, table: QualifiedName, column: string, m
 }
 
 /** Planner statistics once, at definition (the anchor's approach); a range-based fallback when never analysed. */
-async function estimateTuples(db: Queryable, table: QualifiedName, column: string, strategy: string, min: number, max: number | null): Promise<number | null> {
+async function estimateTuples(
+  db: Queryable,
+  table: QualifiedName,
+  column: string,
+  strategy: string,
+  min: number,
+  max: number | null,
+): Promise<number | null> {
   const { rows } = await db.query(
     `SELECT c.reltuples::bigint AS tuples, (SELECT s.null_frac FROM pg_stats s WHERE s.schemaname = $1 AND s.tablename = $2 AND s.attname = $3) AS null_frac
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,

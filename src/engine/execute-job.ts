@@ -34,7 +34,11 @@ export interface ExecuteJobDeps {
  * error code, message); when the attempts reach the limit the job and its migration fail with
  * max_job_retry and a MAX_JOB_RETRY error is thrown, otherwise WORK_FAILED (retryable).
  */
-export async function executeJob(deps: ExecuteJobDeps, input: ExecuteJobInput, signal: AbortSignal = new AbortController().signal): Promise<ExecuteJobResult> {
+export async function executeJob(
+  deps: ExecuteJobDeps,
+  input: ExecuteJobInput,
+  signal: AbortSignal = new AbortController().signal,
+): Promise<ExecuteJobResult> {
   const client = await deps.pool.connect();
   let broken: Error | undefined;
   // A connection lost mid-job (backend killed, server restart) surfaces as the failing query's
@@ -56,7 +60,8 @@ export async function executeJob(deps: ExecuteJobDeps, input: ExecuteJobInput, s
     } catch (rollbackError) {
       broken = rollbackError as Error;
     }
-    if (signal.aborted && !(err instanceof BbmError)) throw new BbmError(ErrorCode.CANCELLED, 'The job was cancelled; its work was rolled back.', { jobId: input.jobId });
+    if (signal.aborted && !(err instanceof BbmError))
+      throw new BbmError(ErrorCode.CANCELLED, 'The job was cancelled; its work was rolled back.', { jobId: input.jobId });
     throw err;
   } finally {
     signal.removeEventListener('abort', onAbort);
@@ -78,11 +83,24 @@ async function runInTransaction(
   const job = migration ? await lockJob(client, input.jobId) : undefined;
   if (!migration || !job) throw new BbmError(ErrorCode.INVALID_INPUT, `Job ${input.jobId} does not exist.`, { jobId: input.jobId });
   if (job.status === JobStatus.FINISHED) {
-    return { outcome: 'already_finished', rows: job.rowsAffected, durationMs: 0, attempts: job.attempts, progress: await migrationProgress(client, migration) };
+    return {
+      outcome: 'already_finished',
+      rows: job.rowsAffected,
+      durationMs: 0,
+      attempts: job.attempts,
+      progress: await migrationProgress(client, migration),
+    };
   }
   if (migration.status !== MigrationStatus.RUNNING && migration.status !== MigrationStatus.ACTIVE) {
     const reason = `migration is ${migration.status === MigrationStatus.PAUSED ? 'paused' : 'no longer runnable'}`;
-    return { outcome: 'skipped', reason, rows: 0, durationMs: 0, attempts: job.attempts, progress: await migrationProgress(client, migration) };
+    return {
+      outcome: 'skipped',
+      reason,
+      rows: 0,
+      durationMs: 0,
+      attempts: job.attempts,
+      progress: await migrationProgress(client, migration),
+    };
   }
   const work = deps.registry.get(migration.jobName);
   if (!work) {
@@ -112,7 +130,8 @@ async function runInTransaction(
       args: migration.workArgs,
       signal,
     });
-    if (!Number.isFinite(rowsChanged) || rowsChanged < 0) throw new Error(`work function returned ${String(rowsChanged)}; it must return the number of rows changed`);
+    if (!Number.isFinite(rowsChanged) || rowsChanged < 0)
+      throw new Error(`work function returned ${String(rowsChanged)}; it must return the number of rows changed`);
     if (strategy === 'null' && rowsChanged === 0 && (await nullsRemain(client, migration))) {
       // Without this, a NULL-strategy job that changes nothing would be found again forever.
       throw new Error(`made no progress: no row changed while ${migration.columnName} IS NULL rows remain`);
@@ -127,27 +146,43 @@ async function runInTransaction(
     if (exhausted) await setMigrationStatus(client, migration.id, MigrationStatus.FAILED, FailureCode.MAX_JOB_RETRY);
     if (input.fence && !(await holdsLease(client, input.fence))) throw leaseLost(input.fence);
     return exhausted
-      ? new BbmError(ErrorCode.MAX_JOB_RETRY, `Job ${job.id} of "${migration.name}" failed ${counted} times (limit ${input.maxJobAttempts}); the migration is failed. Last error: ${message}. Fix the cause, then retry the migration.`, {
-          jobId: job.id,
-          migration: migration.name,
-          attempts: job.attempts + 1,
-        })
-      : new BbmError(ErrorCode.WORK_FAILED, `Job ${job.id} of "${migration.name}" failed (attempt ${counted} of ${input.maxJobAttempts}): ${message}`, {
-          jobId: job.id,
-          migration: migration.name,
-          attempts: job.attempts + 1,
-        });
+      ? new BbmError(
+          ErrorCode.MAX_JOB_RETRY,
+          `Job ${job.id} of "${migration.name}" failed ${counted} times (limit ${input.maxJobAttempts}); the migration is failed. Last error: ${message}. Fix the cause, then retry the migration.`,
+          {
+            jobId: job.id,
+            migration: migration.name,
+            attempts: job.attempts + 1,
+          },
+        )
+      : new BbmError(
+          ErrorCode.WORK_FAILED,
+          `Job ${job.id} of "${migration.name}" failed (attempt ${counted} of ${input.maxJobAttempts}): ${message}`,
+          {
+            jobId: job.id,
+            migration: migration.name,
+            attempts: job.attempts + 1,
+          },
+        );
   }
   const durationMs = performance.now() - started;
   await markJobFinished(client, job.id, rowsChanged, durationMs);
   const span = job.minValue !== null && job.maxValue !== null ? job.maxValue - job.minValue + 1 : 0;
   const updated = await countFinishedJob(client, migration.id, rowsChanged, span);
   if (input.fence && !(await holdsLease(client, input.fence))) throw leaseLost(input.fence);
-  return { outcome: 'finished', rows: rowsChanged, durationMs, attempts: job.attempts + 1, progress: await migrationProgress(client, updated) };
+  return {
+    outcome: 'finished',
+    rows: rowsChanged,
+    durationMs,
+    attempts: job.attempts + 1,
+    progress: await migrationProgress(client, updated),
+  };
 }
 
 async function nullsRemain(client: PoolClient, m: MigrationRow): Promise<boolean> {
-  const { rows } = await client.query(`SELECT EXISTS (SELECT 1 FROM ${quoteTable(parseTableName(m.tableName))} WHERE ${quoteIdent(m.columnName)} IS NULL) AS more`);
+  const { rows } = await client.query(
+    `SELECT EXISTS (SELECT 1 FROM ${quoteTable(parseTableName(m.tableName))} WHERE ${quoteIdent(m.columnName)} IS NULL) AS more`,
+  );
   return Boolean(rows[0]?.more);
 }
 

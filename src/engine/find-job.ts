@@ -62,7 +62,8 @@ export async function findJob(pool: Pool, input: FindJobInput): Promise<FindJobR
         (await firstJobWithStatus(client, migration.id, JobStatus.ACTIVE)) ??
         (await newJob(client, migration)) ??
         (await firstJobWithStatus(client, migration.id, JobStatus.FAILED));
-      if (job && (job.status !== JobStatus.FAILED || job.attempts - job.retryBase < input.maxJobAttempts)) return withJob(result, migration, job);
+      if (job && (job.status !== JobStatus.FAILED || job.attempts - job.retryBase < input.maxJobAttempts))
+        return withJob(result, migration, job);
 
       if (job) {
         await setMigrationStatus(client, migration.id, MigrationStatus.FAILED, FailureCode.MAX_JOB_RETRY);
@@ -111,7 +112,8 @@ export function describeJob(migration: MigrationRow, job: JobRow): JobDescriptor
 
 /** The table or column may have been dropped, or the strategy be one this version does not know. */
 async function validateTarget(client: PoolClient, m: MigrationRow): Promise<FailureCode | null> {
-  if (m.batchingStrategy !== BatchingStrategy.SERIAL && m.batchingStrategy !== BatchingStrategy.NULL_ROWS) return FailureCode.INVALID_BATCHING_STRATEGY;
+  if (m.batchingStrategy !== BatchingStrategy.SERIAL && m.batchingStrategy !== BatchingStrategy.NULL_ROWS)
+    return FailureCode.INVALID_BATCHING_STRATEGY;
   let table;
   try {
     table = parseTableName(m.tableName);

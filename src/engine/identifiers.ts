@@ -29,7 +29,9 @@ export function parseTableName(value: unknown): QualifiedName {
   const parts = value.split('.');
   if (parts.length === 1) return { schema: 'public', name: assertIdentifier(parts[0], 'Table name') };
   if (parts.length === 2) return { schema: assertIdentifier(parts[0], 'Schema name'), name: assertIdentifier(parts[1], 'Table name') };
-  throw new BbmError(ErrorCode.INVALID_IDENTIFIER, `Table name ${JSON.stringify(value)} must be "table" or "schema.table".`, { what: 'Table name' });
+  throw new BbmError(ErrorCode.INVALID_IDENTIFIER, `Table name ${JSON.stringify(value)} must be "table" or "schema.table".`, {
+    what: 'Table name',
+  });
 }
 
 export function quoteIdent(identifier: string): string {

@@ -19,7 +19,10 @@ export async function acquireLease(pool: Pool, input: AcquireLeaseInput, signal?
   for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
     const fence = await tryAcquireLease(pool, input.repository, input.holder, input.ttlMs);
     if (fence) return fence;
-    if (signal?.aborted) throw new BbmError(ErrorCode.CANCELLED, `Stopped waiting for the lease on "${input.repository}": cancelled.`, { repository: input.repository });
+    if (signal?.aborted)
+      throw new BbmError(ErrorCode.CANCELLED, `Stopped waiting for the lease on "${input.repository}": cancelled.`, {
+        repository: input.repository,
+      });
     if (Date.now() >= deadline) {
       const current = await leaseOf(pool, input.repository);
       throw new BbmError(

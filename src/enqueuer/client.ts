@@ -1,9 +1,16 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { BbmError, ErrorCode, invalidInput } from '../errors';
-import { enqueuerWorkflowId } from '../../workflows/ids';
-import { capacityQuery, enqueuerStatusQuery, setCapacityUpdate, wakeSignal, type EnqueuerReport, type WakeRequest } from '../../workflows/messages';
-import type { EnqueuerInput, enqueuer } from '../../workflows/enqueuer';
+import { enqueuerWorkflowId } from '../contract/ids';
+import {
+  capacityQuery,
+  enqueuerStatusQuery,
+  setCapacityUpdate,
+  wakeSignal,
+  type EnqueuerReport,
+  type WakeRequest,
+} from '../contract/messages';
+import { WORKFLOW_TYPES, type EnqueuerInput, type EnqueuerWorkflow } from '../contract/workflows';
 import { capacityProblem, enqueuerInputProblem, wakeRequestProblem } from './policy';
 
 /**
@@ -11,9 +18,6 @@ import { capacityProblem, enqueuerInputProblem, wakeRequestProblem } from './pol
  * TypeScript service. Every call addresses the one enqueuer of a task queue,
  * `bbm-enqueuer/<task queue>`.
  */
-
-/** The enqueuer's workflow type name. */
-export const ENQUEUER_WORKFLOW_TYPE = 'enqueuer';
 
 /** Start settings, used only when the call starts the enqueuer (a running one keeps its own). */
 export type EnqueuerStartOptions = Omit<EnqueuerInput, 'carried'>;
@@ -23,11 +27,16 @@ export type EnqueuerStartOptions = Omit<EnqueuerInput, 'carried'>;
  * delivers the signal as its first event. Concurrent calls land on the same execution and are
  * processed one wake-up at a time, so they coalesce instead of racing.
  */
-export async function wakeEnqueuer(client: Client, taskQueue: string, request: WakeRequest = {}, start: EnqueuerStartOptions = {}): Promise<{ workflowId: string; runId: string }> {
+export async function wakeEnqueuer(
+  client: Client,
+  taskQueue: string,
+  request: WakeRequest = {},
+  start: EnqueuerStartOptions = {},
+): Promise<{ workflowId: string; runId: string }> {
   const problem = wakeRequestProblem(request) ?? enqueuerInputProblem(start);
   if (problem) throw invalidInput(`Cannot wake the enqueuer: ${problem}.`);
   const workflowId = enqueuerWorkflowId(taskQueue);
-  const handle = await client.workflow.signalWithStart<typeof enqueuer, [WakeRequest?]>(ENQUEUER_WORKFLOW_TYPE, {
+  const handle = await client.workflow.signalWithStart<EnqueuerWorkflow, [WakeRequest?]>(WORKFLOW_TYPES.enqueuer, {
     workflowId,
     taskQueue,
     args: [start],

@@ -40,10 +40,15 @@ export function wakeRequestProblem(request: unknown): string | undefined {
   if (typeof request !== 'object' || Array.isArray(request)) return 'a wake request must be a JSON object like {"reason":"cli"}';
   const r = request as Record<string, unknown>;
   for (const key of Object.keys(r)) {
-    if (!['reason', 'repositoryPrefix', 'knobs'].includes(key)) return `unknown wake request field "${key}"; known: reason, repositoryPrefix, knobs`;
+    if (!['reason', 'repositoryPrefix', 'knobs'].includes(key))
+      return `unknown wake request field "${key}"; known: reason, repositoryPrefix, knobs`;
   }
-  if (r.reason !== undefined && (typeof r.reason !== 'string' || r.reason.length > MAX_REASON_LENGTH)) return `reason must be a string of at most ${MAX_REASON_LENGTH} characters`;
-  if (r.repositoryPrefix !== undefined && (typeof r.repositoryPrefix !== 'string' || r.repositoryPrefix.length === 0 || r.repositoryPrefix.length > MAX_PREFIX_LENGTH)) {
+  if (r.reason !== undefined && (typeof r.reason !== 'string' || r.reason.length > MAX_REASON_LENGTH))
+    return `reason must be a string of at most ${MAX_REASON_LENGTH} characters`;
+  if (
+    r.repositoryPrefix !== undefined &&
+    (typeof r.repositoryPrefix !== 'string' || r.repositoryPrefix.length === 0 || r.repositoryPrefix.length > MAX_PREFIX_LENGTH)
+  ) {
     return `repositoryPrefix must be a non-empty string of at most ${MAX_PREFIX_LENGTH} characters`;
   }
   const knobs = checkKnobs(r.knobs);

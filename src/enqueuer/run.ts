@@ -55,7 +55,10 @@ export async function runToCompletion(options: RunToCompletionOptions): Promise<
   const t0 = Date.now();
   const pollMs = options.pollIntervalMs ?? 1_000;
   const rewakeMs = options.rewakeIntervalMs ?? 60_000;
-  const knobs: Partial<Knobs> = { ...options.knobs, ...(options.maxJobAttempts !== undefined ? { maxJobAttempts: options.maxJobAttempts } : {}) };
+  const knobs: Partial<Knobs> = {
+    ...options.knobs,
+    ...(options.maxJobAttempts !== undefined ? { maxJobAttempts: options.maxJobAttempts } : {}),
+  };
   const request = { reason: 'run', ...(Object.keys(knobs).length > 0 ? { knobs } : {}) };
 
   const resumed = await resumeMigrations(options.pool, {});
@@ -69,7 +72,16 @@ export async function runToCompletion(options: RunToCompletionOptions): Promise<
       const finished = tally.byStatus.finished ?? 0;
       const failed = tally.byStatus.failed ?? 0;
       const paused = tally.byStatus.paused ?? 0;
-      return { finished, failed, paused, total: tally.total, failedMigrations: rows.map((r) => String(r.name)), resumed, durationMs: Date.now() - t0, ok: failed === 0 && paused === 0 };
+      return {
+        finished,
+        failed,
+        paused,
+        total: tally.total,
+        failedMigrations: rows.map((r) => String(r.name)),
+        resumed,
+        durationMs: Date.now() - t0,
+        ok: failed === 0 && paused === 0,
+      };
     }
     await sleep(pollMs, options.signal);
     if (Date.now() - lastWake >= rewakeMs) {
@@ -81,7 +93,8 @@ export async function runToCompletion(options: RunToCompletionOptions): Promise<
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const stopped = (): BbmError => new BbmError(ErrorCode.CANCELLED, 'Stopped waiting for the migrations; they carry on in the background.');
+    const stopped = (): BbmError =>
+      new BbmError(ErrorCode.CANCELLED, 'Stopped waiting for the migrations; they carry on in the background.');
     if (signal?.aborted) return reject(stopped());
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);

@@ -1,12 +1,10 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { repositoryFromWorkflowId, repositoryWorkflowId } from '../../workflows/ids';
-
-/** The repository workflow's type name, as registered in the bundle. */
-export const REPOSITORY_WORKFLOW_TYPE = 'repositoryMigration';
+import { WORKFLOW_TYPES } from '../contract/workflows';
+import { repositoryFromWorkflowId, repositoryWorkflowId } from '../contract/ids';
 
 /** Visibility query for the repository workflows running on a task queue. */
 export function runningRepositoriesQuery(taskQueue: string): string {
-  return `WorkflowType="${REPOSITORY_WORKFLOW_TYPE}" AND ExecutionStatus="Running" AND TaskQueue="${taskQueue.replace(/["\\]/g, '')}"`;
+  return `WorkflowType="${WORKFLOW_TYPES.repository}" AND ExecutionStatus="Running" AND TaskQueue="${taskQueue.replace(/["\\]/g, '')}"`;
 }
 
 export interface RunningInput {
@@ -84,7 +82,13 @@ async function describe(client: Client, repository: string): Promise<{ running: 
   }
 }
 
-async function waitForClose(client: Client, repository: string, runId: string, waitMs: number, onProgress?: () => void): Promise<'closed' | 'newer-run' | 'still-running'> {
+async function waitForClose(
+  client: Client,
+  repository: string,
+  runId: string,
+  waitMs: number,
+  onProgress?: () => void,
+): Promise<'closed' | 'newer-run' | 'still-running'> {
   const deadline = Date.now() + waitMs;
   let delay = 10;
   for (;;) {

@@ -1,10 +1,14 @@
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleOptionsStartWorkflowAction,
+} from '@temporalio/client';
 import { invalidInput } from '../errors';
-import { enqueuerScheduleId } from '../../workflows/ids';
-import type { enqueuerTick } from '../../workflows/enqueuer';
+import { enqueuerScheduleId } from '../contract/ids';
+import { WORKFLOW_TYPES, type EnqueuerTickWorkflow } from '../contract/workflows';
 
-/** The tick workflow's type name. */
-export const ENQUEUER_TICK_WORKFLOW_TYPE = 'enqueuerTick';
 export const DEFAULT_SCHEDULE_INTERVAL_SECONDS = 60;
 const INTERVAL_RANGE = [1, 7 * 86_400] as const;
 
@@ -26,15 +30,21 @@ export interface EnsureScheduleOptions {
  * timestamp-suffixed ID), not signal one, so it starts `enqueuerTick`, whose one activity
  * signal-with-starts the enqueuer with reason "schedule".
  */
-export async function ensureSchedule(client: Client, taskQueue: string, options: EnsureScheduleOptions = {}): Promise<{ scheduleId: string; created: boolean }> {
+export async function ensureSchedule(
+  client: Client,
+  taskQueue: string,
+  options: EnsureScheduleOptions = {},
+): Promise<{ scheduleId: string; created: boolean }> {
   const intervalSeconds = options.intervalSeconds ?? DEFAULT_SCHEDULE_INTERVAL_SECONDS;
   if (!Number.isInteger(intervalSeconds) || intervalSeconds < INTERVAL_RANGE[0] || intervalSeconds > INTERVAL_RANGE[1]) {
-    throw invalidInput(`The schedule interval must be an integer number of seconds from ${INTERVAL_RANGE[0]} to ${INTERVAL_RANGE[1]}; got ${JSON.stringify(intervalSeconds)}.`);
+    throw invalidInput(
+      `The schedule interval must be an integer number of seconds from ${INTERVAL_RANGE[0]} to ${INTERVAL_RANGE[1]}; got ${JSON.stringify(intervalSeconds)}.`,
+    );
   }
   const scheduleId = enqueuerScheduleId(taskQueue);
-  const action: ScheduleOptionsStartWorkflowAction<typeof enqueuerTick> = {
+  const action: ScheduleOptionsStartWorkflowAction<EnqueuerTickWorkflow> = {
     type: 'startWorkflow',
-    workflowType: ENQUEUER_TICK_WORKFLOW_TYPE,
+    workflowType: WORKFLOW_TYPES.enqueuerTick,
     workflowId: enqueuerTickWorkflowId(taskQueue),
     taskQueue,
     args: [{ reason: 'schedule' }],
@@ -46,7 +56,13 @@ export async function ensureSchedule(client: Client, taskQueue: string, options:
   // Skip a tick while the previous one runs; after an outage, one catch-up tick is enough.
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: Math.max(intervalSeconds, 60) * 1000 };
   try {
-    await client.schedule.create({ scheduleId, spec, action, policies, state: { paused: options.paused ?? false, note: 'created by bbm' } });
+    await client.schedule.create({
+      scheduleId,
+      spec,
+      action,
+      policies,
+      state: { paused: options.paused ?? false, note: 'created by bbm' },
+    });
     return { scheduleId, created: true };
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;

@@ -1,8 +1,8 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Knobs } from '../knobs';
-import { repositoryWorkflowId } from '../../workflows/ids';
-import { SA } from '../../workflows/search-attributes';
-import { REPOSITORY_WORKFLOW_TYPE } from './running';
+import { repositoryWorkflowId } from '../contract/ids';
+import { SA } from '../contract/search-attributes';
+import { WORKFLOW_TYPES, type RepositoryWorkflow } from '../contract/workflows';
 
 export interface StartRepositoriesInput {
   taskQueue: string;
@@ -37,7 +37,7 @@ export async function startRepositories(client: Client, input: StartRepositories
   const outcome = new Map<string, 'started' | 'already'>();
   const startOne = async (repository: string): Promise<void> => {
     try {
-      await client.workflow.start(REPOSITORY_WORKFLOW_TYPE, {
+      await client.workflow.start<RepositoryWorkflow>(WORKFLOW_TYPES.repository, {
         workflowId: repositoryWorkflowId(repository),
         taskQueue: input.taskQueue,
         args: [{ repository, ...(input.knobs && Object.keys(input.knobs).length > 0 ? { knobs: input.knobs } : {}) }],

@@ -26,7 +26,11 @@ export function toJob(r: Record<string, unknown>): JobRow {
 }
 
 export async function insertJob(db: Queryable, migrationId: number, minValue: number | null, maxValue: number | null): Promise<JobRow> {
-  const { rows } = await db.query(`INSERT INTO bbm.jobs (migration_id, min_value, max_value) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`, [migrationId, minValue, maxValue]);
+  const { rows } = await db.query(`INSERT INTO bbm.jobs (migration_id, min_value, max_value) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`, [
+    migrationId,
+    minValue,
+    maxValue,
+  ]);
   return toJob(rows[0]);
 }
 
@@ -43,7 +47,10 @@ export async function lastJob(db: Queryable, migrationId: number): Promise<JobRo
 
 /** The lowest-id job in `status` (active = left behind by an interrupted run; failed = to retry). */
 export async function firstJobWithStatus(db: Queryable, migrationId: number, status: JobStatus): Promise<JobRow | undefined> {
-  const { rows } = await db.query(`SELECT ${COLUMNS} FROM bbm.jobs WHERE migration_id = $1 AND status = $2 ORDER BY id LIMIT 1`, [migrationId, status]);
+  const { rows } = await db.query(`SELECT ${COLUMNS} FROM bbm.jobs WHERE migration_id = $1 AND status = $2 ORDER BY id LIMIT 1`, [
+    migrationId,
+    status,
+  ]);
   return rows[0] ? toJob(rows[0]) : undefined;
 }
 
@@ -97,5 +104,7 @@ export async function jobCounts(db: Queryable, migrationId: number): Promise<Job
 
 /** Give a migration's failed jobs a fresh attempt budget (retry / re-run), keeping their stored attempts. */
 export async function resetRetryBudget(db: Queryable, migrationId: number): Promise<void> {
-  await db.query(`UPDATE bbm.jobs SET retry_base = attempts, updated_at = now() WHERE migration_id = $1 AND status = ${JobStatus.FAILED}`, [migrationId]);
+  await db.query(`UPDATE bbm.jobs SET retry_base = attempts, updated_at = now() WHERE migration_id = $1 AND status = ${JobStatus.FAILED}`, [
+    migrationId,
+  ]);
 }

@@ -6,7 +6,10 @@ test('bad input through every entry point is refused with a stable code and chan
   const ctx = await badInputContext('bad');
   const outcomes: BadInputOutcome[] = [];
   try {
-    await prefetch(ctx, BAD_INPUT_CASES.filter((c) => c.entry === 'bbm CLI'));
+    await prefetch(
+      ctx,
+      BAD_INPUT_CASES.filter((c) => c.entry === 'bbm CLI'),
+    );
     for (const c of BAD_INPUT_CASES) {
       await t.test(`${c.entry}: ${c.what} -> ${c.expected}`, c.bug ? { todo: c.bug } : {}, async () => {
         const outcome = await runBadInputCase(ctx, c);
@@ -21,5 +24,8 @@ test('bad input through every entry point is refused with a stable code and chan
   // The table for the README.
   t.diagnostic('| entry point | input | expected | observed | data and state |');
   t.diagnostic('| --- | --- | --- | --- | --- |');
-  for (const o of outcomes) t.diagnostic(`| ${o.entry} | ${o.what} | ${o.expected} | ${o.observed}${o.bug ? ' (known bug)' : ''} | ${o.unchanged ? 'unchanged' : 'CHANGED'} |`);
+  for (const o of outcomes)
+    t.diagnostic(
+      `| ${o.entry} | ${o.what} | ${o.expected} | ${o.observed}${o.bug ? ' (known bug)' : ''} | ${o.unchanged ? 'unchanged' : 'CHANGED'} |`,
+    );
 });

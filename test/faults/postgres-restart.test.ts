@@ -6,7 +6,7 @@ import { migrateSchema } from '../../src/db/schema';
 import { defineMigration } from '../../src/engine/definitions';
 import { BUILTIN_WORK } from '../../src/engine/builtin-work';
 import { WorkRegistry } from '../../src/engine/registry';
-import { repositoryWorkflowId } from '../../workflows/ids';
+import { repositoryWorkflowId } from '../../src/contract/ids';
 import { repositoryMigration } from '../../workflows/repository';
 import { testClient, uniqueTaskQueue } from '../helpers/temporal';
 import { spawnWorker } from '../helpers/worker-process';
@@ -24,7 +24,10 @@ test('Postgres restarting mid-job drops every connection; the job is retried and
     await createCounterTable(pool, 'items', ROWS);
     const name = 'pg-restart-m';
     const repository = 'pg-restart';
-    await defineMigration({ pool, registry: new WorkRegistry([...BUILTIN_WORK]) }, { name, repository, work: 'increment', table: 'items', column: 'id', batchSize: 1_000, args: { target: 'counter' } });
+    await defineMigration(
+      { pool, registry: new WorkRegistry([...BUILTIN_WORK]) },
+      { name, repository, work: 'increment', table: 'items', column: 'id', batchSize: 1_000, args: { target: 'counter' } },
+    );
 
     // A row lock half-way holds one job's UPDATE in flight, so the restart lands mid-job.
     const blocker = new Client({ connectionString: pg.url });
@@ -41,10 +44,16 @@ test('Postgres restarting mid-job drops every connection; the job is retried and
       workflowId: repositoryWorkflowId(repository),
       args: [{ repository, knobs: { minDelayMs: 0, maxDelayMs: 0, maxJobAttempts: 10 } }],
     });
-    await waitFor('a job blocked mid-UPDATE', async () => {
-      const { rowCount } = await pool.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'bbm-test-worker' AND wait_event_type = 'Lock'");
-      return rowCount === 1;
-    }, 60_000);
+    await waitFor(
+      'a job blocked mid-UPDATE',
+      async () => {
+        const { rowCount } = await pool.query(
+          "SELECT 1 FROM pg_stat_activity WHERE application_name = 'bbm-test-worker' AND wait_event_type = 'Lock'",
+        );
+        return rowCount === 1;
+      },
+      60_000,
+    );
     const before = await rowsProcessed(pool, [name]);
     const inFlight = await pool.query('SELECT id, min_value, max_value FROM bbm.jobs WHERE status = 1');
     assert.equal(inFlight.rowCount, 1, 'one job is in flight at the restart');

@@ -10,7 +10,7 @@ import { BUILTIN_WORK } from '../../src/engine/builtin-work';
 import { WorkRegistry } from '../../src/engine/registry';
 import { createLogger } from '../../src/logger';
 import { connectClient } from '../../src/temporal/connection';
-import { repositoryWorkflowId } from '../../workflows/ids';
+import { repositoryWorkflowId } from '../../src/contract/ids';
 import { repositoryMigration } from '../../workflows/repository';
 import { createTestDatabase } from '../helpers/db';
 import { uniqueTaskQueue } from '../helpers/temporal';
@@ -33,7 +33,10 @@ test('the Temporal server restarting mid-migration (file-backed) loses nothing: 
     await createCounterTable(db.pool, 'items', ROWS);
     const name = 'temporal-restart-m';
     const repository = 'temporal-restart';
-    await defineMigration({ pool: db.pool, registry: new WorkRegistry([...BUILTIN_WORK]) }, { name, repository, work: 'increment', table: 'items', column: 'id', batchSize: 1_000, args: { target: 'counter' } });
+    await defineMigration(
+      { pool: db.pool, registry: new WorkRegistry([...BUILTIN_WORK]) },
+      { name, repository, work: 'increment', table: 'items', column: 'id', batchSize: 1_000, args: { target: 'counter' } },
+    );
 
     const taskQueue = uniqueTaskQueue('temporal-restart');
     const env = { TEMPORAL_ADDRESS: server.address };

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { defineMigration } from '../../src/engine/definitions';
 import { BUILTIN_WORK } from '../../src/engine/builtin-work';
 import { WorkRegistry } from '../../src/engine/registry';
-import { repositoryWorkflowId } from '../../workflows/ids';
+import { repositoryWorkflowId } from '../../src/contract/ids';
 import { repositoryMigration } from '../../workflows/repository';
 import { createTestDatabase } from '../helpers/db';
 import { testClient, uniqueTaskQueue } from '../helpers/temporal';
@@ -24,11 +24,24 @@ test('two worker processes on one task queue share a 6-repository run, and every
     names.push(`two-m${i}`);
     await defineMigration(
       { pool: db.pool, registry },
-      { name: `two-m${i}`, repository: `two-r${i}`, work: 'increment', table: 'items', column: 'id', batchSize: 500, minValue, maxValue: minValue + ROWS_PER_REPOSITORY - 1, args: { target: 'counter' } },
+      {
+        name: `two-m${i}`,
+        repository: `two-r${i}`,
+        work: 'increment',
+        table: 'items',
+        column: 'id',
+        batchSize: 500,
+        minValue,
+        maxValue: minValue + ROWS_PER_REPOSITORY - 1,
+        args: { target: 'counter' },
+      },
     );
   }
   const taskQueue = uniqueTaskQueue('two-workers');
-  const workers: WorkerProcess[] = await Promise.all([spawnWorker({ databaseUrl: db.url, taskQueue }), spawnWorker({ databaseUrl: db.url, taskQueue })]);
+  const workers: WorkerProcess[] = await Promise.all([
+    spawnWorker({ databaseUrl: db.url, taskQueue }),
+    spawnWorker({ databaseUrl: db.url, taskQueue }),
+  ]);
   try {
     const client = await testClient();
     // Half the repositories use regular activities, which any worker may pick up; the rest local ones.
@@ -56,7 +69,9 @@ test('two worker processes on one task queue share a 6-repository run, and every
     }
     const ours = [...identities.keys()].filter((id) => workers.some((w) => id === `worker-main-${w.pid}`));
     assert.equal(ours.length, 2, `both workers should have run tasks; saw ${JSON.stringify([...identities])}`);
-    t.diagnostic(`${REPOSITORIES} repositories, ${report.jobs} jobs, tasks per worker: ${ours.map((id) => `${id}=${identities.get(id)}`).join(', ')}; ${report.rows} rows at exactly 1`);
+    t.diagnostic(
+      `${REPOSITORIES} repositories, ${report.jobs} jobs, tasks per worker: ${ours.map((id) => `${id}=${identities.get(id)}`).join(', ')}; ${report.rows} rows at exactly 1`,
+    );
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
   }

@@ -18,14 +18,24 @@ export function browserSkipReason(): string | undefined {
 /** Headless Chromium, closed after the file's tests. */
 export async function launchChromium(): Promise<Browser> {
   if (!fs.existsSync(CHROMIUM_PATH)) {
-    throw new Error(`${CHROMIUM_PATH} not found: install Debian's chromium package (apt-get install -y chromium), or set BBM_SKIP_BROWSER=1 to skip browser tests.`);
+    throw new Error(
+      `${CHROMIUM_PATH} not found: install Debian's chromium package (apt-get install -y chromium), or set BBM_SKIP_BROWSER=1 to skip browser tests.`,
+    );
   }
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
     // Root needs --no-sandbox; the rest stop Chromium's own outbound traffic, which the closed network refuses.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   after(() => browser.close());
   return browser;

@@ -13,8 +13,19 @@ export interface CliResult {
 }
 
 /** Environment for a CLI run against a test's database and task queue on the run's Temporal server. */
-export function cliEnv(databaseUrl: string | undefined, taskQueue: string, extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, BBM_TASK_QUEUE: taskQueue, BBM_LOG_LEVEL: 'warn', NO_COLOR: '1', DATABASE_URL: databaseUrl, ...extra };
+export function cliEnv(
+  databaseUrl: string | undefined,
+  taskQueue: string,
+  extra: Record<string, string | undefined> = {},
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    BBM_TASK_QUEUE: taskQueue,
+    BBM_LOG_LEVEL: 'warn',
+    NO_COLOR: '1',
+    DATABASE_URL: databaseUrl,
+    ...extra,
+  };
   // An undefined value means "unset", not the string "undefined".
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
   return env;

@@ -29,7 +29,11 @@ export async function startTestWorker(
   options: { taskQueue?: string; registry?: WorkRegistry; logLevel?: string; logDestination?: NodeJS.WritableStream } = {},
 ): Promise<TestWorker> {
   const taskQueue = options.taskQueue ?? uniqueTaskQueue('w');
-  const config = resolveConfig(process.env, { databaseUrl: db.url, taskQueue, logLevel: options.logLevel ?? process.env.BBM_TEST_LOG_LEVEL ?? 'silent' });
+  const config = resolveConfig(process.env, {
+    databaseUrl: db.url,
+    taskQueue,
+    logLevel: options.logLevel ?? process.env.BBM_TEST_LOG_LEVEL ?? 'silent',
+  });
   // Tests that assert on log lines pass their own stream.
   const logger = createLogger({ level: config.logLevel, pretty: false, destination: options.logDestination ?? process.stderr });
   const built = await createBbmWorker({

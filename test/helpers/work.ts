@@ -9,7 +9,10 @@ export function slowIncrement(ms: number, name = 'slow_increment'): WorkFunction
     description: 'increment counter slowly (tests)',
     async run(ctx) {
       await ctx.client.query('SELECT pg_sleep($1)', [ms / 1000]);
-      const r = await ctx.client.query(`UPDATE ${ctx.quotedTable} SET counter = counter + 1 WHERE ${ctx.quotedColumn} BETWEEN $1 AND $2`, [ctx.start, ctx.end]);
+      const r = await ctx.client.query(`UPDATE ${ctx.quotedTable} SET counter = counter + 1 WHERE ${ctx.quotedColumn} BETWEEN $1 AND $2`, [
+        ctx.start,
+        ctx.end,
+      ]);
       return r.rowCount ?? 0;
     },
   };

@@ -59,7 +59,10 @@ export async function spawnWorker(options: SpawnWorkerOptions): Promise<WorkerPr
     });
   });
   const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not get ready within ${options.readyTimeoutMs ?? 60_000} ms:\n${lines.join('\n')}`)), options.readyTimeoutMs ?? 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`worker did not get ready within ${options.readyTimeoutMs ?? 60_000} ms:\n${lines.join('\n')}`)),
+      options.readyTimeoutMs ?? 60_000,
+    );
     const onData = (chunk: Buffer): void => {
       for (const line of chunk.toString().split('\n').filter(Boolean)) {
         lines.push(line);

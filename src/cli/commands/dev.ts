@@ -29,7 +29,9 @@ interface DevOptions {
 export function registerDev(program: Command): void {
   program
     .command('dev')
-    .description('run the local stack: Postgres, the Temporal dev server and web UI (state kept under BBM_DATA_DIR) and a worker; Ctrl-C stops all of it')
+    .description(
+      'run the local stack: Postgres, the Temporal dev server and web UI (state kept under BBM_DATA_DIR) and a worker; Ctrl-C stops all of it',
+    )
     .option('--demo', 'also run the demo: generate a dataset, define one migration per repository, run them all')
     .option('--rows <n>', 'demo: rows to generate', integerIn(1, 100_000_000), 1_000_000)
     .option('--repos <n>', 'demo: repositories to spread them over', integerIn(1, 10_000), 50)
@@ -96,7 +98,11 @@ async function dev(ctx: CliContext, opts: DevOptions): Promise<number> {
       if (opts.exitWhenDone && !signalled) return code;
     }
     if (!signalled) {
-      out.line(opts.demo ? '\nThe worker and the web UI keep running so you can look around. Ctrl-C stops everything.' : 'Ctrl-C stops everything.');
+      out.line(
+        opts.demo
+          ? '\nThe worker and the web UI keep running so you can look around. Ctrl-C stops everything.'
+          : 'Ctrl-C stops everything.',
+      );
       await Promise.race([new Promise((r) => abort.signal.addEventListener('abort', r, { once: true })), worker.done]);
     }
     return signalled ? exitFor(signalled) : code;
@@ -124,7 +130,14 @@ function fileLogger(config: BbmConfig, file: string): Logger {
 
 const DEFAULT_TASK_QUEUE = 'bbm';
 
-function printBanner(ctx: CliContext, given: BbmConfig, config: BbmConfig, stack: DevStack, worker: RunningWorker, logFile: string | undefined): void {
+function printBanner(
+  ctx: CliContext,
+  given: BbmConfig,
+  config: BbmConfig,
+  stack: DevStack,
+  worker: RunningWorker,
+  logFile: string | undefined,
+): void {
   const { out } = ctx;
   const ns = encodeURIComponent(config.temporal.namespace);
   const rows: [string, string][] = [];

@@ -3,8 +3,8 @@ import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { schemaVersion } from '../../db/schema';
 import { isBbmError } from '../../errors';
-import { SEARCH_ATTRIBUTES } from '../../temporal/search-attributes';
-import type { healthCheck } from '../../../workflows/health';
+import { SEARCH_ATTRIBUTES } from '../../contract/search-attributes';
+import { WORKFLOW_TYPES, type HealthCheckWorkflow } from '../../contract/workflows';
 import { action } from '../action';
 import type { CliContext } from '../context';
 import { ExitCode, exitCodeFor } from '../exit-codes';
@@ -32,7 +32,10 @@ export function registerDoctor(program: Command): void {
         const failed = checks.filter((c) => !c.ok);
         ctx.out.result({ ok: failed.length === 0, checks }, () =>
           [
-            renderTable(['CHECK', 'OK', 'DETAIL'], checks.map((c) => [c.check, c.ok ? 'yes' : 'NO', c.detail])),
+            renderTable(
+              ['CHECK', 'OK', 'DETAIL'],
+              checks.map((c) => [c.check, c.ok ? 'yes' : 'NO', c.detail]),
+            ),
             '',
             failed.length === 0 ? 'All checks passed.' : `${failed.length} check(s) failed.`,
           ].join('\n'),
@@ -63,7 +66,16 @@ async function runChecks(ctx: CliContext, timeoutMs: number): Promise<Check[]> {
     const { rows } = await pool.query("SELECT current_setting('server_version') AS v, current_database() AS db");
     checks.push({ check: 'postgres', ok: true, detail: `PostgreSQL ${rows[0].v}, database ${rows[0].db} (${ctx.describeDatabase()})` });
     const version = await schemaVersion(pool);
-    checks.push(version > 0 ? { check: 'bbm schema', ok: true, detail: `version ${version}` } : { check: 'bbm schema', ok: false, detail: 'missing: run `bbm setup` (or start `bbm worker`, which creates it)', exit: ExitCode.BAD_INPUT });
+    checks.push(
+      version > 0
+        ? { check: 'bbm schema', ok: true, detail: `version ${version}` }
+        : {
+            check: 'bbm schema',
+            ok: false,
+            detail: 'missing: run `bbm setup` (or start `bbm worker`, which creates it)',
+            exit: ExitCode.BAD_INPUT,
+          },
+    );
   } catch (err) {
     checks.push(fail('postgres', err));
   }
@@ -72,7 +84,11 @@ async function runChecks(ctx: CliContext, timeoutMs: number): Promise<Check[]> {
   try {
     client = await ctx.client();
     const info = await client.workflowService.getSystemInfo({});
-    checks.push({ check: 'temporal', ok: true, detail: `server ${info.serverVersion || 'reachable'}, namespace ${config.temporal.namespace}` });
+    checks.push({
+      check: 'temporal',
+      ok: true,
+      detail: `server ${info.serverVersion || 'reachable'}, namespace ${config.temporal.namespace}`,
+    });
   } catch (err) {
     checks.push(fail('temporal', err));
     return checks;
@@ -97,14 +113,23 @@ async function runChecks(ctx: CliContext, timeoutMs: number): Promise<Check[]> {
     taskQueueType: TASK_QUEUE_TYPE_WORKFLOW,
   });
   if (!pollers || pollers.length === 0) {
-    checks.push({ check: 'worker', ok: false, detail: `no worker polls task queue ${config.taskQueue}: start one with \`bbm worker\``, exit: ExitCode.CANNOT_CONNECT });
+    checks.push({
+      check: 'worker',
+      ok: false,
+      detail: `no worker polls task queue ${config.taskQueue}: start one with \`bbm worker\``,
+      exit: ExitCode.CANNOT_CONNECT,
+    });
     return checks;
   }
-  checks.push({ check: 'worker', ok: true, detail: `${pollers.length} poller(s) on ${config.taskQueue}: ${[...new Set(pollers.map((p) => p.identity))].slice(0, 3).join(', ')}` });
+  checks.push({
+    check: 'worker',
+    ok: true,
+    detail: `${pollers.length} poller(s) on ${config.taskQueue}: ${[...new Set(pollers.map((p) => p.identity))].slice(0, 3).join(', ')}`,
+  });
 
   const started = Date.now();
   try {
-    const result = await client.workflow.execute<typeof healthCheck>('healthCheck', {
+    const result = await client.workflow.execute<HealthCheckWorkflow>(WORKFLOW_TYPES.healthCheck, {
       taskQueue: config.taskQueue,
       workflowId: `bbm-doctor-${randomBytes(4).toString('hex')}`,
       args: [{}],
@@ -117,7 +142,12 @@ async function runChecks(ctx: CliContext, timeoutMs: number): Promise<Check[]> {
     });
   } catch (err) {
     const cause = (err as { cause?: Error }).cause;
-    checks.push({ check: 'round trip', ok: false, detail: `healthCheck workflow did not complete within ${timeoutMs / 1000}s: ${cause?.message ?? (err as Error).message}`, exit: ExitCode.CANNOT_CONNECT });
+    checks.push({
+      check: 'round trip',
+      ok: false,
+      detail: `healthCheck workflow did not complete within ${timeoutMs / 1000}s: ${cause?.message ?? (err as Error).message}`,
+      exit: ExitCode.CANNOT_CONNECT,
+    });
   }
   return checks;
 }

@@ -1,12 +1,12 @@
 import type { Client } from '@temporalio/client';
-import { Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { enqueuerStatus, getCapacity, setCapacity, wakeEnqueuer } from '../../enqueuer/client';
 import { ENQUEUER_DEFAULTS } from '../../enqueuer/policy';
 import { deleteSchedule, ensureSchedule } from '../../enqueuer/schedule';
 import { invalidInput } from '../../errors';
 import type { Knobs } from '../../knobs';
-import { enqueuerScheduleId, enqueuerWorkflowId } from '../../../workflows/ids';
-import type { EnqueuerReport } from '../../../workflows/messages';
+import { enqueuerScheduleId, enqueuerWorkflowId } from '../../contract/ids';
+import type { EnqueuerReport } from '../../contract/messages';
 import { action } from '../action';
 import type { CliContext } from '../context';
 import { ExitCode } from '../exit-codes';
@@ -29,12 +29,14 @@ export function registerEnqueuer(program: Command): void {
     .option('--prefix <text>', 'only repositories whose key starts with this')
     .option('--knob <name=value>', 'knobs for the repository workflows it starts from now on (repeatable)', collectKnob)
     .option('--capacity <n>', 'capacity to start with, when no enqueuer runs yet', integerIn(0, 1000))
-    .option('--no-wait', 'do not wait for the wake-up\'s report')
+    .option('--no-wait', "do not wait for the wake-up's report")
     .action(action<EnqueueOptions>((ctx, _args, opts) => enqueue(ctx, opts)));
 
   program
     .command('capacity [action] [n]')
-    .description('`capacity` or `capacity get`: the enqueuer\'s capacity; `capacity set N`: change it at runtime (0..1000; 0 starts nothing new)')
+    .description(
+      "`capacity` or `capacity get`: the enqueuer's capacity; `capacity set N`: change it at runtime (0..1000; 0 starts nothing new)",
+    )
     .action(action((ctx, [verb, value]) => capacity(ctx, verb ?? 'get', value)));
 
   const schedule = program.command('schedule').description('the Temporal Schedule that wakes the enqueuer periodically');
@@ -46,9 +48,14 @@ export function registerEnqueuer(program: Command): void {
     .action(
       action<{ every: number; paused?: boolean }>(async (ctx, _args, opts) => {
         if (opts.every % 1000 !== 0) throw invalidInput('--every must be a whole number of seconds.');
-        const result = await ensureSchedule(await ctx.client(), ctx.config.taskQueue, { intervalSeconds: opts.every / 1000, paused: Boolean(opts.paused) });
-        ctx.out.result({ ...result, intervalSeconds: opts.every / 1000, paused: Boolean(opts.paused) }, () =>
-          `${result.created ? 'Created' : 'Updated'} schedule ${result.scheduleId}: wakes the enqueuer every ${opts.every / 1000}s${opts.paused ? ' (paused)' : ''}.`,
+        const result = await ensureSchedule(await ctx.client(), ctx.config.taskQueue, {
+          intervalSeconds: opts.every / 1000,
+          paused: Boolean(opts.paused),
+        });
+        ctx.out.result(
+          { ...result, intervalSeconds: opts.every / 1000, paused: Boolean(opts.paused) },
+          () =>
+            `${result.created ? 'Created' : 'Updated'} schedule ${result.scheduleId}: wakes the enqueuer every ${opts.every / 1000}s${opts.paused ? ' (paused)' : ''}.`,
         );
       }),
     );
@@ -59,7 +66,9 @@ export function registerEnqueuer(program: Command): void {
       action(async (ctx) => {
         const deleted = await deleteSchedule(await ctx.client(), ctx.config.taskQueue);
         const scheduleId = enqueuerScheduleId(ctx.config.taskQueue);
-        ctx.out.result({ scheduleId, deleted }, () => (deleted ? `Deleted schedule ${scheduleId}.` : `No schedule ${scheduleId}; nothing to delete.`));
+        ctx.out.result({ scheduleId, deleted }, () =>
+          deleted ? `Deleted schedule ${scheduleId}.` : `No schedule ${scheduleId}; nothing to delete.`,
+        );
       }),
     );
 }
@@ -71,7 +80,11 @@ async function enqueue(ctx: CliContext, opts: EnqueueOptions): Promise<number> {
   const woken = await wakeEnqueuer(
     client,
     taskQueue,
-    { reason: opts.reason, ...(opts.prefix ? { repositoryPrefix: opts.prefix } : {}), ...(opts.knob ? { knobs: checkedKnobs(opts.knob) } : {}) },
+    {
+      reason: opts.reason,
+      ...(opts.prefix ? { repositoryPrefix: opts.prefix } : {}),
+      ...(opts.knob ? { knobs: checkedKnobs(opts.knob) } : {}),
+    },
     opts.capacity !== undefined ? { capacity: opts.capacity } : {},
   );
   const report = opts.wait ? await waitForReport(client, taskQueue, before?.wakeUps ?? 0, 15_000) : undefined;
@@ -85,7 +98,12 @@ async function enqueue(ctx: CliContext, opts: EnqueueOptions): Promise<number> {
 }
 
 /** The wake-up's own report: wait until the enqueuer has processed every pending request. */
-async function waitForReport(client: Client, taskQueue: string, wakeUpsBefore: number, timeoutMs: number): Promise<EnqueuerReport | undefined> {
+async function waitForReport(
+  client: Client,
+  taskQueue: string,
+  wakeUpsBefore: number,
+  timeoutMs: number,
+): Promise<EnqueuerReport | undefined> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const report = await enqueuerStatus(client, taskQueue).catch(() => undefined);
@@ -101,7 +119,10 @@ function renderReport(r: EnqueuerReport): string {
     ['running', r.running.length > 0 ? `${r.running.length}: ${r.running.join(', ')}` : '0'],
     ['started now', r.started.length > 0 ? r.started.join(', ') : 'none'],
     ['already running', r.alreadyRunning.length > 0 ? r.alreadyRunning.join(', ') : 'none'],
-    ['note', r.noRepositoryFound ? 'no repository found (nothing eligible that is not already running)' : r.atCapacity ? 'at capacity' : null],
+    [
+      'note',
+      r.noRepositoryFound ? 'no repository found (nothing eligible that is not already running)' : r.atCapacity ? 'at capacity' : null,
+    ],
   ]);
 }
 
@@ -112,10 +133,18 @@ async function capacity(ctx: CliContext, verb: string, value: string | undefined
     const client = await ctx.client();
     const current = await getCapacity(client, taskQueue);
     const report = current === undefined ? undefined : await enqueuerStatus(client, taskQueue);
-    ctx.out.result({ workflowId: enqueuerWorkflowId(taskQueue), running: current !== undefined, capacity: current ?? null, defaultCapacity: ENQUEUER_DEFAULTS.capacity, runningRepositories: report?.running ?? [] }, () =>
-      current === undefined
-        ? `No enqueuer is running on task queue ${taskQueue}; it starts with capacity ${ENQUEUER_DEFAULTS.capacity} unless told otherwise (bbm capacity set N, or bbm enqueue --capacity N).`
-        : `Capacity ${current} (enqueuer ${enqueuerWorkflowId(taskQueue)}); ${report?.running.length ?? 0} repository workflow(s) running.`,
+    ctx.out.result(
+      {
+        workflowId: enqueuerWorkflowId(taskQueue),
+        running: current !== undefined,
+        capacity: current ?? null,
+        defaultCapacity: ENQUEUER_DEFAULTS.capacity,
+        runningRepositories: report?.running ?? [],
+      },
+      () =>
+        current === undefined
+          ? `No enqueuer is running on task queue ${taskQueue}; it starts with capacity ${ENQUEUER_DEFAULTS.capacity} unless told otherwise (bbm capacity set N, or bbm enqueue --capacity N).`
+          : `Capacity ${current} (enqueuer ${enqueuerWorkflowId(taskQueue)}); ${report?.running.length ?? 0} repository workflow(s) running.`,
     );
     return ExitCode.OK;
   }
@@ -129,7 +158,10 @@ async function capacity(ctx: CliContext, verb: string, value: string | undefined
       throw err;
     }
     const applied = await setCapacity(await ctx.client(), taskQueue, n);
-    ctx.out.result({ workflowId: enqueuerWorkflowId(taskQueue), capacity: applied }, () => `Capacity set to ${applied}; it applies from the enqueuer's next start (running repositories are never stopped).`);
+    ctx.out.result(
+      { workflowId: enqueuerWorkflowId(taskQueue), capacity: applied },
+      () => `Capacity set to ${applied}; it applies from the enqueuer's next start (running repositories are never stopped).`,
+    );
     return ExitCode.OK;
   }
   throw invalidInput(`Unknown capacity action ${JSON.stringify(verb)}: use \`bbm capacity get\` or \`bbm capacity set N\`.`);

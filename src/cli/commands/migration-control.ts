@@ -4,9 +4,9 @@ import { MigrationStatus } from '../../engine/constants';
 import { pauseMigrations, resumeMigrations, retryMigration } from '../../engine/control';
 import { listMigrations, migrationByName } from '../../store/migrations';
 import type { Knobs } from '../../knobs';
-import { repositoryWorkflowId } from '../../../workflows/ids';
-import type { repositoryMigration } from '../../../workflows/repository';
-import { SA } from '../../../workflows/search-attributes';
+import { repositoryWorkflowId } from '../../contract/ids';
+import { WORKFLOW_TYPES, type RepositoryWorkflow } from '../../contract/workflows';
+import { SA } from '../../contract/search-attributes';
 import { action } from '../action';
 import type { CliContext } from '../context';
 import { ExitCode } from '../exit-codes';
@@ -25,8 +25,8 @@ export function registerMigrationControl(group: Command): void {
       .command(`${kind} [name]`)
       .description(
         kind === 'pause'
-          ? 'pause one migration, a repository\'s (--repository) or all; running workflows stop after the job in flight'
-          : 'resume paused migrations (one, a repository\'s, or all); running workflows continue at once',
+          ? "pause one migration, a repository's (--repository) or all; running workflows stop after the job in flight"
+          : "resume paused migrations (one, a repository's, or all); running workflows continue at once",
       )
       .option('--repository <key>', 'all migrations of this repository');
     if (kind === 'resume') cmd.option('--start', 'also start the workflow of each resumed repository that is not running');
@@ -48,7 +48,9 @@ export function registerMigrationControl(group: Command): void {
         ctx.out.result({ action: 'retry', migration: name, status: 'running', repository, signalled }, () =>
           [
             `Migration ${name} is running again; its failed jobs get a fresh attempt budget.`,
-            signalled ? `Signalled the running workflow of ${repository}; it picks the migration up after its current batch.` : `It continues when its repository runs: bbm repositories start ${repository}   (or bbm enqueue)`,
+            signalled
+              ? `Signalled the running workflow of ${repository}; it picks the migration up after its current batch.`
+              : `It continues when its repository runs: bbm repositories start ${repository}   (or bbm enqueue)`,
           ].join('\n'),
         );
       }),
@@ -87,9 +89,15 @@ async function control(ctx: CliContext, kind: 'pause' | 'resume', name: string |
   }
   ctx.out.result({ action: kind, changed, signalled: report.signalled, started, warning: report.warning ?? null }, () => {
     if (changed.length === 0 && started.length === 0) {
-      return kind === 'pause' ? 'Nothing to pause: no selected migration is active or running.' : 'Nothing to resume: no selected migration is paused.';
+      return kind === 'pause'
+        ? 'Nothing to pause: no selected migration is active or running.'
+        : 'Nothing to resume: no selected migration is paused.';
     }
-    const lines = [changed.length > 0 ? `${kind === 'pause' ? 'Paused' : 'Resumed'} ${changed.length} migration(s): ${changed.join(', ')}.` : 'No selected migration was paused.'];
+    const lines = [
+      changed.length > 0
+        ? `${kind === 'pause' ? 'Paused' : 'Resumed'} ${changed.length} migration(s): ${changed.join(', ')}.`
+        : 'No selected migration was paused.',
+    ];
     if (report.signalled.length > 0) lines.push(`Signalled the running workflow(s) of ${report.signalled.join(', ')}.`);
     if (started.length > 0) lines.push(`Started the workflow(s) of ${started.join(', ')}.`);
     if (kind === 'resume' && idle.length > 0 && !report.warning) {
@@ -101,9 +109,14 @@ async function control(ctx: CliContext, kind: 'pause' | 'resume', name: string |
 }
 
 /** Start a repository's workflow and return its run id; undefined when one is already running. */
-export async function startRepository(client: Client, taskQueue: string, repository: string, extra: { knobs?: Partial<Knobs>; retryFailed?: boolean } = {}): Promise<string | undefined> {
+export async function startRepository(
+  client: Client,
+  taskQueue: string,
+  repository: string,
+  extra: { knobs?: Partial<Knobs>; retryFailed?: boolean } = {},
+): Promise<string | undefined> {
   try {
-    const handle = await client.workflow.start<typeof repositoryMigration>('repositoryMigration', {
+    const handle = await client.workflow.start<RepositoryWorkflow>(WORKFLOW_TYPES.repository, {
       taskQueue,
       workflowId: repositoryWorkflowId(repository),
       args: [{ repository, ...(extra.knobs ? { knobs: extra.knobs } : {}), ...(extra.retryFailed ? { retryFailed: true } : {}) }],
@@ -120,9 +133,12 @@ async function cancel(ctx: CliContext, repository: string, timeoutMs: number): P
   const client = await ctx.client();
   const status = await repositoryWorkflowStatus(client, repository);
   if (status !== 'RUNNING') {
-    if (status === undefined && ctx.config.databaseUrl && (await listMigrations(await ctx.db(), { repository })).length === 0) throw unknownRepository(repository);
-    ctx.out.result({ action: 'cancel', repository, cancelled: false, workflowStatus: status ?? null }, () =>
-      `Repository ${repository} has no running workflow (${status ? `last one ${status.toLowerCase()}` : 'never started'}); nothing to cancel.`,
+    if (status === undefined && ctx.config.databaseUrl && (await listMigrations(await ctx.db(), { repository })).length === 0)
+      throw unknownRepository(repository);
+    ctx.out.result(
+      { action: 'cancel', repository, cancelled: false, workflowStatus: status ?? null },
+      () =>
+        `Repository ${repository} has no running workflow (${status ? `last one ${status.toLowerCase()}` : 'never started'}); nothing to cancel.`,
     );
     return ExitCode.OK;
   }
@@ -135,10 +151,17 @@ async function cancel(ctx: CliContext, repository: string, timeoutMs: number): P
     ),
     new Promise<string>((r) => setTimeout(() => r('pending'), timeoutMs).unref()),
   ]);
-  ctx.out.result({ action: 'cancel', repository, cancelled: closed !== 'pending', workflowStatus: closed === 'pending' ? 'RUNNING' : closed.toUpperCase() }, () =>
-    closed === 'pending'
-      ? `Cancellation of ${repository} requested; the workflow has not closed within ${timeoutMs / 1000}s (it finishes the job in flight first).`
-      : `Cancelled ${repository}. Its migrations keep their progress; continue with: bbm repositories start ${repository}`,
+  ctx.out.result(
+    {
+      action: 'cancel',
+      repository,
+      cancelled: closed !== 'pending',
+      workflowStatus: closed === 'pending' ? 'RUNNING' : closed.toUpperCase(),
+    },
+    () =>
+      closed === 'pending'
+        ? `Cancellation of ${repository} requested; the workflow has not closed within ${timeoutMs / 1000}s (it finishes the job in flight first).`
+        : `Cancelled ${repository}. Its migrations keep their progress; continue with: bbm repositories start ${repository}`,
   );
   return ExitCode.OK;
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import YAML from 'yaml';
 import { failureCodeName, migrationStatusName } from '../../engine/constants';
 import { defineMigration, type MigrationDefinition } from '../../engine/definitions';
@@ -14,7 +14,19 @@ import { loadWorkRegistry } from '../registry';
 import { registerMigrationControl } from './migration-control';
 import { registerMigrationStatus } from './migration-status';
 
-const DEFINITION_KEYS: readonly (keyof MigrationDefinition)[] = ['name', 'repository', 'work', 'table', 'column', 'strategy', 'batchSize', 'minValue', 'maxValue', 'args', 'paused'];
+const DEFINITION_KEYS: readonly (keyof MigrationDefinition)[] = [
+  'name',
+  'repository',
+  'work',
+  'table',
+  'column',
+  'strategy',
+  'batchSize',
+  'minValue',
+  'maxValue',
+  'args',
+  'paused',
+];
 
 interface CreateOptions {
   file?: string;
@@ -81,7 +93,17 @@ export function registerMigrations(program: Command): void {
             ? 'No migrations yet. Define one with `bbm migrations create`.'
             : renderTable(
                 ['ID', 'NAME', 'REPOSITORY', 'WORK', 'TARGET', 'STRATEGY', 'BATCH', 'RANGE', 'STATUS'],
-                rows.map((m) => [m.id, m.name, m.repository, m.jobName, `${m.tableName}.${m.columnName}`, m.batchingStrategy, formatCount(m.batchSize), rangeText(m), statusText(m)]),
+                rows.map((m) => [
+                  m.id,
+                  m.name,
+                  m.repository,
+                  m.jobName,
+                  `${m.tableName}.${m.columnName}`,
+                  m.batchingStrategy,
+                  formatCount(m.batchSize),
+                  rangeText(m),
+                  statusText(m),
+                ]),
               ),
         );
       }),
@@ -111,7 +133,9 @@ export function buildDefinition(opts: CreateOptions): MigrationDefinition {
   if (opts.args || opts.arg) def.args = { ...(def.args ?? {}), ...(opts.args ?? {}), ...(opts.arg ?? {}) };
   const missing = (['name', 'work', 'table', 'column'] as const).filter((k) => def[k] === undefined || def[k] === '');
   if (missing.length > 0) {
-    throw invalidInput(`Missing ${missing.map((k) => `--${k}`).join(', ')} (or the same fields in --file). Example:\n  bbm migrations create --name backfill_copy --work copy_column --table items --column id --arg from=payload --arg to=copy`);
+    throw invalidInput(
+      `Missing ${missing.map((k) => `--${k}`).join(', ')} (or the same fields in --file). Example:\n  bbm migrations create --name backfill_copy --work copy_column --table items --column id --arg from=payload --arg to=copy`,
+    );
   }
   return def as MigrationDefinition;
 }
@@ -129,9 +153,11 @@ function readDefinitionFile(file: string): Partial<MigrationDefinition> {
   } catch (err) {
     throw invalidInput(`--file ${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(err as Error).message}`);
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalidInput(`--file ${file} must hold one object with the definition fields (${DEFINITION_KEYS.join(', ')}).`);
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw invalidInput(`--file ${file} must hold one object with the definition fields (${DEFINITION_KEYS.join(', ')}).`);
   const unknown = Object.keys(parsed).filter((k) => !DEFINITION_KEYS.includes(k as keyof MigrationDefinition));
-  if (unknown.length > 0) throw invalidInput(`--file ${file} has unknown field(s) ${unknown.join(', ')}; allowed: ${DEFINITION_KEYS.join(', ')}.`);
+  if (unknown.length > 0)
+    throw invalidInput(`--file ${file} has unknown field(s) ${unknown.join(', ')}; allowed: ${DEFINITION_KEYS.join(', ')}.`);
   return parsed as Partial<MigrationDefinition>;
 }
 
@@ -181,5 +207,9 @@ function statusText(m: MigrationRow): string {
 
 /** Shared by the status commands: a migration that does not exist is NOT_FOUND (exit 6). */
 export function unknownRepository(repository: string): BbmError {
-  return new BbmError(ErrorCode.REPOSITORY_NOT_FOUND, `No migrations belong to repository "${repository}". List them with \`bbm migrations list\`.`, { repository });
+  return new BbmError(
+    ErrorCode.REPOSITORY_NOT_FOUND,
+    `No migrations belong to repository "${repository}". List them with \`bbm migrations list\`.`,
+    { repository },
+  );
 }

@@ -6,9 +6,9 @@ import type { MigrationProgress } from '../../engine/types';
 import { BbmError, ErrorCode, invalidInput, isBbmError } from '../../errors';
 import type { Knobs } from '../../knobs';
 import { listMigrations } from '../../store/migrations';
-import { repositoryWorkflowId } from '../../../workflows/ids';
-import { progressQuery, type RepositoryProgress } from '../../../workflows/messages';
-import type { repositoryMigration, RepositorySummary } from '../../../workflows/repository';
+import { repositoryWorkflowId } from '../../contract/ids';
+import { progressQuery, type RepositoryProgress } from '../../contract/messages';
+import type { RepositorySummary, RepositoryWorkflow } from '../../contract/workflows';
 import { action } from '../action';
 import type { CliContext } from '../context';
 import { ExitCode } from '../exit-codes';
@@ -33,7 +33,7 @@ export function registerRepositories(program: Command): void {
     .command('start <key>')
     .description('start the repository workflow (ID bbm-repository:<key>); exit 4 when it is already running')
     .option('--knob <name=value>', 'batch loop setting (repeatable), e.g. --knob maxDelayMs=200', collectKnob)
-    .option('--retry-failed', 're-run the repository\'s failed migrations first')
+    .option('--retry-failed', "re-run the repository's failed migrations first")
     .option('--wait', 'follow its progress until it reaches a final state (exit 3 if a migration failed)')
     .action(action<StartOptions>((ctx, [key], opts) => start(ctx, key as string, opts)));
 
@@ -51,7 +51,8 @@ export function registerRepositories(program: Command): void {
 }
 
 function checkKey(key: string): void {
-  if (!REPOSITORY_PATTERN.test(key)) throw invalidInput(`Repository key ${JSON.stringify(key)} is invalid: use letters, digits, _ . : / @ - (up to 200).`);
+  if (!REPOSITORY_PATTERN.test(key))
+    throw invalidInput(`Repository key ${JSON.stringify(key)} is invalid: use letters, digits, _ . : / @ - (up to 200).`);
 }
 
 async function start(ctx: CliContext, key: string, opts: StartOptions): Promise<number> {
@@ -62,23 +63,34 @@ async function start(ctx: CliContext, key: string, opts: StartOptions): Promise<
   const workflowId = repositoryWorkflowId(key);
   const runId = await startRepository(client, ctx.config.taskQueue, key, { knobs: checkedKnobs(opts.knob), retryFailed: opts.retryFailed });
   if (runId === undefined) {
-    throw new BbmError(ErrorCode.ALREADY_RUNNING, `Repository ${key} is already running (workflow ${workflowId}). Follow it with \`bbm repositories status ${key}\`.`, { repository: key });
+    throw new BbmError(
+      ErrorCode.ALREADY_RUNNING,
+      `Repository ${key} is already running (workflow ${workflowId}). Follow it with \`bbm repositories status ${key}\`.`,
+      { repository: key },
+    );
   }
   if (!opts.wait) {
     ctx.out.result({ repository: key, workflowId, runId, taskQueue: ctx.config.taskQueue, started: true }, () =>
-      [`Started repository ${key}: workflow ${workflowId} (run ${runId}) on task queue ${ctx.config.taskQueue}.`, `Follow it: bbm repositories status ${key}`].join('\n'),
+      [
+        `Started repository ${key}: workflow ${workflowId} (run ${runId}) on task queue ${ctx.config.taskQueue}.`,
+        `Follow it: bbm repositories status ${key}`,
+      ].join('\n'),
     );
     return ExitCode.OK;
   }
   ctx.out.line(`Started repository ${key}: workflow ${workflowId} (run ${runId}).`);
   const summary = await follow(ctx, client, key);
-  ctx.out.result(summary, () => `Repository ${key} ${summary.state}: ${formatCount(summary.jobs)} jobs, ${formatCount(summary.rows)} rows in ${(summary.durationMs / 1000).toFixed(1)}s.`);
+  ctx.out.result(
+    summary,
+    () =>
+      `Repository ${key} ${summary.state}: ${formatCount(summary.jobs)} jobs, ${formatCount(summary.rows)} rows in ${(summary.durationMs / 1000).toFixed(1)}s.`,
+  );
   return summary.state === 'failed' ? ExitCode.MIGRATION_FAILED : ExitCode.OK;
 }
 
 /** Poll the progress query while waiting for the result. */
 async function follow(ctx: CliContext, client: Client, key: string): Promise<RepositorySummary> {
-  const handle = client.workflow.getHandle<typeof repositoryMigration>(repositoryWorkflowId(key));
+  const handle = client.workflow.getHandle<RepositoryWorkflow>(repositoryWorkflowId(key));
   const view = new ProgressView({ out: ctx.out, title: key });
   let done = false;
   const result = handle.result().finally(() => (done = true));
@@ -105,7 +117,9 @@ async function status(ctx: CliContext, key: string): Promise<number> {
       live = await client.workflow.getHandle(repositoryWorkflowId(key)).query(progressQuery);
     } catch (err) {
       // A query needs a worker to answer it; the database still knows the migrations' progress.
-      ctx.out.note(`warning: the workflow did not answer the progress query (${(err as Error).message}); is a worker running? Showing the database's view.`);
+      ctx.out.note(
+        `warning: the workflow did not answer the progress query (${(err as Error).message}); is a worker running? Showing the database's view.`,
+      );
     }
   }
   let migrations: MigrationProgress[] | undefined = live?.migrations;
@@ -135,12 +149,27 @@ async function status(ctx: CliContext, key: string): Promise<number> {
     ];
     if (live) {
       fields.push(['state', live.detail ? `${live.state}: ${live.detail}` : live.state]);
-      fields.push(['done so far', `${formatCount(live.totals.jobs)} jobs, ${formatCount(live.totals.rows)} rows, ${formatCount(live.totals.batches)} batches, run ${live.totals.runs}`]);
-      fields.push(['knobs', Object.entries(live.knobs).map(([k, v]) => `${k}=${v}`).join(' ')]);
+      fields.push([
+        'done so far',
+        `${formatCount(live.totals.jobs)} jobs, ${formatCount(live.totals.rows)} rows, ${formatCount(live.totals.batches)} batches, run ${live.totals.runs}`,
+      ]);
+      fields.push([
+        'knobs',
+        Object.entries(live.knobs)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' '),
+      ]);
     }
     const table = renderTable(
       ['MIGRATION', 'STATUS', 'PROGRESS', 'ROWS', 'JOBS DONE', 'FAILED JOBS'],
-      (migrations ?? []).map((m) => [m.name, m.failure ? `${m.status} (${m.failure})` : m.status, formatPercent(m.percent), formatCount(m.rowsProcessed), formatCount(m.jobs.finished), formatCount(m.jobs.failed)]),
+      (migrations ?? []).map((m) => [
+        m.name,
+        m.failure ? `${m.status} (${m.failure})` : m.status,
+        formatPercent(m.percent),
+        formatCount(m.rowsProcessed),
+        formatCount(m.jobs.finished),
+        formatCount(m.jobs.failed),
+      ]),
     );
     return `${renderFields(fields)}\n\n${table}`;
   });
@@ -167,14 +196,26 @@ async function list(ctx: CliContext): Promise<number> {
   }
   const out: { repository: string; migrations: number; statuses: Record<string, number>; workflowStatus: string | null }[] = [];
   for (const [repository, entry] of [...byRepository.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-    out.push({ repository, migrations: entry.migrations, statuses: entry.statuses, workflowStatus: client ? ((await repositoryWorkflowStatus(client, repository)) ?? null) : null });
+    out.push({
+      repository,
+      migrations: entry.migrations,
+      statuses: entry.statuses,
+      workflowStatus: client ? ((await repositoryWorkflowStatus(client, repository)) ?? null) : null,
+    });
   }
   ctx.out.result(out, () =>
     out.length === 0
       ? 'No repositories yet: define a migration with `bbm migrations create`.'
       : renderTable(
           ['REPOSITORY', 'MIGRATIONS', 'STATUSES', 'WORKFLOW'],
-          out.map((r) => [r.repository, r.migrations, Object.entries(r.statuses).map(([s, n]) => `${n} ${s}`).join(', '), r.workflowStatus?.toLowerCase() ?? '-']),
+          out.map((r) => [
+            r.repository,
+            r.migrations,
+            Object.entries(r.statuses)
+              .map(([s, n]) => `${n} ${s}`)
+              .join(', '),
+            r.workflowStatus?.toLowerCase() ?? '-',
+          ]),
         ),
   );
   return ExitCode.OK;

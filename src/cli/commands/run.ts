@@ -18,7 +18,11 @@ export function registerRun(program: Command): void {
   program
     .command('run')
     .description('run every migration to completion: resume paused ones, wake the enqueuer, show progress; exit 3 if any failed')
-    .option('--max-job-retry <n>', `attempts per job before a migration fails (${LIMITS.MIN_JOB_ATTEMPTS}..${LIMITS.MAX_JOB_ATTEMPTS}; default 5)`, integerIn(LIMITS.MIN_JOB_ATTEMPTS, LIMITS.MAX_JOB_ATTEMPTS))
+    .option(
+      '--max-job-retry <n>',
+      `attempts per job before a migration fails (${LIMITS.MIN_JOB_ATTEMPTS}..${LIMITS.MAX_JOB_ATTEMPTS}; default 5)`,
+      integerIn(LIMITS.MIN_JOB_ATTEMPTS, LIMITS.MAX_JOB_ATTEMPTS),
+    )
     .option('--capacity <n>', 'capacity to start the enqueuer with, when none runs yet', integerIn(1, 1000))
     .action(action<RunOptions>((ctx, _args, opts) => run(ctx, opts)));
 }
@@ -52,7 +56,11 @@ async function run(ctx: CliContext, opts: RunOptions): Promise<number> {
           ['paused meanwhile', result.paused],
           ['took', formatDuration(result.durationMs / 1000)],
         ]),
-        result.failed > 0 ? 'Some migrations failed: inspect them with `bbm migrations status <name>`, fix the cause, then `bbm migrations retry <name>` and `bbm run` again.' : result.ok ? 'All migrations finished.' : 'Stopped: some migrations were paused while the run waited.',
+        result.failed > 0
+          ? 'Some migrations failed: inspect them with `bbm migrations status <name>`, fix the cause, then `bbm migrations retry <name>` and `bbm run` again.'
+          : result.ok
+            ? 'All migrations finished.'
+            : 'Stopped: some migrations were paused while the run waited.',
       ]
         .filter(Boolean)
         .join('\n'),

@@ -11,7 +11,7 @@ import { runWorker } from '../run-worker';
 export function registerWorker(program: Command): void {
   program
     .command('worker')
-    .description('run a worker: migrates bbm\'s schema, polls the task queue, serves /metrics; SIGTERM/SIGINT drain it gracefully')
+    .description("run a worker: migrates bbm's schema, polls the task queue, serves /metrics; SIGTERM/SIGINT drain it gracefully")
     .option('--work-module <path>', 'module exporting your work functions (default export: an array of WorkFunction)')
     .action(
       action<{ workModule?: string }>(async (ctx, _args, opts) => {

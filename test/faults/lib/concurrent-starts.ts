@@ -3,7 +3,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { defineMigration } from '../../../src/engine/definitions';
 import { BUILTIN_WORK } from '../../../src/engine/builtin-work';
 import { WorkRegistry } from '../../../src/engine/registry';
-import { repositoryWorkflowId } from '../../../workflows/ids';
+import { repositoryWorkflowId } from '../../../src/contract/ids';
 import { repositoryMigration } from '../../../workflows/repository';
 import { createTestDatabase } from '../../helpers/db';
 import { startTestWorker, testClient, uniqueTaskQueue } from '../../helpers/temporal';
@@ -28,11 +28,15 @@ export async function concurrentStartsDrill(options: { label: string; starts: nu
   const registry = new WorkRegistry([...BUILTIN_WORK]);
   const name = `${options.label}-m`;
   const repository = `${options.label}-repo`;
-  await defineMigration({ pool: db.pool, registry }, { name, repository, work: 'increment', table: 'items', column: 'id', batchSize: 1000, args: { target: 'counter' } });
+  await defineMigration(
+    { pool: db.pool, registry },
+    { name, repository, work: 'increment', table: 'items', column: 'id', batchSize: 1000, args: { target: 'counter' } },
+  );
   const client = await testClient();
   const taskQueue = uniqueTaskQueue(options.label);
   const workflowId = repositoryWorkflowId(repository);
-  const start = () => client.workflow.start(repositoryMigration, { taskQueue, workflowId, args: [{ repository, knobs: { minDelayMs: 0, maxDelayMs: 0 } }] });
+  const start = () =>
+    client.workflow.start(repositoryMigration, { taskQueue, workflowId, args: [{ repository, knobs: { minDelayMs: 0, maxDelayMs: 0 } }] });
 
   // All starts race before any worker polls, so the first execution cannot finish in between.
   const settled = await Promise.allSettled(Array.from({ length: options.starts }, start));
@@ -47,11 +51,16 @@ export async function concurrentStartsDrill(options: { label: string; starts: nu
   const report = await assertExactlyOnce(db.pool, 'items', [name], options.rows);
 
   let executions = 0;
-  await waitFor('the execution to be visible', async () => {
-    executions = 0;
-    for await (const _ of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) executions += 1;
-    return executions >= 1;
-  }, 30_000, 200);
+  await waitFor(
+    'the execution to be visible',
+    async () => {
+      executions = 0;
+      for await (const _ of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) executions += 1;
+      return executions >= 1;
+    },
+    30_000,
+    200,
+  );
   assert.equal(executions, 1, 'more than one execution of the repository workflow');
 
   const late = await (await start()).result();
@@ -72,9 +81,14 @@ export interface ConcurrentWakesReport extends ExactlyOnceReport {
  * `wakes` concurrent wake-ups of the enqueuer (signal-with-start): one enqueuer execution takes
  * them all, and each of its repositories is started exactly once.
  */
-export async function concurrentWakesDrill(options: { label: string; wakes: number; repositories: number; rowsPerRepository: number }): Promise<ConcurrentWakesReport> {
+export async function concurrentWakesDrill(options: {
+  label: string;
+  wakes: number;
+  repositories: number;
+  rowsPerRepository: number;
+}): Promise<ConcurrentWakesReport> {
   const { wakeEnqueuer } = await import('../../../src/enqueuer/client');
-  const { enqueuerWorkflowId } = await import('../../../workflows/ids');
+  const { enqueuerWorkflowId } = await import('../../../src/contract/ids');
   const db = await createTestDatabase(options.label);
   const rows = options.repositories * options.rowsPerRepository;
   await createCounterTable(db.pool, 'items', rows);
@@ -89,7 +103,17 @@ export async function concurrentWakesDrill(options: { label: string; wakes: numb
     const minValue = i * options.rowsPerRepository + 1;
     await defineMigration(
       { pool: db.pool, registry },
-      { name, repository, work: 'increment', table: 'items', column: 'id', batchSize: 1000, minValue, maxValue: minValue + options.rowsPerRepository - 1, args: { target: 'counter' } },
+      {
+        name,
+        repository,
+        work: 'increment',
+        table: 'items',
+        column: 'id',
+        batchSize: 1000,
+        minValue,
+        maxValue: minValue + options.rowsPerRepository - 1,
+        args: { target: 'counter' },
+      },
     );
   }
   const client = await testClient();
@@ -97,7 +121,12 @@ export async function concurrentWakesDrill(options: { label: string; wakes: numb
   const worker = await startTestWorker(db, { taskQueue, registry });
   const settled = await Promise.allSettled(
     Array.from({ length: options.wakes }, (_, i) =>
-      wakeEnqueuer(client, taskQueue, { reason: `test-${i}`, repositoryPrefix: options.label, knobs: { minDelayMs: 0, maxDelayMs: 0 } }, { capacity: options.repositories }),
+      wakeEnqueuer(
+        client,
+        taskQueue,
+        { reason: `test-${i}`, repositoryPrefix: options.label, knobs: { minDelayMs: 0, maxDelayMs: 0 } },
+        { capacity: options.repositories },
+      ),
     ),
   );
   const runIds = new Set<string>();
@@ -108,10 +137,17 @@ export async function concurrentWakesDrill(options: { label: string; wakes: numb
   assert.equal(runIds.size, 1, 'every wake-up must land on the same enqueuer run');
   const enqueuerId = enqueuerWorkflowId(taskQueue);
   try {
-    await waitFor('every migration to finish', async () => {
-      const { rows: r } = await db.pool.query('SELECT count(*)::int AS n FROM bbm.migrations WHERE name = ANY($1) AND status = 2', [names]);
-      return r[0].n === names.length;
-    }, 120_000, 200);
+    await waitFor(
+      'every migration to finish',
+      async () => {
+        const { rows: r } = await db.pool.query('SELECT count(*)::int AS n FROM bbm.migrations WHERE name = ANY($1) AND status = 2', [
+          names,
+        ]);
+        return r[0].n === names.length;
+      },
+      120_000,
+      200,
+    );
     for (const repository of repositories) await client.workflow.getHandle(repositoryWorkflowId(repository)).result();
     const report = await assertExactlyOnce(db.pool, 'items', names, rows);
     const count = async (workflowId: string): Promise<number> => {
@@ -120,16 +156,28 @@ export async function concurrentWakesDrill(options: { label: string; wakes: numb
       return n;
     };
     let repositoryExecutions: number[] = [];
-    await waitFor('the executions to be visible', async () => {
-      repositoryExecutions = await Promise.all(repositories.map((r) => count(repositoryWorkflowId(r))));
-      return repositoryExecutions.every((n) => n >= 1);
-    }, 30_000, 200);
-    assert.deepEqual(repositoryExecutions, repositories.map(() => 1), 'a repository was started more than once');
+    await waitFor(
+      'the executions to be visible',
+      async () => {
+        repositoryExecutions = await Promise.all(repositories.map((r) => count(repositoryWorkflowId(r))));
+        return repositoryExecutions.every((n) => n >= 1);
+      },
+      30_000,
+      200,
+    );
+    assert.deepEqual(
+      repositoryExecutions,
+      repositories.map(() => 1),
+      'a repository was started more than once',
+    );
     const enqueuerExecutions = await count(enqueuerId);
     assert.equal(enqueuerExecutions, 1, 'more than one enqueuer execution');
     return { ...report, wakes: options.wakes, enqueuerExecutions, repositoryExecutions };
   } finally {
-    await client.workflow.getHandle(enqueuerId).terminate('test done').catch(() => undefined);
+    await client.workflow
+      .getHandle(enqueuerId)
+      .terminate('test done')
+      .catch(() => undefined);
     await worker.stop();
   }
 }

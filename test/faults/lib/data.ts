@@ -21,7 +21,12 @@ export interface ExactlyOnceReport {
  * finished, their ranges disjoint and covering its range, rows_affected and rows_processed equal
  * to the rows changed.
  */
-export async function assertExactlyOnce(pool: Pool, table: string, migrationNames: string[], expectedRows: number): Promise<ExactlyOnceReport> {
+export async function assertExactlyOnce(
+  pool: Pool,
+  table: string,
+  migrationNames: string[],
+  expectedRows: number,
+): Promise<ExactlyOnceReport> {
   const data = await pool.query(
     `SELECT count(*)::int AS total, count(*) FILTER (WHERE counter = 1)::int AS once,
             count(*) FILTER (WHERE counter = 0)::int AS never, count(*) FILTER (WHERE counter > 1)::int AS twice
@@ -46,7 +51,11 @@ export async function assertExactlyOnce(pool: Pool, table: string, migrationName
     assert.equal(Number(m.status), MigrationStatus.FINISHED, `migration ${m.name} is not finished`);
     assert.equal(m.finished, m.jobs, `migration ${m.name} has unfinished jobs`);
     assert.equal(Number(m.rows_affected), Number(m.rows_processed), `migration ${m.name}: jobs' rows_affected differs from rows_processed`);
-    assert.equal(Number(m.covered), Number(m.max_value) - Number(m.min_value) + 1, `migration ${m.name}: job ranges do not cover its range exactly`);
+    assert.equal(
+      Number(m.covered),
+      Number(m.max_value) - Number(m.min_value) + 1,
+      `migration ${m.name}: job ranges do not cover its range exactly`,
+    );
     jobs += m.jobs;
     rowsProcessed += Number(m.rows_processed);
   }
@@ -63,17 +72,25 @@ export async function assertExactlyOnce(pool: Pool, table: string, migrationName
 
 /** Rows processed so far by the named migrations (for waiting on progress). */
 export async function rowsProcessed(pool: Pool, names: string[]): Promise<number> {
-  const { rows } = await pool.query('SELECT coalesce(sum(rows_processed), 0)::bigint AS n FROM bbm.migrations WHERE name = ANY($1)', [names]);
+  const { rows } = await pool.query('SELECT coalesce(sum(rows_processed), 0)::bigint AS n FROM bbm.migrations WHERE name = ANY($1)', [
+    names,
+  ]);
   return Number(rows[0].n);
 }
 
 /** Everything a refused input must leave untouched: bbm's tables and the data. */
 export async function snapshot(pool: Pool, table: string): Promise<unknown> {
-  const migrations = await pool.query('SELECT id, name, repository, status, batch_size, rows_processed, min_value, max_value, work_args, failure_error_code FROM bbm.migrations ORDER BY id');
+  const migrations = await pool.query(
+    'SELECT id, name, repository, status, batch_size, rows_processed, min_value, max_value, work_args, failure_error_code FROM bbm.migrations ORDER BY id',
+  );
   const jobs = await pool.query('SELECT id, migration_id, status, attempts, min_value, max_value FROM bbm.jobs ORDER BY id');
   const leases = await pool.query('SELECT repository, holder, token FROM bbm.leases ORDER BY repository');
-  const data = await pool.query(`SELECT count(*)::int AS n, coalesce(sum(counter), 0)::bigint AS counters, md5(string_agg(id || ':' || counter || ':' || payload, ',' ORDER BY id)) AS digest FROM ${table}`);
-  const tables = await pool.query("SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2");
+  const data = await pool.query(
+    `SELECT count(*)::int AS n, coalesce(sum(counter), 0)::bigint AS counters, md5(string_agg(id || ':' || counter || ':' || payload, ',' ORDER BY id)) AS digest FROM ${table}`,
+  );
+  const tables = await pool.query(
+    "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2",
+  );
   return { migrations: migrations.rows, jobs: jobs.rows, leases: leases.rows, data: data.rows[0], tables: tables.rows };
 }
 

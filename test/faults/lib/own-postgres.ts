@@ -29,7 +29,18 @@ export async function startOwnPostgres(label: string): Promise<OwnPostgres> {
   const account = postgresAccount();
   const pgCtl = (args: string[]) => execFileAsync(path.join(bin, 'pg_ctl'), args, { ...account, cwd: os.tmpdir(), timeout: 60_000 });
   let byUs = false; // false: the dev helper's child runs it; true: pg_ctl started it
-  const options = ['-p', String(first.port), '-k', dataDir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=300'].join(' ');
+  const options = [
+    '-p',
+    String(first.port),
+    '-k',
+    dataDir,
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'fsync=off',
+    '-c',
+    'max_connections=300',
+  ].join(' ');
   const stop = async (): Promise<void> => {
     if (byUs) await pgCtl(['stop', '-D', dataDir, '-m', 'fast', '-w']).catch(() => undefined);
     else await first.stop();
@@ -67,7 +78,10 @@ function postgresBinDir(): string {
 /** Postgres refuses to run as root: as root, run pg_ctl as the `postgres` user, like the dev helper does. */
 function postgresAccount(): { uid?: number; gid?: number } {
   if (process.getuid?.() !== 0) return {};
-  const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
+  const line = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('postgres:'));
   if (!line) throw new Error('running as root without a postgres user');
   const [, , uid, gid] = line.split(':');
   return { uid: Number(uid), gid: Number(gid) };

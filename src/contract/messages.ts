@@ -1,6 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { MigrationProgress } from '../src/engine/types';
-import type { Knobs } from '../src/knobs';
+import type { MigrationProgress } from '../engine/types';
+import type { Knobs } from '../knobs';
 
 /**
  * Every signal, query and update bbm's workflows understand, in one module imported by the
@@ -18,6 +18,11 @@ export interface MigrationTarget {
 export const pauseSignal = defineSignal<[MigrationTarget?]>('pause');
 /** Resume paused migrations and continue. */
 export const resumeSignal = defineSignal<[MigrationTarget?]>('resume');
+/**
+ * Run failed migrations again: the workflow stops excluding them (after `bbm migrations retry`
+ * reset them in the database) and picks them up in its next batch.
+ */
+export const retrySignal = defineSignal<[MigrationTarget?]>('retry');
 
 export interface ConfigureRequest extends Partial<Knobs> {
   /** Change the batch size of unfinished migrations (of `migration` only when given). */
@@ -27,7 +32,17 @@ export interface ConfigureRequest extends Partial<Knobs> {
 /** Change the batch loop's knobs while it runs; the validator refuses bad values before anything changes. */
 export const configureUpdate = defineUpdate<Knobs, [ConfigureRequest]>('configure');
 
-export type RepositoryState = 'starting' | 'running' | 'waiting_for_lock' | 'waiting_for_work_function' | 'retrying' | 'pausing' | 'paused' | 'finished' | 'failed' | 'cancelled';
+export type RepositoryState =
+  | 'starting'
+  | 'running'
+  | 'waiting_for_lock'
+  | 'waiting_for_work_function'
+  | 'retrying'
+  | 'pausing'
+  | 'paused'
+  | 'finished'
+  | 'failed'
+  | 'cancelled';
 
 export interface RepositoryProgress {
   repository: string;

@@ -1,0 +1,98 @@
+import type { MigrationProgress } from '../engine/types';
+import type { Knobs } from '../knobs';
+import type { RepositoryState, RepositoryTotals, WakeRequest, EnqueuerReport } from './messages';
+
+/**
+ * Workflow type names, inputs and results: what a client (the `bbm` CLI, the enqueuer, the demo,
+ * a service, or `temporal workflow start --type ... --input '{...}'`) needs to start bbm's
+ * workflows. Every input is one plain JSON object. Pure module: no I/O, safe in the workflow sandbox.
+ */
+export const WORKFLOW_TYPES = Object.freeze({
+  repository: 'repositoryMigration',
+  enqueuer: 'enqueuer',
+  enqueuerTick: 'enqueuerTick',
+  healthCheck: 'healthCheck',
+} as const);
+
+// ---- repository workflow ------------------------------------------------------------------
+
+/** Start input. Plain JSON, so `temporal workflow start --input '{"repository":"..."}'` works. */
+export interface RepositoryWorkflowInput {
+  repository: string;
+  /** Overrides of the batch loop's defaults. */
+  knobs?: Partial<Knobs>;
+  /** Re-run failed migrations first (the anchor's `run`). */
+  retryFailed?: boolean;
+  /** State carried across continue-as-new; never set it by hand. */
+  carried?: RepositoryCarriedState;
+}
+
+/** A pause or resume request waiting to be applied by the batch loop (carried across continue-as-new). */
+export type ControlRequest = { kind: 'pause' | 'resume'; migration?: string };
+
+/** What one run of the repository workflow hands to the next at continue-as-new. */
+export interface RepositoryCarriedState {
+  totals: RepositoryTotals;
+  failedMigrationIds: number[];
+  pending: ControlRequest[];
+  progress: MigrationProgress[];
+  startedAt: string;
+}
+
+/** The repository workflow's result. */
+export interface RepositorySummary extends RepositoryTotals {
+  repository: string;
+  state: RepositoryState;
+  durationMs: number;
+  migrations: MigrationProgress[];
+}
+
+/** The repository workflow's signature, for typed `client.workflow.start<RepositoryWorkflow>(WORKFLOW_TYPES.repository, ...)`. */
+export type RepositoryWorkflow = (input: RepositoryWorkflowInput) => Promise<RepositorySummary>;
+
+// ---- enqueuer workflow --------------------------------------------------------------------
+
+/** Start input. Plain JSON: `temporal workflow signal-with-start ... --input '{"capacity":5}'`. */
+export interface EnqueuerInput {
+  /** Repository workflows allowed to run at once (0..1000). @default 5 */
+  capacity?: number;
+  /** Knobs for the repository workflows it starts. @default {} (their defaults) */
+  knobs?: Partial<Knobs>;
+  /** Continue as new past this many history events. @default 5000 */
+  historyEventBudget?: number;
+  /** Re-check this often while repositories run, without a signal. @default 60 */
+  recheckSeconds?: number;
+  /** State carried across continue-as-new; never set it by hand. */
+  carried?: EnqueuerCarriedState;
+}
+
+/** What one run of the enqueuer hands to the next at continue-as-new. */
+export interface EnqueuerCarriedState {
+  tracked: string[];
+  closing: Array<{ repository: string; runId?: string; checks?: number }>;
+  pending: WakeRequest[];
+  report: EnqueuerReport;
+}
+
+/** The enqueuer never returns (it continues as new); typed for `client.workflow.signalWithStart`. */
+export type EnqueuerWorkflow = (input: EnqueuerInput) => Promise<void>;
+
+export interface EnqueuerTickInput {
+  /** @default "schedule" */
+  reason?: string;
+}
+
+/** What the Temporal Schedule starts: wakes the enqueuer with signal-with-start, then ends. */
+export type EnqueuerTickWorkflow = (input?: EnqueuerTickInput) => Promise<{ workflowId: string }>;
+
+// ---- health check workflow ----------------------------------------------------------------
+
+/** What `bbm doctor`'s round trip through a worker reports. */
+export interface DatabaseInfo {
+  serverVersion: string;
+  database: string;
+  schemaVersion: number;
+}
+
+/** The smallest useful workflow: proves a worker polls the queue and reaches Postgres. */
+export type HealthCheckWorkflow = (input?: Record<string, never>) => Promise<DatabaseInfo>;
