@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
-import { pauseMigrations, resumeMigrations, changeBatchSize } from '../src/engine/control';
+import { pauseMigrations, resumeMigrations, retryFailedMigrations, changeBatchSize } from '../src/engine/control';
+import type { ControlKind } from '../src/contract/workflows';
 import { executeJob } from '../src/engine/execute-job';
 import { findJob } from '../src/engine/find-job';
 import { acquireLease } from '../src/engine/lease';
@@ -61,7 +62,7 @@ export interface ReleaseLeaseInput {
   maxDelayMs: number;
 }
 export interface ControlInput {
-  action: 'pause' | 'resume';
+  action: ControlKind;
   repository: string;
   migration?: string;
 }
@@ -145,7 +146,13 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
         const result = await adapt(() =>
           executeJob(
             { pool, registry },
-            { jobId: job.jobId, maxJobAttempts: input.maxJobAttempts, jobTimeoutMs: input.jobTimeoutMs, fence: input.fence },
+            {
+              jobId: job.jobId,
+              migrationId: job.migrationId,
+              maxJobAttempts: input.maxJobAttempts,
+              jobTimeoutMs: input.jobTimeoutMs,
+              fence: input.fence,
+            },
             ctx.cancellationSignal,
           ),
         );
@@ -190,8 +197,9 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
     async controlMigrations(input: ControlInput): Promise<string[]> {
       return adapt(async () => {
         const selector = { repository: input.repository, name: input.migration };
-        const changed = input.action === 'pause' ? await pauseMigrations(pool, selector) : await resumeMigrations(pool, selector);
-        log().info({ repository: input.repository, migrations: changed }, `${input.action}d migrations`);
+        const apply = { pause: pauseMigrations, resume: resumeMigrations, retry: retryFailedMigrations }[input.action];
+        const changed = await apply(pool, selector);
+        log().info({ repository: input.repository, migrations: changed, action: input.action }, 'applied a control request');
         return changed;
       });
     },

@@ -38,6 +38,12 @@ export const ErrorCode = Object.freeze({
   LOCK_TIMEOUT: 'LOCK_TIMEOUT',
   /** The caller's fencing token is no longer current: a newer attempt owns the repository. */
   LEASE_LOST: 'LEASE_LOST',
+  /**
+   * State the workflow carried (a job it found, the migration of that job) is no longer in the
+   * database: it went back in time (a crash with asynchronous commit, a failover, a restore). The
+   * workflow drops what it carried and finds again; nothing was written.
+   */
+  STALE_STATE: 'STALE_STATE',
   ALREADY_RUNNING: 'ALREADY_RUNNING',
   /** The operation was cancelled; whatever it had started was rolled back. */
   CANCELLED: 'CANCELLED',

@@ -1,5 +1,13 @@
 import type { Client } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  Runtime,
+  Worker,
+  type NativeConnection,
+  type WorkerInterceptors,
+  type WorkflowBundleOption,
+} from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { createActivities } from '../activities';
 import type { BbmConfig } from './config';
@@ -22,6 +30,8 @@ export interface CreateWorkerOptions {
   client?: Client;
   /** Shown in the web UI's worker list. */
   identity?: string;
+  /** Activity interceptors (tracing, or tests that hold an activity at a chosen moment). @default none */
+  interceptors?: Pick<WorkerInterceptors, 'activity'>;
 }
 
 export interface BbmWorker {
@@ -74,6 +84,7 @@ export async function createBbmWorker(options: CreateWorkerOptions): Promise<Bbm
     workflowBundle: options.workflowBundle ?? (await workflowBundle()),
     activities: createActivities({ pool, registry, logger, metrics, client }),
     ...(options.identity ? { identity: options.identity } : {}),
+    ...(options.interceptors ? { interceptors: options.interceptors } : {}),
     maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
     // The SDK sizes the cache from memory (~900 here); 250 keeps a worker running 1,000 repositories under 400 MB.
     maxCachedWorkflows: 250,

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { defineMigration } from '../src/engine/definitions';
 import { repositoryWorkflowId } from '../src/contract/ids';
-import { configureUpdate, pauseSignal, progressQuery, resumeSignal } from '../src/contract/messages';
+import { configureUpdate, pauseSignal, progressQuery, resumeSignal, retrySignal } from '../src/contract/messages';
 import { repositoryMigration } from '../workflows/repository';
 import { createItems, createTestDatabase } from './helpers/db';
 import { startTestWorker } from './helpers/temporal';
@@ -179,56 +179,60 @@ test('cancelling a repository workflow rolls back the job in flight and leaves t
   assert.deepEqual(await counters(db.pool), { lo: 1, hi: 1, n: 100 });
 });
 
-test('retrying a failed migration while its repository workflow still runs gets it picked up by that run', async () => {
-  const db = await createTestDatabase('retryrun');
-  await createItems(db.pool, 'a_items', 40);
-  await createItems(db.pool, 'b_items', 200);
-  let broken = true;
-  const flaky = {
-    name: 'flaky',
-    description: 'fails until the test repairs it',
-    async run(ctx: import('../src/engine/registry').WorkContext) {
-      if (broken) throw new Error('not yet');
-      const r = await ctx.client.query(`UPDATE ${ctx.quotedTable} SET counter = counter + 1 WHERE id BETWEEN $1 AND $2`, [
-        ctx.start,
-        ctx.end,
-      ]);
-      return r.rowCount ?? 0;
-    },
-  };
-  const registry = registryWith(flaky, slowIncrement(150));
-  await defineMigration(
-    { pool: db.pool, registry },
-    { name: 'first', repository: 'rr', work: 'flaky', table: 'a_items', column: 'id', batchSize: 20 },
-  );
-  await defineMigration(
-    { pool: db.pool, registry },
-    { name: 'second', repository: 'rr', work: 'slow_increment', table: 'b_items', column: 'id', batchSize: 10 },
-  );
-  const worker = await startTestWorker(db, { registry });
-  const handle = await worker.client.workflow.start(repositoryMigration, {
-    taskQueue: worker.taskQueue,
-    workflowId: repositoryWorkflowId('rr'),
-    args: [{ repository: 'rr', knobs: { ...FAST, maxJobAttempts: 1 } }],
-  });
-  await waitFor(
-    'the first migration to fail',
-    async () => (await db.pool.query("SELECT 1 FROM bbm.migrations WHERE name = 'first' AND status = 3")).rowCount,
-  );
+for (const via of ['bbm migrations retry, then the retry signal', 'the retry signal alone'] as const) {
+  test(`retrying a failed migration while its repository workflow still runs gets it picked up by that run (${via})`, async () => {
+    const db = await createTestDatabase('retryrun');
+    await createItems(db.pool, 'a_items', 40);
+    await createItems(db.pool, 'b_items', 200);
+    let broken = true;
+    const flaky = {
+      name: 'flaky',
+      description: 'fails until the test repairs it',
+      async run(ctx: import('../src/engine/registry').WorkContext) {
+        if (broken) throw new Error('not yet');
+        const r = await ctx.client.query(`UPDATE ${ctx.quotedTable} SET counter = counter + 1 WHERE id BETWEEN $1 AND $2`, [
+          ctx.start,
+          ctx.end,
+        ]);
+        return r.rowCount ?? 0;
+      },
+    };
+    const registry = registryWith(flaky, slowIncrement(150));
+    await defineMigration(
+      { pool: db.pool, registry },
+      { name: 'first', repository: 'rr', work: 'flaky', table: 'a_items', column: 'id', batchSize: 20 },
+    );
+    await defineMigration(
+      { pool: db.pool, registry },
+      { name: 'second', repository: 'rr', work: 'slow_increment', table: 'b_items', column: 'id', batchSize: 10 },
+    );
+    const worker = await startTestWorker(db, { registry });
+    const handle = await worker.client.workflow.start(repositoryMigration, {
+      taskQueue: worker.taskQueue,
+      workflowId: repositoryWorkflowId('rr'),
+      args: [{ repository: 'rr', knobs: { ...FAST, maxJobAttempts: 1 } }],
+    });
+    await waitFor(
+      'the first migration to fail',
+      async () => (await db.pool.query("SELECT 1 FROM bbm.migrations WHERE name = 'first' AND status = 3")).rowCount,
+    );
 
-  broken = false;
-  const { retryMigration } = await import('../src/engine/control');
-  await retryMigration(db.pool, 'first');
-  await handle.signal(resumeSignal, { migration: 'first' });
-  const summary = await handle.result();
-  assert.equal(summary.state, 'finished');
-  const { rows } = await db.pool.query('SELECT name, status FROM bbm.migrations ORDER BY id');
-  assert.deepEqual(
-    rows.map((r) => [r.name, r.status]),
-    [
-      ['first', 2],
-      ['second', 2],
-    ],
-  );
-  assert.deepEqual(await counters(db.pool, 'a_items'), { lo: 1, hi: 1, n: 40 });
-});
+    broken = false;
+    if (via === 'bbm migrations retry, then the retry signal') {
+      const { retryMigration } = await import('../src/engine/control');
+      await retryMigration(db.pool, 'first');
+    }
+    await handle.signal(retrySignal, { migration: 'first' });
+    const summary = await handle.result();
+    assert.equal(summary.state, 'finished');
+    const { rows } = await db.pool.query('SELECT name, status FROM bbm.migrations ORDER BY id');
+    assert.deepEqual(
+      rows.map((r) => [r.name, r.status]),
+      [
+        ['first', 2],
+        ['second', 2],
+      ],
+    );
+    assert.deepEqual(await counters(db.pool, 'a_items'), { lo: 1, hi: 1, n: 40 });
+  });
+}

@@ -3,50 +3,21 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  log,
   proxyActivities,
-  proxyLocalActivities,
   setHandler,
   workflowInfo,
-  type RetryPolicy,
 } from '@temporalio/workflow';
-import type { EnqueuerActivities, WakeUpContext } from '../activities/enqueuer';
-import { capacityProblem, ENQUEUER_DEFAULTS, enqueuerInputProblem, wakeRequestProblem } from '../src/enqueuer/policy';
-import { ErrorCode } from '../src/errors';
-import type { Knobs } from '../src/knobs';
-import { enqueuerWorkflowId } from '../src/contract/ids';
-import {
-  capacityQuery,
-  enqueuerStatusQuery,
-  repositoryDoneSignal,
-  setCapacityUpdate,
-  wakeSignal,
-  type CapacityRequest,
-  type EnqueuerReport,
-  type RepositoryDone,
-  type WakeRequest,
-} from '../src/contract/messages';
+import type { EnqueuerActivities } from '../activities/enqueuer';
+import { capacityQuery, enqueuerStatusQuery, repositoryDoneSignal, setCapacityUpdate, wakeSignal } from '../src/contract/messages';
+import { capacityRequestProblem, enqueuerStartProblem, type Refusal } from '../src/contract/validate';
 import type { EnqueuerInput, EnqueuerTickInput } from '../src/contract/workflows';
+import { EnqueuerState } from './enqueuer-state';
+import { ENQUEUER_RETRY, wakeUp } from './enqueuer-wake';
 
-// Reads and idempotent starts: retry until they pass (a Postgres or Temporal outage just delays).
-const RETRY: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' };
-// Local activities: a wake-up (signal -> survey -> start) completes in one workflow task instead of
-// three plus two activity round trips, which is the time a freed slot stays empty. A killed worker's
-// wake-up is retried on the next worker when its workflow task times out.
-const { surveyRepositories, startRepositories } = proxyLocalActivities<EnqueuerActivities>({
-  startToCloseTimeout: '2 minutes',
-  retry: RETRY,
-});
 const { wakeEnqueuerFromTick } = proxyActivities<EnqueuerActivities>({
   startToCloseTimeout: '30 seconds',
-  retry: { ...RETRY, maximumAttempts: 10 },
+  retry: { ...ENQUEUER_RETRY, maximumAttempts: 10 },
 });
-
-/** A repository that reported done but had not closed is looked at again after this long, this many times. */
-const CLOSING_RECHECK_MS = 2_000;
-const CLOSING_CHECKS = 5;
-/** Reasons listed in a wake-up's report and log line; the rest are counted. */
-const MAX_REASONS = 10;
 
 /**
  * The one enqueuer of a task queue (ID `bbm-enqueuer/<task queue>`): starts repository
@@ -58,161 +29,37 @@ const MAX_REASONS = 10;
  * workflow's own ID, so nothing here is a lease that a crash could leave behind. A killed
  * worker's wake-up resumes on the next worker by replay.
  *
- * Each wake-up: survey (what runs, what is eligible) -> start at most `capacity - running` ->
- * report. Capacity, knobs and the repositories it waits on are workflow state, carried across
- * continue-as-new.
+ * Capacity, knobs and the repositories it waits on are workflow state (EnqueuerState), carried
+ * across continue-as-new together with the requests not yet processed.
  */
 export async function enqueuer(input: EnqueuerInput = {}): Promise<void> {
   const info = workflowInfo();
-  validateInput(input, info.workflowId, info.taskQueue);
-  let capacity = input.capacity ?? ENQUEUER_DEFAULTS.capacity;
-  let knobs: Partial<Knobs> = { ...input.knobs };
-  const historyEventBudget = input.historyEventBudget ?? ENQUEUER_DEFAULTS.historyEventBudget;
-  const recheckSeconds = input.recheckSeconds ?? ENQUEUER_DEFAULTS.recheckSeconds;
-  const carried = input.carried;
-  const tracked = new Set<string>(carried?.tracked ?? []);
-  // Repositories that reported a final state, until a survey sees that run closed.
-  const closing = new Map<string, { runId?: string; checks: number }>(
-    (carried?.closing ?? []).map((c) => [c.repository, { runId: c.runId, checks: c.checks ?? 0 }]),
-  );
-  const pending: WakeRequest[] = [...(carried?.pending ?? [])];
-  let report: EnqueuerReport = carried?.report ?? {
-    capacity,
-    running: [],
-    started: [],
-    alreadyRunning: [],
-    noRepositoryFound: false,
-    atCapacity: false,
-    reason: null,
-    wakeUps: 0,
-    startedTotal: 0,
-    pending: 0,
-    tracked: [],
-    knobs,
-    runs: 0,
-    at: null,
-  };
-  report.runs += 1;
-
-  setHandler(wakeSignal, (request?: WakeRequest) => {
-    const problem = wakeRequestProblem(request);
-    if (problem) {
-      log.warn('ignoring an invalid wake request', { problem });
-      return;
-    }
-    if (request?.knobs !== undefined) knobs = { ...request.knobs };
-    pending.push(request ?? {});
+  refuseIf(enqueuerStartProblem(input, info.workflowId, info.taskQueue));
+  const state = new EnqueuerState(input);
+  setHandler(wakeSignal, (request) => state.wake(request));
+  setHandler(repositoryDoneSignal, (done) => state.repositoryDone(done));
+  setHandler(setCapacityUpdate, (request) => state.setCapacity(request), {
+    validator: (request) => refuseIf(capacityRequestProblem(request)),
   });
-  setHandler(repositoryDoneSignal, (done: RepositoryDone) => {
-    if (!done || typeof done.repository !== 'string') return;
-    closing.set(done.repository, { runId: typeof done.runId === 'string' ? done.runId : undefined, checks: 0 });
-    pending.push({ reason: `repository:${done.repository}` });
-  });
-  setHandler(
-    setCapacityUpdate,
-    (request: CapacityRequest) => {
-      const previous = capacity;
-      capacity = request.capacity;
-      log.info('capacity changed', { previous, capacity });
-      if (capacity > previous) pending.push({ reason: 'capacity' });
-      return capacity;
-    },
-    { validator: validateCapacity },
-  );
-  setHandler(capacityQuery, () => capacity);
-  setHandler(enqueuerStatusQuery, (): EnqueuerReport => ({
-    ...report,
-    capacity,
-    pending: pending.length,
-    tracked: [...tracked].sort(),
-    knobs,
-  }));
-
-  // A plain start (no signal) still does one wake-up.
-  if (!carried) pending.push({ reason: 'start' });
+  setHandler(capacityQuery, () => state.capacity);
+  setHandler(enqueuerStatusQuery, () => state.status());
 
   for (;;) {
-    if (pending.length === 0) {
-      // With repositories running, a lost notice (a workflow terminated by hand) costs at most one re-check
-      // interval; a repository that reported done but had not closed yet is looked at again shortly.
-      const watching = tracked.size > 0 || report.running.length > 0;
-      const timeoutMs = closing.size > 0 ? CLOSING_RECHECK_MS : watching ? recheckSeconds * 1000 : undefined;
+    if (state.pending.length === 0) {
+      const timeoutMs = state.idleTimeoutMs();
       const woke =
         timeoutMs !== undefined
-          ? await condition(() => pending.length > 0, timeoutMs)
-          : await condition(() => pending.length > 0).then(() => true);
-      if (!woke) pending.push({ reason: 'recheck' });
+          ? await condition(() => state.pending.length > 0, timeoutMs)
+          : await condition(() => state.pending.length > 0).then(() => true);
+      if (!woke) state.pending.push({ reason: 'recheck' });
     }
     const current = workflowInfo();
-    if (current.continueAsNewSuggested || current.historyLength > historyEventBudget) {
+    if (current.continueAsNewSuggested || current.historyLength > state.historyEventBudget) {
       await condition(allHandlersFinished);
-      return await continueAsNew<typeof enqueuer>({
-        capacity,
-        knobs,
-        historyEventBudget,
-        recheckSeconds,
-        carried: {
-          tracked: [...tracked],
-          closing: [...closing].map(([repository, c]) => ({ repository, ...c })),
-          pending: pending.splice(0),
-          report,
-        },
-      });
+      // Synchronous from here: requests not yet processed travel in the next run's input.
+      return await continueAsNew<typeof enqueuer>(state.carry());
     }
-    await wakeUp(pending.splice(0));
-  }
-
-  async function wakeUp(requests: WakeRequest[]): Promise<void> {
-    const wake = wakeUpContext(requests, report.wakeUps + 1, capacity);
-    const closingNow = [...closing].map(([repository, c]) => ({ repository, runId: c.runId, entry: c }));
-    const survey = await surveyRepositories({
-      wake,
-      tracked: [...tracked],
-      closing: closingNow.map(({ repository, runId }) => ({ repository, runId })),
-    });
-    const stillClosing = new Set(survey.stillClosing);
-    for (const { repository, entry } of closingNow) {
-      if (closing.get(repository) !== entry) continue; // a newer notice arrived during the survey: keep it
-      entry.checks += 1;
-      // Not closed yet: look again soon, a few times, then leave it to the regular re-check.
-      if (!stillClosing.has(repository) || entry.checks >= CLOSING_CHECKS) closing.delete(repository);
-    }
-    for (const r of survey.closed) tracked.delete(r);
-    for (const r of survey.alreadyRunning) tracked.add(r);
-
-    let started: string[] = [];
-    let lostRace: string[] = [];
-    if (survey.candidates.length > 0) {
-      const result = await startRepositories({
-        wake,
-        repositories: survey.candidates,
-        knobs,
-        running: survey.running.length,
-        alreadyRunning: survey.alreadyRunning,
-      });
-      started = result.started;
-      lostRace = result.alreadyRunning;
-      for (const r of [...started, ...lostRace]) tracked.add(r);
-    }
-    const running = [...new Set([...survey.running, ...started, ...lostRace])].sort();
-    report = {
-      ...report,
-      capacity: wake.capacity,
-      running,
-      started,
-      alreadyRunning: [...survey.alreadyRunning, ...lostRace],
-      noRepositoryFound: survey.noRepositoryFound,
-      atCapacity: running.length >= wake.capacity,
-      reason: wake.reason,
-      wakeUps: wake.wakeUp,
-      startedTotal: report.startedTotal + started.length,
-      at: new Date().toISOString(),
-    };
-    // The seed's self re-enqueue: below capacity after starting some, look again at once.
-    if (survey.candidates.length > 0 && running.length < capacity) {
-      for (const repositoryPrefix of wake.prefixes ?? [undefined])
-        pending.push({ reason: 'self', ...(repositoryPrefix ? { repositoryPrefix } : {}) });
-    }
+    await wakeUp(state, state.pending.splice(0));
   }
 }
 
@@ -224,35 +71,7 @@ export async function enqueuerTick(input: EnqueuerTickInput = {}): Promise<{ wor
   return wakeEnqueuerFromTick({ reason: input.reason ?? 'schedule' });
 }
 
-/** Merge the requests of one wake-up: reasons joined, and no prefix filter if any request had none. */
-function wakeUpContext(requests: WakeRequest[], wakeUp: number, capacity: number): WakeUpContext {
-  let reasons = [...new Set(requests.map((r) => r.reason ?? 'unspecified'))];
-  if (reasons.length > 1) reasons = reasons.filter((r) => r !== 'start');
-  if (reasons.length > MAX_REASONS) reasons = [...reasons.slice(0, MAX_REASONS), `(+${reasons.length - MAX_REASONS} more)`];
-  const prefixes = requests.some((r) => r.repositoryPrefix === undefined)
-    ? null
-    : [...new Set(requests.map((r) => r.repositoryPrefix as string))].sort();
-  return { wakeUp, reason: reasons.join(','), coalesced: requests.length, prefixes, capacity };
-}
-
-function validateCapacity(request: CapacityRequest): void {
-  if (!request || typeof request !== 'object' || Array.isArray(request)) {
-    throw ApplicationFailure.nonRetryable('setCapacity takes a JSON object like {"capacity":5}.', ErrorCode.INVALID_INPUT);
-  }
-  const problem = capacityProblem(request.capacity);
-  if (problem) throw ApplicationFailure.nonRetryable(`${problem}.`, ErrorCode.INVALID_INPUT);
-}
-
-function validateInput(input: EnqueuerInput, workflowId: string, taskQueue: string): void {
-  const fail = (message: string): never => {
-    throw ApplicationFailure.nonRetryable(message, ErrorCode.INVALID_INPUT);
-  };
-  if (!input || typeof input !== 'object' || Array.isArray(input)) fail('Input must be a JSON object like {"capacity":5}.');
-  const problem = enqueuerInputProblem(input);
-  if (problem) fail(`Invalid enqueuer input: ${problem}.`);
-  if (workflowId !== enqueuerWorkflowId(taskQueue)) {
-    fail(
-      `The enqueuer's workflow ID must be "${enqueuerWorkflowId(taskQueue)}" (one per task queue); got "${workflowId}". Wake it with signal-with-start on that ID.`,
-    );
-  }
+/** Bad input fails at once, with the stable code as the failure type. */
+function refuseIf(refusal: Refusal | undefined): void {
+  if (refusal) throw ApplicationFailure.nonRetryable(refusal.message, refusal.code);
 }

@@ -38,6 +38,7 @@ const BY_ERROR_CODE: Readonly<Record<ErrorCode, ExitCode>> = Object.freeze({
   [ErrorCode.CANNOT_CONNECT]: ExitCode.CANNOT_CONNECT,
   [ErrorCode.LOCK_TIMEOUT]: ExitCode.UNEXPECTED,
   [ErrorCode.LEASE_LOST]: ExitCode.UNEXPECTED,
+  [ErrorCode.STALE_STATE]: ExitCode.UNEXPECTED,
   [ErrorCode.CANCELLED]: ExitCode.UNEXPECTED,
   [ErrorCode.TEMPORAL_CLI_MISSING]: ExitCode.UNEXPECTED,
   [ErrorCode.SERVICE_START_FAILED]: ExitCode.UNEXPECTED,

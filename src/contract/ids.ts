@@ -4,6 +4,18 @@
  */
 
 export const REPOSITORY_WORKFLOW_PREFIX = 'bbm-repository:';
+
+/**
+ * A repository key: 1 to 200 characters, letters, digits and `_ . : / @ -`, starting with a
+ * letter or digit (e.g. `public.images`, `tenant-7/orders`). The one definition: migration
+ * definitions, the CLI and the repository workflow all check keys with it.
+ */
+export const REPOSITORY_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:/@-]{0,199}$/;
+
+/** True when `value` is a well-formed repository key (see REPOSITORY_KEY_PATTERN). */
+export function isRepositoryKey(value: unknown): value is string {
+  return typeof value === 'string' && REPOSITORY_KEY_PATTERN.test(value);
+}
 /**
  * `bbm-enqueuer/<task queue>`: `bbm-enqueuer/bbm` with the default task queue. One enqueuer per
  * deployment (a task queue and its database), so two deployments sharing a namespace stay apart.

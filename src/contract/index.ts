@@ -8,3 +8,5 @@ export * from './ids';
 export * from './messages';
 export * from './search-attributes';
 export * from './workflows';
+export * from './validate';
+export * from './failures';

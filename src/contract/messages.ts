@@ -19,8 +19,9 @@ export const pauseSignal = defineSignal<[MigrationTarget?]>('pause');
 /** Resume paused migrations and continue. */
 export const resumeSignal = defineSignal<[MigrationTarget?]>('resume');
 /**
- * Run failed migrations again: the workflow stops excluding them (after `bbm migrations retry`
- * reset them in the database) and picks them up in its next batch.
+ * Run failed migrations again (the named one, or all of the repository's): the workflow puts
+ * them back to running with a fresh attempt budget (a no-op for those `bbm migrations retry`
+ * already reset), stops passing over them, and picks them up in its next batch.
  */
 export const retrySignal = defineSignal<[MigrationTarget?]>('retry');
 
@@ -54,6 +55,12 @@ export interface RepositoryProgress {
   totals: RepositoryTotals;
 }
 
+/**
+ * What this execution did, across continue-as-new. Counted from job results as they reached the
+ * workflow: after the database lost recent commits (a crash with asynchronous commit, a failover)
+ * the jobs it redid are counted twice. The per-migration figures come from the database and are
+ * the authoritative ones.
+ */
 export interface RepositoryTotals {
   jobs: number;
   rows: number;

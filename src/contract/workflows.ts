@@ -27,13 +27,21 @@ export interface RepositoryWorkflowInput {
   carried?: RepositoryCarriedState;
 }
 
-/** A pause or resume request waiting to be applied by the batch loop (carried across continue-as-new). */
-export type ControlRequest = { kind: 'pause' | 'resume'; migration?: string };
+/** What a control signal asks for: `pause`, `resume` or `retry` (failed migrations run again). */
+export type ControlKind = 'pause' | 'resume' | 'retry';
+
+/**
+ * A pause, resume or retry request waiting to be applied by the batch loop, in arrival order.
+ * Requests that arrive while a run completes or continues as new are applied before it ends, or
+ * carried into the next run: never dropped.
+ */
+export type ControlRequest = { kind: ControlKind; migration?: string };
 
 /** What one run of the repository workflow hands to the next at continue-as-new. */
 export interface RepositoryCarriedState {
   totals: RepositoryTotals;
-  failedMigrationIds: number[];
+  /** Migrations that failed in this execution and are passed over until retried (ids as the database gives them). */
+  failedMigrationIds: Array<MigrationProgress['id']>;
   pending: ControlRequest[];
   progress: MigrationProgress[];
   startedAt: string;

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { BbmError, ErrorCode } from '../errors';
 import { resetRetryBudget } from '../store/jobs';
-import { migrationByName, setBatchSize, setMigrationStatus, transitionMigrations } from '../store/migrations';
+import { lockNextFailed, migrationByName, setBatchSize, setMigrationStatus, transitionMigrations } from '../store/migrations';
 import { withTransaction } from '../store/transaction';
 import { LIMITS, MigrationStatus, migrationStatusName } from './constants';
 
@@ -37,6 +37,27 @@ export async function retryMigration(pool: Pool, name: string): Promise<void> {
     }
     await resetRetryBudget(client, Number(row.id));
     await setMigrationStatus(client, Number(row.id), MigrationStatus.RUNNING);
+  });
+}
+
+/**
+ * The failed migrations of a repository (or the one named) back to running with a fresh attempt
+ * budget; returns their names. Others are left alone, so a retry that `bbm migrations retry` has
+ * already applied in the database changes nothing here (the workflow's `retry` signal).
+ */
+export async function retryFailedMigrations(pool: Pool, selector: MigrationSelector & { repository: string }): Promise<string[]> {
+  await assertExists(pool, selector);
+  return withTransaction(pool, async (client) => {
+    const retried: string[] = [];
+    const seen: number[] = [];
+    for (let m = await lockNextFailed(client, selector.repository, seen); m; m = await lockNextFailed(client, selector.repository, seen)) {
+      seen.push(m.id);
+      if (selector.name !== undefined && m.name !== selector.name) continue;
+      await resetRetryBudget(client, m.id);
+      await setMigrationStatus(client, m.id, MigrationStatus.RUNNING);
+      retried.push(m.name);
+    }
+    return retried.sort();
   });
 }
 

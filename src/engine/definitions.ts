@@ -5,6 +5,7 @@ import type { MigrationRow, Queryable } from '../store/types';
 import { BatchingStrategy, LIMITS, MigrationStatus } from './constants';
 import { assertIdentifier, formatTable, parseTableName, quoteIdent, quoteTable, type QualifiedName } from './identifiers';
 import type { WorkRegistry } from './registry';
+import { REPOSITORY_KEY_PATTERN } from '../contract/ids';
 
 /** What a user gives to define a migration (CLI flags, a JSON/YAML file, or code). */
 export interface MigrationDefinition {
@@ -33,7 +34,6 @@ export interface MigrationDefinition {
 }
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$/;
-export const REPOSITORY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:/@-]{0,199}$/;
 
 interface DefineDeps {
   pool: Pool;
@@ -72,7 +72,7 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
   const repository =
     def.repository === undefined
       ? formatTable(table)
-      : checkPattern(def.repository, REPOSITORY_PATTERN, 'repository', 'letters, digits, _ . : / @ - (up to 200)');
+      : checkPattern(def.repository, REPOSITORY_KEY_PATTERN, 'repository', 'letters, digits, _ . : / @ - (up to 200)');
   const work = deps.registry.get(String(def.work));
   if (!work) {
     throw new BbmError(

@@ -18,6 +18,11 @@ export interface ExecuteJobInput {
   jobTimeoutMs: number;
   /** Confirmed (and share-locked) just before COMMIT. Omit only outside the workflow. */
   fence?: FenceToken;
+  /**
+   * The migration the caller found the job for. When the job now belongs to another one (its id
+   * was handed out again after the database lost the original), the job is refused as stale.
+   */
+  migrationId?: number;
 }
 
 export interface ExecuteJobDeps {
@@ -51,6 +56,8 @@ export async function executeJob(
     // One round trip for both; the timeout is an integer we computed, not user text.
     await client.query(`BEGIN; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(input.jobTimeoutMs))}`);
     const outcome = await runInTransaction(deps, client, input, signal);
+    // Cancelled (or its run evicted) after the last statement: roll back rather than commit.
+    if (signal.aborted) throw new BbmError(ErrorCode.CANCELLED, 'The job was cancelled; its work was rolled back.', { jobId: input.jobId });
     await client.query('COMMIT');
     if (outcome instanceof BbmError) throw outcome;
     return outcome;
@@ -81,7 +88,15 @@ async function runInTransaction(
   // deadlock. Holding the migration row also makes pause/resume wait for the job in flight.
   const migration = await lockMigrationOfJob(client, input.jobId);
   const job = migration ? await lockJob(client, input.jobId) : undefined;
-  if (!migration || !job) throw new BbmError(ErrorCode.INVALID_INPUT, `Job ${input.jobId} does not exist.`, { jobId: input.jobId });
+  if (!migration || !job || (input.migrationId !== undefined && migration.id !== input.migrationId)) {
+    // The database no longer has the job it handed out: it went back in time (a crash with
+    // asynchronous commit, a failover, a restore). Nothing was done; the caller finds again.
+    throw new BbmError(
+      ErrorCode.STALE_STATE,
+      `Job ${input.jobId} ${job ? 'now belongs to another migration' : 'no longer exists'}: the database lost it (a crash, failover or restore). Nothing was written; find the next job again.`,
+      { jobId: input.jobId },
+    );
+  }
   if (job.status === JobStatus.FINISHED) {
     return {
       outcome: 'already_finished',

@@ -5,7 +5,7 @@ import { resolveConfig, type BbmConfig } from '../../src/config';
 import { WorkRegistry } from '../../src/engine/registry';
 import { BUILTIN_WORK } from '../../src/engine/builtin-work';
 import { createLogger } from '../../src/logger';
-import { createBbmWorker, type BbmWorker } from '../../src/worker';
+import { createBbmWorker, type BbmWorker, type CreateWorkerOptions } from '../../src/worker';
 import { stopBeforePoolsEnd, type TestDatabase } from './db';
 
 export interface TestWorker extends BbmWorker {
@@ -26,7 +26,13 @@ export function uniqueTaskQueue(label: string): string {
  */
 export async function startTestWorker(
   db: TestDatabase,
-  options: { taskQueue?: string; registry?: WorkRegistry; logLevel?: string; logDestination?: NodeJS.WritableStream } = {},
+  options: {
+    taskQueue?: string;
+    registry?: WorkRegistry;
+    logLevel?: string;
+    logDestination?: NodeJS.WritableStream;
+    interceptors?: CreateWorkerOptions['interceptors'];
+  } = {},
 ): Promise<TestWorker> {
   const taskQueue = options.taskQueue ?? uniqueTaskQueue('w');
   const config = resolveConfig(process.env, {
@@ -42,6 +48,7 @@ export async function startTestWorker(
     logger,
     registry: options.registry ?? new WorkRegistry([...BUILTIN_WORK]),
     workflowBundle: { codePath: requireEnv('BBM_TEST_WORKFLOW_BUNDLE') },
+    interceptors: options.interceptors,
   });
   const running = built.worker.run();
   let stopped = false;

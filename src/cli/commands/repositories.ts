@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { REPOSITORY_PATTERN } from '../../engine/definitions';
+import { isRepositoryKey } from '../../contract/ids';
 import { migrationProgress } from '../../engine/progress';
 import type { MigrationProgress } from '../../engine/types';
 import { BbmError, ErrorCode, invalidInput, isBbmError } from '../../errors';
@@ -51,7 +51,7 @@ export function registerRepositories(program: Command): void {
 }
 
 function checkKey(key: string): void {
-  if (!REPOSITORY_PATTERN.test(key))
+  if (!isRepositoryKey(key))
     throw invalidInput(`Repository key ${JSON.stringify(key)} is invalid: use letters, digits, _ . : / @ - (up to 200).`);
 }
 

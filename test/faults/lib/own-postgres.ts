@@ -13,6 +13,12 @@ export interface OwnPostgres {
   port: number;
   /** Fast shutdown (every connection dropped, open transactions rolled back), `downtimeMs` of nothing, then start on the same port. */
   restart(downtimeMs: number): Promise<void>;
+  /**
+   * Immediate shutdown (`pg_ctl stop -m immediate`: no checkpoint, WAL not yet written is lost,
+   * as in a power cut or a failover to an asynchronous standby), `downtimeMs` of nothing, then
+   * crash recovery and start on the same port. Resolves once it accepts connections again.
+   */
+  crash(downtimeMs: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -45,14 +51,22 @@ export async function startOwnPostgres(label: string): Promise<OwnPostgres> {
     if (byUs) await pgCtl(['stop', '-D', dataDir, '-m', 'fast', '-w']).catch(() => undefined);
     else await first.stop();
   };
+  const start = async (downtimeMs: number): Promise<void> => {
+    await new Promise((r) => setTimeout(r, downtimeMs));
+    await pgCtl(['start', '-D', dataDir, '-o', options, '-l', path.join(dataDir, 'restart.log'), '-w']);
+    byUs = true;
+  };
   return {
     url: first.url,
     port: first.port,
     async restart(downtimeMs) {
       await stop();
-      await new Promise((r) => setTimeout(r, downtimeMs));
-      await pgCtl(['start', '-D', dataDir, '-o', options, '-l', path.join(dataDir, 'restart.log'), '-w']);
-      byUs = true;
+      await start(downtimeMs);
+    },
+    async crash(downtimeMs) {
+      await pgCtl(['stop', '-D', dataDir, '-m', 'immediate', '-w']);
+      if (!byUs) await first.stop(); // reaps the dev helper's child, which has exited
+      await start(downtimeMs);
     },
     async stop() {
       await stop();

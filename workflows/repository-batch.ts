@@ -1,0 +1,121 @@
+import { CancellationScope, condition, isCancellation, log, workflowInfo } from '@temporalio/workflow';
+import type { FenceToken, FindJobResult, JobDescriptor } from '../src/engine/types';
+import { ErrorCode } from '../src/errors';
+import { failureMessage, failureType, isStaleFailure, jobFailureOutcome } from '../src/contract/failures';
+import { execute, hot, leaseTtl, locker } from './repository-activities';
+import type { RepositoryRun } from './repository-state';
+
+/** How long to wait before trying again when this worker lacks the work function (a rolling deploy). */
+const WORK_FUNCTION_WAIT_MS = 30_000;
+/** How long to back off after a job's retries ran out on a transient problem. */
+const RETRY_LATER_MS = 10_000;
+
+/**
+ * One batch, the anchor's loop body: take the lease -> up to maxJobPerBatch x (find -> execute)
+ * -> release -> jittered durable sleep. A control request ends the batch early and cuts the sleep
+ * short. What the workflow carried (a job, the fence) that the database no longer has is dropped,
+ * and the next find starts from what the database says.
+ */
+export async function runBatch(run: RepositoryRun): Promise<void> {
+  run.setState('running');
+  const fence = await takeLease(run);
+  if (!fence) return;
+  run.fence = fence;
+  const batchId = run.batchId();
+  let jobMs = 0;
+  let waitMs = 0;
+  for (let i = 0; i < run.knobs.maxJobPerBatch && run.pending.length === 0 && jobMs < run.knobs.maxBatchTimeoutMs; i++) {
+    const found = await find(run, fence);
+    if (!found) break; // the lease is gone: take it again
+    if (!found.job) {
+      run.drained = true;
+      break;
+    }
+    try {
+      const result = await execute(run.knobs, found.job, fence, batchId);
+      jobMs += result.durationMs;
+      run.recordExecution(result);
+    } catch (err) {
+      const next = onJobFailure(run, err, found.job);
+      if (next === 'next_job') continue;
+      waitMs = next === 'end_batch' ? 0 : next.waitMs;
+      break;
+    }
+  }
+  run.totals.batches += 1;
+  const { delayMs } = await hot(run.knobs).releaseLease({ fence, minDelayMs: run.knobs.minDelayMs, maxDelayMs: run.knobs.maxDelayMs });
+  run.fence = undefined;
+  const pause = run.drained ? 0 : Math.max(delayMs, waitMs);
+  // A durable timer: a worker restart during the pause resumes exactly here. Control requests cut it short.
+  if (pause > 0) await condition(() => run.pending.length > 0, pause);
+}
+
+/** The lease, or undefined after waiting visibly (waiting_for_lock) when another holder kept it. */
+async function takeLease(run: RepositoryRun): Promise<FenceToken | undefined> {
+  try {
+    return await locker(run.knobs).acquireLease({
+      repository: run.repository,
+      // The workflow ID: any attempt or run of this workflow takes over at once, anyone else waits.
+      holder: workflowInfo().workflowId,
+      ttlMs: leaseTtl(run.knobs),
+      waitMs: run.knobs.lockWaitTimeoutMs,
+    });
+  } catch (err) {
+    if (failureType(err) !== ErrorCode.LOCK_TIMEOUT) throw err;
+    run.setState('waiting_for_lock', failureMessage(err));
+    await condition(() => run.pending.length > 0, run.knobs.lockWaitTimeoutMs);
+    return undefined;
+  }
+}
+
+/** The next job, or undefined when the fence is no longer the database's (taken over, or lost with a crash). */
+async function find(run: RepositoryRun, fence: FenceToken): Promise<FindJobResult | undefined> {
+  try {
+    const found = await hot(run.knobs).findJob({
+      repository: run.repository,
+      fence,
+      maxJobAttempts: run.knobs.maxJobAttempts,
+      retryFailed: run.retryFailed,
+      exclude: [...run.failed],
+      leaseTtlMs: leaseTtl(run.knobs),
+    });
+    run.retryFailed = false;
+    run.recordFind(found);
+    return found;
+  } catch (err) {
+    if (!isStaleFailure(failureType(err))) throw err;
+    log.warn('the lease is no longer ours in the database; taking it again', { repository: run.repository, error: failureMessage(err) });
+    return undefined;
+  }
+}
+
+type AfterFailure = 'next_job' | 'end_batch' | { waitMs: number };
+
+/** Decide what follows a job that did not complete (see jobFailureOutcome in src/contract/failures). */
+function onJobFailure(run: RepositoryRun, err: unknown, job: JobDescriptor): AfterFailure {
+  if (isCancellation(err)) throw err;
+  // The job rolled back because this workflow is being cancelled: end the batch; the next
+  // activity call meets the cancellation and the workflow's cancellation path takes over.
+  if (CancellationScope.current().consideredCancelled) return 'end_batch';
+  const type = failureType(err);
+  const message = failureMessage(err);
+  switch (jobFailureOutcome(type)) {
+    case 'migration_failed':
+      run.migrationFailed(job.migrationId, job.migrationName);
+      log.warn('migration failed: job attempts exhausted', { repository: run.repository, migration: job.migrationName, job: job.jobId });
+      return 'next_job';
+    case 'find_again':
+      log.warn('dropping a job the database no longer backs; finding again', { repository: run.repository, job: job.jobId, type, message });
+      // A vanished job: the lease still holds, find the next one. A lost lease or database: take the lease again.
+      return type === ErrorCode.STALE_STATE ? 'next_job' : 'end_batch';
+    case 'wait_for_work_function':
+      run.setState('waiting_for_work_function', message);
+      return { waitMs: WORK_FUNCTION_WAIT_MS };
+    case 'fatal':
+      throw err;
+    case 'retry_later':
+      log.warn('job did not complete; retrying after a pause', { repository: run.repository, job: job.jobId, error: message });
+      run.setState('retrying', message);
+      return { waitMs: RETRY_LATER_MS };
+  }
+}

@@ -1,0 +1,159 @@
+import { log, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { ExecuteJobResult, FenceToken, FindJobResult, MigrationProgress } from '../src/engine/types';
+import { DEFAULT_KNOBS, type Knobs } from '../src/knobs';
+import type { ConfigureRequest, RepositoryProgress, RepositoryState, RepositoryTotals } from '../src/contract/messages';
+import { SA } from '../src/contract/search-attributes';
+import { parseControlRequest } from '../src/contract/validate';
+import type { ControlKind, ControlRequest, RepositoryWorkflowInput } from '../src/contract/workflows';
+import { bookkeeping } from './repository-activities';
+
+type MigrationId = MigrationProgress['id'];
+
+/** States a run may end in; a request arriving later never overwrites one. */
+const FINAL_STATES: ReadonlySet<RepositoryState> = new Set(['finished', 'paused', 'failed', 'cancelled']);
+
+/**
+ * What one repository workflow knows and the operations on it (the shape of samples-typescript's
+ * safe-message-handlers): the message handlers only record requests here, and the batch loop
+ * applies them at its own pace, so a handler never changes the state out from under a decision.
+ * Everything here is a cache of the database, which stays the source of truth.
+ */
+export class RepositoryRun {
+  readonly repository: string;
+  knobs: Knobs;
+  readonly totals: RepositoryTotals;
+  /** Migrations that failed in this execution and are passed over until a retry (or the database) says otherwise. */
+  readonly failed: Set<MigrationId>;
+  /** Control requests in arrival order, applied at the top of the batch loop, carried at continue-as-new. */
+  readonly pending: ControlRequest[];
+  /** Latest progress of each migration, as the database last reported it. */
+  readonly progress: Map<MigrationId, MigrationProgress>;
+  retryFailed: boolean;
+  state: RepositoryState = 'starting';
+  detail: string | null = null;
+  startedAt: string | undefined;
+  /** The lease held by the batch in flight, released on cancellation. */
+  fence: FenceToken | undefined;
+  /** A find returned no job: the run may be complete, and the final read of the database decides. */
+  drained = false;
+  private readonly published: { status?: string; migration?: string; percent?: number } = {};
+
+  constructor(input: RepositoryWorkflowInput) {
+    const carried = input.carried;
+    this.repository = input.repository;
+    this.knobs = { ...DEFAULT_KNOBS, ...input.knobs };
+    this.totals = carried?.totals ?? { jobs: 0, rows: 0, batches: 0, migrationsFinished: [], migrationsFailed: [], runs: 0 };
+    this.totals.runs += 1;
+    this.failed = new Set(carried?.failedMigrationIds ?? []);
+    this.pending = [...(carried?.pending ?? [])];
+    this.progress = new Map((carried?.progress ?? []).map((p) => [p.id, p]));
+    this.retryFailed = input.retryFailed ?? false;
+    this.startedAt = carried?.startedAt;
+  }
+
+  // ---- messages: record, never decide ------------------------------------------------------
+
+  /** A pause, resume or retry signal. A malformed one is logged and ignored: a typo must not stop a repository. */
+  request(kind: ControlKind, payload: unknown): void {
+    const parsed = parseControlRequest(kind, payload);
+    if ('refusal' in parsed) {
+      log.warn(parsed.refusal.message, { repository: this.repository });
+      return;
+    }
+    this.pending.push(parsed.request);
+    if (kind === 'pause' && !FINAL_STATES.has(this.state)) this.state = 'pausing';
+  }
+
+  /** The configure update (already validated): knobs now, the batch size in the database. */
+  async configure(request: ConfigureRequest): Promise<Knobs> {
+    const { batchSize, migration, ...knobs } = request;
+    this.knobs = { ...this.knobs, ...knobs };
+    if (batchSize !== undefined) await bookkeeping.setBatchSize({ repository: this.repository, migration, batchSize });
+    log.info('knobs changed', { repository: this.repository, knobs: this.knobs, batchSize, migration });
+    return this.knobs;
+  }
+
+  /** The progress query. */
+  view(): RepositoryProgress {
+    const { repository, state, detail, knobs, totals } = this;
+    return { repository, state, detail, knobs, migrations: [...this.progress.values()], totals };
+  }
+
+  // ---- bookkeeping -------------------------------------------------------------------------
+
+  setState(state: RepositoryState, detail: string | null = null): void {
+    this.state = state;
+    this.detail = detail;
+    this.publish();
+  }
+
+  recordFind(found: FindJobResult): void {
+    for (const m of found.finished) this.totals.migrationsFinished.push(m.name);
+    for (const m of found.failed) this.migrationFailed(m.id, m.name);
+  }
+
+  migrationFailed(id: MigrationId, name: string): void {
+    this.totals.migrationsFailed.push(name);
+    this.failed.add(id);
+  }
+
+  recordExecution(result: ExecuteJobResult): void {
+    // already_finished: an earlier attempt committed but its result never reached the workflow.
+    if (result.outcome === 'finished' || result.outcome === 'already_finished') {
+      this.totals.jobs += 1;
+      this.totals.rows += result.rows;
+    }
+    if (result.progress) {
+      this.progress.set(result.progress.id, result.progress);
+      this.publish(result.progress);
+    }
+  }
+
+  /** Replace every migration's progress with the database's list (a migration gone from it is gone here too). */
+  replaceProgress(migrations: MigrationProgress[]): void {
+    this.progress.clear();
+    for (const p of migrations) this.progress.set(p.id, p);
+  }
+
+  /** The next run's input at continue-as-new, with the requests not yet applied. */
+  carry(): RepositoryWorkflowInput {
+    const { repository, knobs, retryFailed, totals, startedAt } = this;
+    return {
+      repository,
+      knobs,
+      retryFailed,
+      carried: {
+        totals,
+        failedMigrationIds: [...this.failed],
+        pending: this.pending.splice(0),
+        progress: [...this.progress.values()],
+        startedAt: startedAt ?? '',
+      },
+    };
+  }
+
+  /** Status line in the web UI and the search attributes, updated only when something shown changed. */
+  publish(migration?: MigrationProgress): void {
+    const next = {
+      status: this.state,
+      migration: migration?.name ?? this.published.migration,
+      percent: migration ? Math.floor(migration.percent) : this.published.percent,
+    };
+    const p = this.published;
+    if (next.status === p.status && next.migration === p.migration && next.percent === p.percent) return;
+    Object.assign(p, next);
+    const shown = next.migration !== undefined ? ` · ${next.migration} ${next.percent ?? 0}%` : '';
+    setCurrentDetails(`**${this.state}**${shown}${this.detail ? ` · ${this.detail}` : ''}`);
+    upsertSearchAttributes([
+      { key: SA.repository, value: this.repository },
+      { key: SA.status, value: this.state },
+      ...(next.migration !== undefined ? [{ key: SA.migration, value: next.migration }] : []),
+      ...(next.percent !== undefined ? [{ key: SA.progress, value: next.percent }] : []),
+    ]);
+  }
+
+  /** An id for log lines of the batch in flight. */
+  batchId(): string {
+    return `${workflowInfo().runId.slice(0, 8)}-${this.totals.batches}`;
+  }
+}
