@@ -9,7 +9,7 @@ import { repositoryWorkflowId } from '../src/contract/ids';
 import { configureUpdate, pauseSignal, resumeSignal } from '../src/contract/messages';
 import type { RepositoryWorkflow } from '../src/contract/workflows';
 import { repositoryMigration } from '../workflows/repository';
-import { ActivityGate } from './helpers/activity-gate';
+import { ActivityGate, beforeEnd } from './helpers/activity-gate';
 import { createItems, createTestDatabase, type TestDatabase } from './helpers/db';
 import { startTestWorker, type TestWorker } from './helpers/temporal';
 import { waitFor } from './helpers/wait';
@@ -95,8 +95,9 @@ async function runCase(db: TestDatabase, worker: TestWorker, gate: ActivityGate,
       signalArgs: [{}],
     });
   else await client.workflow.start(repositoryMigration, { ...options, args: [...options.args] });
-  await fired;
-  const summary = await handle.result();
+  const result = handle.result();
+  await beforeEnd(result, fired, `the requests at ${c.at}`);
+  const summary = await result;
   for (const knobs of (await Promise.all(updates)) as Array<{ maxJobPerBatch: number }>) assert.equal(knobs.maxJobPerBatch, 2);
 
   const { rows } = await db.pool.query('SELECT status, batch_size FROM bbm.migrations WHERE name = $1', [key]);
@@ -157,7 +158,7 @@ test('pause, resume and configure arriving while a repository workflow continues
       update = u.result();
     });
     await handle.signal(pauseSignal, {});
-    await fired;
+    await beforeEnd(handle.result(), fired, 'the pause was applied');
     await waitFor('the next run', async () => ((await handle.describe()).runId !== before ? true : undefined), 120_000);
     await update;
     // A budget that ends no run by itself, so the next iteration chooses its moment again.

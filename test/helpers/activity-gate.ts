@@ -57,3 +57,19 @@ function repositoryOf(arg: Record<string, unknown>): string | undefined {
   const fence = arg.fence as { repository?: unknown } | undefined;
   return typeof fence?.repository === 'string' ? fence.repository : undefined;
 }
+
+/**
+ * `moment`, or a failure as soon as the workflow ends (or fails) before reaching it, so a test
+ * that waits for a moment a broken workflow never reaches fails at once instead of hanging.
+ */
+export async function beforeEnd<T>(result: Promise<unknown>, moment: Promise<T>, what: string): Promise<T> {
+  const ended = result.then(
+    (r) => {
+      throw new Error(`the workflow ended (${JSON.stringify((r as { state?: unknown })?.state)}) before ${what}`);
+    },
+    (err: unknown) => {
+      throw new Error(`the workflow failed before ${what}: ${(err as Error).message}; cause: ${(err as { cause?: Error }).cause?.message}`);
+    },
+  );
+  return Promise.race([moment, ended]);
+}
