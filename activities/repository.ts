@@ -138,8 +138,11 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
         bbm_name: job.migrationName,
       });
       const labels = { migration: job.migrationName, repository: job.repository };
-      // Heartbeats carry cancellation to us, and let Temporal notice a dead worker quickly.
-      const beat = setInterval(() => ctx.heartbeat(), Math.max(200, Math.min(1_000, input.jobTimeoutMs / 4)));
+      // Heartbeats carry cancellation to us, and let Temporal notice a dead worker quickly. A local
+      // activity has none to send: its cancellation comes from its own worker.
+      const beat = ctx.info.isLocal
+        ? undefined
+        : setInterval(() => ctx.heartbeat(), Math.max(200, Math.min(1_000, input.jobTimeoutMs / 4)));
       const end = metrics.jobDuration.startTimer(labels);
       try {
         l.info({ job_attempts: job.attempts }, 'found job, starting execution');

@@ -1,4 +1,4 @@
-import { CancellationScope, condition, isCancellation, log, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, condition, isCancellation, log, sleep, workflowInfo } from '@temporalio/workflow';
 import type { FenceToken, FindJobResult, JobDescriptor } from '../src/engine/types';
 import { ErrorCode } from '../src/errors';
 import { failureMessage, failureType, isStaleFailure, jobFailureOutcome } from '../src/contract/failures';
@@ -9,6 +9,13 @@ import type { RepositoryRun } from './repository-state';
 const WORK_FUNCTION_WAIT_MS = 30_000;
 /** How long to back off after a job's retries ran out on a transient problem. */
 const RETRY_LATER_MS = 10_000;
+/**
+ * Local activities run back to back inside one workflow task, so a terminate or a cancel reaches
+ * the worker only when that task ends. After this much job time the batch yields a workflow task
+ * (a 1 ms timer): the worker hears of a terminate within about this long plus the job in flight,
+ * which its cancellation rolls back. One extra task per 2 s of work at most.
+ */
+const LOCAL_YIELD_AFTER_MS = 2_000;
 
 /**
  * One batch, the anchor's loop body: take the lease -> up to maxJobPerBatch x (find -> execute)
@@ -23,6 +30,7 @@ export async function runBatch(run: RepositoryRun): Promise<void> {
   run.fence = fence;
   const batchId = run.batchId();
   let jobMs = 0;
+  let sinceYieldMs = 0;
   let waitMs = 0;
   for (let i = 0; i < run.knobs.maxJobPerBatch && run.pending.length === 0 && jobMs < run.knobs.maxBatchTimeoutMs; i++) {
     const found = await find(run, fence);
@@ -34,7 +42,12 @@ export async function runBatch(run: RepositoryRun): Promise<void> {
     try {
       const result = await execute(run.knobs, found.job, fence, batchId);
       jobMs += result.durationMs;
+      sinceYieldMs += result.durationMs;
       run.recordExecution(result);
+      if (run.knobs.localActivities && sinceYieldMs >= LOCAL_YIELD_AFTER_MS) {
+        sinceYieldMs = 0;
+        await sleep(1);
+      }
     } catch (err) {
       const next = onJobFailure(run, err, found.job);
       if (next === 'next_job') continue;
