@@ -2,9 +2,9 @@
 // applied or carried into the next run, never dropped, and never overwrite the final state.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { WorkflowUpdateStage, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateStage, type Client, type WorkflowHandle } from '@temporalio/client';
 import { defineMigration } from '../src/engine/definitions';
-import { MigrationStatus } from '../src/engine/constants';
+import { JobStatus, MigrationStatus } from '../src/engine/constants';
 import { repositoryWorkflowId } from '../src/contract/ids';
 import { configureUpdate, pauseSignal, resumeSignal } from '../src/contract/messages';
 import type { RepositoryWorkflow } from '../src/contract/workflows';
@@ -178,4 +178,27 @@ test('pause, resume and configure arriving while a repository workflow continues
   assert.ok(summary.runs >= iterations + 1, `continued as new at least ${iterations} times (runs: ${summary.runs})`);
   const { rows } = await db.pool.query('SELECT min(counter) AS lo, max(counter) AS hi, count(*)::int AS n FROM items');
   assert.deepEqual(rows[0], { lo: 1, hi: 1, n: 4_000 });
+});
+
+test('a pause that reached a repository workflow just before its cancellation is still applied', async () => {
+  const db = await createTestDatabase('races-cancel');
+  const registry = registryWith(slowIncrement(3_000));
+  const worker = await startTestWorker(db, { registry });
+  await createItems(db.pool, 'items', 100);
+  await defineMigration(
+    { pool: db.pool, registry },
+    { name: 'pc', repository: 'pc', work: 'slow_increment', table: 'items', column: 'id', batchSize: 25 },
+  );
+  // Regular activities: the cancellation reaches the job in flight at once, before the pause is applied.
+  const handle = await worker.client.workflow.start(repositoryMigration, {
+    taskQueue: worker.taskQueue,
+    workflowId: repositoryWorkflowId('pc'),
+    args: [{ repository: 'pc', knobs: { ...FAST, localActivities: false } }],
+  });
+  await waitFor('a job in flight', async () => (await db.pool.query(`SELECT 1 FROM bbm.jobs WHERE status = ${JobStatus.ACTIVE}`)).rowCount);
+  await handle.signal(pauseSignal, {});
+  await handle.cancel();
+  await assert.rejects(handle.result(), (err: unknown) => err instanceof WorkflowFailedError);
+  const { rows } = await db.pool.query("SELECT status FROM bbm.migrations WHERE name = 'pc'");
+  assert.equal(rows[0].status, MigrationStatus.PAUSED, 'the pause sent before the cancel was applied');
 });

@@ -80,9 +80,14 @@ export async function notify(run: RepositoryRun, state: RepositoryState): Promis
   }
 }
 
-/** After a cancellation (run non-cancellable): give the lease back and say so. The migrations stay resumable. */
+/**
+ * After a cancellation (run non-cancellable): give the lease back, apply the control requests that
+ * arrived before it (a pause sent just before a cancel still pauses), and say so. The migrations
+ * stay resumable.
+ */
 export async function cancelled(run: RepositoryRun): Promise<void> {
   if (run.fence) await bookkeeping.releaseLease({ fence: run.fence, minDelayMs: 0, maxDelayMs: 0 });
+  if (run.pending.length > 0) await applyRequests(run);
   run.setState('cancelled', 'cancelled; the in-flight job was rolled back and the migrations stay resumable');
   await notify(run, 'cancelled');
 }
