@@ -142,7 +142,7 @@ test('pause, resume and configure arriving while a repository workflow continues
     args: [{ repository: key, knobs: { ...FAST, maxJobPerBatch: 1, historyEventBudget: 50_000 } }],
   });
   const BUDGET = 500;
-  const iterations = 4;
+  const iterations = 6;
   for (let i = 0; i < iterations; i++) {
     const before = (await handle.describe()).runId;
     // No-op configure updates lengthen the history quickly (a few events each), whatever the machine's speed.
