@@ -4,13 +4,13 @@ import { pauseMigrations, resumeMigrations, changeBatchSize } from '../src/engin
 import { executeJob } from '../src/engine/execute-job';
 import { findJob } from '../src/engine/find-job';
 import { acquireLease } from '../src/engine/lease';
-import { migrationProgress } from '../src/engine/progress';
+import { migrationsProgress } from '../src/engine/progress';
 import type { WorkRegistry } from '../src/engine/registry';
 import type { ExecuteJobResult, FenceToken, FindJobResult, JobDescriptor, MigrationProgress } from '../src/engine/types';
 import type { Logger } from '../src/logger';
 import type { BbmMetrics } from '../src/metrics';
 import { releaseLease } from '../src/store/leases';
-import { listMigrations } from '../src/store/migrations';
+import { databaseNow } from '../src/store/server';
 import { adapt } from './failures';
 
 export interface RepositoryActivityDeps {
@@ -205,25 +205,19 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
       repository: string;
     }): Promise<{ migrations: MigrationProgress[]; definitions: MigrationDefinitionMemo[]; now: string }> {
       return adapt(async () => {
-        const migrations: MigrationProgress[] = [];
-        const definitions: MigrationDefinitionMemo[] = [];
-        for (const m of await listMigrations(pool, { repository: input.repository })) {
-          const p = await migrationProgress(pool, m);
-          if (p) migrations.push(p);
-          definitions.push({
-            name: m.name,
-            work: m.jobName,
-            table: m.tableName,
-            column: m.columnName,
-            strategy: m.batchingStrategy,
-            batchSize: m.batchSize,
-            minValue: m.minValue,
-            maxValue: m.maxValue,
-            args: m.workArgs,
-          });
-        }
-        const { rows } = await pool.query('SELECT now() AS now');
-        return { migrations, definitions, now: (rows[0].now as Date).toISOString() };
+        const all = await migrationsProgress(pool, { repository: input.repository });
+        const definitions = all.map(({ migration: m }): MigrationDefinitionMemo => ({
+          name: m.name,
+          work: m.jobName,
+          table: m.tableName,
+          column: m.columnName,
+          strategy: m.batchingStrategy,
+          batchSize: m.batchSize,
+          minValue: m.minValue,
+          maxValue: m.maxValue,
+          args: m.workArgs,
+        }));
+        return { migrations: all.map((x) => x.progress), definitions, now: await databaseNow(pool) };
       });
     },
   };

@@ -41,6 +41,11 @@ export const ErrorCode = Object.freeze({
   ALREADY_RUNNING: 'ALREADY_RUNNING',
   /** The operation was cancelled; whatever it had started was rolled back. */
   CANCELLED: 'CANCELLED',
+  /**
+   * A command waited longer than its timeout for a running workflow to confirm a change (pause,
+   * resume). The request stands: the workflow applies it when a worker gets to it.
+   */
+  TIMEOUT: 'TIMEOUT',
   CANNOT_CONNECT: 'CANNOT_CONNECT',
   TEMPORAL_CLI_MISSING: 'TEMPORAL_CLI_MISSING',
   SERVICE_START_FAILED: 'SERVICE_START_FAILED',
@@ -69,4 +74,18 @@ export function isBbmError(err: unknown, code?: ErrorCode): err is BbmError {
 /** Shorthand for the most common refusal: input that does not fit. */
 export function invalidInput(message: string, details: Record<string, unknown> = {}): BbmError {
   return new BbmError(ErrorCode.INVALID_INPUT, message, details);
+}
+
+/** Thrown when a named migration does not exist (exit 6). */
+export function notFound(name: string): BbmError {
+  return new BbmError(ErrorCode.MIGRATION_NOT_FOUND, `No migration named "${name}". List them with \`bbm migrations list\`.`, { name });
+}
+
+/** Thrown when no migration belongs to a repository key (exit 6). */
+export function unknownRepository(repository: string): BbmError {
+  return new BbmError(
+    ErrorCode.REPOSITORY_NOT_FOUND,
+    `No migrations belong to repository "${repository}". List them with \`bbm migrations list\`.`,
+    { repository },
+  );
 }

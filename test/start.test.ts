@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { cliEnv, processExists, spawnBbm, type LongRunning } from './helpers/cli';
+import { testEnv } from './helpers/env';
 
 /**
  * `npm start` is `bbm dev --demo`. These tests run it for real, with its own Postgres and
@@ -13,7 +14,7 @@ import { cliEnv, processExists, spawnBbm, type LongRunning } from './helpers/cli
 function devEnv(dataDir: string): NodeJS.ProcessEnv {
   return cliEnv(undefined, 'bbm', {
     TEMPORAL_ADDRESS: undefined,
-    TEMPORAL_CLI: process.env.BBM_TEST_TEMPORAL_CLI || undefined,
+    TEMPORAL_CLI: testEnv.temporalCli,
     BBM_DATA_DIR: dataDir,
     BBM_METRICS_PORT: '0',
     BBM_LOG_LEVEL: 'info',

@@ -39,6 +39,7 @@ const BY_ERROR_CODE: Readonly<Record<ErrorCode, ExitCode>> = Object.freeze({
   [ErrorCode.LOCK_TIMEOUT]: ExitCode.UNEXPECTED,
   [ErrorCode.LEASE_LOST]: ExitCode.UNEXPECTED,
   [ErrorCode.CANCELLED]: ExitCode.UNEXPECTED,
+  [ErrorCode.TIMEOUT]: ExitCode.UNEXPECTED,
   [ErrorCode.TEMPORAL_CLI_MISSING]: ExitCode.UNEXPECTED,
   [ErrorCode.SERVICE_START_FAILED]: ExitCode.UNEXPECTED,
 });

@@ -1,5 +1,6 @@
 import { migrationById } from '../store/migrations';
-import { jobCounts } from '../store/jobs';
+import { migrationsWithJobs } from '../store/progress';
+import { jobCounts, type JobCounts } from '../store/jobs';
 import type { MigrationRow, Queryable } from '../store/types';
 import { BatchingStrategy, failureCodeName, MigrationStatus, migrationStatusName } from './constants';
 import type { MigrationProgress } from './types';
@@ -8,7 +9,14 @@ import type { MigrationProgress } from './types';
 export async function migrationProgress(db: Queryable, migration: MigrationRow | number): Promise<MigrationProgress | null> {
   const m = typeof migration === 'number' ? await migrationById(db, migration) : migration;
   if (!m) return null;
-  const counts = await jobCounts(db, m.id);
+  return progressOf(m, await jobCounts(db, m.id));
+}
+
+/**
+ * The same from a migration row and its job counts already read (src/store/progress.ts reads
+ * both for many migrations in one statement). Pure; rate and ETA are measured up to `now`.
+ */
+export function progressOf(m: MigrationRow, counts: JobCounts, now: Date = new Date()): MigrationProgress {
   const finished = m.status === MigrationStatus.FINISHED;
   let fraction: number;
   if (m.batchingStrategy === BatchingStrategy.SERIAL && m.maxValue !== null) {
@@ -18,7 +26,7 @@ export async function migrationProgress(db: Queryable, migration: MigrationRow |
     fraction = m.totalTupleCount ? m.rowsProcessed / m.totalTupleCount : 0;
   }
   const percent = finished ? 100 : Math.min(99.9, Math.round(fraction * 1000) / 10);
-  const elapsedS = m.startedAt ? ((m.finishedAt ?? new Date()).getTime() - m.startedAt.getTime()) / 1000 : 0;
+  const elapsedS = m.startedAt ? ((m.finishedAt ?? now).getTime() - m.startedAt.getTime()) / 1000 : 0;
   const rowsPerSecond = elapsedS > 0 ? Math.round((m.rowsProcessed / elapsedS) * 10) / 10 : null;
   let etaSeconds: number | null = null;
   if (finished) etaSeconds = 0;
@@ -41,4 +49,17 @@ export async function migrationProgress(db: Queryable, migration: MigrationRow |
     startedAt: m.startedAt?.toISOString() ?? null,
     finishedAt: m.finishedAt?.toISOString() ?? null,
   };
+}
+
+/**
+ * Every selected migration (one by name, a repository's, or all; oldest first) with its
+ * progress, read in one statement. What the CLI's status views and the repository workflow's
+ * progress activity show.
+ */
+export async function migrationsProgress(
+  db: Queryable,
+  filter: { name?: string; repository?: string } = {},
+): Promise<Array<{ migration: MigrationRow; progress: MigrationProgress }>> {
+  const now = new Date();
+  return (await migrationsWithJobs(db, filter)).map(({ migration, jobs }) => ({ migration, progress: progressOf(migration, jobs, now) }));
 }

@@ -88,18 +88,31 @@ export interface JobCounts {
 }
 
 /**
- * Active and failed jobs (few, and behind partial indexes) and the latest range. Finished jobs
- * are counted on the migration row instead, so this stays cheap however long a migration runs.
+ * The three per-migration columns of JobCounts as scalar subqueries over `migrationId`, an SQL
+ * expression (`$1`, or `m.id` inside a query over bbm.migrations m). Active and failed jobs are
+ * few and behind partial indexes; finished jobs are counted on the migration row instead, so this
+ * stays cheap however long a migration runs.
  */
+export function jobCountsColumns(migrationId: string): string {
+  return `(SELECT count(*) FROM bbm.jobs j WHERE j.migration_id = ${migrationId} AND j.status = ${JobStatus.ACTIVE}) AS jobs_active,
+    (SELECT count(*) FROM bbm.jobs j WHERE j.migration_id = ${migrationId} AND j.status = ${JobStatus.FAILED}) AS jobs_failed,
+    (SELECT json_build_object('start', j.min_value, 'end', j.max_value) FROM bbm.jobs j
+      WHERE j.migration_id = ${migrationId} ORDER BY j.id DESC LIMIT 1) AS jobs_last_range`;
+}
+
+/** JobCounts from a row that selected jobCountsColumns. */
+export function toJobCounts(r: Record<string, unknown>): JobCounts {
+  return {
+    active: num(r.jobs_active ?? 0),
+    failed: num(r.jobs_failed ?? 0),
+    lastRange: (r.jobs_last_range as JobCounts['lastRange']) ?? null,
+  };
+}
+
+/** Active and failed jobs and the latest range of one migration. */
 export async function jobCounts(db: Queryable, migrationId: number): Promise<JobCounts> {
-  const { rows } = await db.query(
-    `SELECT (SELECT count(*) FROM bbm.jobs WHERE migration_id = $1 AND status = ${JobStatus.ACTIVE}) AS active,
-            (SELECT count(*) FROM bbm.jobs WHERE migration_id = $1 AND status = ${JobStatus.FAILED}) AS failed,
-            (SELECT json_build_object('start', min_value, 'end', max_value) FROM bbm.jobs WHERE migration_id = $1 ORDER BY id DESC LIMIT 1) AS last_range`,
-    [migrationId],
-  );
-  const r = rows[0] ?? {};
-  return { active: num(r.active ?? 0), failed: num(r.failed ?? 0), lastRange: (r.last_range as JobCounts['lastRange']) ?? null };
+  const { rows } = await db.query(`SELECT ${jobCountsColumns('$1')}`, [migrationId]);
+  return toJobCounts(rows[0] ?? {});
 }
 
 /** Give a migration's failed jobs a fresh attempt budget (retry / re-run), keeping their stored attempts. */

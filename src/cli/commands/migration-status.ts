@@ -1,9 +1,5 @@
 import type { Command } from 'commander';
-import type { Pool } from 'pg';
-import { notFound } from '../../engine/control';
-import { migrationProgress } from '../../engine/progress';
-import type { MigrationProgress } from '../../engine/types';
-import { listMigrations, migrationByName } from '../../store/migrations';
+import { overall, type MigrationProgress } from '../../repository';
 import { action } from '../action';
 import { ExitCode } from '../exit-codes';
 import { formatCount, formatDuration, formatPercent, renderFields, renderTable } from '../output';
@@ -25,8 +21,8 @@ export function registerMigrationStatus(group: Command): void {
     .option('--repository <key>', 'only this repository (without a name)')
     .action(
       action<StatusOptions>(async (ctx, [name], opts) => {
-        const pool = await ctx.db();
-        const load = (): Promise<MigrationProgress[]> => selectProgress(pool, name, opts.repository);
+        const repositories = ctx.repositories();
+        const load = (): Promise<MigrationProgress[]> => repositories.progress({ name, repository: name ? undefined : opts.repository });
         let progress = await load();
         if (!opts.watch) {
           ctx.out.result(name ? progress[0] : progress, () => (name ? renderOne(progress[0] as MigrationProgress) : renderAll(progress)));
@@ -65,41 +61,6 @@ export function registerMigrationStatus(group: Command): void {
         return failed.length > 0 ? ExitCode.MIGRATION_FAILED : ExitCode.OK;
       }),
     );
-}
-
-async function selectProgress(pool: Pool, name: string | undefined, repository: string | undefined): Promise<MigrationProgress[]> {
-  if (name) {
-    const row = await migrationByName(pool, name);
-    if (!row) throw notFound(name);
-    const p = await migrationProgress(pool, row);
-    return p ? [p] : [];
-  }
-  const out: MigrationProgress[] = [];
-  for (const row of await listMigrations(pool, { repository })) {
-    const p = await migrationProgress(pool, row);
-    if (p) out.push(p);
-  }
-  return out;
-}
-
-/** The selection as one bar: percent weighted by each migration's size. */
-export function overall(progress: MigrationProgress[]): { fraction: number; rows: number; detail: string } {
-  let weight = 0;
-  let done = 0;
-  let rows = 0;
-  const counts: Record<string, number> = {};
-  for (const p of progress) {
-    const w = Math.max(1, p.totalEstimate ?? 1);
-    weight += w;
-    done += (w * p.percent) / 100;
-    rows += p.rowsProcessed;
-    counts[p.status] = (counts[p.status] ?? 0) + 1;
-  }
-  const detail = ['finished', 'running', 'active', 'paused', 'failed']
-    .filter((s) => counts[s])
-    .map((s) => `${counts[s]} ${s}`)
-    .join(', ');
-  return { fraction: weight === 0 ? 0 : done / weight, rows, detail };
 }
 
 function renderAll(progress: MigrationProgress[]): string {

@@ -4,15 +4,12 @@ import { type Command, Option } from 'commander';
 import YAML from 'yaml';
 import { failureCodeName, migrationStatusName } from '../../engine/constants';
 import { defineMigration, type MigrationDefinition } from '../../engine/definitions';
-import { BbmError, ErrorCode, invalidInput } from '../../errors';
-import { listMigrations } from '../../store/migrations';
-import type { MigrationRow } from '../../store/types';
+import { invalidInput } from '../../errors';
+import type { MigrationRow } from '../../repository';
 import { action } from '../action';
 import { formatCount, renderFields, renderTable } from '../output';
 import { collectArg, integerIn, jsonObject, safeInteger } from '../parse';
 import { loadWorkRegistry } from '../registry';
-import { registerMigrationControl } from './migration-control';
-import { registerMigrationStatus } from './migration-status';
 
 const DEFINITION_KEYS: readonly (keyof MigrationDefinition)[] = [
   'name',
@@ -45,7 +42,8 @@ interface CreateOptions {
   workModule?: string;
 }
 
-export function registerMigrations(program: Command): void {
+/** The `migrations` group with create and list; status and control add their commands to it (see program.ts). */
+export function registerMigrations(program: Command): Command {
   const group = program.command('migrations').description('define, inspect and control migrations');
 
   group
@@ -87,7 +85,7 @@ export function registerMigrations(program: Command): void {
     .option('--repository <key>', 'only this repository')
     .action(
       action<{ repository?: string }>(async (ctx, _args, opts) => {
-        const rows = await listMigrations(await ctx.db(), { repository: opts.repository });
+        const rows = await ctx.repositories().migrations({ repository: opts.repository });
         ctx.out.result(rows.map(migrationJson), () =>
           rows.length === 0
             ? 'No migrations yet. Define one with `bbm migrations create`.'
@@ -109,8 +107,7 @@ export function registerMigrations(program: Command): void {
       }),
     );
 
-  registerMigrationStatus(group);
-  registerMigrationControl(group);
+  return group;
 }
 
 /** A file's fields, then flags on top; unknown file keys are refused (a typo must not be ignored). */
@@ -203,13 +200,4 @@ function rangeText(m: MigrationRow): string {
 function statusText(m: MigrationRow): string {
   const failure = failureCodeName(m.failureErrorCode);
   return failure ? `${migrationStatusName(m.status)} (${failure})` : migrationStatusName(m.status);
-}
-
-/** Shared by the status commands: a migration that does not exist is NOT_FOUND (exit 6). */
-export function unknownRepository(repository: string): BbmError {
-  return new BbmError(
-    ErrorCode.REPOSITORY_NOT_FOUND,
-    `No migrations belong to repository "${repository}". List them with \`bbm migrations list\`.`,
-    { repository },
-  );
 }

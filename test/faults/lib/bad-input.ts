@@ -13,6 +13,7 @@ import { repositoryWorkflowId } from '../../../src/contract/ids';
 import { configureUpdate, pauseSignal, progressQuery, resumeSignal } from '../../../src/contract/messages';
 import { repositoryMigration } from '../../../workflows/repository';
 import { createTestDatabase } from '../../helpers/db';
+import { testEnv } from '../../helpers/env';
 import { startTestWorker, testClient, uniqueTaskQueue } from '../../helpers/temporal';
 import { createCounterTable, snapshot, waitFor } from './data';
 
@@ -335,7 +336,7 @@ export async function badInputContext(label: string): Promise<BadInputContext> {
   await startTestWorker(db, { taskQueue, registry });
   const client = await testClient();
   const blocked = await startBlocked(client, taskQueue);
-  const temporalCli = process.env.BBM_TEST_TEMPORAL_CLI;
+  const temporalCli = testEnv.temporalCli;
   const temporalAddress = process.env.TEMPORAL_ADDRESS;
   assert.ok(temporalCli && temporalAddress, 'BBM_TEST_TEMPORAL_CLI and TEMPORAL_ADDRESS are set by test/run.ts');
   return { pool: db.pool, url: db.url, client, taskQueue, registry, blocked, temporalCli, temporalAddress };
