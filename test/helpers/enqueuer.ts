@@ -139,7 +139,7 @@ export async function repositoryExecutions(client: Client, taskQueue: string): P
 }
 
 /** Wait until visibility has recorded `count` closed repository executions. */
-export async function closedExecutions(client: Client, taskQueue: string, count: number, timeoutMs = 30_000): Promise<Execution[]> {
+export async function closedExecutions(client: Client, taskQueue: string, count: number, timeoutMs = 60_000): Promise<Execution[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const all = await repositoryExecutions(client, taskQueue);
