@@ -27,6 +27,16 @@ export interface BbmConfig {
   toolsDir: string;
   /** Explicit path to a `temporal` binary (TEMPORAL_CLI). */
   temporalCli: string | undefined;
+  /** Where the connection settings came from, for messages about them (unset ones are absent). */
+  origins: SettingOrigins;
+}
+
+/** A flag (`--database-url`), an environment variable (`DATABASE_URL`), or the Temporal CLI profile's config file. */
+export type SettingOrigin = 'flag' | 'env' | 'profile';
+
+export interface SettingOrigins {
+  databaseUrl?: SettingOrigin;
+  temporalAddress?: SettingOrigin;
 }
 
 export interface TemporalSettings {
@@ -78,9 +88,10 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, flags: Confi
     throw configError(flags.taskQueue ? '--task-queue' : 'BBM_TASK_QUEUE', taskQueue, 'letters, digits, . _ : - (1-200 chars)');
   }
 
+  const temporal = resolveTemporal(env, flags);
   return {
     databaseUrl,
-    temporal: resolveTemporal(env, flags),
+    temporal,
     taskQueue,
     logLevel,
     metricsPort: integerSetting(flags.metricsPort ?? env.BBM_METRICS_PORT, 9464, 'BBM_METRICS_PORT', 0, 65535),
@@ -89,6 +100,7 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, flags: Confi
     dataDir: path.resolve(env.BBM_DATA_DIR ?? path.join(PROJECT_ROOT, '.data')),
     toolsDir: path.resolve(env.BBM_TOOLS_DIR ?? path.join(PROJECT_ROOT, '.tools')),
     temporalCli: nonEmpty(env.TEMPORAL_CLI),
+    origins: settingOrigins(env, flags, databaseUrl !== undefined, temporal.address !== undefined),
   };
 }
 
@@ -124,6 +136,14 @@ function resolveTemporal(env: NodeJS.ProcessEnv, flags: ConfigFlags): TemporalSe
     secure: Boolean(profile.apiKey) || (profile.tls !== undefined && !profile.tls.disabled),
     connectionOptions: connect.connectionOptions,
   };
+}
+
+function settingOrigins(env: NodeJS.ProcessEnv, flags: ConfigFlags, hasDatabaseUrl: boolean, hasTemporalAddress: boolean): SettingOrigins {
+  const origins: SettingOrigins = {};
+  if (hasDatabaseUrl) origins.databaseUrl = nonEmpty(flags.databaseUrl) ? 'flag' : 'env';
+  // An address from neither a flag nor TEMPORAL_ADDRESS came from the Temporal CLI profile's file.
+  if (hasTemporalAddress) origins.temporalAddress = flags.temporalAddress ? 'flag' : nonEmpty(env.TEMPORAL_ADDRESS) ? 'env' : 'profile';
+  return origins;
 }
 
 function validateDatabaseUrl(url: string, setting: string): void {
