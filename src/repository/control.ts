@@ -5,6 +5,7 @@ import { pauseMigrations, resumeMigrations, retryMigration, type MigrationSelect
 import { BbmError, ErrorCode, isBbmError, notFound, unknownRepository } from '../errors';
 import { listMigrations, migrationByName } from '../store/migrations';
 import { statusesByName } from '../store/progress';
+import type { MigrationRow } from '../store/types';
 import { TRANSITIONS, transitionTargets, type Transition } from './summary';
 import { describeRepositoryWorkflow, signalRepositoryWorkflow, startRepositoryWorkflow } from './workflow';
 
@@ -65,10 +66,15 @@ export async function controlMigrations(
   options: ControlOptions = {},
 ): Promise<ControlReport> {
   const { pool } = deps;
-  if (selector.name !== undefined && !(await migrationByName(pool, selector.name))) throw notFound(selector.name);
-  const selected = await listMigrations(pool, { repository: selector.repository });
-  if (selector.repository !== undefined && selector.name === undefined && selected.length === 0)
-    throw unknownRepository(selector.repository);
+  let selected: MigrationRow[];
+  if (selector.name !== undefined) {
+    const row = await migrationByName(pool, selector.name);
+    if (!row) throw notFound(selector.name);
+    selected = selector.repository === undefined || row.repository === selector.repository ? [row] : [];
+  } else {
+    selected = await listMigrations(pool, { repository: selector.repository });
+    if (selector.repository !== undefined && selected.length === 0) throw unknownRepository(selector.repository);
+  }
   const targets = transitionTargets(
     kind,
     selected.map((m) => ({ name: m.name, repository: m.repository, status: migrationStatusName(m.status) })),
