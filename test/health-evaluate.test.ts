@@ -5,6 +5,7 @@ import { evaluate } from '../src/health/evaluate';
 import { describeVerdict, formatValue } from '../src/health/format';
 import { BUILTIN_INDICATORS, healthThresholds, type HealthReading } from '../src/health/indicators';
 import { builtinReadings } from '../src/health/readings';
+import { HealthMonitor } from '../src/health/monitor';
 import { HealthRegistry } from '../src/health/registry';
 import { checkKnobs, DEFAULT_KNOBS, KNOB_NAMES } from '../src/knobs';
 import type { HealthSnapshot } from '../src/store/health';
@@ -124,4 +125,19 @@ test('values are shown in their unit', () => {
     [formatValue(250, 'ms'), formatValue(1_500, 'ms'), formatValue(600_000, 'ms'), formatValue(8_388_608, 'bytes'), formatValue(12, 'bytes'), formatValue(500_000, 'transactions'), formatValue(null, 'ms')],
     ['250 ms', '1.5 s', '10.0 min', '8.0 MB', '12 B', '500,000 transactions', '?'],
   );
+});
+
+test('the monitor cache reuses a value within its age, shares a load in flight, and forgets a failed one', async () => {
+  let clock = 0;
+  const monitor = new HealthMonitor({ db: { query: () => Promise.reject(new Error('not used')) }, now: () => clock });
+  let loads = 0;
+  const load = async (): Promise<number> => ++loads;
+  const [a, b] = await Promise.all([monitor.remember('k', 0, load), monitor.remember('k', 0, load)]);
+  assert.deepEqual([a, b], [{ value: 1, cached: false }, { value: 1, cached: true }], 'two callers at once share one load, even with no cache age');
+  clock = 999;
+  assert.deepEqual(await monitor.remember('k', 1_000, load), { value: 1, cached: true });
+  clock = 1_000;
+  assert.deepEqual(await monitor.remember('k', 1_000, load), { value: 2, cached: false }, 'expired at maxAgeMs');
+  await assert.rejects(monitor.remember('f', 60_000, () => Promise.reject(new Error('down'))), /down/);
+  assert.deepEqual(await monitor.remember('f', 60_000, load), { value: 3, cached: false }, 'a failure is not cached');
 });
