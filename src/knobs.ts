@@ -83,7 +83,8 @@ export function checkKnobs(partial: unknown, base: Knobs = DEFAULT_KNOBS): KnobP
     }
   }
   const merged = { ...base, ...(partial as Partial<Knobs>) };
-  if (merged.minDelayMs > merged.maxDelayMs) return problem(`minDelayMs (${merged.minDelayMs}) must not exceed maxDelayMs (${merged.maxDelayMs})`);
+  if (merged.minDelayMs > merged.maxDelayMs)
+    return problem(`minDelayMs (${merged.minDelayMs}) must not exceed maxDelayMs (${merged.maxDelayMs})`);
   return undefined;
 }
 

@@ -15,11 +15,36 @@ export class BbmMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
     registers: [this.registry],
   });
-  readonly jobBatchSize = new Gauge({ name: 'bbm_job_batch_size', help: 'Batch size of the last job', labelNames: ['migration', 'repository'] as const, registers: [this.registry] });
-  readonly migratedTuples = new Counter({ name: 'bbm_migrated_tuples_total', help: 'Rows changed by finished jobs', labelNames: ['migration', 'repository'] as const, registers: [this.registry] });
-  readonly jobs = new Counter({ name: 'bbm_jobs_total', help: 'Jobs executed, by outcome', labelNames: ['migration', 'repository', 'outcome'] as const, registers: [this.registry] });
-  readonly failures = new Counter({ name: 'bbm_failures_total', help: 'Failures, by error code', labelNames: ['repository', 'code'] as const, registers: [this.registry] });
-  readonly runs = new Counter({ name: 'bbm_runs_total', help: 'Batches (lock, jobs, release) run', labelNames: ['repository'] as const, registers: [this.registry] });
+  readonly jobBatchSize = new Gauge({
+    name: 'bbm_job_batch_size',
+    help: 'Batch size of the last job',
+    labelNames: ['migration', 'repository'] as const,
+    registers: [this.registry],
+  });
+  readonly migratedTuples = new Counter({
+    name: 'bbm_migrated_tuples_total',
+    help: 'Rows changed by finished jobs',
+    labelNames: ['migration', 'repository'] as const,
+    registers: [this.registry],
+  });
+  readonly jobs = new Counter({
+    name: 'bbm_jobs_total',
+    help: 'Jobs executed, by outcome',
+    labelNames: ['migration', 'repository', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly failures = new Counter({
+    name: 'bbm_failures_total',
+    help: 'Failures, by error code',
+    labelNames: ['repository', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly runs = new Counter({
+    name: 'bbm_runs_total',
+    help: 'Batches (lock, jobs, release) run',
+    labelNames: ['repository'] as const,
+    registers: [this.registry],
+  });
   readonly sleepDuration = new Histogram({
     name: 'bbm_sleep_duration_seconds',
     help: 'Jittered pause between batches',
@@ -27,7 +52,12 @@ export class BbmMetrics {
     buckets: [0, 0.1, 0.25, 0.5, 1, 2, 5, 10],
     registers: [this.registry],
   });
-  readonly progress = new Gauge({ name: 'bbm_migration_progress_percent', help: 'Progress of a migration (capped at 99.9 until finished)', labelNames: ['migration', 'repository'] as const, registers: [this.registry] });
+  readonly progress = new Gauge({
+    name: 'bbm_migration_progress_percent',
+    help: 'Progress of a migration (capped at 99.9 until finished)',
+    labelNames: ['migration', 'repository'] as const,
+    registers: [this.registry],
+  });
   readonly queryDuration = new Histogram({
     name: 'bbm_query_duration_seconds',
     help: 'Duration of bbm bookkeeping activities (lock, find, release)',
@@ -41,7 +71,12 @@ export class BbmMetrics {
     labelNames: ['indicator', 'unit', 'table'] as const,
     registers: [this.registry],
   });
-  readonly healthThreshold = new Gauge({ name: 'bbm_health_indicator_threshold', help: 'Threshold of an enabled health indicator, in its unit', labelNames: ['indicator', 'unit'] as const, registers: [this.registry] });
+  readonly healthThreshold = new Gauge({
+    name: 'bbm_health_indicator_threshold',
+    help: 'Threshold of an enabled health indicator, in its unit',
+    labelNames: ['indicator', 'unit'] as const,
+    registers: [this.registry],
+  });
   readonly throttledSeconds = new Counter({
     name: 'bbm_throttled_seconds_total',
     help: 'Time repositories held their jobs back because a health indicator tripped, by indicator',

@@ -41,7 +41,9 @@ export const WORKFLOWS_PATH = require.resolve('../workflows/index');
 let bundlePromise: Promise<WorkflowBundleOption> | undefined;
 /** Bundling takes seconds; every worker of the process shares one bundle. */
 export function workflowBundle(): Promise<WorkflowBundleOption> {
-  bundlePromise ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') }).then((b) => ({ code: b.code }));
+  bundlePromise ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') }).then((b) => ({
+    code: b.code,
+  }));
   return bundlePromise;
 }
 

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkTunerSettings, DEFAULT_TUNER_SETTINGS, initialTunerState, recordJob, TUNER, type BatchTunerSettings, type BatchTunerState } from '../src/engine/batch-tuner';
+import {
+  checkTunerSettings,
+  DEFAULT_TUNER_SETTINGS,
+  initialTunerState,
+  recordJob,
+  TUNER,
+  type BatchTunerSettings,
+  type BatchTunerState,
+} from '../src/engine/batch-tuner';
 import { ErrorCode } from '../src/errors';
 
 const SETTINGS: BatchTunerSettings = { targetJobMs: 500, minBatchSize: 100, maxBatchSize: 1_000_000 };
@@ -41,25 +49,35 @@ function simulate(jobs: number, costPerRow: (job: number) => number, start: Batc
 
 test('the batch size grows toward the target duration by at most 10 % per job and then holds it', () => {
   const trace = simulate(40, () => 0.05, initialTunerState(1_000, SETTINGS)); // ideal size about 9,800
-  for (let i = 1; i < trace.length; i++) assert.ok(at(trace, i).size <= Math.round(at(trace, i - 1).size * TUNER.MAX_GROW) + 1, `job ${i} grew more than 10 %`);
-  for (const job of trace.slice(30)) assert.ok(Math.abs(job.ms - 500) <= 0.15 * 500, `settled job took ${job.ms.toFixed(0)} ms, not about 500`);
+  for (let i = 1; i < trace.length; i++)
+    assert.ok(at(trace, i).size <= Math.round(at(trace, i - 1).size * TUNER.MAX_GROW) + 1, `job ${i} grew more than 10 %`);
+  for (const job of trace.slice(30))
+    assert.ok(Math.abs(job.ms - 500) <= 0.15 * 500, `settled job took ${job.ms.toFixed(0)} ms, not about 500`);
 });
 
 test('when the cost per row doubles halfway, job durations are back within 30 % of the target after at most 5 jobs', () => {
   const trace = simulate(70, (i) => (i < 35 ? 0.05 : 0.1), initialTunerState(1_000, SETTINGS));
-  assert.ok(Math.abs(at(trace, 34).ms - 500) <= 0.15 * 500, `before the change the jobs were on target (${at(trace, 34).ms.toFixed(0)} ms)`);
+  assert.ok(
+    Math.abs(at(trace, 34).ms - 500) <= 0.15 * 500,
+    `before the change the jobs were on target (${at(trace, 34).ms.toFixed(0)} ms)`,
+  );
   assert.ok(at(trace, 35).ms > 1.7 * 500, 'the first job after the change takes about twice the target');
   for (const [i, job] of trace.slice(40).entries()) {
     assert.ok(Math.abs(job.ms - 500) <= 0.3 * 500, `job ${40 + i} took ${job.ms.toFixed(0)} ms, outside 350..650`);
   }
-  for (let i = 36; i < 40; i++) assert.ok(at(trace, i).size >= Math.round(at(trace, i - 1).size * TUNER.MAX_SHRINK) - 1, `job ${i} shrank more than 20 %`);
+  for (let i = 36; i < 40; i++)
+    assert.ok(at(trace, i).size >= Math.round(at(trace, i - 1).size * TUNER.MAX_SHRINK) - 1, `job ${i} shrank more than 20 %`);
 });
 
 test('the size never grows right after a failure, neither at the failure nor at the next success', () => {
   let state = initialTunerState(1_000, SETTINGS);
   for (let i = 0; i < 3; i++) state = recordJob(state, SETTINGS, { ok: true, rows: state.batchSize, durationMs: 50 }); // far below target: growing
   const before = state.batchSize;
-  assert.equal(recordJob(state, SETTINGS, { ok: true, rows: before, durationMs: 50 }).batchSize, Math.round(before * 1.1), 'a fast job would grow the size');
+  assert.equal(
+    recordJob(state, SETTINGS, { ok: true, rows: before, durationMs: 50 }).batchSize,
+    Math.round(before * 1.1),
+    'a fast job would grow the size',
+  );
   const failed = recordJob(state, SETTINGS, { ok: false, rows: before, durationMs: 120_000 });
   assert.equal(failed.batchSize, before, 'a failure does not grow the size');
   assert.deepEqual(failed.samples, state.samples, 'a failure adds no sample');
@@ -94,7 +112,11 @@ test('tuning settings of the wrong type or out of range are refused with a code'
     [{ targetJobMs: 5 }, ErrorCode.INVALID_INPUT, /targetJobMs must be an integer/],
     [{ minBatchSize: 0 }, ErrorCode.INVALID_BATCH_SIZE, /minBatchSize must be an integer from 1 to 1000000/],
     [{ maxBatchSize: 2.5 }, ErrorCode.INVALID_BATCH_SIZE, /maxBatchSize/],
-    [{ minBatchSize: 5_000, maxBatchSize: 4_000 }, ErrorCode.INVALID_BATCH_SIZE, /minBatchSize \(5000\) must not exceed maxBatchSize \(4000\)/],
+    [
+      { minBatchSize: 5_000, maxBatchSize: 4_000 },
+      ErrorCode.INVALID_BATCH_SIZE,
+      /minBatchSize \(5000\) must not exceed maxBatchSize \(4000\)/,
+    ],
     [{ batchSize: 10 }, ErrorCode.INVALID_INPUT, /unknown tuning setting "batchSize"/],
   ];
   for (const [input, code, message] of cases) {

@@ -13,17 +13,39 @@ test('bbm health prints every indicator with its value, threshold and verdict, a
   await createItems(db.pool, 'items', 100);
   await define({ pool: db.pool, registry: registryWith() }, { name: 'health-m', batchSize: 10 });
   const env = cliEnv(db.url, 'q');
-  const [json, human] = await Promise.all([bbm(['health', '--migration', 'health-m', '--json', '--knob', 'maxActiveBackends=7'], env), bbm(['health', '--table', 'items'], env)]);
+  const [json, human] = await Promise.all([
+    bbm(['health', '--migration', 'health-m', '--json', '--knob', 'maxActiveBackends=7'], env),
+    bbm(['health', '--table', 'items'], env),
+  ]);
   assert.equal(json.code, 0, shown(json));
-  const report = JSON.parse(json.stdout) as { healthy: boolean; table: string; indicators: { indicator: string; value: number | null; unit: string; threshold: number | null; verdict: string }[] };
+  const report = JSON.parse(json.stdout) as {
+    healthy: boolean;
+    table: string;
+    indicators: { indicator: string; value: number | null; unit: string; threshold: number | null; verdict: string }[];
+  };
   assert.equal(report.table, 'public.items');
   assert.equal(typeof report.healthy, 'boolean');
-  assert.deepEqual(report.indicators.map((i) => i.indicator), BUILTIN_INDICATORS.map((i) => i.name));
+  assert.deepEqual(
+    report.indicators.map((i) => i.indicator),
+    BUILTIN_INDICATORS.map((i) => i.name),
+  );
   const byName = Object.fromEntries(report.indicators.map((i) => [i.indicator, i]));
-  assert.deepEqual(byName.active_backends, { indicator: 'active_backends', value: 0, unit: 'sessions', threshold: 7, verdict: 'ok', detail: null });
+  assert.deepEqual(byName.active_backends, {
+    indicator: 'active_backends',
+    value: 0,
+    unit: 'sessions',
+    threshold: 7,
+    verdict: 'ok',
+    detail: null,
+  });
   assert.equal(byName.wal_archive_backlog?.threshold, 42);
   assert.equal(byName.lock_wait_time?.value, 0);
-  for (const i of report.indicators) assert.equal(i.verdict, i.threshold === null ? 'off' : i.value === null ? 'unknown' : i.value > i.threshold ? 'tripped' : 'ok', i.indicator);
+  for (const i of report.indicators)
+    assert.equal(
+      i.verdict,
+      i.threshold === null ? 'off' : i.value === null ? 'unknown' : i.value > i.threshold ? 'tripped' : 'ok',
+      i.indicator,
+    );
 
   assert.equal(human.code, 0, shown(human));
   assert.match(human.stdout, /^Health at \S+, table public\.items$/m);
@@ -64,7 +86,11 @@ test("the checkHealth activity checks a repository's current table, publishes ga
   assert.equal(result.table, 'public.items');
   assert.equal(result.thresholds.lock_wait_time, 5_000);
   assert.equal(result.cached, false);
-  assert.equal((await checkHealth({ repository: 'act-repo', thresholds: { healthCheckIntervalMs: 60_000 } })).cached, true, 'the second check within the interval reads no database');
+  assert.equal(
+    (await checkHealth({ repository: 'act-repo', thresholds: { healthCheckIntervalMs: 60_000 } })).cached,
+    true,
+    'the second check within the interval reads no database',
+  );
   metrics.recordThrottled('act-repo', ['replication_lag_bytes'], 2.5);
   const text = await metrics.registry.metrics();
   assert.match(text, /^bbm_health_indicator_value\{indicator="lock_wait_time",unit="ms",table="public\.items"\} 0$/m);

@@ -14,7 +14,16 @@ const reading = (indicator: string, value: number | null, unit = 'ms'): HealthRe
 
 test('an indicator trips only when it is enabled, measured and above its threshold', () => {
   const verdict = evaluate(
-    { readings: [reading('a', 1_501), reading('b', 1_500), reading('c', 9_999), reading('d', null), reading('e', null), reading('f', 1, 'vacuums')] },
+    {
+      readings: [
+        reading('a', 1_501),
+        reading('b', 1_500),
+        reading('c', 9_999),
+        reading('d', null),
+        reading('e', null),
+        reading('f', 1, 'vacuums'),
+      ],
+    },
     { a: 1_500, b: 1_500, c: null, d: 10, f: 0 },
   );
   assert.deepEqual(verdict, {
@@ -88,41 +97,69 @@ const SNAPSHOT: HealthSnapshot = {
 };
 
 test('readings: the most-behind standby decides, hidden positions read as unknown, table indicators only with a table', () => {
-  const values = (s: HealthSnapshot, table: string | null) => Object.fromEntries(builtinReadings(s, table).map((r) => [r.indicator, r.value]));
-  assert.deepEqual(values(SNAPSHOT, null), { replication_lag_time: 0, replication_lag_bytes: 0, wal_archive_backlog: 0, oldest_transaction_age: 0, xmin_horizon_age: 3 });
+  const values = (s: HealthSnapshot, table: string | null) =>
+    Object.fromEntries(builtinReadings(s, table).map((r) => [r.indicator, r.value]));
+  assert.deepEqual(values(SNAPSHOT, null), {
+    replication_lag_time: 0,
+    replication_lag_bytes: 0,
+    wal_archive_backlog: 0,
+    oldest_transaction_age: 0,
+    xmin_horizon_age: 3,
+  });
   const standbys = [
     { name: 'a', address: '10.0.0.1', state: 'streaming', lagMs: 20, lagBytes: 9_000_000 },
     { name: 'b', address: '10.0.0.2', state: 'streaming', lagMs: 4_000, lagBytes: 100 },
   ];
   const lagging = builtinReadings({ ...SNAPSHOT, standbys }, 'public.items');
-  assert.deepEqual(lagging.find((r) => r.indicator === 'replication_lag_time'), { indicator: 'replication_lag_time', value: 4_000, unit: 'ms', detail: '2 standbys; most behind: b (10.0.0.2)' });
+  assert.deepEqual(
+    lagging.find((r) => r.indicator === 'replication_lag_time'),
+    { indicator: 'replication_lag_time', value: 4_000, unit: 'ms', detail: '2 standbys; most behind: b (10.0.0.2)' },
+  );
   assert.equal(lagging.find((r) => r.indicator === 'replication_lag_bytes')?.value, 9_000_000);
   assert.equal(lagging.find((r) => r.indicator === 'active_backends')?.value, 2);
   const hidden = values({ ...SNAPSHOT, standbys: [{ ...standbys[0]!, lagMs: null, lagBytes: null }] }, null);
   assert.deepEqual([hidden.replication_lag_time, hidden.replication_lag_bytes], [null, null]);
   const missing = builtinReadings({ ...SNAPSHOT, tableFound: false }, 'public.gone').filter((r) => r.indicator === 'lock_wait_time');
   assert.deepEqual(missing, [{ indicator: 'lock_wait_time', value: null, unit: 'ms', detail: 'table public.gone does not exist' }]);
-  const unset = builtinReadings({ ...SNAPSHOT, archiveMode: 'on', archiveBacklog: null, archiveUnset: true, archiveMethod: 'estimated' }, null);
+  const unset = builtinReadings(
+    { ...SNAPSHOT, archiveMode: 'on', archiveBacklog: null, archiveUnset: true, archiveMethod: 'estimated' },
+    null,
+  );
   assert.match(unset.find((r) => r.indicator === 'wal_archive_backlog')?.detail ?? '', /no archive_command is set/);
 });
 
 test('custom indicators need unique, plain names and a finite threshold or null', () => {
   const read = async () => 1;
   const registry = new HealthRegistry([{ name: 'queue_depth', unit: 'jobs', description: 'jobs waiting', threshold: 100, read }]);
-  assert.deepEqual(registry.list().map((i) => i.name), ['queue_depth']);
+  assert.deepEqual(
+    registry.list().map((i) => i.name),
+    ['queue_depth'],
+  );
   for (const bad of [
     { name: 'queue_depth', threshold: 1 },
     { name: 'replication_lag_time', threshold: 1 },
     { name: 'Bad-Name', threshold: 1 },
     { name: 'ok_name', threshold: Number.NaN },
   ]) {
-    assert.throws(() => registry.register({ ...bad, unit: 'x', description: 'x', read }), (err: Error & { code?: string }) => err.code === ErrorCode.INVALID_INPUT, bad.name);
+    assert.throws(
+      () => registry.register({ ...bad, unit: 'x', description: 'x', read }),
+      (err: Error & { code?: string }) => err.code === ErrorCode.INVALID_INPUT,
+      bad.name,
+    );
   }
 });
 
 test('values are shown in their unit', () => {
   assert.deepEqual(
-    [formatValue(250, 'ms'), formatValue(1_500, 'ms'), formatValue(600_000, 'ms'), formatValue(8_388_608, 'bytes'), formatValue(12, 'bytes'), formatValue(500_000, 'transactions'), formatValue(null, 'ms')],
+    [
+      formatValue(250, 'ms'),
+      formatValue(1_500, 'ms'),
+      formatValue(600_000, 'ms'),
+      formatValue(8_388_608, 'bytes'),
+      formatValue(12, 'bytes'),
+      formatValue(500_000, 'transactions'),
+      formatValue(null, 'ms'),
+    ],
     ['250 ms', '1.5 s', '10.0 min', '8.0 MB', '12 B', '500,000 transactions', '?'],
   );
 });
@@ -133,11 +170,21 @@ test('the monitor cache reuses a value within its age, shares a load in flight, 
   let loads = 0;
   const load = async (): Promise<number> => ++loads;
   const [a, b] = await Promise.all([monitor.remember('k', 0, load), monitor.remember('k', 0, load)]);
-  assert.deepEqual([a, b], [{ value: 1, cached: false }, { value: 1, cached: true }], 'two callers at once share one load, even with no cache age');
+  assert.deepEqual(
+    [a, b],
+    [
+      { value: 1, cached: false },
+      { value: 1, cached: true },
+    ],
+    'two callers at once share one load, even with no cache age',
+  );
   clock = 999;
   assert.deepEqual(await monitor.remember('k', 1_000, load), { value: 1, cached: true });
   clock = 1_000;
   assert.deepEqual(await monitor.remember('k', 1_000, load), { value: 2, cached: false }, 'expired at maxAgeMs');
-  await assert.rejects(monitor.remember('f', 60_000, () => Promise.reject(new Error('down'))), /down/);
+  await assert.rejects(
+    monitor.remember('f', 60_000, () => Promise.reject(new Error('down'))),
+    /down/,
+  );
   assert.deepEqual(await monitor.remember('f', 60_000, load), { value: 3, cached: false }, 'a failure is not cached');
 });

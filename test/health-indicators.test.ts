@@ -28,7 +28,9 @@ before(async () => {
   cluster = await startReplicatedCluster('health');
   pool = new Pool({ connectionString: cluster.url, max: 4 });
   monitor = new HealthMonitor({ db: pool });
-  await pool.query('CREATE TABLE items (id bigint PRIMARY KEY, v int NOT NULL DEFAULT 0); INSERT INTO items (id) SELECT generate_series(1, 1000)');
+  await pool.query(
+    'CREATE TABLE items (id bigint PRIMARY KEY, v int NOT NULL DEFAULT 0); INSERT INTO items (id) SELECT generate_series(1, 1000)',
+  );
 });
 
 after(async () => {
@@ -54,14 +56,19 @@ test('replication lag trips while replay is paused on the standby and WAL is wri
   await waitFor('a streaming standby that keeps up to read healthy', async () => (await check(limits)).verdict.healthy);
   await query(cluster.standby.adminUrl, 'SELECT pg_wal_replay_pause()');
   try {
-    await waitFor('replay to pause', () => query(cluster.standby.adminUrl, 'SELECT pg_get_wal_replay_pause_state() AS s').then((rows) => rows[0]?.s === 'paused'));
+    await waitFor('replay to pause', () =>
+      query(cluster.standby.adminUrl, 'SELECT pg_get_wal_replay_pause_state() AS s').then((rows) => rows[0]?.s === 'paused'),
+    );
     await pool.query("CREATE TABLE filler AS SELECT g AS id, repeat('x', 100) AS pad FROM generate_series(1, 20000) g");
     const lagging = await waitFor('replication_lag_bytes to trip', async () => {
       const r = await check(limits);
       return tripped(r, 'replication_lag_bytes') ? r : undefined;
     });
     assert.equal(lagging.verdict.healthy, false);
-    assert.deepEqual({ ...tripped(lagging, 'replication_lag_bytes'), value: 0 }, { indicator: 'replication_lag_bytes', value: 0, threshold: 256 * 1024, unit: 'bytes' });
+    assert.deepEqual(
+      { ...tripped(lagging, 'replication_lag_bytes'), value: 0 },
+      { indicator: 'replication_lag_bytes', value: 0, threshold: 256 * 1024, unit: 'bytes' },
+    );
     assert.ok((tripped(lagging, 'replication_lag_bytes')?.value ?? 0) > 1_000_000, 'about 2 MB of WAL is not replayed');
     assert.equal(typeof valueOf(lagging, 'replication_lag_time'), 'number', 'the time lag is measured too');
     assert.match(lagging.readings.readings.find((r) => r.indicator === 'replication_lag_bytes')?.detail ?? '', /^1 standby; most behind: /);
@@ -123,7 +130,10 @@ test('a session waiting for a row lock of the table trips the lock wait, and the
     });
     assert.equal(r.table, 'public.items');
     assert.ok((tripped(r, 'active_backends')?.value ?? 0) >= 2, 'both sessions hold a lock on the table');
-    assert.match(r.readings.readings.find((x) => x.indicator === 'lock_wait_time')?.detail ?? '', /1 session\(s\) waiting for a lock on public\.items/);
+    assert.match(
+      r.readings.readings.find((x) => x.indicator === 'lock_wait_time')?.detail ?? '',
+      /1 session\(s\) waiting for a lock on public\.items/,
+    );
     assert.equal(valueOf(await check(limits, { table: 'filler' }), 'lock_wait_time'), 0, 'waits on another table do not count');
     await holder.query('COMMIT');
     await blocked;
@@ -158,13 +168,16 @@ test('a VACUUM working on the table trips vacuum_on_table until it ends', async 
 });
 
 test('a failing archive_command makes the WAL archive backlog trip, counted and estimated alike, and fixing it clears it', async () => {
-  await pool.query("CREATE ROLE plain LOGIN; GRANT CONNECT ON DATABASE bbm TO plain");
+  await pool.query('CREATE ROLE plain LOGIN; GRANT CONNECT ON DATABASE bbm TO plain');
   const plainUrl = new URL(cluster.url);
   plainUrl.username = 'plain';
   const plainPool = new Pool({ connectionString: plainUrl.toString(), max: 1 });
   const plain = new HealthMonitor({ db: plainPool });
   const limits = { ...DEFAULT_KNOBS, ...OFF, maxWalArchiveBacklog: 3 };
-  const both = async () => [await checkHealth({ db: pool, monitor }, { thresholds: limits, fresh: true }), await checkHealth({ db: plainPool, monitor: plain }, { thresholds: limits, fresh: true })];
+  const both = async () => [
+    await checkHealth({ db: pool, monitor }, { thresholds: limits, fresh: true }),
+    await checkHealth({ db: plainPool, monitor: plain }, { thresholds: limits, fresh: true }),
+  ];
   try {
     await pool.query("ALTER SYSTEM SET archive_command = 'exit 1'");
     await pool.query('SELECT pg_reload_conf()');
@@ -179,7 +192,10 @@ test('a failing archive_command makes the WAL archive backlog trip, counted and 
     const [exact, estimate] = [counted, estimated].map((r) => tripped(r!, 'wal_archive_backlog')?.value ?? 0);
     assert.ok(exact! >= 6, `${exact} .ready files`);
     assert.ok(Math.abs(estimate! - exact!) <= 1, `the estimate ${estimate} matches the count ${exact}`);
-    assert.match(estimated!.readings.readings.find((r) => r.indicator === 'wal_archive_backlog')?.detail ?? '', /archiving fails since [0-9A-F]{24}; estimated/);
+    assert.match(
+      estimated!.readings.readings.find((r) => r.indicator === 'wal_archive_backlog')?.detail ?? '',
+      /archiving fails since [0-9A-F]{24}; estimated/,
+    );
     await pool.query('ALTER SYSTEM SET archive_command = $$cp %p ' + cluster.archiveDir + '/%f$$');
     await pool.query('SELECT pg_reload_conf()');
     await waitFor('the archiver to catch up', async () => (await both()).every((r) => r.verdict.healthy), 120_000);

@@ -20,7 +20,16 @@ export function buildProgram(): Command {
     .option('--temporal-address <host:port>', 'Temporal frontend (env TEMPORAL_ADDRESS; default localhost:7233)')
     .option('--namespace <name>', 'Temporal namespace (env TEMPORAL_NAMESPACE; default "default")')
     .option('--task-queue <name>', 'task queue of the bbm workers (env BBM_TASK_QUEUE; default "bbm")')
-    .addOption(new Option('--log-level <level>', 'log level (env BBM_LOG_LEVEL; default info)').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']))
+    .addOption(
+      new Option('--log-level <level>', 'log level (env BBM_LOG_LEVEL; default info)').choices([
+        'trace',
+        'debug',
+        'info',
+        'warn',
+        'error',
+        'silent',
+      ]),
+    )
     .option('--json', 'machine-readable JSON on stdout instead of tables')
     .showSuggestionAfterError(true)
     .addHelpText(

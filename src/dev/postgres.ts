@@ -44,7 +44,10 @@ const COMMON_SETTINGS = ['max_connections=300', 'listen_addresses=127.0.0.1', 's
 export async function startDevPostgres(options: StartDevPostgresOptions): Promise<DevPostgres> {
   const bin = options.flavour === 'embedded' ? undefined : findPostgresBin();
   if (options.flavour === 'system' && !bin) {
-    throw new BbmError(ErrorCode.SERVICE_START_FAILED, 'No initdb/postgres binaries found; install PostgreSQL or use the embedded flavour.');
+    throw new BbmError(
+      ErrorCode.SERVICE_START_FAILED,
+      'No initdb/postgres binaries found; install PostgreSQL or use the embedded flavour.',
+    );
   }
   const pg = bin ? await startSystemPostgres(bin, options) : await startEmbeddedPostgres(options);
   await ensureDatabase(pg.adminUrl, DATABASE);
@@ -110,11 +113,15 @@ async function startSystemPostgres(bin: string, options: StartDevPostgresOptions
 
   if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
     try {
-      execFileSync(path.join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--locale=C', ...(options.initdbArgs ?? [])], {
-        ...spawnAs,
-        stdio: 'pipe',
-        cwd: os.tmpdir(),
-      });
+      execFileSync(
+        path.join(bin, 'initdb'),
+        ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--locale=C', ...(options.initdbArgs ?? [])],
+        {
+          ...spawnAs,
+          stdio: 'pipe',
+          cwd: os.tmpdir(),
+        },
+      );
     } catch (err) {
       const stderr = (err as { stderr?: Buffer }).stderr?.toString() ?? '';
       throw new BbmError(ErrorCode.SERVICE_START_FAILED, `initdb failed in ${dataDir}: ${stderr || (err as Error).message}`);
@@ -205,7 +212,10 @@ async function startEmbeddedPostgres(options: StartDevPostgresOptions): Promise<
     if (!fs.existsSync(path.join(options.dataDir, 'PG_VERSION'))) await server.initialise();
     await server.start();
   } catch (err) {
-    throw new BbmError(ErrorCode.SERVICE_START_FAILED, `embedded Postgres did not start: ${err instanceof Error ? err.message : String(err)}\n${logs.slice(-20).join('\n')}`);
+    throw new BbmError(
+      ErrorCode.SERVICE_START_FAILED,
+      `embedded Postgres did not start: ${err instanceof Error ? err.message : String(err)}\n${logs.slice(-20).join('\n')}`,
+    );
   }
   const base = `postgres://postgres:${password}@127.0.0.1:${port}`;
   return { url: `${base}/${DATABASE}`, adminUrl: `${base}/postgres`, port, flavour: 'embedded', stop: () => server.stop() };

@@ -35,7 +35,10 @@ export interface StartStandbyOptions {
 export async function startStandby(options: StartStandbyOptions): Promise<StandbyPostgres> {
   const bin = findPostgresBin();
   if (!bin || !fs.existsSync(path.join(bin, 'pg_basebackup'))) {
-    throw new BbmError(ErrorCode.SERVICE_START_FAILED, 'A standby needs the machine\'s PostgreSQL binaries (initdb, postgres, pg_basebackup); install PostgreSQL.');
+    throw new BbmError(
+      ErrorCode.SERVICE_START_FAILED,
+      "A standby needs the machine's PostgreSQL binaries (initdb, postgres, pg_basebackup); install PostgreSQL.",
+    );
   }
   const account = postgresAccount();
   fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
@@ -44,11 +47,29 @@ export async function startStandby(options: StartStandbyOptions): Promise<Standb
     letPostgresThrough(options.dataDir);
   }
   try {
-    const args = ['-D', options.dataDir, '-R', '-X', 'stream', '-c', 'fast', '--no-sync', '-h', '127.0.0.1', '-p', String(options.primaryPort), '-U', 'postgres'];
+    const args = [
+      '-D',
+      options.dataDir,
+      '-R',
+      '-X',
+      'stream',
+      '-c',
+      'fast',
+      '--no-sync',
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(options.primaryPort),
+      '-U',
+      'postgres',
+    ];
     await execFileAsync(path.join(bin, 'pg_basebackup'), args, { ...(account ?? {}), cwd: os.tmpdir(), timeout: 120_000 });
   } catch (err) {
     const stderr = (err as { stderr?: string }).stderr ?? '';
-    throw new BbmError(ErrorCode.SERVICE_START_FAILED, `pg_basebackup from port ${options.primaryPort} failed: ${stderr || (err as Error).message}`);
+    throw new BbmError(
+      ErrorCode.SERVICE_START_FAILED,
+      `pg_basebackup from port ${options.primaryPort} failed: ${stderr || (err as Error).message}`,
+    );
   }
   // A hot standby refuses to run with fewer connections than its primary: the dev primary has 300.
   const settings = ['listen_addresses=127.0.0.1', 'hot_standby=on', 'fsync=off', 'max_connections=300', ...(options.settings ?? [])];

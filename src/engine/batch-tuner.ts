@@ -29,7 +29,11 @@ export interface BatchTunerSettings {
   maxBatchSize: number;
 }
 
-export const DEFAULT_TUNER_SETTINGS: Readonly<BatchTunerSettings> = Object.freeze({ targetJobMs: 500, minBatchSize: 1_000, maxBatchSize: 1_000_000 });
+export const DEFAULT_TUNER_SETTINGS: Readonly<BatchTunerSettings> = Object.freeze({
+  targetJobMs: 500,
+  minBatchSize: 1_000,
+  maxBatchSize: 1_000_000,
+});
 
 export const TUNER = Object.freeze({
   /** Jobs the moving average looks at (GitLab: 20). */
@@ -75,7 +79,10 @@ export function initialTunerState(batchSize: number, settings: BatchTunerSetting
 /** The state after one more job, with the size for the next one. Does not modify `state`. */
 export function recordJob(state: BatchTunerState, settings: BatchTunerSettings, outcome: JobOutcome): BatchTunerState {
   if (!outcome.ok) return { batchSize: clampSize(state.batchSize, settings), samples: state.samples, afterFailure: true };
-  const samples = outcome.rows > 0 && outcome.durationMs >= 0 ? [...state.samples, { rows: outcome.rows, ms: outcome.durationMs }].slice(-TUNER.WINDOW) : state.samples;
+  const samples =
+    outcome.rows > 0 && outcome.durationMs >= 0
+      ? [...state.samples, { rows: outcome.rows, ms: outcome.durationMs }].slice(-TUNER.WINDOW)
+      : state.samples;
   const cost = smoothedCostPerRow(samples);
   let multiplier = 1;
   if (cost !== undefined && cost > 0) {
@@ -122,10 +129,12 @@ const RANGES: Readonly<Record<keyof BatchTunerSettings, readonly [number, number
 /** Check partial tuner settings (a migration's `--target-job-ms`, `--min-batch-size`, `--max-batch-size`); the first problem, or undefined. */
 export function checkTunerSettings(partial: unknown, base: BatchTunerSettings = DEFAULT_TUNER_SETTINGS): TunerProblem | undefined {
   if (partial === undefined || partial === null) return undefined;
-  if (typeof partial !== 'object' || Array.isArray(partial)) return { code: ErrorCode.INVALID_INPUT, message: 'batch size tuning settings must be a JSON object' };
+  if (typeof partial !== 'object' || Array.isArray(partial))
+    return { code: ErrorCode.INVALID_INPUT, message: 'batch size tuning settings must be a JSON object' };
   for (const [key, value] of Object.entries(partial)) {
     const range = RANGES[key as keyof BatchTunerSettings];
-    if (!range) return { code: ErrorCode.INVALID_INPUT, message: `unknown tuning setting "${key}"; known: ${Object.keys(RANGES).join(', ')}` };
+    if (!range)
+      return { code: ErrorCode.INVALID_INPUT, message: `unknown tuning setting "${key}"; known: ${Object.keys(RANGES).join(', ')}` };
     if (typeof value !== 'number' || !Number.isInteger(value) || value < range[0] || value > range[1]) {
       const code = key === 'targetJobMs' ? ErrorCode.INVALID_INPUT : ErrorCode.INVALID_BATCH_SIZE;
       return { code, message: `${key} must be an integer from ${range[0]} to ${range[1]}; got ${JSON.stringify(value)}` };
@@ -133,7 +142,10 @@ export function checkTunerSettings(partial: unknown, base: BatchTunerSettings = 
   }
   const merged = { ...base, ...(partial as Partial<BatchTunerSettings>) };
   if (merged.minBatchSize > merged.maxBatchSize) {
-    return { code: ErrorCode.INVALID_BATCH_SIZE, message: `minBatchSize (${merged.minBatchSize}) must not exceed maxBatchSize (${merged.maxBatchSize})` };
+    return {
+      code: ErrorCode.INVALID_BATCH_SIZE,
+      message: `minBatchSize (${merged.minBatchSize}) must not exceed maxBatchSize (${merged.maxBatchSize})`,
+    };
   }
   return undefined;
 }

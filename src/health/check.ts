@@ -42,7 +42,8 @@ export interface CheckHealthDeps {
  *   REPOSITORY_NOT_FOUND; database errors as they come (retryable).
  */
 export async function checkHealth(deps: CheckHealthDeps, input: CheckHealthInput): Promise<CheckHealthResult> {
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw invalidInput('A health check takes one JSON object: {repository | migration | table, thresholds}.');
+  if (input === null || typeof input !== 'object' || Array.isArray(input))
+    throw invalidInput('A health check takes one JSON object: {repository | migration | table, thresholds}.');
   const problem = checkKnobs(input.thresholds);
   if (problem) throw invalidInput(`Invalid health thresholds: ${problem.message}.`);
   const knobs: Knobs = { ...DEFAULT_KNOBS, ...input.thresholds };

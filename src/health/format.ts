@@ -9,7 +9,12 @@ const BYTE_UNITS = ['B', 'kB', 'MB', 'GB', 'TB'];
 /** `1500` ms -> "1.5 s", `8388608` bytes -> "8.0 MB", counts as plain numbers; null -> "?". */
 export function formatValue(value: number | null, unit: string): string {
   if (value === null || !Number.isFinite(value)) return '?';
-  if (unit === 'ms') return value < 1_000 ? `${Math.round(value)} ms` : value < 120_000 ? `${(value / 1_000).toFixed(1)} s` : `${(value / 60_000).toFixed(1)} min`;
+  if (unit === 'ms')
+    return value < 1_000
+      ? `${Math.round(value)} ms`
+      : value < 120_000
+        ? `${(value / 1_000).toFixed(1)} s`
+        : `${(value / 60_000).toFixed(1)} min`;
   if (unit === 'bytes') {
     let scaled = value;
     let i = 0;

@@ -61,14 +61,62 @@ export interface BuiltinIndicator {
 }
 
 export const BUILTIN_INDICATORS: readonly BuiltinIndicator[] = Object.freeze([
-  { name: 'replication_lag_time', unit: 'ms', knob: 'maxReplicationLagMs', tableScoped: false, description: 'replay lag of the most-behind streaming standby (pg_stat_replication.replay_lag)' },
-  { name: 'replication_lag_bytes', unit: 'bytes', knob: 'maxReplicationLagBytes', tableScoped: false, description: 'WAL the most-behind streaming standby has not replayed (current WAL position - replay_lsn)' },
-  { name: 'wal_archive_backlog', unit: 'segments', knob: 'maxWalArchiveBacklog', tableScoped: false, description: 'WAL segments waiting for archive_command (pg_stat_archiver and the current WAL segment)' },
-  { name: 'oldest_transaction_age', unit: 'ms', knob: 'maxTransactionAgeMs', tableScoped: false, description: 'age of the oldest open or prepared transaction (pg_stat_activity.xact_start, pg_prepared_xacts)' },
-  { name: 'xmin_horizon_age', unit: 'transactions', knob: 'maxXminHorizonAge', tableScoped: false, description: 'transactions since the xmin horizon (backend_xmin/xid, replication slots, prepared transactions)' },
-  { name: 'vacuum_on_table', unit: 'vacuums', knob: 'throttleOnVacuum', tableScoped: true, description: 'autovacuum or VACUUM working on the table or its TOAST table (pg_stat_progress_vacuum)' },
-  { name: 'lock_wait_time', unit: 'ms', knob: 'maxLockWaitMs', tableScoped: true, description: 'longest current wait for a lock on the table or one of its rows (pg_locks)' },
-  { name: 'active_backends', unit: 'sessions', knob: 'maxActiveBackends', tableScoped: true, description: 'other sessions holding a lock on the table (pg_locks)' },
+  {
+    name: 'replication_lag_time',
+    unit: 'ms',
+    knob: 'maxReplicationLagMs',
+    tableScoped: false,
+    description: 'replay lag of the most-behind streaming standby (pg_stat_replication.replay_lag)',
+  },
+  {
+    name: 'replication_lag_bytes',
+    unit: 'bytes',
+    knob: 'maxReplicationLagBytes',
+    tableScoped: false,
+    description: 'WAL the most-behind streaming standby has not replayed (current WAL position - replay_lsn)',
+  },
+  {
+    name: 'wal_archive_backlog',
+    unit: 'segments',
+    knob: 'maxWalArchiveBacklog',
+    tableScoped: false,
+    description: 'WAL segments waiting for archive_command (pg_stat_archiver and the current WAL segment)',
+  },
+  {
+    name: 'oldest_transaction_age',
+    unit: 'ms',
+    knob: 'maxTransactionAgeMs',
+    tableScoped: false,
+    description: 'age of the oldest open or prepared transaction (pg_stat_activity.xact_start, pg_prepared_xacts)',
+  },
+  {
+    name: 'xmin_horizon_age',
+    unit: 'transactions',
+    knob: 'maxXminHorizonAge',
+    tableScoped: false,
+    description: 'transactions since the xmin horizon (backend_xmin/xid, replication slots, prepared transactions)',
+  },
+  {
+    name: 'vacuum_on_table',
+    unit: 'vacuums',
+    knob: 'throttleOnVacuum',
+    tableScoped: true,
+    description: 'autovacuum or VACUUM working on the table or its TOAST table (pg_stat_progress_vacuum)',
+  },
+  {
+    name: 'lock_wait_time',
+    unit: 'ms',
+    knob: 'maxLockWaitMs',
+    tableScoped: true,
+    description: 'longest current wait for a lock on the table or one of its rows (pg_locks)',
+  },
+  {
+    name: 'active_backends',
+    unit: 'sessions',
+    knob: 'maxActiveBackends',
+    tableScoped: true,
+    description: 'other sessions holding a lock on the table (pg_locks)',
+  },
 ] as const);
 
 /**

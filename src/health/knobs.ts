@@ -58,13 +58,15 @@ export type HealthBooleanKnob = 'throttleOnVacuum';
 export const HEALTH_BOOLEAN_KNOBS: readonly HealthBooleanKnob[] = Object.freeze(['throttleOnVacuum'] as const);
 
 /** Inclusive integer ranges, checked by checkKnobs() like every other knob. */
-export const HEALTH_KNOB_RANGES: Readonly<Record<Exclude<keyof HealthKnobs, HealthBooleanKnob>, readonly [number, number]>> = Object.freeze({
-  healthCheckIntervalMs: [0, 3_600_000],
-  maxReplicationLagMs: [0, 86_400_000],
-  maxReplicationLagBytes: [0, 1024 ** 4],
-  maxWalArchiveBacklog: [0, 1_000_000],
-  maxTransactionAgeMs: [0, 7 * 86_400_000],
-  maxXminHorizonAge: [0, 2_000_000_000],
-  maxLockWaitMs: [0, 3_600_000],
-  maxActiveBackends: [0, 100_000],
-});
+export const HEALTH_KNOB_RANGES: Readonly<Record<Exclude<keyof HealthKnobs, HealthBooleanKnob>, readonly [number, number]>> = Object.freeze(
+  {
+    healthCheckIntervalMs: [0, 3_600_000],
+    maxReplicationLagMs: [0, 86_400_000],
+    maxReplicationLagBytes: [0, 1024 ** 4],
+    maxWalArchiveBacklog: [0, 1_000_000],
+    maxTransactionAgeMs: [0, 7 * 86_400_000],
+    maxXminHorizonAge: [0, 2_000_000_000],
+    maxLockWaitMs: [0, 3_600_000],
+    maxActiveBackends: [0, 100_000],
+  },
+);

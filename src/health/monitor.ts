@@ -50,7 +50,9 @@ export class HealthMonitor {
   /** @throws whatever the database throws (connection errors); a failing custom indicator only reads null. */
   async read(options: ReadHealthOptions = {}): Promise<ReadHealthResult> {
     const table = options.table ?? null;
-    const { value, cached } = await this.remember(`table:${table ? formatTable(table) : ''}`, options.maxAgeMs ?? 0, () => this.take(table));
+    const { value, cached } = await this.remember(`table:${table ? formatTable(table) : ''}`, options.maxAgeMs ?? 0, () =>
+      this.take(table),
+    );
     return { readings: value, cached };
   }
 
@@ -97,7 +99,10 @@ export class HealthMonitor {
   }
 }
 
-async function readCustom(indicator: ReturnType<HealthRegistry['list']>[number], ctx: Parameters<typeof indicator.read>[0]): Promise<HealthReading> {
+async function readCustom(
+  indicator: ReturnType<HealthRegistry['list']>[number],
+  ctx: Parameters<typeof indicator.read>[0],
+): Promise<HealthReading> {
   try {
     const value = await indicator.read(ctx);
     return { indicator: indicator.name, value: value === null || !Number.isFinite(value) ? null : value, unit: indicator.unit };

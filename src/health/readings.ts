@@ -13,8 +13,18 @@ export function builtinReadings(s: HealthSnapshot, table: string | null): Health
   const missing = s.tableFound ? undefined : `table ${table} does not exist`;
   const of = (value: number): number | null => (missing ? null : value);
   readings.push(
-    { indicator: 'vacuum_on_table', value: of(s.vacuums), unit: 'vacuums', detail: missing ?? (s.vacuums > 0 ? `VACUUM running on ${table}` : undefined) },
-    { indicator: 'lock_wait_time', value: of(s.lockWaitMs), unit: 'ms', detail: missing ?? (s.lockWaiters > 0 ? `${s.lockWaiters} session(s) waiting for a lock on ${table}` : undefined) },
+    {
+      indicator: 'vacuum_on_table',
+      value: of(s.vacuums),
+      unit: 'vacuums',
+      detail: missing ?? (s.vacuums > 0 ? `VACUUM running on ${table}` : undefined),
+    },
+    {
+      indicator: 'lock_wait_time',
+      value: of(s.lockWaitMs),
+      unit: 'ms',
+      detail: missing ?? (s.lockWaiters > 0 ? `${s.lockWaiters} session(s) waiting for a lock on ${table}` : undefined),
+    },
     { indicator: 'active_backends', value: of(s.activeBackends), unit: 'sessions', detail: missing },
   );
   return readings;
@@ -53,7 +63,12 @@ function archiveReading(s: HealthSnapshot): HealthReading {
   const unset = s.archiveUnset ? 'archive_mode is on but no archive_command is set, so WAL piles up' : undefined;
   if (s.archiveBacklog === null) {
     const why = s.inRecovery ? 'the server is a standby' : (unset ?? 'the last archived file is not a WAL segment');
-    return { indicator: 'wal_archive_backlog', value: null, unit, detail: `not measurable: ${why}; ${GRANT_MONITOR} to count the waiting segments` };
+    return {
+      indicator: 'wal_archive_backlog',
+      value: null,
+      unit,
+      detail: `not measurable: ${why}; ${GRANT_MONITOR} to count the waiting segments`,
+    };
   }
   const how = s.archiveMethod === 'exact' ? 'counted' : `estimated from pg_stat_archiver (${GRANT_MONITOR} to count)`;
   const detail = [s.archiveFailingWal ? `archiving fails since ${s.archiveFailingWal}` : unset, how].filter(Boolean).join('; ');
@@ -63,7 +78,12 @@ function archiveReading(s: HealthSnapshot): HealthReading {
 function transactionReadings(s: HealthSnapshot): HealthReading[] {
   const partial = s.seesAllSessions ? undefined : `only this role's sessions are visible: ${GRANT_MONITOR}`;
   return [
-    { indicator: 'oldest_transaction_age', value: s.oldestTransactionMs ?? 0, unit: 'ms', detail: partial ?? (s.oldestTransactionMs === null ? 'no open transaction' : undefined) },
+    {
+      indicator: 'oldest_transaction_age',
+      value: s.oldestTransactionMs ?? 0,
+      unit: 'ms',
+      detail: partial ?? (s.oldestTransactionMs === null ? 'no open transaction' : undefined),
+    },
     { indicator: 'xmin_horizon_age', value: s.xminHorizonAge, unit: 'transactions' },
   ];
 }

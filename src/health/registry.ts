@@ -41,11 +41,15 @@ export class HealthRegistry {
 
   /** @throws BbmError INVALID_INPUT for a bad or taken name, or a threshold that is not a finite number or null. */
   register(indicator: HealthIndicator): this {
-    if (!NAME.test(indicator.name)) throw invalidInput(`Health indicator name ${JSON.stringify(indicator.name)} must be lower-case letters, digits and _ (starting with a letter).`);
+    if (!NAME.test(indicator.name))
+      throw invalidInput(
+        `Health indicator name ${JSON.stringify(indicator.name)} must be lower-case letters, digits and _ (starting with a letter).`,
+      );
     if (this.indicators.has(indicator.name) || BUILTIN_INDICATORS.some((b) => b.name === indicator.name)) {
       throw invalidInput(`A health indicator named "${indicator.name}" already exists; names must be unique.`, { name: indicator.name });
     }
-    if (indicator.threshold !== null && !Number.isFinite(indicator.threshold)) throw invalidInput(`Health indicator "${indicator.name}" needs a finite threshold or null.`);
+    if (indicator.threshold !== null && !Number.isFinite(indicator.threshold))
+      throw invalidInput(`Health indicator "${indicator.name}" needs a finite threshold or null.`);
     this.indicators.set(indicator.name, indicator);
     return this;
   }

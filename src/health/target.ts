@@ -22,20 +22,29 @@ export interface HealthTarget {
  */
 export async function resolveHealthTable(db: Queryable, target: HealthTarget): Promise<QualifiedName | null> {
   const given = (['repository', 'migration', 'table'] as const).filter((k) => target[k] !== undefined && target[k] !== null);
-  if (given.length > 1) throw invalidInput(`Give at most one of repository, migration and table for a health check; got ${given.join(', ')}.`);
-  for (const k of given) if (typeof target[k] !== 'string' || target[k] === '') throw invalidInput(`Health check ${k} must be a non-empty string.`);
+  if (given.length > 1)
+    throw invalidInput(`Give at most one of repository, migration and table for a health check; got ${given.join(', ')}.`);
+  for (const k of given)
+    if (typeof target[k] !== 'string' || target[k] === '') throw invalidInput(`Health check ${k} must be a non-empty string.`);
   if (target.table !== undefined) return parseTableName(target.table);
   if (target.migration !== undefined) {
     const migration = await migrationByName(db, target.migration);
-    if (!migration) throw new BbmError(ErrorCode.MIGRATION_NOT_FOUND, `No migration named "${target.migration}": see \`bbm migrations list\`.`, { migration: target.migration });
+    if (!migration)
+      throw new BbmError(ErrorCode.MIGRATION_NOT_FOUND, `No migration named "${target.migration}": see \`bbm migrations list\`.`, {
+        migration: target.migration,
+      });
     return parseTableName(migration.tableName);
   }
   if (target.repository !== undefined) {
     const migrations = await listMigrations(db, { repository: target.repository });
     if (migrations.length === 0) {
-      throw new BbmError(ErrorCode.REPOSITORY_NOT_FOUND, `No migration belongs to repository "${target.repository}": \`bbm migrations list\` shows each migration's repository.`, {
-        repository: target.repository,
-      });
+      throw new BbmError(
+        ErrorCode.REPOSITORY_NOT_FOUND,
+        `No migration belongs to repository "${target.repository}": \`bbm migrations list\` shows each migration's repository.`,
+        {
+          repository: target.repository,
+        },
+      );
     }
     const current =
       migrations.find((m) => m.status === MigrationStatus.RUNNING) ??

@@ -146,7 +146,11 @@ export async function canListArchiveStatus(db: Queryable): Promise<boolean> {
  * `"schema"."table"` (or null for a cluster-only check); it is passed as a parameter and resolved
  * by to_regclass, so a missing table reads as `tableFound: false` instead of failing.
  */
-export async function readHealthSnapshot(db: Queryable, table: string | null, archive: 'exact' | 'estimated' = 'estimated'): Promise<HealthSnapshot> {
+export async function readHealthSnapshot(
+  db: Queryable,
+  table: string | null,
+  archive: 'exact' | 'estimated' = 'estimated',
+): Promise<HealthSnapshot> {
   // Named statements: planning this statement costs several ms, executing the prepared plan about 1 ms.
   const { rows } = await db.query({ ...STATEMENTS[archive], values: [table] });
   const r = rows[0];

@@ -44,7 +44,11 @@ export async function startReplicatedCluster(label: string): Promise<ReplicatedC
   let standby: StandbyPostgres | undefined;
   try {
     standby = await startStandby({ primaryPort: primary.port, dataDir: path.join(root, 'standby') });
-    await waitFor('the standby to stream from the primary', () => query(primary.adminUrl, "SELECT 1 FROM pg_stat_replication WHERE state = 'streaming'").then((rows) => rows.length > 0), 60_000);
+    await waitFor(
+      'the standby to stream from the primary',
+      () => query(primary.adminUrl, "SELECT 1 FROM pg_stat_replication WHERE state = 'streaming'").then((rows) => rows.length > 0),
+      60_000,
+    );
   } catch (err) {
     await primary.stop();
     throw err;
