@@ -8,8 +8,8 @@ import {
   TUNER,
   type BatchTunerSettings,
   type BatchTunerState,
-} from '../src/engine/batch-tuner';
-import { ErrorCode } from '../src/errors';
+} from '../../src/engine/batch-tuner';
+import { ErrorCode } from '../../src/errors';
 
 const SETTINGS: BatchTunerSettings = { targetJobMs: 500, minBatchSize: 100, maxBatchSize: 1_000_000 };
 

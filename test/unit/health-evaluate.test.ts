@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ErrorCode } from '../src/errors';
-import { evaluate } from '../src/health/evaluate';
-import { describeVerdict, formatValue } from '../src/health/format';
-import { BUILTIN_INDICATORS, healthThresholds, type HealthReading } from '../src/health/indicators';
-import { builtinReadings } from '../src/health/readings';
-import { HealthMonitor } from '../src/health/monitor';
-import { HealthRegistry } from '../src/health/registry';
-import { checkKnobs, DEFAULT_KNOBS, KNOB_NAMES } from '../src/knobs';
-import type { HealthSnapshot } from '../src/store/health';
+import { ErrorCode } from '../../src/errors';
+import { evaluate } from '../../src/health/evaluate';
+import { describeVerdict, formatValue } from '../../src/health/format';
+import { BUILTIN_INDICATORS, healthThresholds, type HealthReading } from '../../src/health/indicators';
+import { builtinReadings } from '../../src/health/readings';
+import { HealthMonitor } from '../../src/health/monitor';
+import { HealthRegistry } from '../../src/health/registry';
+import { checkKnobs, DEFAULT_KNOBS, KNOB_NAMES } from '../../src/knobs';
+import type { HealthSnapshot } from '../../src/store/health';
 
 const reading = (indicator: string, value: number | null, unit = 'ms'): HealthReading => ({ indicator, value, unit });
 
