@@ -31,8 +31,8 @@ export async function retryMigration(pool: Pool, name: string): Promise<void> {
     if (Number(row.status) !== MigrationStatus.FAILED) {
       throw new BbmError(ErrorCode.INVALID_STATE, `Migration "${name}" is ${migrationStatusName(Number(row.status))}; only failed migrations can be retried.`, { name });
     }
-    await resetRetryBudget(client, Number(row.id));
-    await setMigrationStatus(client, Number(row.id), MigrationStatus.RUNNING);
+    await resetRetryBudget(client, String(row.id));
+    await setMigrationStatus(client, String(row.id), MigrationStatus.RUNNING);
   });
 }
 
