@@ -64,6 +64,7 @@ test('the issue-10 NULL case through the CLI ends in bounded time: the migration
   assert.match(jobs.rows[0].last_error, /no_progress: 1 of the job's 1 row\(s\) still have dst IS NULL/);
   const status = await bbm(['migrations', 'status', 'fill'], env);
   assert.match(status.stdout, /status\s+failed \(max_job_retry\)/);
+  assert.match(status.stdout, /last error\s+no_progress: 1 of the job's 1 row\(s\) still have dst IS NULL/);
 });
 
 test('the issue-10 duplicate bucket through the CLI is refused with PAGINATION_COLUMN_NOT_UNIQUE; --strategy distinct runs it', async () => {

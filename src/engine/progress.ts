@@ -40,6 +40,7 @@ export async function migrationProgress(db: Queryable, migration: MigrationRow |
     totalEstimate: decimal(m.totalTupleCount),
     jobs: { active: counts.active, finished: m.jobsFinished, failed: counts.failed },
     currentRange: counts.lastRange,
+    lastError: counts.lastError,
     rowsPerSecond,
     etaSeconds,
     batchSize: m.batchSize,

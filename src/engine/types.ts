@@ -54,6 +54,8 @@ export interface MigrationProgress {
   jobs: { active: number; finished: number; failed: number };
   /** The latest job's range, as decimal strings (both null for the NULL strategy). */
   currentRange: { start: string | null; end: string | null } | null;
+  /** The newest failed job's last error (e.g. "no_progress: 1 of the job's 1 row(s) still have ..."); null when no job has failed. */
+  lastError: string | null;
   /** Rows per second since the migration started running. */
   rowsPerSecond: number | null;
   etaSeconds: number | null;

@@ -79,6 +79,8 @@ export interface JobCounts {
   failed: number;
   /** The range of the most recent job, for "current range" displays, as exact decimal text. */
   lastRange: { start: string | null; end: string | null } | null;
+  /** last_error of the newest failed job (what an operator needs after a failure). */
+  lastError: string | null;
 }
 
 /**
@@ -89,12 +91,13 @@ export async function jobCounts(db: Queryable, migrationId: string): Promise<Job
   const { rows } = await db.query(
     `SELECT (SELECT count(*) FROM bbm.jobs WHERE migration_id = $1 AND status = ${JobStatus.ACTIVE}) AS active,
             (SELECT count(*) FROM bbm.jobs WHERE migration_id = $1 AND status = ${JobStatus.FAILED}) AS failed,
-            (SELECT json_build_object('start', min_value::text, 'end', max_value::text) FROM bbm.jobs WHERE migration_id = $1 ORDER BY id DESC LIMIT 1) AS last_range`,
+            (SELECT json_build_object('start', min_value::text, 'end', max_value::text) FROM bbm.jobs WHERE migration_id = $1 ORDER BY id DESC LIMIT 1) AS last_range,
+            (SELECT last_error FROM bbm.jobs WHERE migration_id = $1 AND status = ${JobStatus.FAILED} ORDER BY id DESC LIMIT 1) AS last_error`,
     [migrationId],
   );
   const r = rows[0] ?? {};
   // As text: a JSON number would be parsed into a JS number and lose digits beyond 2^53.
-  return { active: num(r.active ?? 0), failed: num(r.failed ?? 0), lastRange: (r.last_range as JobCounts['lastRange']) ?? null };
+  return { active: num(r.active ?? 0), failed: num(r.failed ?? 0), lastRange: (r.last_range as JobCounts['lastRange']) ?? null, lastError: (r.last_error as string | null) ?? null };
 }
 
 /** Give a migration's failed jobs a fresh attempt budget (retry / re-run), keeping their stored attempts. */

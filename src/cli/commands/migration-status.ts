@@ -129,6 +129,7 @@ function renderOne(p: MigrationProgress): string {
     ['progress', `${formatPercent(p.percent)} (${formatCount(p.rowsProcessed)} of ~${formatCount(p.totalEstimate)} rows)`],
     ['jobs', `${formatCount(p.jobs.finished)} finished, ${formatCount(p.jobs.active)} active, ${formatCount(p.jobs.failed)} failed`],
     ['last range', range],
+    ['last error', p.lastError],
     ['batch size', formatCount(p.batchSize)],
     ['rate', p.rowsPerSecond === null ? null : `${formatCount(p.rowsPerSecond)} rows/s`],
     ['eta', p.status === 'finished' ? null : formatDuration(p.etaSeconds)],
