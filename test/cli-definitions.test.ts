@@ -23,11 +23,12 @@ test('the issue-10 table above 2^53 through the CLI: every counter ends at exact
   assert.deepEqual([status.status, status.rowsProcessed, status.currentRange], ['finished', '10', { start: '9007199254741002', end: '9007199254741002' }]);
 });
 
-test('--min-value and --max-value take any value of the column type exactly, and refuse one outside it', async () => {
+test('--min-value and --max-value take any value of the column type exactly, run exactly, and refuse one outside the type', async () => {
   const db = await createTestDatabase('cli_bigflags');
   await db.pool.query('CREATE TABLE t (id bigint PRIMARY KEY, counter int DEFAULT 0)');
-  await db.pool.query("INSERT INTO t VALUES (-9223372036854775808, 0), (9007199254740993, 0), (9223372036854775807, 0)");
-  const env = cliEnv(db.url, 'unused');
+  await db.pool.query("INSERT INTO t VALUES (-9223372036854775808, 0), (-5, 0), (9007199254740993, 0), (9223372036854775807, 0)");
+  const worker = await startTestWorker(db);
+  const env = cliEnv(db.url, worker.taskQueue);
   const base = ['--json', 'migrations', 'create', '--work', 'increment', '--table', 't', '--column', 'id', '--arg', 'target=counter'];
   const above = await bbm([...base, '--name', 'above', '--repository', 'a', '--min-value', '9007199254740993', '--max-value', '9223372036854775807'], env);
   assert.equal(above.code, 0, shown(above));
@@ -44,6 +45,18 @@ test('--min-value and --max-value take any value of the column type exactly, and
     assert.equal(r.code, 2, `${bad}\n${shown(r)}`);
     assert.match(r.stderr, /error\[(INVALID_RANGE|INVALID_INPUT)\]/);
   }
+  for (const repository of ['a', 'n']) {
+    const run = await bbm(['repositories', 'start', repository, ...RUN], env, 180_000);
+    assert.equal(run.code, 0, shown(run));
+  }
+  const { rows } = await db.pool.query('SELECT id::text AS text, counter FROM t ORDER BY t.id');
+  assert.deepEqual(
+    rows.map((r) => `${r.text}:${r.counter}`),
+    ['-9223372036854775808:1', '-5:1', '9007199254740993:2', '9223372036854775807:2'],
+    'each id inside each range exactly once',
+  );
+  const status = JSON.parse((await bbm(['--json', 'migrations', 'status', 'neg'], env)).stdout);
+  assert.deepEqual([status.status, status.rowsProcessed, status.currentRange?.end], ['finished', '4', '9223372036854775807']);
 });
 
 test('the issue-10 NULL case through the CLI ends in bounded time: the migration fails and the job names the row that stays NULL', async () => {

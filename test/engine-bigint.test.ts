@@ -46,7 +46,7 @@ test('explicit min and max above 2^53, given as decimal strings or bigint, are s
   const asBigint = await define(engine, { name: 'big', table: 't', batchSize: 4, minValue: 9007199254740993n, maxValue: 9007199254740993n });
   assert.deepEqual([String(asBigint.minValue), String(asBigint.maxValue)], ['9007199254740993', '9007199254740993']);
   await runToEnd(engine);
-  const { rows } = await engine.pool.query('SELECT id::text AS id, counter FROM t ORDER BY id');
+  const { rows } = await engine.pool.query('SELECT id::text AS id, counter FROM t ORDER BY t.id');
   assert.deepEqual(
     rows.map((r) => `${r.id}:${r.counter}`),
     ABOVE_2_53.map((id) => `${id}:${id === '9007199254741001' || id === '9007199254741002' ? 0 : 1}`),
