@@ -16,6 +16,7 @@ import { INTEGER_TYPE_RANGES } from './int8';
  *    unique key over NOT NULL columns that names each job's rows (MISSING_UNIQUE_KEY).
  */
 
+/** INVALID_TABLE when the table does not exist (or is a view, a sequence...). */
 export async function checkTable(db: Queryable, table: QualifiedName): Promise<void> {
   if (!(await tableExists(db, table))) throw new BbmError(ErrorCode.INVALID_TABLE, `Table ${formatTable(table)} does not exist (or is not a table).`, { table: formatTable(table) });
 }
