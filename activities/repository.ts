@@ -79,7 +79,12 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
   const { pool, registry, metrics } = deps;
   const log = (): Logger => {
     const info = Context.current().info;
-    return deps.logger.child({ workflow_id: info.workflowExecution?.workflowId, run_id: info.workflowExecution?.runId, activity: info.activityType, attempt: info.attempt });
+    return deps.logger.child({
+      workflow_id: info.workflowExecution?.workflowId,
+      run_id: info.workflowExecution?.runId,
+      activity: info.activityType,
+      attempt: info.attempt,
+    });
   };
   const timed = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
     const end = metrics.queryDuration.startTimer({ operation });
@@ -140,7 +145,13 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
       const end = metrics.jobDuration.startTimer(labels);
       try {
         l.info({ job_attempts: job.attempts }, 'found job, starting execution');
-        const result = await adapt(() => executeJob({ pool, registry }, { jobId: job.jobId, maxJobAttempts: input.maxJobAttempts, jobTimeoutMs: input.jobTimeoutMs, fence: input.fence }, ctx.cancellationSignal));
+        const result = await adapt(() =>
+          executeJob(
+            { pool, registry },
+            { jobId: job.jobId, maxJobAttempts: input.maxJobAttempts, jobTimeoutMs: input.jobTimeoutMs, fence: input.fence },
+            ctx.cancellationSignal,
+          ),
+        );
         end({ outcome: result.outcome });
         metrics.jobs.inc({ ...labels, outcome: result.outcome });
         if (result.outcome === 'finished') {
@@ -149,7 +160,10 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
           metrics.jobBatchSize.set(labels, job.batchSize);
         }
         if (result.progress) metrics.progress.set(labels, result.progress.percent);
-        l.info({ job_status: result.outcome, rows: result.rows, duration_s: result.durationMs / 1000, job_attempts: result.attempts }, result.outcome === 'finished' ? 'job completed' : `job ${result.outcome}`);
+        l.info(
+          { job_status: result.outcome, rows: result.rows, duration_s: result.durationMs / 1000, job_attempts: result.attempts },
+          result.outcome === 'finished' ? 'job completed' : `job ${result.outcome}`,
+        );
         return result;
       } catch (err) {
         const type = (err as { type?: string }).type ?? 'ERROR';
@@ -191,14 +205,26 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
     },
 
     /** Every migration of the repository, and the database's clock (the workflow keeps no wall clock of its own). */
-    async repositoryProgress(input: { repository: string }): Promise<{ migrations: MigrationProgress[]; definitions: MigrationDefinitionMemo[]; now: string }> {
+    async repositoryProgress(input: {
+      repository: string;
+    }): Promise<{ migrations: MigrationProgress[]; definitions: MigrationDefinitionMemo[]; now: string }> {
       return adapt(async () => {
         const migrations: MigrationProgress[] = [];
         const definitions: MigrationDefinitionMemo[] = [];
         for (const m of await listMigrations(pool, { repository: input.repository })) {
           const p = await migrationProgress(pool, m);
           if (p) migrations.push(p);
-          definitions.push({ name: m.name, work: m.jobName, table: m.tableName, column: m.columnName, strategy: m.batchingStrategy, batchSize: m.batchSize, minValue: decimal(m.minValue), maxValue: decimal(m.maxValue), args: m.workArgs });
+          definitions.push({
+            name: m.name,
+            work: m.jobName,
+            table: m.tableName,
+            column: m.columnName,
+            strategy: m.batchingStrategy,
+            batchSize: m.batchSize,
+            minValue: decimal(m.minValue),
+            maxValue: decimal(m.maxValue),
+            args: m.workArgs,
+          });
         }
         const { rows } = await pool.query('SELECT now() AS now');
         return { migrations, definitions, now: (rows[0].now as Date).toISOString() };

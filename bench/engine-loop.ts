@@ -25,20 +25,32 @@ export interface EngineLoopResult {
  * in-process, one after the other, with no Temporal at all. The gap to the plain loop is bbm's SQL
  * bookkeeping; the gap from here to the bbm run is orchestration (activities, workflow tasks).
  */
-export async function engineLoop(deps: { pool: Pool; registry: WorkRegistry }, def: Omit<MigrationDefinition, 'repository'>, onProgress: (rows: number) => void): Promise<EngineLoopResult> {
+export async function engineLoop(
+  deps: { pool: Pool; registry: WorkRegistry },
+  def: Omit<MigrationDefinition, 'repository'>,
+  onProgress: (rows: number) => void,
+): Promise<EngineLoopResult> {
   await defineMigration(deps, { ...def, repository: def.name });
   const ttlMs = 600_000;
   const fence = await acquireLease(deps.pool, { repository: def.name, holder: 'bench-engine-loop', ttlMs, waitMs: 10_000 });
   const profiled = await withSqlProfile(() => loop(deps, def.name, fence, onProgress));
   await releaseLease(deps.pool, fence);
-  const { rows: w } = await deps.pool.query('SELECT avg(j.duration_ms) AS work FROM bbm.jobs j JOIN bbm.migrations m ON m.id = j.migration_id WHERE m.name = $1', [def.name]);
+  const { rows: w } = await deps.pool.query(
+    'SELECT avg(j.duration_ms) AS work FROM bbm.jobs j JOIN bbm.migrations m ON m.id = j.migration_id WHERE m.name = $1',
+    [def.name],
+  );
   const r = profiled.result;
   const jobs = Math.max(1, r.jobs);
   return { ...r, workMs: Number(w[0].work ?? 0), statements: perJob(profiled.statements, jobs) };
 }
 
 function perJob(statements: StatementCost[], jobs: number): EngineLoopResult['statements'] {
-  return statements.map((s) => ({ statement: s.statement, perJob: s.calls / jobs, msPerCall: s.msPerCall, msPerJob: (s.calls * s.msPerCall) / jobs }));
+  return statements.map((s) => ({
+    statement: s.statement,
+    perJob: s.calls / jobs,
+    msPerCall: s.msPerCall,
+    msPerJob: (s.calls * s.msPerCall) / jobs,
+  }));
 }
 
 async function loop(

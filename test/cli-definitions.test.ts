@@ -12,7 +12,26 @@ test('the issue-10 table above 2^53 through the CLI: every counter ends at exact
   await db.pool.query('INSERT INTO t SELECT 9007199254740992 + g, 0 FROM generate_series(1, 10) g');
   const worker = await startTestWorker(db);
   const env = cliEnv(db.url, worker.taskQueue);
-  const created = await bbm(['--json', 'migrations', 'create', '--name', 'big', '--work', 'increment', '--table', 't', '--column', 'id', '--batch-size', '3', '--arg', 'target=counter'], env);
+  const created = await bbm(
+    [
+      '--json',
+      'migrations',
+      'create',
+      '--name',
+      'big',
+      '--work',
+      'increment',
+      '--table',
+      't',
+      '--column',
+      'id',
+      '--batch-size',
+      '3',
+      '--arg',
+      'target=counter',
+    ],
+    env,
+  );
   assert.equal(created.code, 0, shown(created));
   assert.deepEqual([JSON.parse(created.stdout).minValue, JSON.parse(created.stdout).maxValue], ['1', '9007199254741002']);
   const run = await bbm(['repositories', 'start', 'public.t', ...RUN], env, 180_000);
@@ -20,24 +39,36 @@ test('the issue-10 table above 2^53 through the CLI: every counter ends at exact
   const { rows } = await db.pool.query('SELECT id::text AS id, counter FROM t WHERE counter <> 1');
   assert.deepEqual(rows, [], 'every counter is exactly 1');
   const status = JSON.parse((await bbm(['--json', 'migrations', 'status', 'big'], env)).stdout);
-  assert.deepEqual([status.status, status.rowsProcessed, status.currentRange], ['finished', '10', { start: '9007199254741002', end: '9007199254741002' }]);
+  assert.deepEqual(
+    [status.status, status.rowsProcessed, status.currentRange],
+    ['finished', '10', { start: '9007199254741002', end: '9007199254741002' }],
+  );
 });
 
 test('--min-value and --max-value take any value of the column type exactly, run exactly, and refuse one outside the type', async () => {
   const db = await createTestDatabase('cli_bigflags');
   await db.pool.query('CREATE TABLE t (id bigint PRIMARY KEY, counter int DEFAULT 0)');
-  await db.pool.query("INSERT INTO t VALUES (-9223372036854775808, 0), (-5, 0), (9007199254740993, 0), (9223372036854775807, 0)");
+  await db.pool.query('INSERT INTO t VALUES (-9223372036854775808, 0), (-5, 0), (9007199254740993, 0), (9223372036854775807, 0)');
   const worker = await startTestWorker(db);
   const env = cliEnv(db.url, worker.taskQueue);
   const base = ['--json', 'migrations', 'create', '--work', 'increment', '--table', 't', '--column', 'id', '--arg', 'target=counter'];
-  const above = await bbm([...base, '--name', 'above', '--repository', 'a', '--min-value', '9007199254740993', '--max-value', '9223372036854775807'], env);
+  const above = await bbm(
+    [...base, '--name', 'above', '--repository', 'a', '--min-value', '9007199254740993', '--max-value', '9223372036854775807'],
+    env,
+  );
   assert.equal(above.code, 0, shown(above));
   assert.deepEqual([JSON.parse(above.stdout).minValue, JSON.parse(above.stdout).maxValue], ['9007199254740993', '9223372036854775807']);
   const negative = await bbm([...base, '--name', 'neg', '--repository', 'n', '--min-value', '-9223372036854775808'], env);
   assert.equal(negative.code, 0, shown(negative));
-  assert.deepEqual([JSON.parse(negative.stdout).minValue, JSON.parse(negative.stdout).maxValue], ['-9223372036854775808', '9223372036854775807']);
+  assert.deepEqual(
+    [JSON.parse(negative.stdout).minValue, JSON.parse(negative.stdout).maxValue],
+    ['-9223372036854775808', '9223372036854775807'],
+  );
   const list = JSON.parse((await bbm(['--json', 'migrations', 'list'], env)).stdout) as { name: string; minValue: string }[];
-  assert.deepEqual(list.map((m) => `${m.name}:${m.minValue}`), ['above:9007199254740993', 'neg:-9223372036854775808']);
+  assert.deepEqual(
+    list.map((m) => `${m.name}:${m.minValue}`),
+    ['above:9007199254740993', 'neg:-9223372036854775808'],
+  );
   const human = await bbm(['migrations', 'list'], env);
   assert.match(human.stdout, /9007199254740993\.\.9223372036854775807/);
   for (const bad of ['9223372036854775808', '1e3', '0x10', '12.0']) {
@@ -66,7 +97,27 @@ test('the issue-10 NULL case through the CLI ends in bounded time: the migration
   await db.pool.query('CREATE INDEX ON t (dst) WHERE dst IS NULL');
   const worker = await startTestWorker(db);
   const env = cliEnv(db.url, worker.taskQueue);
-  const created = await bbm(['migrations', 'create', '--name', 'fill', '--work', 'copy_column', '--table', 't', '--column', 'dst', '--strategy', 'null', '--batch-size', '1', '--arg', 'from=src'], env);
+  const created = await bbm(
+    [
+      'migrations',
+      'create',
+      '--name',
+      'fill',
+      '--work',
+      'copy_column',
+      '--table',
+      't',
+      '--column',
+      'dst',
+      '--strategy',
+      'null',
+      '--batch-size',
+      '1',
+      '--arg',
+      'from=src',
+    ],
+    env,
+  );
   assert.equal(created.code, 0, shown(created));
   const run = await bbm(['repositories', 'start', 'public.t', ...RUN, '--knob', 'maxJobAttempts=2'], env, 180_000);
   assert.equal(run.code, 3, shown(run));
@@ -86,7 +137,22 @@ test('the issue-10 duplicate bucket through the CLI is refused with PAGINATION_C
   await db.pool.query('INSERT INTO t SELECT g, 5 FROM generate_series(1, 3) g');
   const worker = await startTestWorker(db);
   const env = cliEnv(db.url, worker.taskQueue);
-  const base = ['migrations', 'create', '--name', 'b', '--work', 'increment', '--table', 't', '--column', 'bucket', '--batch-size', '1', '--arg', 'target=counter'];
+  const base = [
+    'migrations',
+    'create',
+    '--name',
+    'b',
+    '--work',
+    'increment',
+    '--table',
+    't',
+    '--column',
+    'bucket',
+    '--batch-size',
+    '1',
+    '--arg',
+    'target=counter',
+  ];
   const refused = await bbm(base, env);
   assert.equal(refused.code, 2, shown(refused));
   assert.match(refused.stderr, /^error\[PAGINATION_COLUMN_NOT_UNIQUE\]: .*--strategy distinct/);
@@ -117,7 +183,26 @@ test('identifier case through the CLI: --table Items finds items, --table \'"Ite
     ['"Sales"."Q1.items"', 'dotted', '"Sales"."Q1.items"'],
   ];
   for (const [table, repository, stored] of cases) {
-    const r = await bbm(['--json', 'migrations', 'create', '--name', repository, '--repository', repository, '--work', 'increment', '--table', table, '--column', 'ID', '--arg', 'target=Counter'], env);
+    const r = await bbm(
+      [
+        '--json',
+        'migrations',
+        'create',
+        '--name',
+        repository,
+        '--repository',
+        repository,
+        '--work',
+        'increment',
+        '--table',
+        table,
+        '--column',
+        'ID',
+        '--arg',
+        'target=Counter',
+      ],
+      env,
+    );
     assert.equal(r.code, 0, `${table}\n${shown(r)}`);
     assert.equal(JSON.parse(r.stdout).table, stored);
     const run = await bbm(['repositories', 'start', repository, ...RUN], env, 180_000);

@@ -10,9 +10,37 @@ test('repositories start runs the workflow once: a second start says "already ru
   await createItems(db.pool, 'items', 500);
   const worker = await startTestWorker(db);
   const env = cliEnv(db.url, worker.taskQueue);
-  assert.equal((await bbm(['migrations', 'create', '--name', 'inc', '--repository', 'team/a', '--work', 'increment', '--table', 'items', '--column', 'id', '--batch-size', '100', '--arg', 'target=counter'], env)).code, 0);
+  assert.equal(
+    (
+      await bbm(
+        [
+          'migrations',
+          'create',
+          '--name',
+          'inc',
+          '--repository',
+          'team/a',
+          '--work',
+          'increment',
+          '--table',
+          'items',
+          '--column',
+          'id',
+          '--batch-size',
+          '100',
+          '--arg',
+          'target=counter',
+        ],
+        env,
+      )
+    ).code,
+    0,
+  );
 
-  const started = await bbm(['--json', 'repositories', 'start', 'team/a', '--knob', 'maxJobPerBatch=1', '--knob', 'minDelayMs=1500', '--knob', 'maxDelayMs=1500'], env);
+  const started = await bbm(
+    ['--json', 'repositories', 'start', 'team/a', '--knob', 'maxJobPerBatch=1', '--knob', 'minDelayMs=1500', '--knob', 'maxDelayMs=1500'],
+    env,
+  );
   assert.equal(started.code, 0, shown(started));
   const info = JSON.parse(started.stdout);
   assert.equal(info.workflowId, 'bbm-repository:team/a');
@@ -47,11 +75,44 @@ test('repositories start --wait --json streams progress events as JSON lines and
   await createItems(db.pool, 'items', 300);
   const worker = await startTestWorker(db);
   const env = cliEnv(db.url, worker.taskQueue);
-  assert.equal((await bbm(['migrations', 'create', '--name', 'w', '--work', 'increment', '--table', 'items', '--column', 'id', '--batch-size', '100', '--arg', 'target=counter'], env)).code, 0);
-  const r = await bbm(['repositories', 'start', 'public.items', '--wait', '--json', '--knob', 'minDelayMs=0', '--knob', 'maxDelayMs=0'], env, 180_000);
+  assert.equal(
+    (
+      await bbm(
+        [
+          'migrations',
+          'create',
+          '--name',
+          'w',
+          '--work',
+          'increment',
+          '--table',
+          'items',
+          '--column',
+          'id',
+          '--batch-size',
+          '100',
+          '--arg',
+          'target=counter',
+        ],
+        env,
+      )
+    ).code,
+    0,
+  );
+  const r = await bbm(
+    ['repositories', 'start', 'public.items', '--wait', '--json', '--knob', 'minDelayMs=0', '--knob', 'maxDelayMs=0'],
+    env,
+    180_000,
+  );
   assert.equal(r.code, 0, shown(r));
-  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  assert.ok(lines.slice(0, -1).every((l) => l.event === 'progress'), shown(r));
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.ok(
+    lines.slice(0, -1).every((l) => l.event === 'progress'),
+    shown(r),
+  );
   assert.deepEqual([lines.at(-1)?.state, lines.at(-1)?.jobs, lines.at(-1)?.rows], ['finished', 3, '300']);
 });
 
@@ -62,9 +123,17 @@ test('repositories commands refuse bad keys (2), unknown repositories (6) and ba
     [['repositories', 'start', 'bad key!'], 2, /^error\[INVALID_INPUT\]: Repository key "bad key!" is invalid/],
     [['repositories', 'start', 'nobody'], 6, /^error\[REPOSITORY_NOT_FOUND\]: No migrations belong to repository "nobody"/],
     [['repositories', 'status', 'nobody'], 6, /^error\[REPOSITORY_NOT_FOUND\]/],
-    [['repositories', 'start', 'x', '--knob', 'maxJobAttempts=11'], 2, /^error\[INVALID_INPUT\]: option '--knob <name=value>' argument 'maxJobAttempts=11' is invalid\. maxJobAttempts must be an integer from 1 to 10/],
+    [
+      ['repositories', 'start', 'x', '--knob', 'maxJobAttempts=11'],
+      2,
+      /^error\[INVALID_INPUT\]: option '--knob <name=value>' argument 'maxJobAttempts=11' is invalid\. maxJobAttempts must be an integer from 1 to 10/,
+    ],
     [['repositories', 'start', 'x', '--knob', 'warpSpeed=9'], 2, /unknown knob "warpSpeed"/],
-    [['repositories', 'start', 'x', '--knob', 'minDelayMs=500', '--knob', 'maxDelayMs=10'], 2, /^error\[INVALID_INPUT\]: Invalid --knob values: minDelayMs \(500\) must not exceed maxDelayMs \(10\)/],
+    [
+      ['repositories', 'start', 'x', '--knob', 'minDelayMs=500', '--knob', 'maxDelayMs=10'],
+      2,
+      /^error\[INVALID_INPUT\]: Invalid --knob values: minDelayMs \(500\) must not exceed maxDelayMs \(10\)/,
+    ],
   ];
   for (const [args, code, message] of cases) {
     const r = await bbm(args, env);

@@ -36,14 +36,29 @@ test('ids just above 2^53 with batch size 3 over the default range: every counte
     ['9007199254741002', '9007199254741002', 1, DONE],
   ]);
   const p = await migrationProgress(engine.pool, await migration(engine.pool, 'm'));
-  assert.deepEqual([p?.status, p?.rowsProcessed, p?.currentRange], ['finished', '10', { start: '9007199254741002', end: '9007199254741002' }]);
+  assert.deepEqual(
+    [p?.status, p?.rowsProcessed, p?.currentRange],
+    ['finished', '10', { start: '9007199254741002', end: '9007199254741002' }],
+  );
 });
 
 test('explicit min and max above 2^53, given as decimal strings or bigint, are stored and applied exactly', async () => {
   const engine = await engineWithIds('bigexplicit', ABOVE_2_53);
-  const asText = await define(engine, { name: 'text', table: 't', batchSize: 4, minValue: '9007199254740994', maxValue: '9007199254741000' });
+  const asText = await define(engine, {
+    name: 'text',
+    table: 't',
+    batchSize: 4,
+    minValue: '9007199254740994',
+    maxValue: '9007199254741000',
+  });
   assert.deepEqual([String(asText.minValue), String(asText.maxValue)], ['9007199254740994', '9007199254741000']);
-  const asBigint = await define(engine, { name: 'big', table: 't', batchSize: 4, minValue: 9007199254740993n, maxValue: 9007199254740993n });
+  const asBigint = await define(engine, {
+    name: 'big',
+    table: 't',
+    batchSize: 4,
+    minValue: 9007199254740993n,
+    maxValue: 9007199254740993n,
+  });
   assert.deepEqual([String(asBigint.minValue), String(asBigint.maxValue)], ['9007199254740993', '9007199254740993']);
   await runToEnd(engine);
   const { rows } = await engine.pool.query('SELECT id::text AS id, counter FROM t ORDER BY t.id');
@@ -64,11 +79,14 @@ test('a number that is not a safe integer is refused (INVALID_RANGE for bounds, 
   for (const bad of ['12abc', '1.5', '', ' 7', '9223372036854775808', '-9223372036854775809']) {
     await assert.rejects(define(engine, { name: 'm', table: 't', maxValue: bad }), { code: ErrorCode.INVALID_RANGE }, JSON.stringify(bad));
   }
-  await assert.rejects(define(engine, { name: 'm', table: 't', work: 'noop', args: { nested: { limit: 2 ** 60 } } }), (err: Error & { code?: string }) => {
-    assert.equal(err.code, ErrorCode.INVALID_INPUT);
-    assert.match(err.message, /args\.nested\.limit is 1152921504606847000, an integer beyond 2\^53/);
-    return true;
-  });
+  await assert.rejects(
+    define(engine, { name: 'm', table: 't', work: 'noop', args: { nested: { limit: 2 ** 60 } } }),
+    (err: Error & { code?: string }) => {
+      assert.equal(err.code, ErrorCode.INVALID_INPUT);
+      assert.match(err.message, /args\.nested\.limit is 1152921504606847000, an integer beyond 2\^53/);
+      return true;
+    },
+  );
 });
 
 test('ids near the int8 maximum finish without overflow: the last job ends at 9223372036854775807 and the next start is never computed in SQL', async () => {

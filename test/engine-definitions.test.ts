@@ -28,7 +28,9 @@ async function snapshot(engine: Engine): Promise<unknown> {
 test('registering two work functions with the same name fails with DUPLICATE_WORK_FUNCTION', () => {
   const registry = registryWith();
   assert.throws(() => registry.register({ ...noop, description: 'another noop' }), { code: ErrorCode.DUPLICATE_WORK_FUNCTION });
-  assert.throws(() => new WorkRegistry([work('twice', async () => 0), work('twice', async () => 1)]), { code: ErrorCode.DUPLICATE_WORK_FUNCTION });
+  assert.throws(() => new WorkRegistry([work('twice', async () => 0), work('twice', async () => 1)]), {
+    code: ErrorCode.DUPLICATE_WORK_FUNCTION,
+  });
   assert.equal(registry.get('noop'), noop, 'the first registration stays');
 });
 
@@ -61,10 +63,22 @@ const BAD: Array<[string, Partial<MigrationDefinition>, string]> = [
   ['a repository with SQL', { repository: "r'; --" }, ErrorCode.INVALID_INPUT],
   ['args that are not an object', { args: ['x'] as unknown as Record<string, unknown> }, ErrorCode.INVALID_INPUT],
   ['a copy into the pagination column', { work: 'copy_column', args: { from: 'payload', to: 'id' } }, ErrorCode.INVALID_INPUT],
-  ['an unknown copy transform', { work: 'copy_column', args: { from: 'payload', to: 'copy', transform: 'pg_sleep(10)' } }, ErrorCode.INVALID_INPUT],
-  ['SQL in copy_column args.to', { work: 'copy_column', args: { from: 'payload', to: 'copy = NULL; DROP TABLE items; --' } }, ErrorCode.INVALID_IDENTIFIER],
+  [
+    'an unknown copy transform',
+    { work: 'copy_column', args: { from: 'payload', to: 'copy', transform: 'pg_sleep(10)' } },
+    ErrorCode.INVALID_INPUT,
+  ],
+  [
+    'SQL in copy_column args.to',
+    { work: 'copy_column', args: { from: 'payload', to: 'copy = NULL; DROP TABLE items; --' } },
+    ErrorCode.INVALID_IDENTIFIER,
+  ],
   ['SQL in copy_column args.from', { work: 'copy_column', args: { from: '(SELECT 1)', to: 'copy' } }, ErrorCode.INVALID_IDENTIFIER],
-  ['an unexpected copy_column argument', { work: 'copy_column', args: { from: 'payload', to: 'copy', where: 'true' } }, ErrorCode.INVALID_INPUT],
+  [
+    'an unexpected copy_column argument',
+    { work: 'copy_column', args: { from: 'payload', to: 'copy', where: 'true' } },
+    ErrorCode.INVALID_INPUT,
+  ],
   ['copy_column without a target', { work: 'copy_column', args: { from: 'payload' } }, ErrorCode.INVALID_INPUT],
   ['NULL-strategy increment of another column', { strategy: 'null', column: 'copy', args: { target: 'counter' } }, ErrorCode.INVALID_INPUT],
 ];
@@ -83,7 +97,10 @@ test('a bad definition is refused with its own stable code and leaves the catalo
 test('a good definition records its range, its estimate and an active status', async () => {
   const engine = await engineWithItems('defgood');
   const m = await define(engine, { name: 'good', batchSize: 7 });
-  assert.deepEqual([m.minValue, m.maxValue, m.batchSize, m.batchingStrategy, m.status, m.repository], [1n, 20n, 7, BatchingStrategy.SERIAL, MigrationStatus.ACTIVE, 'r']);
+  assert.deepEqual(
+    [m.minValue, m.maxValue, m.batchSize, m.batchingStrategy, m.status, m.repository],
+    [1n, 20n, 7, BatchingStrategy.SERIAL, MigrationStatus.ACTIVE, 'r'],
+  );
   assert.equal(m.totalTupleCount, 20n);
   const paused = await define(engine, { name: 'paused', paused: true, repository: undefined });
   assert.deepEqual([paused.status, paused.repository], [MigrationStatus.PAUSED, 'public.items']);

@@ -7,13 +7,30 @@ import { findJob } from '../src/engine/find-job';
 import type { WorkContext } from '../src/engine/registry';
 import { ErrorCode } from '../src/errors';
 import { createItems, createTestDatabase } from './helpers/db';
-import { counters, deferred, define, JOB_TIMEOUT_MS, jobsOf, jobSummary, migration, REPO, registryWith, runToEnd, step, work, type Engine } from './helpers/engine';
+import {
+  counters,
+  deferred,
+  define,
+  JOB_TIMEOUT_MS,
+  jobsOf,
+  jobSummary,
+  migration,
+  REPO,
+  registryWith,
+  runToEnd,
+  step,
+  work,
+  type Engine,
+} from './helpers/engine';
 
 const { ACTIVE, FINISHED: DONE, FAILED } = JobStatus;
 
 /** Increments `counter` over the job's range, as the built-in `increment` does. */
 async function increment(ctx: WorkContext): Promise<number> {
-  const result = await ctx.client.query(`UPDATE ${ctx.quotedTable} SET counter = counter + 1 WHERE ${ctx.quotedColumn} BETWEEN $1 AND $2`, [ctx.start, ctx.end]);
+  const result = await ctx.client.query(`UPDATE ${ctx.quotedTable} SET counter = counter + 1 WHERE ${ctx.quotedColumn} BETWEEN $1 AND $2`, [
+    ctx.start,
+    ctx.end,
+  ]);
   return result.rowCount ?? 0;
 }
 
@@ -49,7 +66,11 @@ test('always-failing work with at most 2 attempts exhausts new ranges before ret
   assert.equal(m.status, MigrationStatus.FAILED);
   assert.equal(m.failureErrorCode, FailureCode.MAX_JOB_RETRY);
   assert.deepEqual(await counters(engine.pool), { lo: 0, hi: 0, n: 93 }, 'failed attempts leave no trace');
-  assert.equal((await findJob(engine.pool, { repository: REPO, maxJobAttempts: 2 })).job, null, 'a failed migration is not picked without retryFailed');
+  assert.equal(
+    (await findJob(engine.pool, { repository: REPO, maxJobAttempts: 2 })).job,
+    null,
+    'a failed migration is not picked without retryFailed',
+  );
 });
 
 test('exceeding retries calls the work exactly N times and leaves the job and the migration failed', async () => {
@@ -112,7 +133,10 @@ test('work that changes rows and then throws is rolled back, so after retries ev
   const run = await runToEnd(engine, { maxJobAttempts: 3 });
   assert.equal(run.errors.length, 5);
   assert.equal(calls.length, 10);
-  assert.deepEqual((await jobsOf(engine.pool, 'm')).map((j) => [j.attempts, j.status]), Array(5).fill([2, DONE]));
+  assert.deepEqual(
+    (await jobsOf(engine.pool, 'm')).map((j) => [j.attempts, j.status]),
+    Array(5).fill([2, DONE]),
+  );
   assert.deepEqual(await counters(engine.pool), { lo: 1, hi: 1, n: 93 });
   assert.equal((await migration(engine.pool, 'm')).rowsProcessed, 93n);
 });
@@ -136,7 +160,10 @@ test('a connection killed mid-job rolls back both the work and its bookkeeping, 
   const found = await findJob(engine.pool, { repository: REPO, maxJobAttempts: 3 });
   assert.ok(found.job);
   // Expect the rejection from the start: it may land before pg_terminate_backend returns.
-  const killed = assert.rejects(executeJob(engine, { jobId: found.job.jobId, maxJobAttempts: 3, jobTimeoutMs: JOB_TIMEOUT_MS }), /terminat/i);
+  const killed = assert.rejects(
+    executeJob(engine, { jobId: found.job.jobId, maxJobAttempts: 3, jobTimeoutMs: JOB_TIMEOUT_MS }),
+    /terminat/i,
+  );
   const pid = await sleeping.promise;
   await db.pool.query('SELECT pg_terminate_backend($1)', [pid]);
   await killed;
@@ -160,7 +187,9 @@ test('a work function missing on this worker is not an attempt and leaves the mi
   const found = await findJob(engine.pool, { repository: REPO, maxJobAttempts: 3 });
   assert.ok(found.job);
   const elsewhere = { pool: engine.pool, registry: registryWith() };
-  await assert.rejects(executeJob(elsewhere, { jobId: found.job.jobId, maxJobAttempts: 3, jobTimeoutMs: JOB_TIMEOUT_MS }), { code: ErrorCode.WORK_FUNCTION_NOT_FOUND });
+  await assert.rejects(executeJob(elsewhere, { jobId: found.job.jobId, maxJobAttempts: 3, jobTimeoutMs: JOB_TIMEOUT_MS }), {
+    code: ErrorCode.WORK_FUNCTION_NOT_FOUND,
+  });
   assert.deepEqual(await jobSummary(engine.pool, 'm'), [['1', '5', 0, ACTIVE]]);
   const m = await migration(engine.pool, 'm');
   assert.deepEqual([m.status, m.failureErrorCode], [MigrationStatus.RUNNING, null]);
@@ -177,11 +206,14 @@ test('the NULL strategy fills every NULL with copy_column and then finishes', as
   await define(engine, { name: 'm', work: 'copy_column', column: 'copy', strategy: 'null', batchSize: 10, args: { from: 'payload' } });
   const run = await runToEnd(engine, { maxJobAttempts: 3 });
   assert.deepEqual(run.errors, []);
-  assert.deepEqual((await jobsOf(db.pool, 'm')).map((j) => [j.minValue, j.maxValue, j.rowsAffected, j.status]), [
-    [null, null, 10n, DONE],
-    [null, null, 10n, DONE],
-    [null, null, 5n, DONE],
-  ]);
+  assert.deepEqual(
+    (await jobsOf(db.pool, 'm')).map((j) => [j.minValue, j.maxValue, j.rowsAffected, j.status]),
+    [
+      [null, null, 10n, DONE],
+      [null, null, 10n, DONE],
+      [null, null, 5n, DONE],
+    ],
+  );
   const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM items WHERE copy IS DISTINCT FROM payload');
   assert.equal(rows[0].n, 0);
   assert.equal((await migration(db.pool, 'm')).status, MigrationStatus.FINISHED);
@@ -202,7 +234,10 @@ test('a NULL-strategy job that makes no progress counts attempts as NO_PROGRESS 
   assert.deepEqual(run.errors, [ErrorCode.NO_PROGRESS, ErrorCode.NO_PROGRESS, ErrorCode.MAX_JOB_RETRY]);
   assert.equal(calls, 3);
   const jobs = await jobsOf(db.pool, 'm');
-  assert.deepEqual(jobs.map((j) => [j.attempts, j.status, j.failureErrorCode]), [[3, FAILED, FailureCode.NO_PROGRESS]]);
+  assert.deepEqual(
+    jobs.map((j) => [j.attempts, j.status, j.failureErrorCode]),
+    [[3, FAILED, FailureCode.NO_PROGRESS]],
+  );
   assert.match(jobs[0]?.lastError ?? '', /no_progress: 10 of the job's 10 row\(s\) still have copy IS NULL/);
   const m = await migration(db.pool, 'm');
   assert.deepEqual([m.status, m.failureErrorCode], [MigrationStatus.FAILED, FailureCode.MAX_JOB_RETRY]);

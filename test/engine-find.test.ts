@@ -37,7 +37,11 @@ test('two runners at once, unfenced or serialised by the lease, give the same jo
     await define(engine, { name: 'm', batchSize: 10 });
     const runners = ['a', 'b'].map((holder) => runToEnd(engine, { maxJobAttempts: 5, holder: fenced ? holder : undefined }));
     const runs = await Promise.all(runners);
-    assert.deepEqual(runs.flatMap((r) => r.errors), [], `fenced=${fenced}`);
+    assert.deepEqual(
+      runs.flatMap((r) => r.errors),
+      [],
+      `fenced=${fenced}`,
+    );
     const expected = Array.from({ length: 10 }, (_, i) => [String(i * 10 + 1), String(Math.min(93, i * 10 + 10)), 1, DONE]);
     assert.deepEqual(await jobSummary(engine.pool, 'm'), expected, `fenced=${fenced}`);
     assert.equal((await migration(engine.pool, 'm')).status, MigrationStatus.FINISHED);
@@ -90,7 +94,10 @@ test('a column dropped after definition fails the migration with invalid_column 
   await engine.pool.query('ALTER TABLE items DROP COLUMN id');
   const found = await findJob(engine.pool, { repository: REPO, maxJobAttempts: 3 });
   assert.equal(found.job, null);
-  assert.deepEqual(found.failed.map((f) => f.failure), ['invalid_column']);
+  assert.deepEqual(
+    found.failed.map((f) => f.failure),
+    ['invalid_column'],
+  );
   const after = await migration(engine.pool, 'm');
   assert.equal(after.status, MigrationStatus.FAILED);
   assert.equal(after.failureErrorCode, FailureCode.INVALID_COLUMN);
@@ -105,7 +112,10 @@ test('an unknown batching strategy found in the table fails the migration perman
   );
   const found = await findJob(engine.pool, { repository: REPO, maxJobAttempts: 3 });
   assert.equal(found.job, null);
-  assert.deepEqual(found.failed.map((f) => f.failure), ['invalid_batching_strategy']);
+  assert.deepEqual(
+    found.failed.map((f) => f.failure),
+    ['invalid_batching_strategy'],
+  );
   const after = await migration(engine.pool, 'm');
   assert.equal(after.status, MigrationStatus.FAILED);
   assert.equal(after.failureErrorCode, FailureCode.INVALID_BATCHING_STRATEGY);
@@ -168,7 +178,10 @@ test('progress reads 100 only once finished and is capped at 99.9 while every ra
   assert.deepEqual(allDone?.jobs, { active: 0, finished: 2, failed: 0 });
   assert.equal(allDone?.percent, 99.9);
   const last = await findJob(engine.pool, { repository: REPO, maxJobAttempts: 3 });
-  assert.deepEqual(last.finished.map((f) => f.name), ['m']);
+  assert.deepEqual(
+    last.finished.map((f) => f.name),
+    ['m'],
+  );
   const finished = await migrationProgress(engine.pool, m.id);
   assert.equal(finished?.status, 'finished');
   assert.equal(finished?.percent, 100);
@@ -178,8 +191,14 @@ test('a re-run puts a failed migration without failed jobs back to running, and 
   const engine = await engineWithItems('findrerun', 20);
   await define(engine, { name: 'm', batchSize: 10 });
   await engine.pool.query('ALTER TABLE items RENAME TO items_away');
-  assert.deepEqual((await findJob(engine.pool, { repository: REPO, maxJobAttempts: 3, retryFailed: true })).failed.map((f) => f.failure), ['invalid_table']);
-  assert.deepEqual((await findJob(engine.pool, { repository: REPO, maxJobAttempts: 3, retryFailed: true })).failed.map((f) => f.failure), ['invalid_table']);
+  assert.deepEqual(
+    (await findJob(engine.pool, { repository: REPO, maxJobAttempts: 3, retryFailed: true })).failed.map((f) => f.failure),
+    ['invalid_table'],
+  );
+  assert.deepEqual(
+    (await findJob(engine.pool, { repository: REPO, maxJobAttempts: 3, retryFailed: true })).failed.map((f) => f.failure),
+    ['invalid_table'],
+  );
   await engine.pool.query('ALTER TABLE items_away RENAME TO items');
   assert.equal((await findJob(engine.pool, { repository: REPO, maxJobAttempts: 3 })).job, null, 'without retryFailed it stays failed');
   const run = await runToEnd(engine, { retryFailed: true });

@@ -12,7 +12,9 @@ async function engineWithTables(label: string): Promise<Engine> {
   const db = await createTestDatabase(label);
   for (const table of ['items', '"Items"', '"a.b"', 'myschema.items', '"MySchema"."Items"']) {
     if (table.includes('.') && !table.startsWith('"a.b')) await db.pool.query(`CREATE SCHEMA IF NOT EXISTS ${table.split('.')[0]}`);
-    await db.pool.query(`CREATE TABLE ${table} (id bigint PRIMARY KEY, "Counter X" int NOT NULL DEFAULT 0, counter int NOT NULL DEFAULT 0)`);
+    await db.pool.query(
+      `CREATE TABLE ${table} (id bigint PRIMARY KEY, "Counter X" int NOT NULL DEFAULT 0, counter int NOT NULL DEFAULT 0)`,
+    );
     await db.pool.query(`INSERT INTO ${table} (id) SELECT generate_series(1, 3)`);
   }
   return { pool: db.pool, registry: registryWith() };

@@ -7,7 +7,19 @@ import { acquireLease } from '../src/engine/lease';
 import { ErrorCode } from '../src/errors';
 import { leaseOf, releaseLease, renewLease, tryAcquireLease } from '../src/store/leases';
 import { createItems, createTestDatabase } from './helpers/db';
-import { counters, deferred, define, JOB_TIMEOUT_MS, jobSummary, migration, REPO, registryWith, runToEnd, work, type Engine } from './helpers/engine';
+import {
+  counters,
+  deferred,
+  define,
+  JOB_TIMEOUT_MS,
+  jobSummary,
+  migration,
+  REPO,
+  registryWith,
+  runToEnd,
+  work,
+  type Engine,
+} from './helpers/engine';
 
 const TTL = 60_000;
 
@@ -18,7 +30,11 @@ test('a second try by another holder is refused while the lease is held, and the
   assert.equal(await tryAcquireLease(pool, REPO, 'b', TTL), undefined);
   const info = await leaseOf(pool, REPO);
   assert.deepEqual([info?.holder, info?.token, info?.active], ['a', '1', true]);
-  assert.deepEqual(await tryAcquireLease(pool, 'other-repo', 'b', TTL), { repository: 'other-repo', holder: 'b', token: '1' }, 'leases are per repository');
+  assert.deepEqual(
+    await tryAcquireLease(pool, 'other-repo', 'b', TTL),
+    { repository: 'other-repo', holder: 'b', token: '1' },
+    'leases are per repository',
+  );
 });
 
 test('a waiting acquire times out with LOCK_TIMEOUT while the lease is held and succeeds once it is released', async () => {
@@ -74,7 +90,10 @@ test('a zombie job whose lease was taken over cannot commit: LEASE_LOST, rows un
   const started = deferred();
   const release = deferred();
   const slow = work('slow', async (ctx) => {
-    const result = await ctx.client.query(`UPDATE ${ctx.quotedTable} SET counter = counter + 1 WHERE id BETWEEN $1 AND $2`, [ctx.start, ctx.end]);
+    const result = await ctx.client.query(`UPDATE ${ctx.quotedTable} SET counter = counter + 1 WHERE id BETWEEN $1 AND $2`, [
+      ctx.start,
+      ctx.end,
+    ]);
     started.resolve();
     await release.promise;
     return result.rowCount ?? 0;
@@ -92,7 +111,11 @@ test('a zombie job whose lease was taken over cannot commit: LEASE_LOST, rows un
   await assert.rejects(zombie, { code: ErrorCode.LEASE_LOST });
   assert.deepEqual(await jobSummary(db.pool, 'm'), [['1', '10', 0, JobStatus.ACTIVE]]);
   assert.deepEqual(await counters(db.pool), { lo: 0, hi: 0, n: 10 });
-  await assert.rejects(findJob(db.pool, { repository: REPO, maxJobAttempts: 3, fence }), { code: ErrorCode.LEASE_LOST }, 'the old token cannot find jobs either');
+  await assert.rejects(
+    findJob(db.pool, { repository: REPO, maxJobAttempts: 3, fence }),
+    { code: ErrorCode.LEASE_LOST },
+    'the old token cannot find jobs either',
+  );
 
   const run = await runToEnd(engine, { holder: 'wf' });
   assert.deepEqual(run.errors, []);

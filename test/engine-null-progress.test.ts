@@ -12,7 +12,10 @@ async function engineWithRows(label: string, rows: [number, string | null][], ex
   const db = await createTestDatabase(label);
   await db.pool.query('CREATE TABLE t (id bigint PRIMARY KEY, src text, dst text)');
   await db.pool.query('CREATE INDEX ON t (dst) WHERE dst IS NULL');
-  await db.pool.query('INSERT INTO t (id, src) SELECT * FROM unnest($1::bigint[], $2::text[])', [rows.map((r) => r[0]), rows.map((r) => r[1])]);
+  await db.pool.query('INSERT INTO t (id, src) SELECT * FROM unnest($1::bigint[], $2::text[])', [
+    rows.map((r) => r[0]),
+    rows.map((r) => r[1]),
+  ]);
   return { pool: db.pool, registry: extra };
 }
 
@@ -24,7 +27,10 @@ test('a NULL-strategy job that leaves its only row NULL fails with no_progress n
   const run = await runToEnd(engine, { maxJobAttempts: 3, maxSteps: 20 });
   assert.deepEqual(run.errors, [ErrorCode.NO_PROGRESS, ErrorCode.NO_PROGRESS, ErrorCode.MAX_JOB_RETRY]);
   const jobs = await jobsOf(engine.pool, 'm');
-  assert.deepEqual(jobs.map((j) => [j.attempts, j.status, j.failureErrorCode]), [[3, FAILED, FailureCode.NO_PROGRESS]]);
+  assert.deepEqual(
+    jobs.map((j) => [j.attempts, j.status, j.failureErrorCode]),
+    [[3, FAILED, FailureCode.NO_PROGRESS]],
+  );
   assert.match(jobs[0]?.lastError ?? '', /no_progress: 1 of the job's 1 row\(s\) still have dst IS NULL/);
   const m = await migration(engine.pool, 'm');
   assert.deepEqual([m.status, m.failureErrorCode, String(m.rowsProcessed)], [MigrationStatus.FAILED, FailureCode.MAX_JOB_RETRY, '0']);
@@ -37,7 +43,10 @@ test('partial progress is no progress: a job that fills some of its rows and lea
   await define(engine, { name: 'm', ...FILL, batchSize: 4 });
   const run = await runToEnd(engine, { maxJobAttempts: 2, maxSteps: 20 });
   assert.equal(run.errors.at(-1), ErrorCode.MAX_JOB_RETRY);
-  assert.ok(run.errors.slice(0, -1).every((e) => e === ErrorCode.NO_PROGRESS), run.errors.join(','));
+  assert.ok(
+    run.errors.slice(0, -1).every((e) => e === ErrorCode.NO_PROGRESS),
+    run.errors.join(','),
+  );
   const failed = (await jobsOf(engine.pool, 'm')).filter((j) => j.status === FAILED);
   assert.equal(failed.length, 1);
   assert.match(failed[0]?.lastError ?? '', /no_progress: 1 of the job's 4 row\(s\) still have dst IS NULL/);
@@ -52,7 +61,14 @@ test('a work function that reports rows changed but changes nothing is caught by
     calls++;
     return 5;
   });
-  const engine = await engineWithRows('nullliar', [[1, 'a'], [2, 'b']], registryWith(liar));
+  const engine = await engineWithRows(
+    'nullliar',
+    [
+      [1, 'a'],
+      [2, 'b'],
+    ],
+    registryWith(liar),
+  );
   await define(engine, { name: 'm', table: 't', column: 'dst', strategy: 'null', work: 'liar', args: {}, batchSize: 5 });
   const run = await runToEnd(engine, { maxJobAttempts: 2, maxSteps: 20 });
   assert.deepEqual(run.errors, [ErrorCode.NO_PROGRESS, ErrorCode.MAX_JOB_RETRY]);
@@ -69,11 +85,22 @@ test('a NULL-strategy job gets its rows in ctx.where and finishes when every one
     const r = await ctx.client.query(`UPDATE ${ctx.quotedTable} SET ${ctx.quotedColumn} = 'x' WHERE ${ctx.where.sql}`, ctx.where.values);
     return r.rowCount ?? 0;
   });
-  const engine = await engineWithRows('nullwhere', [1, 2, 3, 4, 5].map((id) => [id, null]), registryWith(fill));
+  const engine = await engineWithRows(
+    'nullwhere',
+    [1, 2, 3, 4, 5].map((id) => [id, null]),
+    registryWith(fill),
+  );
   await define(engine, { name: 'm', table: 't', column: 'dst', strategy: 'null', work: 'fill', args: {}, batchSize: 2 });
   const run = await runToEnd(engine, { maxSteps: 20 });
   assert.deepEqual(run.errors, []);
-  assert.deepEqual((await jobsOf(engine.pool, 'm')).map((j) => [String(j.rowsAffected), j.status]), [['2', DONE], ['2', DONE], ['1', DONE]]);
+  assert.deepEqual(
+    (await jobsOf(engine.pool, 'm')).map((j) => [String(j.rowsAffected), j.status]),
+    [
+      ['2', DONE],
+      ['2', DONE],
+      ['1', DONE],
+    ],
+  );
   assert.equal(seen.length, 3);
   const { rows } = await engine.pool.query("SELECT count(*)::int AS n FROM t WHERE dst = 'x'");
   assert.equal(rows[0].n, 5);
@@ -90,7 +117,11 @@ test('the NULL strategy is refused with MISSING_UNIQUE_KEY when the table has no
     return true;
   });
   await db.pool.query('CREATE UNIQUE INDEX ON t (id)');
-  await assert.rejects(define(engine, { name: 'm', ...FILL }), { code: ErrorCode.MISSING_UNIQUE_KEY }, 'a unique index over a nullable column does not name rows');
+  await assert.rejects(
+    define(engine, { name: 'm', ...FILL }),
+    { code: ErrorCode.MISSING_UNIQUE_KEY },
+    'a unique index over a nullable column does not name rows',
+  );
   await db.pool.query('ALTER TABLE t ALTER COLUMN id SET NOT NULL');
   await db.pool.query("INSERT INTO t (id, src) VALUES (1, 'a'), (2, 'b')");
   await define(engine, { name: 'm', ...FILL });
@@ -109,5 +140,8 @@ test('a composite primary key names the rows of a NULL-strategy job', async () =
   assert.deepEqual((await runToEnd(engine)).errors, []);
   const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM t WHERE dst = src');
   assert.equal(rows[0].n, 20);
-  assert.deepEqual((await jobsOf(db.pool, 'm')).map((j) => String(j.rowsAffected)), ['6', '6', '6', '2']);
+  assert.deepEqual(
+    (await jobsOf(db.pool, 'm')).map((j) => String(j.rowsAffected)),
+    ['6', '6', '6', '2'],
+  );
 });

@@ -28,14 +28,22 @@ test('the serial strategy over a column without a unique index is refused with P
     ['a unique index on an expression of it', 'CREATE UNIQUE INDEX t_b3 ON t ((bucket + id))'],
   ]) {
     await engine.pool.query(index as string);
-    await assert.rejects(define(engine, { name: 'm', table: 't', column: 'bucket' }), { code: ErrorCode.PAGINATION_COLUMN_NOT_UNIQUE }, what);
+    await assert.rejects(
+      define(engine, { name: 'm', table: 't', column: 'bucket' }),
+      { code: ErrorCode.PAGINATION_COLUMN_NOT_UNIQUE },
+      what,
+    );
   }
   const { rows } = await engine.pool.query('SELECT count(*)::int AS n FROM bbm.migrations');
   assert.equal(rows[0].n, 0, 'nothing was written');
 });
 
 test('a unique constraint or a primary key on the pagination column alone is accepted', async () => {
-  const engine = await engineWith('serialuniq', 'CREATE TABLE t (id bigint PRIMARY KEY, code int UNIQUE, counter int NOT NULL DEFAULT 0)', 'INSERT INTO t SELECT g, 100 - g FROM generate_series(1, 9) g');
+  const engine = await engineWith(
+    'serialuniq',
+    'CREATE TABLE t (id bigint PRIMARY KEY, code int UNIQUE, counter int NOT NULL DEFAULT 0)',
+    'INSERT INTO t SELECT g, 100 - g FROM generate_series(1, 9) g',
+  );
   await define(engine, { name: 'by_id', table: 't', column: 'id', batchSize: 4 });
   await define(engine, { name: 'by_code', table: 't', column: 'code', batchSize: 4, minValue: 0 });
   assert.deepEqual((await runToEnd(engine)).errors, []);
@@ -43,13 +51,21 @@ test('a unique constraint or a primary key on the pagination column alone is acc
 });
 
 test('a serial migration whose unique index was dropped after definition fails with invalid_column before any job is too big', async () => {
-  const engine = await engineWith('serialdropped', 'CREATE TABLE t (id bigint, counter int NOT NULL DEFAULT 0)', 'CREATE UNIQUE INDEX t_id ON t (id)', 'INSERT INTO t SELECT g FROM generate_series(1, 5) g');
+  const engine = await engineWith(
+    'serialdropped',
+    'CREATE TABLE t (id bigint, counter int NOT NULL DEFAULT 0)',
+    'CREATE UNIQUE INDEX t_id ON t (id)',
+    'INSERT INTO t SELECT g FROM generate_series(1, 5) g',
+  );
   await define(engine, { name: 'm', table: 't', batchSize: 2 });
   await engine.pool.query('DROP INDEX t_id');
   await engine.pool.query('INSERT INTO t SELECT 1 FROM generate_series(1, 10)');
   const found = await findJob(engine.pool, { repository: REPO, maxJobAttempts: 3 });
   assert.equal(found.job, null);
-  assert.deepEqual(found.failed.map((f) => f.failure), ['invalid_column']);
+  assert.deepEqual(
+    found.failed.map((f) => f.failure),
+    ['invalid_column'],
+  );
   assert.deepEqual(await counters(engine.pool, 't'), { lo: 0, hi: 0, n: 15 });
 });
 
@@ -75,7 +91,10 @@ test('the distinct strategy gives each job at most batch size distinct values, f
     ],
   );
   for (const j of jobs) {
-    const { rows } = await engine.pool.query('SELECT count(DISTINCT bucket)::int AS n FROM t WHERE bucket BETWEEN $1 AND $2', [j.minValue, j.maxValue]);
+    const { rows } = await engine.pool.query('SELECT count(DISTINCT bucket)::int AS n FROM t WHERE bucket BETWEEN $1 AND $2', [
+      j.minValue,
+      j.maxValue,
+    ]);
     assert.ok(rows[0].n <= 3, `job ${j.minValue}..${j.maxValue} holds ${rows[0].n} distinct values`);
   }
   assert.deepEqual(await counters(engine.pool, 't'), { lo: 1, hi: 1, n: 1530 });
@@ -83,13 +102,24 @@ test('the distinct strategy gives each job at most batch size distinct values, f
 });
 
 test('the distinct strategy is refused with MISSING_INDEX without an index led by the column, and needs an integer column', async () => {
-  const engine = await engineWith('distinctidx', BUCKETS, 'ALTER TABLE t ADD COLUMN label text', 'CREATE INDEX t_label ON t (label)', 'CREATE INDEX t_other ON t (id, bucket)');
-  await assert.rejects(define(engine, { name: 'm', table: 't', column: 'bucket', strategy: 'distinct' }), (err: Error & { code?: string }) => {
-    assert.equal(err.code, ErrorCode.MISSING_INDEX);
-    assert.match(err.message, /CREATE INDEX CONCURRENTLY ON "public"\."t" \("bucket"\)/);
-    return true;
+  const engine = await engineWith(
+    'distinctidx',
+    BUCKETS,
+    'ALTER TABLE t ADD COLUMN label text',
+    'CREATE INDEX t_label ON t (label)',
+    'CREATE INDEX t_other ON t (id, bucket)',
+  );
+  await assert.rejects(
+    define(engine, { name: 'm', table: 't', column: 'bucket', strategy: 'distinct' }),
+    (err: Error & { code?: string }) => {
+      assert.equal(err.code, ErrorCode.MISSING_INDEX);
+      assert.match(err.message, /CREATE INDEX CONCURRENTLY ON "public"\."t" \("bucket"\)/);
+      return true;
+    },
+  );
+  await assert.rejects(define(engine, { name: 'm', table: 't', column: 'label', strategy: 'distinct' }), {
+    code: ErrorCode.INVALID_COLUMN,
   });
-  await assert.rejects(define(engine, { name: 'm', table: 't', column: 'label', strategy: 'distinct' }), { code: ErrorCode.INVALID_COLUMN });
   await engine.pool.query('CREATE INDEX t_bucket_id ON t (bucket, id)');
   await define(engine, { name: 'm', table: 't', column: 'bucket', strategy: 'distinct' });
 });

@@ -17,7 +17,20 @@ test('a repository workflow carries ids above 2^53, near the int8 maximum and ne
                        UNION ALL SELECT -9007199254740992 - g FROM generate_series(1, 10) g`);
   const registry = new WorkRegistry([...BUILTIN_WORK]);
   const define = (name: string, minValue: string, maxValue?: string) =>
-    defineMigration({ pool: db.pool, registry }, { name, repository: 'big', work: 'increment', table: 't', column: 'id', batchSize: 3, minValue, maxValue, args: { target: 'counter' } });
+    defineMigration(
+      { pool: db.pool, registry },
+      {
+        name,
+        repository: 'big',
+        work: 'increment',
+        table: 't',
+        column: 'id',
+        batchSize: 3,
+        minValue,
+        maxValue,
+        args: { target: 'counter' },
+      },
+    );
   await define('negative', '-9223372036854775808', '0');
   await define('positive', '1');
   const worker = await startTestWorker(db, { registry });
@@ -39,8 +52,11 @@ test('a repository workflow carries ids above 2^53, near the int8 maximum and ne
   const { rows } = await db.pool.query('SELECT count(*)::int AS n, min(counter) AS lo, max(counter) AS hi FROM t');
   assert.deepEqual(rows[0], { n: 30, lo: 1, hi: 1 });
   const memo = (await handle.describe()).memo as { migrations: { name: string; minValue: string; maxValue: string }[] };
-  assert.deepEqual(memo.migrations.map((m) => [m.name, m.minValue, m.maxValue]), [
-    ['negative', '-9223372036854775808', '0'],
-    ['positive', '1', '9223372036854775807'],
-  ]);
+  assert.deepEqual(
+    memo.migrations.map((m) => [m.name, m.minValue, m.maxValue]),
+    [
+      ['negative', '-9223372036854775808', '0'],
+      ['positive', '1', '9223372036854775807'],
+    ],
+  );
 });

@@ -15,7 +15,10 @@ test('a migration of 2,000 jobs continues as new and keeps every run under 10,00
   const db = await createTestDatabase('can');
   await createItems(db.pool, 'items', 2000);
   const registry = new WorkRegistry([...BUILTIN_WORK]);
-  await defineMigration({ pool: db.pool, registry }, { name: 'long', repository: 'long', work: 'increment', table: 'items', column: 'id', batchSize: 1, args: { target: 'counter' } });
+  await defineMigration(
+    { pool: db.pool, registry },
+    { name: 'long', repository: 'long', work: 'increment', table: 'items', column: 'id', batchSize: 1, args: { target: 'counter' } },
+  );
   const worker = await startTestWorker(db, { registry });
   const workflowId = repositoryWorkflowId('long');
   const handle = await worker.client.workflow.start(repositoryMigration, {
@@ -46,11 +49,18 @@ test('a work function missing on the worker makes the repository wait visibly, t
   const db = await createTestDatabase('missing');
   await createItems(db.pool, 'items', 60);
   const full = registryWith(slowIncrement(10, 'special'));
-  await defineMigration({ pool: db.pool, registry: full }, { name: 'needs_special', repository: 'special', work: 'special', table: 'items', column: 'id', batchSize: 20 });
+  await defineMigration(
+    { pool: db.pool, registry: full },
+    { name: 'needs_special', repository: 'special', work: 'special', table: 'items', column: 'id', batchSize: 20 },
+  );
   const taskQueue = uniqueTaskQueue('missing');
   const old = await startTestWorker(db, { taskQueue, registry: new WorkRegistry([...BUILTIN_WORK]) });
   const client = await testClient(); // outlives the workers
-  const handle = await client.workflow.start(repositoryMigration, { taskQueue, workflowId: repositoryWorkflowId('special'), args: [{ repository: 'special', knobs: { minDelayMs: 1, maxDelayMs: 1 } }] });
+  const handle = await client.workflow.start(repositoryMigration, {
+    taskQueue,
+    workflowId: repositoryWorkflowId('special'),
+    args: [{ repository: 'special', knobs: { minDelayMs: 1, maxDelayMs: 1 } }],
+  });
 
   const waiting = await waitFor('the waiting state', async () => {
     // A query before the first workflow task has completed can fail; keep polling.
@@ -61,7 +71,11 @@ test('a work function missing on the worker makes the repository wait visibly, t
   const { rows } = await db.pool.query("SELECT status, failure_error_code FROM bbm.migrations WHERE name = 'needs_special'");
   assert.deepEqual(rows[0], { status: 4, failure_error_code: null }, 'the migration is not failed');
   const { rows: jobs } = await db.pool.query('SELECT attempts FROM bbm.jobs');
-  assert.deepEqual(jobs.map((j) => j.attempts), [0], 'no attempt was spent');
+  assert.deepEqual(
+    jobs.map((j) => j.attempts),
+    [0],
+    'no attempt was spent',
+  );
 
   // The rolling deploy completes: the old worker goes, a new one with the function arrives.
   await old.stop();

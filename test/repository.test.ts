@@ -16,7 +16,10 @@ test('a repository with three migrations runs them to completion in the engine o
   await createItems(db.pool, 'items', 1000);
   const registry = new WorkRegistry([...BUILTIN_WORK]);
   for (const [i, name] of ['m1', 'm2', 'm3'].entries()) {
-    await defineMigration({ pool: db.pool, registry }, { name, repository: 'r1', work: 'increment', table: 'items', column: 'id', batchSize: 100 + i * 100, args: { target: 'counter' } });
+    await defineMigration(
+      { pool: db.pool, registry },
+      { name, repository: 'r1', work: 'increment', table: 'items', column: 'id', batchSize: 100 + i * 100, args: { target: 'counter' } },
+    );
   }
   const worker = await startTestWorker(db, { registry });
   const handle = await worker.client.workflow.start(repositoryMigration, {
@@ -40,9 +43,12 @@ test('a repository with three migrations runs them to completion in the engine o
   assert.equal(description.typedSearchAttributes.get(SA.status), 'finished');
   assert.equal(description.typedSearchAttributes.get(SA.progress), 100);
   const memo = description.memo as { migrations: { name: string; work: string; table: string }[] };
-  assert.deepEqual(memo.migrations.map((m) => [m.name, m.work, m.table]), [
-    ['m1', 'increment', 'public.items'],
-    ['m2', 'increment', 'public.items'],
-    ['m3', 'increment', 'public.items'],
-  ]);
+  assert.deepEqual(
+    memo.migrations.map((m) => [m.name, m.work, m.table]),
+    [
+      ['m1', 'increment', 'public.items'],
+      ['m2', 'increment', 'public.items'],
+      ['m3', 'increment', 'public.items'],
+    ],
+  );
 });

@@ -23,7 +23,25 @@ test('table names split on dots outside quotes, defaulting to the public schema'
 });
 
 test('names that break the rules are refused with INVALID_IDENTIFIER', () => {
-  const bad = ['', '"', '"a', 'a"', '""', '"a"b', 'a b', '1a', 'a;', 'a--', 'a..b', '.a', 'a.', 'a.b.c', `"${'x'.repeat(64)}"`, `"${'é'.repeat(32)}"`, '"a\u0000"'];
+  const bad = [
+    '',
+    '"',
+    '"a',
+    'a"',
+    '""',
+    '"a"b',
+    'a b',
+    '1a',
+    'a;',
+    'a--',
+    'a..b',
+    '.a',
+    'a.',
+    'a.b.c',
+    `"${'x'.repeat(64)}"`,
+    `"${'é'.repeat(32)}"`,
+    '"a\u0000"',
+  ];
   for (const value of bad) assert.throws(() => parseTableName(value), { code: ErrorCode.INVALID_IDENTIFIER }, JSON.stringify(value));
   assert.throws(() => parseIdentifier('a.b', 'Column name'), { code: ErrorCode.INVALID_IDENTIFIER });
   assert.throws(() => parseIdentifier(42, 'Column name'), { code: ErrorCode.INVALID_IDENTIFIER });

@@ -47,7 +47,21 @@ test('exactInteger takes bigints, safe numbers and decimal text, and refuses any
   assert.equal(exactInteger('9007199254740993', 'x'), 9007199254740993n);
   assert.equal(exactInteger('-9223372036854775808', 'x'), INT8_MIN);
   assert.equal(exactInteger(INT8_MAX, 'x'), INT8_MAX);
-  for (const bad of [2 ** 53, 1.5, Number.NaN, '1.0', '1e3', ' 1', '', '0x10', '9223372036854775808', '-9223372036854775809', null, true, {}]) {
+  for (const bad of [
+    2 ** 53,
+    1.5,
+    Number.NaN,
+    '1.0',
+    '1e3',
+    ' 1',
+    '',
+    '0x10',
+    '9223372036854775808',
+    '-9223372036854775809',
+    null,
+    true,
+    {},
+  ]) {
     assert.throws(() => exactInteger(bad, 'maxValue'), { code: ErrorCode.INVALID_RANGE }, String(bad));
   }
   assert.throws(() => exactInteger(2 ** 60, 'maxValue'), /write it as a decimal string/);
@@ -66,7 +80,8 @@ test('database values and decimal strings convert without losing digits', () => 
 test('CLI range flags keep their digits, and --arg keeps integers beyond 2^53 as decimal text', () => {
   assert.equal(decimalInteger('9223372036854775807'), '9223372036854775807');
   assert.equal(decimalInteger(' -9007199254740993 '), '-9007199254740993');
-  for (const bad of ['1e3', '0x10', '12.0', '', 'abc', '12345678901234567890']) assert.throws(() => decimalInteger(bad), JSON.stringify(bad));
+  for (const bad of ['1e3', '0x10', '12.0', '', 'abc', '12345678901234567890'])
+    assert.throws(() => decimalInteger(bad), JSON.stringify(bad));
   assert.deepEqual(collectArg('n=9007199254740993'), { n: '9007199254740993' });
   assert.deepEqual(collectArg('n=42', { a: 1 }), { a: 1, n: 42 });
   assert.deepEqual(collectArg('r=0.5'), { r: 0.5 });

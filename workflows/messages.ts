@@ -27,7 +27,17 @@ export interface ConfigureRequest extends Partial<Knobs> {
 /** Change the batch loop's knobs while it runs; the validator refuses bad values before anything changes. */
 export const configureUpdate = defineUpdate<Knobs, [ConfigureRequest]>('configure');
 
-export type RepositoryState = 'starting' | 'running' | 'waiting_for_lock' | 'waiting_for_work_function' | 'retrying' | 'pausing' | 'paused' | 'finished' | 'failed' | 'cancelled';
+export type RepositoryState =
+  | 'starting'
+  | 'running'
+  | 'waiting_for_lock'
+  | 'waiting_for_work_function'
+  | 'retrying'
+  | 'pausing'
+  | 'paused'
+  | 'finished'
+  | 'failed'
+  | 'cancelled';
 
 export interface RepositoryProgress {
   repository: string;

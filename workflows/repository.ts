@@ -90,7 +90,14 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
   const repository = input.repository;
   let knobs: Knobs = { ...DEFAULT_KNOBS, ...input.knobs };
   const carried = input.carried;
-  const totals: RepositoryTotals = carried?.totals ?? { jobs: 0, rows: '0', batches: 0, migrationsFinished: [], migrationsFailed: [], runs: 0 };
+  const totals: RepositoryTotals = carried?.totals ?? {
+    jobs: 0,
+    rows: '0',
+    batches: 0,
+    migrationsFinished: [],
+    migrationsFailed: [],
+    runs: 0,
+  };
   totals.runs += 1;
   // String(): a run continued from an older version carried these ids as numbers.
   const failedIds = new Set<string>((carried?.failedMigrationIds ?? []).map(String));
@@ -129,11 +136,17 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
 
   const published: Record<string, unknown> = {};
   const publish = (migration?: MigrationProgress): void => {
-    const next = { status: state, migration: migration?.name ?? published.migration, percent: migration ? Math.floor(migration.percent) : published.percent };
+    const next = {
+      status: state,
+      migration: migration?.name ?? published.migration,
+      percent: migration ? Math.floor(migration.percent) : published.percent,
+    };
     if (next.status === published.status && next.migration === published.migration && next.percent === published.percent) return;
     Object.assign(published, next);
     // The web UI shows this line on the workflow page.
-    setCurrentDetails(`**${state}**${typeof next.migration === 'string' ? ` · ${next.migration} ${next.percent ?? 0}%` : ''}${detail ? ` · ${detail}` : ''}`);
+    setCurrentDetails(
+      `**${state}**${typeof next.migration === 'string' ? ` · ${next.migration} ${next.percent ?? 0}%` : ''}${detail ? ` · ${detail}` : ''}`,
+    );
     upsertSearchAttributes([
       { key: SA.repository, value: repository },
       { key: SA.status, value: state },
@@ -183,7 +196,12 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
       detail = null;
       publish();
       try {
-        fence = await locker(knobs).acquireLease({ repository, holder: info.workflowId, ttlMs: leaseTtl(knobs), waitMs: knobs.lockWaitTimeoutMs });
+        fence = await locker(knobs).acquireLease({
+          repository,
+          holder: info.workflowId,
+          ttlMs: leaseTtl(knobs),
+          waitMs: knobs.lockWaitTimeoutMs,
+        });
       } catch (err) {
         if (failureType(err) !== ErrorCode.LOCK_TIMEOUT) throw err;
         state = 'waiting_for_lock';
@@ -197,7 +215,14 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
       let jobMs = 0;
       let waitMs = 0;
       for (let i = 0; i < knobs.maxJobPerBatch && pending.length === 0 && jobMs < knobs.maxBatchTimeoutMs; i++) {
-        const found = await hot(knobs).findJob({ repository, fence, maxJobAttempts: knobs.maxJobAttempts, retryFailed, exclude: [...failedIds], leaseTtlMs: leaseTtl(knobs) });
+        const found = await hot(knobs).findJob({
+          repository,
+          fence,
+          maxJobAttempts: knobs.maxJobAttempts,
+          retryFailed,
+          exclude: [...failedIds],
+          leaseTtlMs: leaseTtl(knobs),
+        });
         retryFailed = false;
         recordFind(found);
         if (!found.job) {
@@ -246,7 +271,11 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
     const final = await bookkeeping.repositoryProgress({ repository });
     for (const p of final.migrations) progress.set(p.id, p);
     const migrations = [...progress.values()];
-    state = migrations.some((m) => m.status === 'failed') ? 'failed' : migrations.some((m) => m.status === 'paused') ? 'paused' : 'finished';
+    state = migrations.some((m) => m.status === 'failed')
+      ? 'failed'
+      : migrations.some((m) => m.status === 'paused')
+        ? 'paused'
+        : 'finished';
     publish(migrations.find((m) => m.status === state) ?? migrations[migrations.length - 1]);
     await condition(allHandlersFinished);
     await notify(state);
@@ -275,11 +304,16 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
       }
       log.info(`${r.kind} applied`, { repository: repo, migrations: changed });
       // A resume (also sent by `bbm migrations retry`) makes this run stop skipping the migrations it names.
-      if (r.kind === 'resume') for (const m of progress.values()) if (r.migration === undefined || r.migration === m.name || changed.includes(m.name)) failedIds.delete(m.id);
+      if (r.kind === 'resume')
+        for (const m of progress.values())
+          if (r.migration === undefined || r.migration === m.name || changed.includes(m.name)) failedIds.delete(m.id);
     }
   }
 
-  async function onJobError(err: unknown, job: JobDescriptor): Promise<{ waitMs?: number; state: RepositoryState; detail: string | null; leaseLost?: boolean }> {
+  async function onJobError(
+    err: unknown,
+    job: JobDescriptor,
+  ): Promise<{ waitMs?: number; state: RepositoryState; detail: string | null; leaseLost?: boolean }> {
     if (isCancellation(err)) throw err;
     const type = failureType(err);
     const message = failureMessage(err);
@@ -311,15 +345,24 @@ function controlRequest(kind: ControlRequest['kind'], target: unknown): ControlR
     if (migration === undefined) return { kind };
     if (typeof migration === 'string' && migration.length > 0 && migration.length <= 200) return { kind, migration };
   }
-  log.warn(`ignored a malformed ${kind} signal: expected {} or {"migration":"<name>"}`, { payload: JSON.stringify(target) ?? String(target) });
+  log.warn(`ignored a malformed ${kind} signal: expected {} or {"migration":"<name>"}`, {
+    payload: JSON.stringify(target) ?? String(target),
+  });
   return undefined;
 }
 
 /** Per-job retries are this activity's retry policy: maxJobAttempts attempts, each recorded in the job row. */
 function execute(knobs: Knobs, job: JobDescriptor, fence: FenceToken, batchId: string): Promise<ExecuteJobResult> {
-  const retry: RetryPolicy = { maximumAttempts: knobs.maxJobAttempts, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' };
+  const retry: RetryPolicy = {
+    maximumAttempts: knobs.maxJobAttempts,
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+  };
   const range = job.start === null ? 'next NULL rows' : `ids ${job.start}..${job.end}`;
-  const args: Parameters<RepositoryActivities['executeJob']> = [{ job, fence, maxJobAttempts: knobs.maxJobAttempts, jobTimeoutMs: knobs.jobTimeoutMs, batchId }];
+  const args: Parameters<RepositoryActivities['executeJob']> = [
+    { job, fence, maxJobAttempts: knobs.maxJobAttempts, jobTimeoutMs: knobs.jobTimeoutMs, batchId },
+  ];
   const summary = `${job.migrationName}: job ${job.jobId}, ${range}`;
   if (knobs.localActivities) {
     const { executeJob } = proxyLocalActivities<RepositoryActivities>({ startToCloseTimeout: knobs.jobTimeoutMs + 5_000, retry });
@@ -337,8 +380,13 @@ function execute(knobs: Knobs, job: JobDescriptor, fence: FenceToken, batchId: s
 
 function locker(knobs: Knobs): Pick<RepositoryActivities, 'acquireLease'> {
   const retry: RetryPolicy = { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s' };
-  if (knobs.localActivities) return proxyLocalActivities<RepositoryActivities>({ startToCloseTimeout: knobs.lockWaitTimeoutMs + 30_000, retry });
-  return proxyActivities<RepositoryActivities>({ startToCloseTimeout: knobs.lockWaitTimeoutMs + 30_000, heartbeatTimeout: '10 seconds', retry });
+  if (knobs.localActivities)
+    return proxyLocalActivities<RepositoryActivities>({ startToCloseTimeout: knobs.lockWaitTimeoutMs + 30_000, retry });
+  return proxyActivities<RepositoryActivities>({
+    startToCloseTimeout: knobs.lockWaitTimeoutMs + 30_000,
+    heartbeatTimeout: '10 seconds',
+    retry,
+  });
 }
 
 function recordExecution(result: ExecuteJobResult, totals: RepositoryTotals): void {
@@ -381,7 +429,9 @@ function validateInput(input: RepositoryWorkflowInput, workflowId: string): void
     fail(`"repository" must be a repository key (letters, digits, _ . : / @ -); got ${JSON.stringify(input.repository)}.`);
   }
   if (workflowId !== repositoryWorkflowId(input.repository)) {
-    fail(`The workflow ID must be "${repositoryWorkflowId(input.repository)}" so that one repository has one execution; got "${workflowId}".`);
+    fail(
+      `The workflow ID must be "${repositoryWorkflowId(input.repository)}" so that one repository has one execution; got "${workflowId}".`,
+    );
   }
   const problem = checkKnobs(input.knobs);
   if (problem) fail(`Invalid knobs: ${problem.message}.`);
@@ -390,13 +440,24 @@ function validateInput(input: RepositoryWorkflowInput, workflowId: string): void
 
 function validateConfigure(current: () => Knobs) {
   return (request: ConfigureRequest): void => {
-    if (!request || typeof request !== 'object' || Array.isArray(request)) throw ApplicationFailure.nonRetryable('configure takes a JSON object of knobs.', ErrorCode.INVALID_INPUT);
+    if (!request || typeof request !== 'object' || Array.isArray(request))
+      throw ApplicationFailure.nonRetryable('configure takes a JSON object of knobs.', ErrorCode.INVALID_INPUT);
     const { batchSize, migration, ...rest } = request;
     const problem = checkKnobs(rest, current());
     if (problem) throw ApplicationFailure.nonRetryable(problem.message, ErrorCode.INVALID_INPUT);
-    if (batchSize !== undefined && (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < LIMITS.MIN_BATCH_SIZE || batchSize > LIMITS.MAX_BATCH_SIZE)) {
-      throw ApplicationFailure.nonRetryable(`batchSize must be an integer from ${LIMITS.MIN_BATCH_SIZE} to ${LIMITS.MAX_BATCH_SIZE}; got ${JSON.stringify(batchSize)}.`, ErrorCode.INVALID_BATCH_SIZE);
+    if (
+      batchSize !== undefined &&
+      (typeof batchSize !== 'number' ||
+        !Number.isInteger(batchSize) ||
+        batchSize < LIMITS.MIN_BATCH_SIZE ||
+        batchSize > LIMITS.MAX_BATCH_SIZE)
+    ) {
+      throw ApplicationFailure.nonRetryable(
+        `batchSize must be an integer from ${LIMITS.MIN_BATCH_SIZE} to ${LIMITS.MAX_BATCH_SIZE}; got ${JSON.stringify(batchSize)}.`,
+        ErrorCode.INVALID_BATCH_SIZE,
+      );
     }
-    if (migration !== undefined && typeof migration !== 'string') throw ApplicationFailure.nonRetryable('migration must be a migration name.', ErrorCode.INVALID_INPUT);
+    if (migration !== undefined && typeof migration !== 'string')
+      throw ApplicationFailure.nonRetryable('migration must be a migration name.', ErrorCode.INVALID_INPUT);
   };
 }

@@ -55,7 +55,9 @@ export class Output {
 /** Left-aligned columns separated by two spaces; numbers right-aligned. */
 export function renderTable(headers: string[], rows: (string | number | null | undefined)[][]): string {
   const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))));
-  const numeric = headers.map((_, i) => cells.length > 0 && cells.every((r) => /^-?\d{1,3}(,\d{3})*(\.\d+)?%?$|^-?\d+(\.\d+)?%?$|^-$/.test(r[i] ?? '')));
+  const numeric = headers.map(
+    (_, i) => cells.length > 0 && cells.every((r) => /^-?\d{1,3}(,\d{3})*(\.\d+)?%?$|^-?\d+(\.\d+)?%?$|^-$/.test(r[i] ?? '')),
+  );
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
   const fmt = (r: string[]): string =>
     r

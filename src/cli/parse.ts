@@ -23,7 +23,8 @@ export function integerIn(min: number, max: number): (raw: string) => number {
  */
 export function decimalInteger(raw: string): string {
   const text = raw.trim();
-  if (!/^-?\d{1,19}$/.test(text)) throw new InvalidArgumentError('must be an integer, written in decimal digits (e.g. 9007199254740993), within bigint.');
+  if (!/^-?\d{1,19}$/.test(text))
+    throw new InvalidArgumentError('must be an integer, written in decimal digits (e.g. 9007199254740993), within bigint.');
   return text;
 }
 
@@ -78,6 +79,7 @@ export function jsonObject(raw: string): Record<string, unknown> {
   } catch (err) {
     throw new InvalidArgumentError(`must be a JSON object: ${(err as Error).message}.`);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidArgumentError('must be a JSON object, e.g. \'{"from":"a","to":"b"}\'.');
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new InvalidArgumentError('must be a JSON object, e.g. \'{"from":"a","to":"b"}\'.');
   return value as Record<string, unknown>;
 }

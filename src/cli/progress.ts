@@ -95,10 +95,21 @@ export class ProgressView {
     this.lastPlain = now;
     this.lastDetail = sample.detail;
     if (this.options.out.json) {
-      this.options.out.event({ event: 'progress', title: this.options.title, percent: Number((sample.fraction * 100).toFixed(1)), rows: sample.rows === undefined ? null : String(sample.rows), rowsPerSecond, etaSeconds, detail: sample.detail ?? null, at: new Date().toISOString() });
+      this.options.out.event({
+        event: 'progress',
+        title: this.options.title,
+        percent: Number((sample.fraction * 100).toFixed(1)),
+        rows: sample.rows === undefined ? null : String(sample.rows),
+        rowsPerSecond,
+        etaSeconds,
+        detail: sample.detail ?? null,
+        at: new Date().toISOString(),
+      });
     } else {
       const rows = this.options.rows === false ? '' : ` | ${payload.rows} rows | ${payload.rate} rows/s`;
-      this.options.out.line(`${new Date().toISOString().slice(11, 19)} ${this.options.title} ${payload.pct.trim()}${rows} | ETA ${payload.eta}${payload.detail ? ` | ${payload.detail}` : ''}`);
+      this.options.out.line(
+        `${new Date().toISOString().slice(11, 19)} ${this.options.title} ${payload.pct.trim()}${rows} | ETA ${payload.eta}${payload.detail ? ` | ${payload.detail}` : ''}`,
+      );
     }
   }
 

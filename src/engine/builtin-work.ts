@@ -21,14 +21,18 @@ const TRANSFORMS: Readonly<Record<string, string>> = Object.freeze({
 function copyTarget(args: Record<string, unknown>, target: WorkTarget): string {
   if (target.strategy === 'null') {
     if (args.to !== undefined && parseIdentifier(args.to, 'copy_column args.to') !== target.column) {
-      throw new BbmError(ErrorCode.INVALID_INPUT, `copy_column with the NULL strategy writes the migration's column "${target.column}"; "to" must be omitted or equal to it.`);
+      throw new BbmError(
+        ErrorCode.INVALID_INPUT,
+        `copy_column with the NULL strategy writes the migration's column "${target.column}"; "to" must be omitted or equal to it.`,
+      );
     }
     return target.column;
   }
   if (args.to === undefined) throw new BbmError(ErrorCode.INVALID_INPUT, 'copy_column needs args.to, the column to write.');
   const to = parseIdentifier(args.to, 'copy_column args.to');
   // Rewriting the column the ranges are computed from would move rows between jobs mid-run.
-  if (to === target.column) throw new BbmError(ErrorCode.INVALID_INPUT, `copy_column must not write the pagination column "${target.column}".`);
+  if (to === target.column)
+    throw new BbmError(ErrorCode.INVALID_INPUT, `copy_column must not write the pagination column "${target.column}".`);
   return to;
 }
 
@@ -40,7 +44,10 @@ export const copyColumn: WorkFunction = {
     copyTarget(args, target);
     const transform = args.transform ?? 'none';
     if (typeof transform !== 'string' || !(transform in TRANSFORMS)) {
-      throw new BbmError(ErrorCode.INVALID_INPUT, `copy_column args.transform must be one of ${Object.keys(TRANSFORMS).join(', ')}; got ${JSON.stringify(transform)}.`);
+      throw new BbmError(
+        ErrorCode.INVALID_INPUT,
+        `copy_column args.transform must be one of ${Object.keys(TRANSFORMS).join(', ')}; got ${JSON.stringify(transform)}.`,
+      );
     }
     for (const key of Object.keys(args)) {
       if (!['from', 'to', 'transform'].includes(key)) throw new BbmError(ErrorCode.INVALID_INPUT, `copy_column does not take args.${key}.`);
@@ -49,8 +56,14 @@ export const copyColumn: WorkFunction = {
   requiredColumns: (args, target) => [parseIdentifier(args.from, 'copy_column args.from'), copyTarget(args, target)],
   async run(ctx) {
     const to = copyTarget(ctx.args, { strategy: ctx.strategy, column: ctx.column });
-    const expression = (TRANSFORMS[String(ctx.args.transform ?? 'none')] ?? '$SRC').replace('$SRC', quoteIdent(parseIdentifier(ctx.args.from, 'copy_column args.from')));
-    const result = await ctx.client.query(`UPDATE ${ctx.quotedTable} SET ${quoteIdent(to)} = ${expression} WHERE ${ctx.where.sql}`, ctx.where.values);
+    const expression = (TRANSFORMS[String(ctx.args.transform ?? 'none')] ?? '$SRC').replace(
+      '$SRC',
+      quoteIdent(parseIdentifier(ctx.args.from, 'copy_column args.from')),
+    );
+    const result = await ctx.client.query(
+      `UPDATE ${ctx.quotedTable} SET ${quoteIdent(to)} = ${expression} WHERE ${ctx.where.sql}`,
+      ctx.where.values,
+    );
     return result.rowCount ?? 0;
   },
 };
@@ -64,13 +77,19 @@ export const incrementColumn: WorkFunction = {
     // so the definition is refused at once instead of failing every job with NO_PROGRESS.
     const column = parseIdentifier(args.target, 'increment args.target');
     if (target.strategy === 'null' && column !== target.column) {
-      throw new BbmError(ErrorCode.INVALID_INPUT, `increment with the NULL strategy must target the migration's column "${target.column}"; got ${JSON.stringify(args.target)}.`);
+      throw new BbmError(
+        ErrorCode.INVALID_INPUT,
+        `increment with the NULL strategy must target the migration's column "${target.column}"; got ${JSON.stringify(args.target)}.`,
+      );
     }
   },
   requiredColumns: (args) => [parseIdentifier(args.target, 'increment args.target')],
   async run(ctx) {
     const target = quoteIdent(parseIdentifier(ctx.args.target, 'increment args.target'));
-    const result = await ctx.client.query(`UPDATE ${ctx.quotedTable} SET ${target} = coalesce(${target}, 0) + 1 WHERE ${ctx.where.sql}`, ctx.where.values);
+    const result = await ctx.client.query(
+      `UPDATE ${ctx.quotedTable} SET ${target} = coalesce(${target}, 0) + 1 WHERE ${ctx.where.sql}`,
+      ctx.where.values,
+    );
     return result.rowCount ?? 0;
   },
 };

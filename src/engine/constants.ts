@@ -46,7 +46,13 @@ export function isKnownStrategy(strategy: string): strategy is BatchingStrategy 
   return isRangeStrategy(strategy) || strategy === BatchingStrategy.NULL_ROWS;
 }
 
-export const MIGRATION_STATUS_NAMES: Readonly<Record<number, string>> = Object.freeze({ 0: 'paused', 1: 'active', 2: 'finished', 3: 'failed', 4: 'running' });
+export const MIGRATION_STATUS_NAMES: Readonly<Record<number, string>> = Object.freeze({
+  0: 'paused',
+  1: 'active',
+  2: 'finished',
+  3: 'failed',
+  4: 'running',
+});
 export const JOB_STATUS_NAMES: Readonly<Record<number, string>> = Object.freeze({ 1: 'active', 2: 'finished', 3: 'failed' });
 export const FAILURE_CODE_NAMES: Readonly<Record<number, string>> = Object.freeze({
   0: 'unknown',

@@ -29,7 +29,11 @@ export async function retryMigration(pool: Pool, name: string): Promise<void> {
     const row = rows[0];
     if (!row) throw notFound(name);
     if (Number(row.status) !== MigrationStatus.FAILED) {
-      throw new BbmError(ErrorCode.INVALID_STATE, `Migration "${name}" is ${migrationStatusName(Number(row.status))}; only failed migrations can be retried.`, { name });
+      throw new BbmError(
+        ErrorCode.INVALID_STATE,
+        `Migration "${name}" is ${migrationStatusName(Number(row.status))}; only failed migrations can be retried.`,
+        { name },
+      );
     }
     await resetRetryBudget(client, String(row.id));
     await setMigrationStatus(client, String(row.id), MigrationStatus.RUNNING);
@@ -38,7 +42,10 @@ export async function retryMigration(pool: Pool, name: string): Promise<void> {
 
 export async function changeBatchSize(pool: Pool, selector: MigrationSelector, batchSize: number): Promise<string[]> {
   if (!Number.isInteger(batchSize) || batchSize < LIMITS.MIN_BATCH_SIZE || batchSize > LIMITS.MAX_BATCH_SIZE) {
-    throw new BbmError(ErrorCode.INVALID_BATCH_SIZE, `Batch size must be an integer from ${LIMITS.MIN_BATCH_SIZE} to ${LIMITS.MAX_BATCH_SIZE}; got ${JSON.stringify(batchSize)}.`);
+    throw new BbmError(
+      ErrorCode.INVALID_BATCH_SIZE,
+      `Batch size must be an integer from ${LIMITS.MIN_BATCH_SIZE} to ${LIMITS.MAX_BATCH_SIZE}; got ${JSON.stringify(batchSize)}.`,
+    );
   }
   await assertExists(pool, selector);
   return setBatchSize(pool, selector, batchSize);

@@ -62,21 +62,33 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
   const column = parseIdentifier(def.column, 'Column name');
   const strategy = def.strategy ?? BatchingStrategy.SERIAL;
   if (!isKnownStrategy(strategy)) {
-    throw new BbmError(ErrorCode.INVALID_BATCHING_STRATEGY, `Unknown batching strategy ${JSON.stringify(strategy)}: use "serial" (ranges of a unique column), "distinct" (ranges of distinct values) or "null" (rows where the column IS NULL).`);
+    throw new BbmError(
+      ErrorCode.INVALID_BATCHING_STRATEGY,
+      `Unknown batching strategy ${JSON.stringify(strategy)}: use "serial" (ranges of a unique column), "distinct" (ranges of distinct values) or "null" (rows where the column IS NULL).`,
+    );
   }
   const batchSize = def.batchSize ?? 1000;
   if (!Number.isInteger(batchSize) || batchSize < LIMITS.MIN_BATCH_SIZE || batchSize > LIMITS.MAX_BATCH_SIZE) {
-    throw new BbmError(ErrorCode.INVALID_BATCH_SIZE, `Batch size must be an integer from ${LIMITS.MIN_BATCH_SIZE} to ${LIMITS.MAX_BATCH_SIZE}; got ${JSON.stringify(def.batchSize)}.`);
+    throw new BbmError(
+      ErrorCode.INVALID_BATCH_SIZE,
+      `Batch size must be an integer from ${LIMITS.MIN_BATCH_SIZE} to ${LIMITS.MAX_BATCH_SIZE}; got ${JSON.stringify(def.batchSize)}.`,
+    );
   }
   const minValue = def.minValue === undefined ? 1n : exactInteger(def.minValue, 'minValue');
   const givenMax = def.maxValue === undefined ? undefined : exactInteger(def.maxValue, 'maxValue');
   if (givenMax !== undefined && minValue > givenMax) {
     throw new BbmError(ErrorCode.INVALID_RANGE, `minValue (${minValue}) must not be greater than maxValue (${givenMax}).`);
   }
-  const repository = def.repository === undefined ? defaultRepository(table) : checkPattern(def.repository, REPOSITORY_PATTERN, 'repository', 'letters, digits, _ . : / @ - (up to 200)');
+  const repository =
+    def.repository === undefined
+      ? defaultRepository(table)
+      : checkPattern(def.repository, REPOSITORY_PATTERN, 'repository', 'letters, digits, _ . : / @ - (up to 200)');
   const work = deps.registry.get(String(def.work));
   if (!work) {
-    throw new BbmError(ErrorCode.INVALID_JOB_SIGNATURE, `No work function named ${JSON.stringify(def.work)} is registered. Registered: ${deps.registry.names().join(', ')}.`);
+    throw new BbmError(
+      ErrorCode.INVALID_JOB_SIGNATURE,
+      `No work function named ${JSON.stringify(def.work)} is registered. Registered: ${deps.registry.names().join(', ')}.`,
+    );
   }
   const args = def.args ?? {};
   if (typeof args !== 'object' || Array.isArray(args)) throw invalidInput('args must be a JSON object.');
@@ -88,11 +100,15 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
   const type = await checkColumn(db, table, column);
   for (const c of work.requiredColumns?.(args, { strategy, column }) ?? []) await checkColumn(db, table, c);
   await checkStrategy(db, table, column, type, strategy, [minValue, givenMax]);
-  if (await migrationByName(db, name)) throw new BbmError(ErrorCode.MIGRATION_EXISTS, `A migration named "${name}" already exists; choose another name.`, { name });
+  if (await migrationByName(db, name))
+    throw new BbmError(ErrorCode.MIGRATION_EXISTS, `A migration named "${name}" already exists; choose another name.`, { name });
 
   const maxValue = isRangeStrategy(strategy) ? (givenMax ?? (await columnMax(db, table, column)) ?? minValue) : null;
   if (maxValue !== null && minValue > maxValue) {
-    throw new BbmError(ErrorCode.INVALID_RANGE, `minValue (${minValue}) is greater than the column's current maximum (${maxValue}); there is nothing to migrate.`);
+    throw new BbmError(
+      ErrorCode.INVALID_RANGE,
+      `minValue (${minValue}) is greater than the column's current maximum (${maxValue}); there is nothing to migrate.`,
+    );
   }
   try {
     return await insertMigration(db, {
@@ -110,7 +126,8 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
       status: def.paused ? MigrationStatus.PAUSED : MigrationStatus.ACTIVE,
     });
   } catch (err) {
-    if ((err as { code?: string }).code === '23505') throw new BbmError(ErrorCode.MIGRATION_EXISTS, `A migration named "${name}" already exists; choose another name.`, { name });
+    if ((err as { code?: string }).code === '23505')
+      throw new BbmError(ErrorCode.MIGRATION_EXISTS, `A migration named "${name}" already exists; choose another name.`, { name });
     throw err;
   }
 }
@@ -119,26 +136,41 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
 function defaultRepository(table: QualifiedName): string {
   const key = `${table.schema}.${table.name}`;
   if (!REPOSITORY_PATTERN.test(key)) {
-    throw invalidInput(`The repository key defaults to the table, but ${JSON.stringify(key)} is not a valid key; pass one (letters, digits, _ . : / @ -), e.g. --repository my-backfill.`, { field: 'repository' });
+    throw invalidInput(
+      `The repository key defaults to the table, but ${JSON.stringify(key)} is not a valid key; pass one (letters, digits, _ . : / @ -), e.g. --repository my-backfill.`,
+      { field: 'repository' },
+    );
   }
   return key;
 }
 
 function checkPattern(value: unknown, pattern: RegExp, what: string, expected: string): string {
-  if (typeof value !== 'string' || !pattern.test(value)) throw invalidInput(`Migration ${what} ${JSON.stringify(value)} is invalid: use ${expected}.`, { field: what });
+  if (typeof value !== 'string' || !pattern.test(value))
+    throw invalidInput(`Migration ${what} ${JSON.stringify(value)} is invalid: use ${expected}.`, { field: what });
   return value;
 }
 
 /** An integer beyond 2^53 in args was rounded on its way in (JSON, YAML, code): refuse it rather than store another value. */
 function checkExactNumbers(value: unknown, path: string): void {
   if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) {
-    throw invalidInput(`${path} is ${value}, an integer beyond 2^53 that has already lost digits; write it as a decimal string, e.g. "9007199254740993".`, { field: path });
+    throw invalidInput(
+      `${path} is ${value}, an integer beyond 2^53 that has already lost digits; write it as a decimal string, e.g. "9007199254740993".`,
+      { field: path },
+    );
   }
-  if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) checkExactNumbers(v, Array.isArray(value) ? `${path}[${k}]` : `${path}.${k}`);
+  if (value !== null && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) checkExactNumbers(v, Array.isArray(value) ? `${path}[${k}]` : `${path}.${k}`);
 }
 
 /** Planner statistics once, at definition (the anchor's approach); a fallback when the table was never analysed. */
-async function estimateRows(db: Queryable, table: QualifiedName, column: string, strategy: string, min: bigint, max: bigint | null): Promise<bigint | null> {
+async function estimateRows(
+  db: Queryable,
+  table: QualifiedName,
+  column: string,
+  strategy: string,
+  min: bigint,
+  max: bigint | null,
+): Promise<bigint | null> {
   const { tuples, nullFraction } = await plannerEstimate(db, table, column);
   if (isRangeStrategy(strategy)) return tuples > 0n ? tuples : max === null ? null : clampToInt8(span(min, max));
   if (tuples > 0n && nullFraction !== null) return BigInt(Math.round(Number(tuples) * nullFraction));

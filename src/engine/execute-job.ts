@@ -44,7 +44,11 @@ export interface ExecuteJobDeps {
  * message naming the count) and is rolled back whole, like any failed attempt; at the attempt
  * limit the migration fails with max_job_retry. This holds for every work function.
  */
-export async function executeJob(deps: ExecuteJobDeps, input: ExecuteJobInput, signal: AbortSignal = new AbortController().signal): Promise<ExecuteJobResult> {
+export async function executeJob(
+  deps: ExecuteJobDeps,
+  input: ExecuteJobInput,
+  signal: AbortSignal = new AbortController().signal,
+): Promise<ExecuteJobResult> {
   const client = await deps.pool.connect();
   let broken: Error | undefined;
   // A connection lost mid-job (backend killed, server restart) surfaces as the failing query's
@@ -66,7 +70,8 @@ export async function executeJob(deps: ExecuteJobDeps, input: ExecuteJobInput, s
     } catch (rollbackError) {
       broken = rollbackError as Error;
     }
-    if (signal.aborted && !(err instanceof BbmError)) throw new BbmError(ErrorCode.CANCELLED, 'The job was cancelled; its work was rolled back.', { jobId: input.jobId });
+    if (signal.aborted && !(err instanceof BbmError))
+      throw new BbmError(ErrorCode.CANCELLED, 'The job was cancelled; its work was rolled back.', { jobId: input.jobId });
     throw err;
   } finally {
     signal.removeEventListener('abort', onAbort);
@@ -88,11 +93,24 @@ async function runInTransaction(
   const job = migration ? await lockJob(client, input.jobId) : undefined;
   if (!migration || !job) throw new BbmError(ErrorCode.INVALID_INPUT, `Job ${input.jobId} does not exist.`, { jobId: input.jobId });
   if (job.status === JobStatus.FINISHED) {
-    return { outcome: 'already_finished', rows: decimal(job.rowsAffected), durationMs: 0, attempts: job.attempts, progress: await migrationProgress(client, migration) };
+    return {
+      outcome: 'already_finished',
+      rows: decimal(job.rowsAffected),
+      durationMs: 0,
+      attempts: job.attempts,
+      progress: await migrationProgress(client, migration),
+    };
   }
   if (migration.status !== MigrationStatus.RUNNING && migration.status !== MigrationStatus.ACTIVE) {
     const reason = `migration is ${migration.status === MigrationStatus.PAUSED ? 'paused' : 'no longer runnable'}`;
-    return { outcome: 'skipped', reason, rows: '0', durationMs: 0, attempts: job.attempts, progress: await migrationProgress(client, migration) };
+    return {
+      outcome: 'skipped',
+      reason,
+      rows: '0',
+      durationMs: 0,
+      attempts: job.attempts,
+      progress: await migrationProgress(client, migration),
+    };
   }
   const work = deps.registry.get(migration.jobName);
   if (!work) {
@@ -126,7 +144,8 @@ async function runInTransaction(
           args: migration.workArgs,
           signal,
         });
-    if (!Number.isSafeInteger(rowsChanged) || rowsChanged < 0) throw new Error(`work function returned ${String(rowsChanged)}; it must return the number of rows changed`);
+    if (!Number.isSafeInteger(rowsChanged) || rowsChanged < 0)
+      throw new Error(`work function returned ${String(rowsChanged)}; it must return the number of rows changed`);
     await rows.checkProgress(rowsChanged);
   } catch (err) {
     if (signal.aborted) throw err;
@@ -140,8 +159,16 @@ async function runInTransaction(
     if (input.fence && !(await holdsLease(client, input.fence))) throw leaseLost(input.fence);
     const details = { jobId: job.id, migration: migration.name, attempts: job.attempts + 1 };
     return exhausted
-      ? new BbmError(ErrorCode.MAX_JOB_RETRY, `Job ${job.id} of "${migration.name}" failed ${counted} times (limit ${input.maxJobAttempts}); the migration is failed. Last error: ${message}. Fix the cause, then retry the migration.`, details)
-      : new BbmError(noProgress ? ErrorCode.NO_PROGRESS : ErrorCode.WORK_FAILED, `Job ${job.id} of "${migration.name}" failed (attempt ${counted} of ${input.maxJobAttempts}): ${message}`, details);
+      ? new BbmError(
+          ErrorCode.MAX_JOB_RETRY,
+          `Job ${job.id} of "${migration.name}" failed ${counted} times (limit ${input.maxJobAttempts}); the migration is failed. Last error: ${message}. Fix the cause, then retry the migration.`,
+          details,
+        )
+      : new BbmError(
+          noProgress ? ErrorCode.NO_PROGRESS : ErrorCode.WORK_FAILED,
+          `Job ${job.id} of "${migration.name}" failed (attempt ${counted} of ${input.maxJobAttempts}): ${message}`,
+          details,
+        );
   }
   const durationMs = performance.now() - started;
   const rows = BigInt(rowsChanged);
@@ -149,7 +176,13 @@ async function runInTransaction(
   const covered = isRangeStrategy(strategy) && job.minValue !== null && job.maxValue !== null ? span(job.minValue, job.maxValue) : 0n;
   const updated = await countFinishedJob(client, migration.id, rows, covered);
   if (input.fence && !(await holdsLease(client, input.fence))) throw leaseLost(input.fence);
-  return { outcome: 'finished', rows: decimal(rows), durationMs, attempts: job.attempts + 1, progress: await migrationProgress(client, updated) };
+  return {
+    outcome: 'finished',
+    rows: decimal(rows),
+    durationMs,
+    attempts: job.attempts + 1,
+    progress: await migrationProgress(client, updated),
+  };
 }
 
 /** Stop the statement running on `client` from another connection (cancellation of an in-flight job). */

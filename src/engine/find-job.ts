@@ -68,7 +68,8 @@ export async function findJob(pool: Pool, input: FindJobInput): Promise<FindJobR
         (await firstJobWithStatus(client, migration.id, JobStatus.ACTIVE)) ??
         (await newJob(client, migration)) ??
         (await firstJobWithStatus(client, migration.id, JobStatus.FAILED));
-      if (job && (job.status !== JobStatus.FAILED || job.attempts - job.retryBase < input.maxJobAttempts)) return withJob(result, migration, job);
+      if (job && (job.status !== JobStatus.FAILED || job.attempts - job.retryBase < input.maxJobAttempts))
+        return withJob(result, migration, job);
 
       if (job) {
         await setMigrationStatus(client, migration.id, MigrationStatus.FAILED, FailureCode.MAX_JOB_RETRY);

@@ -20,17 +20,21 @@ const UNQUOTED = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 /** What PostgreSQL prints without quotes; everything else is shown quoted. */
 const PLAIN = /^[a-z_][a-z0-9_$]*$/;
 const MAX_BYTES = 63;
-const RULES = 'write it unquoted (letters, digits, _ and $, not starting with a digit; folded to lower case) or in double quotes to keep case and other characters exactly';
+const RULES =
+  'write it unquoted (letters, digits, _ and $, not starting with a digit; folded to lower case) or in double quotes to keep case and other characters exactly';
 
 function invalid(what: string, value: unknown, reason: string): BbmError {
-  return new BbmError(ErrorCode.INVALID_IDENTIFIER, `${what} ${JSON.stringify(value)} is not a valid name (${reason}): ${RULES}.`, { what });
+  return new BbmError(ErrorCode.INVALID_IDENTIFIER, `${what} ${JSON.stringify(value)} is not a valid name (${reason}): ${RULES}.`, {
+    what,
+  });
 }
 
 /** An exact name must be non-empty, NUL-free and at most 63 bytes. */
 function checkExact(name: string, what: string, typed: unknown): string {
   if (name.length === 0) throw invalid(what, typed, 'empty');
   if (name.includes('\u0000')) throw invalid(what, typed, 'it contains a NUL character');
-  if (new TextEncoder().encode(name).length > MAX_BYTES) throw invalid(what, typed, `longer than ${MAX_BYTES} bytes, which PostgreSQL would truncate`);
+  if (new TextEncoder().encode(name).length > MAX_BYTES)
+    throw invalid(what, typed, `longer than ${MAX_BYTES} bytes, which PostgreSQL would truncate`);
   return name;
 }
 

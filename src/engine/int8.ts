@@ -42,7 +42,11 @@ export function exactInteger(value: unknown, what: string): bigint {
     );
   }
   if (typeof value === 'string' && DECIMAL.test(value)) return checkInt8(BigInt(value), what);
-  throw new BbmError(ErrorCode.INVALID_RANGE, `${what} must be an integer (a number, or a decimal string for values beyond 2^53); got ${JSON.stringify(value)}.`, { field: what });
+  throw new BbmError(
+    ErrorCode.INVALID_RANGE,
+    `${what} must be an integer (a number, or a decimal string for values beyond 2^53); got ${JSON.stringify(value)}.`,
+    { field: what },
+  );
 }
 
 function checkInt8(value: bigint, what: string): bigint {

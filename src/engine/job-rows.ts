@@ -27,11 +27,19 @@ export interface JobRows {
  */
 export async function jobRows(client: PoolClient, migration: MigrationRow, job: JobRow, table: QualifiedName): Promise<JobRows> {
   if (isRangeStrategy(migration.batchingStrategy)) {
-    return { where: { sql: `${quoteIdent(migration.columnName)} BETWEEN $1 AND $2`, values: [job.minValue, job.maxValue] }, empty: false, checkProgress: async () => undefined };
+    return {
+      where: { sql: `${quoteIdent(migration.columnName)} BETWEEN $1 AND $2`, values: [job.minValue, job.maxValue] },
+      empty: false,
+      checkProgress: async () => undefined,
+    };
   }
   const key = await rowKey(client, table);
   if (!key) {
-    throw new BbmError(ErrorCode.MISSING_UNIQUE_KEY, `${formatTable(table)} no longer has a primary key (or unique NOT NULL key) to name the job's rows; add one back.`, { table: formatTable(table) });
+    throw new BbmError(
+      ErrorCode.MISSING_UNIQUE_KEY,
+      `${formatTable(table)} no longer has a primary key (or unique NOT NULL key) to name the job's rows; add one back.`,
+      { table: formatTable(table) },
+    );
   }
   const batch = await lockNullBatch(client, table, migration.columnName, key, migration.batchSize);
   return {

@@ -28,7 +28,8 @@ export async function migrationProgress(db: Queryable, migration: MigrationRow |
   const rowsPerSecond = elapsedS > 0 ? Math.round((Number(m.rowsProcessed) / elapsedS) * 10) / 10 : null;
   let etaSeconds: number | null = null;
   if (finished) etaSeconds = 0;
-  else if (fraction > 0 && elapsedS > 0 && m.status === MigrationStatus.RUNNING) etaSeconds = Math.round((elapsedS * (1 - fraction)) / fraction);
+  else if (fraction > 0 && elapsedS > 0 && m.status === MigrationStatus.RUNNING)
+    etaSeconds = Math.round((elapsedS * (1 - fraction)) / fraction);
   return {
     id: m.id,
     name: m.name,

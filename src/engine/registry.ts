@@ -65,10 +65,17 @@ export class WorkRegistry {
 
   register(fn: WorkFunction): this {
     if (!/^[a-z][a-z0-9_.-]{0,99}$/.test(fn.name)) {
-      throw new BbmError(ErrorCode.INVALID_INPUT, `Work function name ${JSON.stringify(fn.name)} must be lower-case letters, digits, _ . - (starting with a letter).`);
+      throw new BbmError(
+        ErrorCode.INVALID_INPUT,
+        `Work function name ${JSON.stringify(fn.name)} must be lower-case letters, digits, _ . - (starting with a letter).`,
+      );
     }
     if (this.functions.has(fn.name)) {
-      throw new BbmError(ErrorCode.DUPLICATE_WORK_FUNCTION, `A work function named "${fn.name}" is already registered; names must be unique.`, { name: fn.name });
+      throw new BbmError(
+        ErrorCode.DUPLICATE_WORK_FUNCTION,
+        `A work function named "${fn.name}" is already registered; names must be unique.`,
+        { name: fn.name },
+      );
     }
     this.functions.set(fn.name, fn);
     return this;

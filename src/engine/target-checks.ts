@@ -18,25 +18,46 @@ import { INTEGER_TYPE_RANGES } from './int8';
 
 /** INVALID_TABLE when the table does not exist (or is a view, a sequence...). */
 export async function checkTable(db: Queryable, table: QualifiedName): Promise<void> {
-  if (!(await tableExists(db, table))) throw new BbmError(ErrorCode.INVALID_TABLE, `Table ${formatTable(table)} does not exist (or is not a table).`, { table: formatTable(table) });
+  if (!(await tableExists(db, table)))
+    throw new BbmError(ErrorCode.INVALID_TABLE, `Table ${formatTable(table)} does not exist (or is not a table).`, {
+      table: formatTable(table),
+    });
 }
 
 /** The column's type; INVALID_COLUMN when it does not exist. */
 export async function checkColumn(db: Queryable, table: QualifiedName, column: string): Promise<string> {
   const type = await columnType(db, table, column);
-  if (!type) throw new BbmError(ErrorCode.INVALID_COLUMN, `Column ${formatIdent(column)} does not exist on ${formatTable(table)}.`, { table: formatTable(table), column });
+  if (!type)
+    throw new BbmError(ErrorCode.INVALID_COLUMN, `Column ${formatIdent(column)} does not exist on ${formatTable(table)}.`, {
+      table: formatTable(table),
+      column,
+    });
   return type;
 }
 
 /** The strategy's needs (see the module comment) for a column of type `type`; range bounds must fit that type. */
-export async function checkStrategy(db: Queryable, table: QualifiedName, column: string, type: string, strategy: string, bounds: (bigint | undefined)[]): Promise<void> {
+export async function checkStrategy(
+  db: Queryable,
+  table: QualifiedName,
+  column: string,
+  type: string,
+  strategy: string,
+  bounds: (bigint | undefined)[],
+): Promise<void> {
   const target = `${formatTable(table)}.${formatIdent(column)}`;
   if (isRangeStrategy(strategy)) {
     const limits = INTEGER_TYPE_RANGES[type];
-    if (!limits) throw new BbmError(ErrorCode.INVALID_COLUMN, `The ${strategy} strategy paginates over an integer column; ${target} is ${type}.`, { column });
+    if (!limits)
+      throw new BbmError(ErrorCode.INVALID_COLUMN, `The ${strategy} strategy paginates over an integer column; ${target} is ${type}.`, {
+        column,
+      });
     for (const bound of bounds) {
       if (bound !== undefined && (bound < limits[0] || bound > limits[1])) {
-        throw new BbmError(ErrorCode.INVALID_RANGE, `The range bound ${bound} does not fit ${target}, which is ${type} (${limits[0]}..${limits[1]}).`, { column });
+        throw new BbmError(
+          ErrorCode.INVALID_RANGE,
+          `The range bound ${bound} does not fit ${target}, which is ${type} (${limits[0]}..${limits[1]}).`,
+          { column },
+        );
       }
     }
   }

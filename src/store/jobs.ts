@@ -27,7 +27,11 @@ export function toJob(r: Record<string, unknown>): JobRow {
 }
 
 export async function insertJob(db: Queryable, migrationId: string, minValue: bigint | null, maxValue: bigint | null): Promise<JobRow> {
-  const { rows } = await db.query(`INSERT INTO bbm.jobs (migration_id, min_value, max_value) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`, [migrationId, minValue, maxValue]);
+  const { rows } = await db.query(`INSERT INTO bbm.jobs (migration_id, min_value, max_value) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`, [
+    migrationId,
+    minValue,
+    maxValue,
+  ]);
   return toJob(rows[0]);
 }
 
@@ -44,7 +48,10 @@ export async function lastJob(db: Queryable, migrationId: string): Promise<JobRo
 
 /** The lowest-id job in `status` (active = left behind by an interrupted run; failed = to retry). */
 export async function firstJobWithStatus(db: Queryable, migrationId: string, status: JobStatus): Promise<JobRow | undefined> {
-  const { rows } = await db.query(`SELECT ${COLUMNS} FROM bbm.jobs WHERE migration_id = $1 AND status = $2 ORDER BY id LIMIT 1`, [migrationId, status]);
+  const { rows } = await db.query(`SELECT ${COLUMNS} FROM bbm.jobs WHERE migration_id = $1 AND status = $2 ORDER BY id LIMIT 1`, [
+    migrationId,
+    status,
+  ]);
   return rows[0] ? toJob(rows[0]) : undefined;
 }
 
@@ -97,10 +104,17 @@ export async function jobCounts(db: Queryable, migrationId: string): Promise<Job
   );
   const r = rows[0] ?? {};
   // As text: a JSON number would be parsed into a JS number and lose digits beyond 2^53.
-  return { active: num(r.active ?? 0), failed: num(r.failed ?? 0), lastRange: (r.last_range as JobCounts['lastRange']) ?? null, lastError: (r.last_error as string | null) ?? null };
+  return {
+    active: num(r.active ?? 0),
+    failed: num(r.failed ?? 0),
+    lastRange: (r.last_range as JobCounts['lastRange']) ?? null,
+    lastError: (r.last_error as string | null) ?? null,
+  };
 }
 
 /** Give a migration's failed jobs a fresh attempt budget (retry / re-run), keeping their stored attempts. */
 export async function resetRetryBudget(db: Queryable, migrationId: string): Promise<void> {
-  await db.query(`UPDATE bbm.jobs SET retry_base = attempts, updated_at = now() WHERE migration_id = $1 AND status = ${JobStatus.FAILED}`, [migrationId]);
+  await db.query(`UPDATE bbm.jobs SET retry_base = attempts, updated_at = now() WHERE migration_id = $1 AND status = ${JobStatus.FAILED}`, [
+    migrationId,
+  ]);
 }

@@ -65,10 +65,11 @@ export async function holdsLease(db: Queryable, fence: Fence): Promise<boolean> 
 
 /** Let the lease go by expiring it; the row stays so the token keeps growing. */
 export async function releaseLease(db: Queryable, fence: Fence): Promise<boolean> {
-  const { rowCount } = await db.query(
-    'UPDATE bbm.leases SET expires_at = now() WHERE repository = $1 AND holder = $2 AND token = $3',
-    [fence.repository, fence.holder, fence.token],
-  );
+  const { rowCount } = await db.query('UPDATE bbm.leases SET expires_at = now() WHERE repository = $1 AND holder = $2 AND token = $3', [
+    fence.repository,
+    fence.holder,
+    fence.token,
+  ]);
   return rowCount === 1;
 }
 
@@ -81,7 +82,18 @@ export interface LeaseInfo {
 }
 
 export async function leaseOf(db: Queryable, repository: string): Promise<LeaseInfo | undefined> {
-  const { rows } = await db.query('SELECT repository, holder, token, expires_at, expires_at > now() AS active FROM bbm.leases WHERE repository = $1', [repository]);
+  const { rows } = await db.query(
+    'SELECT repository, holder, token, expires_at, expires_at > now() AS active FROM bbm.leases WHERE repository = $1',
+    [repository],
+  );
   const r = rows[0];
-  return r ? { repository: String(r.repository), holder: String(r.holder), token: idText(r.token), expiresAt: r.expires_at as Date, active: Boolean(r.active) } : undefined;
+  return r
+    ? {
+        repository: String(r.repository),
+        holder: String(r.holder),
+        token: idText(r.token),
+        expiresAt: r.expires_at as Date,
+        active: Boolean(r.active),
+      }
+    : undefined;
 }

@@ -53,7 +53,20 @@ export async function insertMigration(db: Queryable, m: NewMigration): Promise<M
     `INSERT INTO bbm.migrations (name, repository, job_name, table_name, column_name, work_args, min_value, max_value,
        batch_size, batching_strategy, total_tuple_count, status)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${COLUMNS}`,
-    [m.name, m.repository, m.jobName, m.tableName, m.columnName, JSON.stringify(m.workArgs), m.minValue, m.maxValue, m.batchSize, m.batchingStrategy, m.totalTupleCount, m.status],
+    [
+      m.name,
+      m.repository,
+      m.jobName,
+      m.tableName,
+      m.columnName,
+      JSON.stringify(m.workArgs),
+      m.minValue,
+      m.maxValue,
+      m.batchSize,
+      m.batchingStrategy,
+      m.totalTupleCount,
+      m.status,
+    ],
   );
   return toMigration(rows[0]);
 }
@@ -70,12 +83,17 @@ export async function migrationById(db: Queryable, id: string): Promise<Migratio
 
 /** The migration a job belongs to, locked. bbm always locks a migration before its jobs, so its transactions never deadlock. */
 export async function lockMigrationOfJob(db: Queryable, jobId: string): Promise<MigrationRow | undefined> {
-  const { rows } = await db.query(`SELECT ${COLUMNS} FROM bbm.migrations WHERE id = (SELECT migration_id FROM bbm.jobs WHERE id = $1) FOR UPDATE`, [jobId]);
+  const { rows } = await db.query(
+    `SELECT ${COLUMNS} FROM bbm.migrations WHERE id = (SELECT migration_id FROM bbm.jobs WHERE id = $1) FOR UPDATE`,
+    [jobId],
+  );
   return rows[0] ? toMigration(rows[0]) : undefined;
 }
 
 export async function listMigrations(db: Queryable, filter: { repository?: string } = {}): Promise<MigrationRow[]> {
-  const { rows } = await db.query(`SELECT ${COLUMNS} FROM bbm.migrations WHERE ($1::text IS NULL OR repository = $1) ORDER BY id`, [filter.repository ?? null]);
+  const { rows } = await db.query(`SELECT ${COLUMNS} FROM bbm.migrations WHERE ($1::text IS NULL OR repository = $1) ORDER BY id`, [
+    filter.repository ?? null,
+  ]);
   return rows.map(toMigration);
 }
 
@@ -102,7 +120,12 @@ export async function lockNextRunnable(db: Queryable, repository: string, exclud
 }
 
 /** Move to `status`; finished/failed stamp finished_at, running stamps started_at once. */
-export async function setMigrationStatus(db: Queryable, id: string, status: MigrationStatus, failureCode: number | null = null): Promise<void> {
+export async function setMigrationStatus(
+  db: Queryable,
+  id: string,
+  status: MigrationStatus,
+  failureCode: number | null = null,
+): Promise<void> {
   await db.query(
     `UPDATE bbm.migrations SET status = $2::smallint, failure_error_code = $3::smallint, updated_at = now(),
        started_at = CASE WHEN $2::smallint = ${MigrationStatus.RUNNING} THEN coalesce(started_at, now()) ELSE started_at END,

@@ -16,7 +16,11 @@ export async function columnMax(db: Queryable, table: QualifiedName, column: str
 }
 
 /** Planner statistics: reltuples (-1 when never analysed) and the column's NULL fraction, if known. */
-export async function plannerEstimate(db: Queryable, table: QualifiedName, column: string): Promise<{ tuples: bigint; nullFraction: number | null }> {
+export async function plannerEstimate(
+  db: Queryable,
+  table: QualifiedName,
+  column: string,
+): Promise<{ tuples: bigint; nullFraction: number | null }> {
   const { rows } = await db.query(
     `SELECT c.reltuples::bigint::text AS tuples, (SELECT s.null_frac FROM pg_stats s WHERE s.schemaname = $1 AND s.tablename = $2 AND s.attname = $3) AS null_frac
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
@@ -35,9 +39,19 @@ export async function countNulls(db: Queryable, table: QualifiedName, column: st
  * Serial: the `batchSize`-th row's value from `start` (at most `max`), so [start, value] holds
  * exactly batchSize rows of a unique column; null when fewer are left.
  */
-export async function rowBoundary(db: Queryable, table: QualifiedName, column: string, start: bigint, max: bigint, batchSize: number): Promise<bigint | null> {
+export async function rowBoundary(
+  db: Queryable,
+  table: QualifiedName,
+  column: string,
+  start: bigint,
+  max: bigint,
+  batchSize: number,
+): Promise<bigint | null> {
   const c = quoteIdent(column);
-  const { rows } = await db.query(`SELECT ${c}::text AS v FROM ${quoteTable(table)} WHERE ${c} >= $1 AND ${c} <= $2 ORDER BY ${c} LIMIT 1 OFFSET $3`, [start, max, batchSize - 1]);
+  const { rows } = await db.query(
+    `SELECT ${c}::text AS v FROM ${quoteTable(table)} WHERE ${c} >= $1 AND ${c} <= $2 ORDER BY ${c} LIMIT 1 OFFSET $3`,
+    [start, max, batchSize - 1],
+  );
   return fromDbOrNull(rows[0]?.v);
 }
 
@@ -46,7 +60,14 @@ export async function rowBoundary(db: Queryable, table: QualifiedName, column: s
  * index scan (one index probe per distinct value, however many rows share it, the way GitLab's
  * LooseIndexScanBatchingStrategy does); null when fewer are left.
  */
-export async function distinctBoundary(db: Queryable, table: QualifiedName, column: string, start: bigint, max: bigint, batchSize: number): Promise<bigint | null> {
+export async function distinctBoundary(
+  db: Queryable,
+  table: QualifiedName,
+  column: string,
+  start: bigint,
+  max: bigint,
+  batchSize: number,
+): Promise<bigint | null> {
   const c = quoteIdent(column);
   const t = quoteTable(table);
   const { rows } = await db.query(
@@ -77,7 +98,13 @@ export interface NullBatch {
  * Lock the next `batchSize` rows where the column IS NULL and return their keys. SKIP LOCKED:
  * rows an application transaction holds are left for a later job instead of waited for.
  */
-export async function lockNullBatch(db: Queryable, table: QualifiedName, column: string, key: KeyColumn[], batchSize: number): Promise<NullBatch> {
+export async function lockNullBatch(
+  db: Queryable,
+  table: QualifiedName,
+  column: string,
+  key: KeyColumn[],
+  batchSize: number,
+): Promise<NullBatch> {
   const columns = key.map((k) => quoteIdent(k.name)).join(', ');
   const { rows } = await db.query(
     `SELECT count(*)::int AS n, coalesce(json_agg(b), '[]')::text AS keys
@@ -96,6 +123,9 @@ export function keyInSet(key: KeyColumn[], param: number): string {
 
 /** How many rows of the key set still have the column NULL (after the work, in its transaction). */
 export async function nullsLeft(db: Queryable, table: QualifiedName, column: string, key: KeyColumn[], keys: string): Promise<number> {
-  const { rows } = await db.query(`SELECT count(*)::int AS n FROM ${quoteTable(table)} WHERE ${keyInSet(key, 1)} AND ${quoteIdent(column)} IS NULL`, [keys]);
+  const { rows } = await db.query(
+    `SELECT count(*)::int AS n FROM ${quoteTable(table)} WHERE ${keyInSet(key, 1)} AND ${quoteIdent(column)} IS NULL`,
+    [keys],
+  );
   return Number(rows[0]?.n ?? 0);
 }

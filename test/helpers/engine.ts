@@ -52,14 +52,23 @@ export function work(name: string, run: (ctx: WorkContext) => Promise<number>): 
 
 /** Defaults: increment `counter` over items.id in repository REPO. */
 export function define(engine: Engine, def: Partial<MigrationDefinition> & { name: string }): Promise<MigrationRow> {
-  return defineMigration(engine, { repository: REPO, work: 'increment', table: 'items', column: 'id', args: { target: 'counter' }, ...def });
+  return defineMigration(engine, {
+    repository: REPO,
+    work: 'increment',
+    table: 'items',
+    column: 'id',
+    args: { target: 'counter' },
+    ...def,
+  });
 }
 
 /** One find + one execute. Work failures are returned, anything else is thrown. */
 export async function step(engine: Engine, options: StepOptions = {}): Promise<StepResult> {
   const repository = options.repository ?? REPO;
   const maxJobAttempts = options.maxJobAttempts ?? 3;
-  const fence = options.holder ? await acquireLease(engine.pool, { repository, holder: options.holder, ttlMs: 60_000, waitMs: 60_000 }) : undefined;
+  const fence = options.holder
+    ? await acquireLease(engine.pool, { repository, holder: options.holder, ttlMs: 60_000, waitMs: 60_000 })
+    : undefined;
   try {
     const find = await findJob(engine.pool, { ...options, repository, maxJobAttempts, fence });
     if (!find.job) return { find, job: null };
@@ -67,7 +76,8 @@ export async function step(engine: Engine, options: StepOptions = {}): Promise<S
       await executeJob(engine, { jobId: find.job.jobId, maxJobAttempts, jobTimeoutMs: JOB_TIMEOUT_MS, fence });
       return { find, job: find.job };
     } catch (err) {
-      if (isBbmError(err, ErrorCode.WORK_FAILED) || isBbmError(err, ErrorCode.NO_PROGRESS) || isBbmError(err, ErrorCode.MAX_JOB_RETRY)) return { find, job: find.job, error: err.code };
+      if (isBbmError(err, ErrorCode.WORK_FAILED) || isBbmError(err, ErrorCode.NO_PROGRESS) || isBbmError(err, ErrorCode.MAX_JOB_RETRY))
+        return { find, job: find.job, error: err.code };
       throw err;
     }
   } finally {

@@ -121,7 +121,11 @@ function renderAll(progress: MigrationProgress[]): string {
 }
 
 function renderOne(p: MigrationProgress): string {
-  const range = p.currentRange ? (p.currentRange.start === null ? 'next NULL rows' : `${p.currentRange.start}..${p.currentRange.end}`) : null;
+  const range = p.currentRange
+    ? p.currentRange.start === null
+      ? 'next NULL rows'
+      : `${p.currentRange.start}..${p.currentRange.end}`
+    : null;
   return renderFields([
     ['migration', `${p.name} (#${p.id})`],
     ['repository', p.repository],

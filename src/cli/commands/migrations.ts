@@ -16,7 +16,19 @@ import { loadWorkRegistry } from '../registry';
 import { registerMigrationControl } from './migration-control';
 import { registerMigrationStatus } from './migration-status';
 
-const DEFINITION_KEYS: readonly (keyof MigrationDefinition)[] = ['name', 'repository', 'work', 'table', 'column', 'strategy', 'batchSize', 'minValue', 'maxValue', 'args', 'paused'];
+const DEFINITION_KEYS: readonly (keyof MigrationDefinition)[] = [
+  'name',
+  'repository',
+  'work',
+  'table',
+  'column',
+  'strategy',
+  'batchSize',
+  'minValue',
+  'maxValue',
+  'args',
+  'paused',
+];
 
 interface CreateOptions {
   file?: string;
@@ -45,8 +57,14 @@ export function registerMigrations(program: Command): void {
     .option('--name <name>', 'unique name, e.g. 2026_11_backfill_digest')
     .option('--repository <key>', 'exclusivity key; migrations of one repository run one at a time (default: the table)')
     .option('--work <function>', 'registered work function: copy_column, increment, noop, or yours (--work-module)')
-    .option('--table <table>', 'target table, "table" or "schema.table" (unquoted names fold to lower case; quote to keep case: \'"Items"\')')
-    .option('--column <column>', 'serial: a unique integer column (usually id); distinct: a non-unique integer column; null: the column whose NULLs are filled')
+    .option(
+      '--table <table>',
+      'target table, "table" or "schema.table" (unquoted names fold to lower case; quote to keep case: \'"Items"\')',
+    )
+    .option(
+      '--column <column>',
+      'serial: a unique integer column (usually id); distinct: a non-unique integer column; null: the column whose NULLs are filled',
+    )
     .addOption(new Option('--strategy <strategy>', 'batching strategy (default serial)').choices(['serial', 'distinct', 'null']))
     .option('--batch-size <n>', 'rows per job; distinct: distinct values per job (default 1000)', integerIn(1, 1_000_000))
     .option('--min-value <n>', 'first value (serial, distinct; default 1); any integer of the column type, exactly', decimalInteger)
@@ -83,7 +101,17 @@ export function registerMigrations(program: Command): void {
             ? 'No migrations yet. Define one with `bbm migrations create`.'
             : renderTable(
                 ['ID', 'NAME', 'REPOSITORY', 'WORK', 'TARGET', 'STRATEGY', 'BATCH', 'RANGE', 'STATUS'],
-                rows.map((m) => [m.id, m.name, m.repository, m.jobName, `${m.tableName}.${formatIdent(m.columnName)}`, m.batchingStrategy, formatCount(m.batchSize), rangeText(m), statusText(m)]),
+                rows.map((m) => [
+                  m.id,
+                  m.name,
+                  m.repository,
+                  m.jobName,
+                  `${m.tableName}.${formatIdent(m.columnName)}`,
+                  m.batchingStrategy,
+                  formatCount(m.batchSize),
+                  rangeText(m),
+                  statusText(m),
+                ]),
               ),
         );
       }),
@@ -113,7 +141,9 @@ export function buildDefinition(opts: CreateOptions): MigrationDefinition {
   if (opts.args || opts.arg) def.args = { ...(def.args ?? {}), ...(opts.args ?? {}), ...(opts.arg ?? {}) };
   const missing = (['name', 'work', 'table', 'column'] as const).filter((k) => def[k] === undefined || def[k] === '');
   if (missing.length > 0) {
-    throw invalidInput(`Missing ${missing.map((k) => `--${k}`).join(', ')} (or the same fields in --file). Example:\n  bbm migrations create --name backfill_copy --work copy_column --table items --column id --arg from=payload --arg to=copy`);
+    throw invalidInput(
+      `Missing ${missing.map((k) => `--${k}`).join(', ')} (or the same fields in --file). Example:\n  bbm migrations create --name backfill_copy --work copy_column --table items --column id --arg from=payload --arg to=copy`,
+    );
   }
   return def as MigrationDefinition;
 }
@@ -131,9 +161,11 @@ function readDefinitionFile(file: string): Partial<MigrationDefinition> {
   } catch (err) {
     throw invalidInput(`--file ${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(err as Error).message}`);
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalidInput(`--file ${file} must hold one object with the definition fields (${DEFINITION_KEYS.join(', ')}).`);
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw invalidInput(`--file ${file} must hold one object with the definition fields (${DEFINITION_KEYS.join(', ')}).`);
   const unknown = Object.keys(parsed).filter((k) => !DEFINITION_KEYS.includes(k as keyof MigrationDefinition));
-  if (unknown.length > 0) throw invalidInput(`--file ${file} has unknown field(s) ${unknown.join(', ')}; allowed: ${DEFINITION_KEYS.join(', ')}.`);
+  if (unknown.length > 0)
+    throw invalidInput(`--file ${file} has unknown field(s) ${unknown.join(', ')}; allowed: ${DEFINITION_KEYS.join(', ')}.`);
   return parsed as Partial<MigrationDefinition>;
 }
 
@@ -184,5 +216,9 @@ function statusText(m: MigrationRow): string {
 
 /** Shared by the status commands: a migration that does not exist is NOT_FOUND (exit 6). */
 export function unknownRepository(repository: string): BbmError {
-  return new BbmError(ErrorCode.REPOSITORY_NOT_FOUND, `No migrations belong to repository "${repository}". List them with \`bbm migrations list\`.`, { repository });
+  return new BbmError(
+    ErrorCode.REPOSITORY_NOT_FOUND,
+    `No migrations belong to repository "${repository}". List them with \`bbm migrations list\`.`,
+    { repository },
+  );
 }

@@ -65,8 +65,20 @@ function viaTemporalCli(what: string, input: string, workflowId?: (n: string) =>
     async run(ctx) {
       const id = workflowId ? workflowId(`${Date.now()}${Math.floor(Math.random() * 1e6)}`) : repositoryWorkflowId(IDLE_REPO);
       await execFileAsync(ctx.temporalCli, [
-        'workflow', 'start', '--address', ctx.temporalAddress, '--namespace', 'default', '--task-queue', ctx.taskQueue,
-        '--type', 'repositoryMigration', '--workflow-id', id, '--input', input,
+        'workflow',
+        'start',
+        '--address',
+        ctx.temporalAddress,
+        '--namespace',
+        'default',
+        '--task-queue',
+        ctx.taskQueue,
+        '--type',
+        'repositoryMigration',
+        '--workflow-id',
+        id,
+        '--input',
+        input,
       ]);
       try {
         await ctx.client.workflow.getHandle(id).result();
@@ -139,7 +151,15 @@ function viaDefine(what: string, def: Record<string, unknown>, expected: string)
     expected,
     async run(ctx) {
       try {
-        await defineMigration({ pool: ctx.pool, registry: ctx.registry }, { name: 'bad-new', repository: IDLE_REPO, work: 'increment', table: 'items', column: 'id', args: { target: 'counter' }, ...def } as unknown as MigrationDefinition);
+        await defineMigration({ pool: ctx.pool, registry: ctx.registry }, {
+          name: 'bad-new',
+          repository: IDLE_REPO,
+          work: 'increment',
+          table: 'items',
+          column: 'id',
+          args: { target: 'counter' },
+          ...def,
+        } as unknown as MigrationDefinition);
         return 'ACCEPTED';
       } catch (err) {
         return isBbmError(err) ? err.code : `unexpected ${(err as Error).message}`;
@@ -157,7 +177,11 @@ function viaBbmCli(what: string, args: string[], expected: string): BadInputCase
     async run(ctx) {
       const env = { ...process.env, DATABASE_URL: ctx.url, BBM_TASK_QUEUE: ctx.taskQueue, BBM_LOG_LEVEL: 'silent' };
       try {
-        await execFileAsync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, env, timeout: 60_000 });
+        await execFileAsync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], {
+          cwd: ROOT,
+          env,
+          timeout: 60_000,
+        });
         return 'exit 0';
       } catch (err) {
         const e = err as { code?: number; stderr?: string };
@@ -168,13 +192,14 @@ function viaBbmCli(what: string, args: string[], expected: string): BadInputCase
   };
 }
 
-
 export const BAD_INPUT_CASES: readonly BadInputCase[] = [
   viaTemporalCli('repository is a number', '{"repository":42}', (n) => `bad-cli-${n}`),
   viaTemporalCli('input is a bare string', '"bad-r2"', (n) => `bad-cli-${n}`),
   viaTemporalCli('input is null', 'null', (n) => `bad-cli-${n}`),
   viaTemporalCli('workflow ID does not match the repository', `{"repository":"${IDLE_REPO}"}`, (n) => `not-the-repository-id-${n}`),
-  viaTemporalCli('SQL in the repository key', `{"repository":"bad-r2'; DROP TABLE items; --"}`, () => repositoryWorkflowId("bad-r2'; DROP TABLE items; --")),
+  viaTemporalCli('SQL in the repository key', `{"repository":"bad-r2'; DROP TABLE items; --"}`, () =>
+    repositoryWorkflowId("bad-r2'; DROP TABLE items; --"),
+  ),
   viaTemporalCli('unknown knob', `{"repository":"${IDLE_REPO}","knobs":{"bogus":1}}`),
   viaTemporalCli('absurd maxJobPerBatch (1e12)', `{"repository":"${IDLE_REPO}","knobs":{"maxJobPerBatch":1000000000000}}`),
   viaTemporalCli('negative delay', `{"repository":"${IDLE_REPO}","knobs":{"minDelayMs":-5}}`),
@@ -204,7 +229,11 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
   viaDefine('SQL in a work argument', { args: { target: 'counter = 0; --' } }, 'INVALID_IDENTIFIER'),
   viaDefine('SQL in the repository key', { repository: "r'; DROP TABLE items; --" }, 'INVALID_INPUT'),
   viaDefine('SQL in the name', { name: "x'; DELETE FROM bbm.migrations; --" }, 'INVALID_INPUT'),
-  viaDefine('copy_column transform is an expression', { work: 'copy_column', args: { from: 'payload', to: 'payload', transform: 'pg_sleep(10)' } }, 'INVALID_INPUT'),
+  viaDefine(
+    'copy_column transform is an expression',
+    { work: 'copy_column', args: { from: 'payload', to: 'payload', transform: 'pg_sleep(10)' } },
+    'INVALID_INPUT',
+  ),
   viaDefine('batch size 0', { batchSize: 0 }, 'INVALID_BATCH_SIZE'),
   viaDefine('batch size 1e12', { batchSize: 1e12 }, 'INVALID_BATCH_SIZE'),
   viaDefine("batch size 'x'", { batchSize: 'x' }, 'INVALID_BATCH_SIZE'),
@@ -216,9 +245,49 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
   viaDefine('unknown strategy', { strategy: 'random' }, 'INVALID_BATCHING_STRATEGY'),
   viaDefine('duplicate name', { name: 'bad-m2' }, 'MIGRATION_EXISTS'),
 
-  viaBbmCli('migrations create with SQL in --table', ['migrations', 'create', '--name', 'cli-bad', '--work', 'increment', '--table', 'items; DROP TABLE items', '--column', 'id', '--arg', 'target=counter'], 'INVALID_IDENTIFIER exit 2'),
-  viaBbmCli('migrations create --batch-size -5', ['migrations', 'create', '--name', 'cli-bad', '--work', 'increment', '--table', 'items', '--column', 'id', '--arg', 'target=counter', '--batch-size', '-5'], 'INVALID_INPUT exit 2'),
-  viaBbmCli('migrations create --work drop_everything', ['migrations', 'create', '--name', 'cli-bad', '--work', 'drop_everything', '--table', 'items', '--column', 'id'], 'INVALID_JOB_SIGNATURE exit 2'),
+  viaBbmCli(
+    'migrations create with SQL in --table',
+    [
+      'migrations',
+      'create',
+      '--name',
+      'cli-bad',
+      '--work',
+      'increment',
+      '--table',
+      'items; DROP TABLE items',
+      '--column',
+      'id',
+      '--arg',
+      'target=counter',
+    ],
+    'INVALID_IDENTIFIER exit 2',
+  ),
+  viaBbmCli(
+    'migrations create --batch-size -5',
+    [
+      'migrations',
+      'create',
+      '--name',
+      'cli-bad',
+      '--work',
+      'increment',
+      '--table',
+      'items',
+      '--column',
+      'id',
+      '--arg',
+      'target=counter',
+      '--batch-size',
+      '-5',
+    ],
+    'INVALID_INPUT exit 2',
+  ),
+  viaBbmCli(
+    'migrations create --work drop_everything',
+    ['migrations', 'create', '--name', 'cli-bad', '--work', 'drop_everything', '--table', 'items', '--column', 'id'],
+    'INVALID_JOB_SIGNATURE exit 2',
+  ),
   viaBbmCli('repositories start with an unknown --knob', ['repositories', 'start', IDLE_REPO, '--knob', 'bogus=1'], 'INVALID_INPUT exit 2'),
   viaBbmCli('repositories start with SQL in the key', ['repositories', 'start', "r'; DROP TABLE items; --"], 'INVALID_INPUT exit 2'),
   viaBbmCli('migrations pause of an unknown name', ['migrations', 'pause', 'no-such-migration'], 'MIGRATION_NOT_FOUND exit 6'),
@@ -243,9 +312,26 @@ export async function badInputContext(label: string): Promise<BadInputContext> {
   const db = await createTestDatabase(label);
   await createCounterTable(db.pool, 'items', 1000);
   const registry = new WorkRegistry([...BUILTIN_WORK]);
-  await defineMigration({ pool: db.pool, registry }, { name: 'bad-m1', repository: RUNNING_REPO, work: 'increment', table: 'items', column: 'id', batchSize: 100, args: { target: 'counter' } });
-  await defineMigration({ pool: db.pool, registry }, { name: 'bad-m2', repository: IDLE_REPO, work: 'increment', table: 'items', column: 'id', batchSize: 100, args: { target: 'counter' } });
-  await db.pool.query("INSERT INTO bbm.leases (repository, holder, token, expires_at) VALUES ($1, 'someone-else', 1, now() + interval '1 hour')", [RUNNING_REPO]);
+  await defineMigration(
+    { pool: db.pool, registry },
+    {
+      name: 'bad-m1',
+      repository: RUNNING_REPO,
+      work: 'increment',
+      table: 'items',
+      column: 'id',
+      batchSize: 100,
+      args: { target: 'counter' },
+    },
+  );
+  await defineMigration(
+    { pool: db.pool, registry },
+    { name: 'bad-m2', repository: IDLE_REPO, work: 'increment', table: 'items', column: 'id', batchSize: 100, args: { target: 'counter' } },
+  );
+  await db.pool.query(
+    "INSERT INTO bbm.leases (repository, holder, token, expires_at) VALUES ($1, 'someone-else', 1, now() + interval '1 hour')",
+    [RUNNING_REPO],
+  );
   const taskQueue = uniqueTaskQueue(label);
   await startTestWorker(db, { taskQueue, registry });
   const client = await testClient();
@@ -262,7 +348,12 @@ async function startBlocked(client: Client, taskQueue: string): Promise<BadInput
     workflowId: repositoryWorkflowId(RUNNING_REPO),
     args: [{ repository: RUNNING_REPO, knobs: { lockWaitTimeoutMs: 300 } }],
   });
-  await waitFor('the blocked workflow to wait for its lock', async () => (await blocked.query(progressQuery)).state === 'waiting_for_lock', 30_000, 100);
+  await waitFor(
+    'the blocked workflow to wait for its lock',
+    async () => (await blocked.query(progressQuery)).state === 'waiting_for_lock',
+    30_000,
+    100,
+  );
   return blocked;
 }
 

@@ -59,14 +59,21 @@ export async function sigkillDrill(options: SigkillDrillOptions): Promise<Sigkil
       args: [{ repository, knobs: { minDelayMs: 20, maxDelayMs: 80, maxJobPerBatch: 1, ...options.knobs } }],
       ...(options.workflowTaskTimeout ? { workflowTaskTimeout: options.workflowTaskTimeout } : {}),
     });
-    const thresholds = Array.from({ length: options.kills }, () => Math.floor(options.rows * (0.05 + Math.random() * 0.85))).sort((a, b) => a - b);
+    const thresholds = Array.from({ length: options.kills }, () => Math.floor(options.rows * (0.05 + Math.random() * 0.85))).sort(
+      (a, b) => a - b,
+    );
     const killedAt: number[] = [];
     let midJob = 0;
     for (const [i, threshold] of thresholds.entries()) {
       await waitFor(`${threshold} rows processed`, async () => (await rowsProcessed(db.pool, [name])) >= threshold, 180_000, 20);
       if (i % 2 === 0) {
         // Aim inside a job: one handed out by find (status active) and not yet committed.
-        await waitFor('a job in flight', async () => (await db.pool.query('SELECT 1 FROM bbm.jobs WHERE status = 1')).rowCount === 1, 2_000, 2).catch(() => undefined);
+        await waitFor(
+          'a job in flight',
+          async () => (await db.pool.query('SELECT 1 FROM bbm.jobs WHERE status = 1')).rowCount === 1,
+          2_000,
+          2,
+        ).catch(() => undefined);
       } else {
         await new Promise((r) => setTimeout(r, Math.random() * 150));
       }
@@ -76,7 +83,10 @@ export async function sigkillDrill(options: SigkillDrillOptions): Promise<Sigkil
       killedAt.push(await rowsProcessed(db.pool, [name]));
       worker = await spawnWorker({ databaseUrl: db.url, taskQueue });
     }
-    assert.ok(killedAt.every((r) => r < options.rows), `a kill landed after the migration had finished: ${killedAt.join(', ')}`);
+    assert.ok(
+      killedAt.every((r) => r < options.rows),
+      `a kill landed after the migration had finished: ${killedAt.join(', ')}`,
+    );
     const summary = await handle.result();
     assert.equal(summary.state, 'finished');
     const report = await assertExactlyOnce(db.pool, 'items', [name], options.rows);
