@@ -227,7 +227,8 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
   viaSignal('pause with a bare string payload', (h) => h.signal(pauseSignal, 'everything' as unknown as { migration?: string })),
 
   viaDefine('SQL in the table name', { table: 'items; DROP TABLE items' }, 'INVALID_IDENTIFIER'),
-  viaDefine('quoted identifier as column', { column: '"id"' }, 'INVALID_IDENTIFIER'),
+  viaDefine('SQL after a quoted column name', { column: '"id"; DROP TABLE items' }, 'INVALID_IDENTIFIER'),
+  viaDefine('a quoted column name that tries to close its quote', { column: '"id"" OR 1=1 --"' }, 'INVALID_COLUMN'),
   viaDefine('SQL in a work argument', { args: { target: 'counter = 0; --' } }, 'INVALID_IDENTIFIER'),
   viaDefine('SQL in the repository key', { repository: "r'; DROP TABLE items; --" }, 'INVALID_INPUT'),
   viaDefine('SQL in the name', { name: "x'; DELETE FROM bbm.migrations; --" }, 'INVALID_INPUT'),
