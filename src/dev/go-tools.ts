@@ -72,7 +72,12 @@ export function goBinary(searchPath: string): string | undefined {
   return findOnPath('go', searchPath) ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
 }
 
-function locate(tool: GoTool, options: FindGoToolsOptions): string | undefined {
+/** Where `tool` is without building it (envVar path, PATH, `<toolsDir>/bin`), or undefined. */
+export function locateGoTool(tool: GoTool, options: Pick<FindGoToolsOptions, 'explicit' | 'searchPath' | 'toolsDir'>): string | undefined {
+  return locate(tool, options);
+}
+
+function locate(tool: GoTool, options: Pick<FindGoToolsOptions, 'explicit' | 'searchPath' | 'toolsDir'>): string | undefined {
   const explicit = options.explicit[tool.name];
   if (explicit) {
     if (!isExecutable(explicit)) {

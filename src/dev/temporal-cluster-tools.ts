@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Logger } from '../logger';
-import { findOrBuildGoTools, type GoTool } from './go-tools';
+import { findOrBuildGoTools, goBinary, locateGoTool, type GoTool } from './go-tools';
 
 /**
  * The Temporal server release bbm's production topology runs. docker-compose.yml uses the
@@ -76,4 +76,16 @@ export async function findOrBuildClusterBinaries(options: {
     sqlTool: found[TEMPORAL_SQL_TOOL.name] as string,
     uiServer: options.ui ? found[TEMPORAL_UI_TOOL.name] : undefined,
   };
+}
+
+/**
+ * Why a cluster cannot be had on this machine, or undefined when it can: either every binary is
+ * already there, or Go is there to build what is missing. For tests that must skip cleanly.
+ */
+export function clusterUnavailableReason(options: { explicit: { server: string | undefined; sqlTool: string | undefined; uiServer: string | undefined }; searchPath: string; toolsDir: string }): string | undefined {
+  if (goBinary(options.searchPath)) return undefined;
+  const explicit = { [TEMPORAL_SERVER_TOOL.name]: options.explicit.server, [TEMPORAL_SQL_TOOL.name]: options.explicit.sqlTool, [TEMPORAL_UI_TOOL.name]: options.explicit.uiServer };
+  const missing = [TEMPORAL_SERVER_TOOL, TEMPORAL_SQL_TOOL].filter((tool) => !locateGoTool(tool, { ...options, explicit }));
+  if (missing.length === 0) return undefined;
+  return `no Go toolchain to build ${missing.map((t) => t.name).join(' and ')} (install Go 1.23+, or set ${missing.map((t) => t.envVar).join(' / ')})`;
 }
