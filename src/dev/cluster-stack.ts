@@ -39,6 +39,8 @@ export async function startClusterStack(options: StartClusterStackOptions): Prom
     throw new BbmError(ErrorCode.CONFIG_INVALID, `TEMPORAL_ADDRESS is set (${config.temporal.address}), but a cluster run starts its own Temporal cluster. Unset TEMPORAL_ADDRESS (and TEMPORAL_PROFILE).`);
   }
   const root = options.ephemeral ? fs.mkdtempSync(path.join(os.tmpdir(), 'bbm-cluster-')) : path.join(config.dataDir, 'cluster');
+  // As root, Postgres runs as the `postgres` user, which must be able to walk down to its data folder.
+  if (!options.ephemeral && process.getuid?.() === 0) for (const dir of [config.dataDir, root]) letOthersThrough(dir);
   const started: { stop(): Promise<void> }[] = [];
   let stopped = false;
   const stop = async (): Promise<void> => {
@@ -74,4 +76,10 @@ export function postgresOf(url: string): SchemaConnection {
     user: decodeURIComponent(u.username) || 'postgres',
     password: u.password ? decodeURIComponent(u.password) : undefined,
   };
+}
+
+function letOthersThrough(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const mode = fs.statSync(dir).mode & 0o7777;
+  if ((mode & 0o001) === 0) fs.chmodSync(dir, mode | 0o011);
 }
