@@ -58,19 +58,8 @@ export interface TemporalNode {
 export function temporalNode(options: TemporalNodeOptions): TemporalNode {
   const frontend = `${options.ip}:${NODE_PORTS.frontend}`;
   let proc: ManagedProcess | undefined;
-  const env: NodeJS.ProcessEnv = {
-    TEMPORAL_BIND_IP: options.ip,
-    TEMPORAL_CLUSTER_ADDRESS: options.clusterAddress,
-    TEMPORAL_POSTGRES_HOST: options.postgres.host,
-    TEMPORAL_POSTGRES_PORT: String(options.postgres.port),
-    TEMPORAL_POSTGRES_USER: options.postgres.user,
-    TEMPORAL_POSTGRES_PASSWORD: options.postgres.password ?? '',
-    TEMPORAL_DB: options.databases.database,
-    TEMPORAL_VISIBILITY_DB: options.databases.visibilityDatabase,
-    TEMPORAL_NUM_HISTORY_SHARDS: String(options.numHistoryShards),
-    TEMPORAL_LOG_LEVEL: options.logLevel ?? 'error',
-  };
-  const args = ['--root', '/', '--config', TEMPORAL_CONFIG_DIR, '--env', TEMPORAL_CONFIG_ENV, '--allow-no-auth', 'start'];
+  const env = temporalNodeEnv(options);
+  const args = temporalNodeArgs(TEMPORAL_CONFIG_DIR);
   return {
     index: options.index,
     ip: options.ip,
@@ -100,6 +89,30 @@ export function temporalNode(options: TemporalNodeOptions): TemporalNode {
       await proc?.stop('SIGKILL');
     },
   };
+}
+
+/**
+ * The environment a node's server reads deploy/temporal/bbm.yaml with (docker-compose.yml sets
+ * the same variables on its temporal-N services; test/compose-cluster.test.ts compares them).
+ */
+export function temporalNodeEnv(options: Omit<TemporalNodeOptions, 'binary' | 'index' | 'logger'>): Record<string, string> {
+  return {
+    TEMPORAL_BIND_IP: options.ip,
+    TEMPORAL_CLUSTER_ADDRESS: options.clusterAddress,
+    TEMPORAL_POSTGRES_HOST: options.postgres.host,
+    TEMPORAL_POSTGRES_PORT: String(options.postgres.port),
+    TEMPORAL_POSTGRES_USER: options.postgres.user,
+    TEMPORAL_POSTGRES_PASSWORD: options.postgres.password ?? '',
+    TEMPORAL_DB: options.databases.database,
+    TEMPORAL_VISIBILITY_DB: options.databases.visibilityDatabase,
+    TEMPORAL_NUM_HISTORY_SHARDS: String(options.numHistoryShards),
+    TEMPORAL_LOG_LEVEL: options.logLevel ?? 'error',
+  };
+}
+
+/** The server's command line, with the configuration in `configDir` (docker-compose.yml's temporal-N run the same). */
+export function temporalNodeArgs(configDir: string): string[] {
+  return ['--root', '/', '--config', configDir, '--env', TEMPORAL_CONFIG_ENV, '--allow-no-auth', 'start'];
 }
 
 /** Poll the frontend's gRPC health service until it answers SERVING (the port opens a little earlier). */
