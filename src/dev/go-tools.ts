@@ -67,9 +67,9 @@ export async function findOrBuildGoTools(tools: readonly GoTool[], options: Find
   return found;
 }
 
-/** Go on PATH, or at the standard install location (often missing from PATH in non-login shells). */
-export function goBinary(searchPath: string): string | undefined {
-  return findOnPath('go', searchPath) ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+/** Go on PATH, or at the standard install location `standard` (often missing from PATH in non-login shells). */
+export function goBinary(searchPath: string, standard = '/usr/local/go/bin/go'): string | undefined {
+  return findOnPath('go', searchPath) ?? (isExecutable(standard) ? standard : undefined);
 }
 
 /** Where `tool` is without building it (envVar path, PATH, `<toolsDir>/bin`), or undefined. */

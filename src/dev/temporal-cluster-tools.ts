@@ -82,8 +82,14 @@ export async function findOrBuildClusterBinaries(options: {
  * Why a cluster cannot be had on this machine, or undefined when it can: either every binary is
  * already there, or Go is there to build what is missing. For tests that must skip cleanly.
  */
-export function clusterUnavailableReason(options: { explicit: { server: string | undefined; sqlTool: string | undefined; uiServer: string | undefined }; searchPath: string; toolsDir: string }): string | undefined {
-  if (goBinary(options.searchPath)) return undefined;
+export function clusterUnavailableReason(options: {
+  explicit: { server: string | undefined; sqlTool: string | undefined; uiServer: string | undefined };
+  searchPath: string;
+  toolsDir: string;
+  /** Where Go is installed when not on PATH. @default /usr/local/go/bin/go */
+  standardGo?: string;
+}): string | undefined {
+  if (goBinary(options.searchPath, options.standardGo)) return undefined;
   const explicit = { [TEMPORAL_SERVER_TOOL.name]: options.explicit.server, [TEMPORAL_SQL_TOOL.name]: options.explicit.sqlTool, [TEMPORAL_UI_TOOL.name]: options.explicit.uiServer };
   const missing = [TEMPORAL_SERVER_TOOL, TEMPORAL_SQL_TOOL].filter((tool) => !locateGoTool(tool, { ...options, explicit }));
   if (missing.length === 0) return undefined;
