@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { NODE_PORTS } from '../../../src/dev/temporal-node';
 import { repositoryWorkflowId } from '../../../workflows/ids';
 import { repositoryMigration } from '../../../workflows/repository';
 import type { TestCluster } from './cluster';
@@ -89,9 +88,4 @@ export async function clusterConcurrentStarts(tc: TestCluster, options: { label:
   assert.deepEqual(executionsSeenBy, clients.map(() => 1), 'every frontend must list exactly one execution');
   await worker.stop();
   return { ...report, started: started.length, refused: refused.length, executionsSeenBy };
-}
-
-/** Every node's frontend address, for messages. */
-export function frontendList(tc: TestCluster): string {
-  return tc.cluster.frontends.map((f) => f.replace(`:${NODE_PORTS.frontend}`, '')).join(', ');
 }

@@ -14,6 +14,8 @@ export interface NodeKillReport extends ExactlyOnceReport {
   firstNewJobS: number;
   /** Seconds from the SIGKILL until every repository had committed a job again (shards moved). */
   allResumedS: number;
+  /** Per repository: seconds from the SIGKILL to its first commit after it, and how its jobs ran. */
+  resumed: { repository: string; activities: 'local' | 'regular'; seconds: number }[];
 }
 
 /**
@@ -38,13 +40,16 @@ export async function clusterNodeKillDrill(tc: TestCluster, options: { label: st
   await waitFor('a job handed out after the kill to commit', async () => (firstNewJobS = await firstCommitAfter(work.db.pool, work.names, killedAtTime, true)) !== undefined, 180_000, 50);
   await waitMigrationsFinished(work.db.pool, work.names);
   const firstCommitS = (await firstCommitAfter(work.db.pool, work.names, killedAtTime)) as number;
-  const allResumedS = Math.max(...(await resumeTimes(work.db.pool, work.names, killedAtTime)));
+  const times = await resumeTimes(work.db.pool, work.names, killedAtTime);
+  const allResumedS = Math.max(...times);
+  // startRepositories runs even-numbered repositories with local activities.
+  const resumed = work.repositories.map((repository, i) => ({ repository, activities: i % 2 === 0 ? ('local' as const) : ('regular' as const), seconds: times[i] ?? NaN }));
   for (const h of handles) assert.equal((await h.result()).state, 'finished');
   const report = await assertExactlyOnce(work.db.pool, 'items', work.names, work.rows);
   assert.ok(workers.every((w) => w.alive()), 'a worker process died with the node');
   await Promise.all(workers.map((w) => w.stop()));
   await victim.start();
-  return { ...report, killedAt, firstCommitS, firstNewJobS: firstNewJobS as number, allResumedS };
+  return { ...report, killedAt, firstCommitS, firstNewJobS: firstNewJobS as number, allResumedS, resumed };
 }
 
 export interface RollingRestartReport extends ExactlyOnceReport {

@@ -106,12 +106,12 @@ export async function firstCommitAfter(pool: Pool, names: string[], since: Date,
   return rows[0].s === null ? undefined : Number(rows[0].s);
 }
 
-/** For each migration, seconds from `since` to its first job committed after it: the longest is when every repository had resumed. */
+/** For each migration of `names`, in that order, seconds from `since` to its first job committed after it (NaN: none). */
 export async function resumeTimes(pool: Pool, names: string[], since: Date): Promise<number[]> {
   const { rows } = await pool.query(
     `SELECT m.name, extract(epoch FROM min(j.finished_at) - $2::timestamptz)::float8 AS s FROM bbm.migrations m
        LEFT JOIN bbm.jobs j ON j.migration_id = m.id AND j.finished_at > $2
-      WHERE m.name = ANY($1) GROUP BY m.name ORDER BY m.name`,
+      WHERE m.name = ANY($1) GROUP BY m.name ORDER BY array_position($1::text[], m.name)`,
     [names, since],
   );
   return rows.map((r) => (r.s === null ? NaN : Number(r.s)));
