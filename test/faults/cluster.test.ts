@@ -36,7 +36,7 @@ describe('a 3-node Temporal cluster on PostgreSQL', { skip: CLUSTER_SKIP && `ski
   test('SIGKILL of node 1 mid-run: the migration finishes on the other nodes with the same worker processes', async (t) => {
     const r = await clusterNodeKillDrill(tc, { label: 'cl-kill', index: 1, repositories: 4, rowsPerRepository: 15_000 });
     t.diagnostic(
-      `killed at ${r.killedAt}/${r.rows} rows; first commit ${r.firstCommitS.toFixed(2)} s after the kill, first job handed out after it committed at ${r.firstNewJobS.toFixed(2)} s, every repository resumed by ${r.allResumedS.toFixed(2)} s (${r.resumed.map((x) => `${x.activities} ${x.seconds.toFixed(1)} s`).join(', ')}); ${r.rows} rows at 1 over ${r.jobs} jobs`,
+      `killed at ${r.killedAt}/${r.rows} rows; first commit ${r.firstCommitS.toFixed(2)} s after the kill, first job handed out after it committed at ${r.firstNewJobS.toFixed(2)} s, every repository resumed by ${r.allResumedS.toFixed(2)} s (${r.resumed.map((x) => `${x.activities} ${x.seconds.toFixed(1)} s`).join(', ')}); timeouts in the histories: ${JSON.stringify(r.timeouts)}; ${r.rows} rows at 1 over ${r.jobs} jobs`,
     );
   });
 

@@ -16,6 +16,8 @@ export interface NodeKillReport extends ExactlyOnceReport {
   allResumedS: number;
   /** Per repository: seconds from the SIGKILL to its first commit after it, and how its jobs ran. */
   resumed: { repository: string; activities: 'local' | 'regular'; seconds: number }[];
+  /** Timeouts in the histories (kind -> count), where the lost node's in-flight tasks show up. */
+  timeouts: Record<string, number>;
 }
 
 /**
@@ -47,9 +49,20 @@ export async function clusterNodeKillDrill(tc: TestCluster, options: { label: st
   for (const h of handles) assert.equal((await h.result()).state, 'finished');
   const report = await assertExactlyOnce(work.db.pool, 'items', work.names, work.rows);
   assert.ok(workers.every((w) => w.alive()), 'a worker process died with the node');
+  const timeouts: Record<string, number> = {};
+  for (const h of handles) {
+    for (const e of (await h.fetchHistory()).events ?? []) {
+      const kind = e.workflowTaskTimedOutEventAttributes
+        ? `workflow task ${TIMEOUT_TYPES[Number(e.workflowTaskTimedOutEventAttributes.timeoutType)]}`
+        : e.activityTaskTimedOutEventAttributes
+          ? `activity ${TIMEOUT_TYPES[Number(e.activityTaskTimedOutEventAttributes.failure?.timeoutFailureInfo?.timeoutType)]}`
+          : undefined;
+      if (kind) timeouts[kind] = (timeouts[kind] ?? 0) + 1;
+    }
+  }
   await Promise.all(workers.map((w) => w.stop()));
   await victim.start();
-  return { ...report, killedAt, firstCommitS, firstNewJobS: firstNewJobS as number, allResumedS, resumed };
+  return { ...report, killedAt, firstCommitS, firstNewJobS: firstNewJobS as number, allResumedS, resumed, timeouts };
 }
 
 export interface RollingRestartReport extends ExactlyOnceReport {
@@ -92,6 +105,9 @@ export async function clusterRollingRestartDrill(tc: TestCluster, options: { lab
   await Promise.all(workers.map((w) => w.stop()));
   return { ...report, stoppedAt, downS };
 }
+
+/** temporal.api.enums.v1.TimeoutType. */
+const TIMEOUT_TYPES: Record<number, string> = { 1: 'start-to-close', 2: 'schedule-to-start', 3: 'schedule-to-close', 4: 'heartbeat' };
 
 function node(tc: TestCluster, index: number): TemporalNode {
   const found = tc.cluster.nodes.find((n) => n.index === index);
