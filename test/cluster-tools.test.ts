@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
+import { resolveConfig } from '../src/config';
 import { postgresOf } from '../src/dev/cluster-stack';
 import { FRONTENDS_HOST, privateHostsSupported, writeFrontendsName } from '../src/dev/frontends-name';
 import { locateGoTool } from '../src/dev/go-tools';
@@ -77,4 +78,12 @@ test('a process run through the frontends name resolves it to every frontend, an
   assert.equal(fs.readFileSync('/etc/hosts', 'utf8'), before);
   await assert.rejects(run('getent', ['ahostsv4', FRONTENDS_HOST]), 'the name must not leak outside the wrapped process');
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('the worker\'s DNS load balancing re-resolves every 30 s by default, 0 turns it off, and a bad value names the setting', () => {
+  assert.equal(resolveConfig({}).temporal.dnsRefreshSeconds, 30);
+  assert.equal(resolveConfig({ BBM_TEMPORAL_DNS_REFRESH_S: '0' }).temporal.dnsRefreshSeconds, 0);
+  assert.equal(resolveConfig({ BBM_TEMPORAL_DNS_REFRESH_S: '5' }).temporal.dnsRefreshSeconds, 5);
+  assert.throws(() => resolveConfig({ BBM_TEMPORAL_DNS_REFRESH_S: '0.5' }), { code: 'CONFIG_INVALID', message: /BBM_TEMPORAL_DNS_REFRESH_S/ });
+  assert.deepEqual(resolveConfig({ TEMPORAL_SERVER: '/opt/t/server' }).clusterBinaries, { server: '/opt/t/server', sqlTool: undefined, uiServer: undefined });
 });

@@ -20,7 +20,7 @@ describe('a 3-node Temporal cluster on PostgreSQL', { skip: CLUSTER_SKIP && `ski
   test('runs 6 repositories with 2 worker processes, each worker connected to every frontend, every row at exactly 1', async (t) => {
     const r = await clusterRunDrill(tc, { label: 'cl-run', repositories: 6, rowsPerRepository: 10_000 });
     assert.equal(r.rows, 60_000);
-    t.diagnostic(`${r.rows} rows at 1 over ${r.jobs} jobs; tasks per worker ${r.tasksPerWorker.join(', ')}; frontends per worker ${r.frontendsPerWorker.join(', ')}`);
+    t.diagnostic(`${r.rows} rows at 1 over ${r.jobs} jobs; tasks per worker ${r.tasksPerWorker.join(', ')}; frontends per worker ${r.frontendsPerWorker.join(', ')} (${r.controlFrontends ?? '-'} with DNS load balancing off)`);
   });
 
   test('search attributes and list filters work on PostgreSQL visibility (Temporal CLI, bbm repositories list, web UI)', async (t) => {

@@ -12,6 +12,8 @@ export interface ClusterRunReport extends ExactlyOnceReport {
   tasksPerWorker: number[];
   /** For each worker, how many of the cluster's frontends it held a connection to while running. */
   frontendsPerWorker: number[];
+  /** Frontends a worker with DNS load balancing turned off connected to (undefined where workers see one frontend anyway). */
+  controlFrontends: number | undefined;
 }
 
 /**
@@ -42,7 +44,15 @@ export async function clusterRunDrill(tc: TestCluster, options: { label: string;
   const tasksPerWorker = workers.map((w) => identities.get(`worker-main-${w.pid}`) ?? 0);
   assert.ok(tasksPerWorker.every((n) => n > 0), `both workers should have run tasks; saw ${JSON.stringify([...identities])}`);
   await Promise.all(workers.map((w) => w.stop()));
-  return { ...report, tasksPerWorker, frontendsPerWorker };
+  let controlFrontends: number | undefined;
+  if (tc.workersSeeEveryFrontend) {
+    // The control: with DNS load balancing off, the same name gives a worker one frontend only.
+    const control = await tc.spawnWorker(work.db.url, work.taskQueue, { BBM_TEMPORAL_DNS_REFRESH_S: '0' });
+    await waitFor('the control worker to connect', async () => (controlFrontends = new Set(establishedPeers(control.pid).filter((p) => frontendPorts.has(p))).size) >= 1, 60_000, 100);
+    await control.stop();
+    assert.equal(controlFrontends, 1, 'without DNS load balancing a worker should reach a single frontend');
+  }
+  return { ...report, tasksPerWorker, frontendsPerWorker, controlFrontends };
 }
 
 export interface ClusterStartsReport extends ExactlyOnceReport {

@@ -28,8 +28,8 @@ export interface TestCluster {
   workersSeeEveryFrontend: boolean;
   /** A client connected to node `index` (1-based) only, for tests that pick their frontend. */
   client(index: number): Promise<Client>;
-  /** A bbm worker process on this cluster (production factory, test workflow bundle). */
-  spawnWorker(databaseUrl: string, taskQueue: string): Promise<WorkerProcess>;
+  /** A bbm worker process on this cluster (production factory, test workflow bundle), with `env` added to its environment. */
+  spawnWorker(databaseUrl: string, taskQueue: string, env?: Record<string, string>): Promise<WorkerProcess>;
   stop(): Promise<void>;
 }
 
@@ -68,8 +68,8 @@ export async function startTestCluster(label: string, nodes = 3): Promise<TestCl
       clients.set(index, client);
       return client;
     },
-    async spawnWorker(databaseUrl, taskQueue) {
-      const env = { TEMPORAL_ADDRESS: viaName ? cluster.frontendsName.address : cluster.frontends[0] };
+    async spawnWorker(databaseUrl, taskQueue, extra = {}) {
+      const env = { TEMPORAL_ADDRESS: viaName ? cluster.frontendsName.address : cluster.frontends[0], ...extra };
       const worker = await spawnWorker({ databaseUrl, taskQueue, env, wrap: viaName ? cluster.frontendsName.wrap : undefined });
       workers.add(worker);
       return worker;
