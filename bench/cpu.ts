@@ -51,7 +51,8 @@ export class CpuMeter {
     const parent = self ? procs.get(self.ppid) : undefined;
     const pg = this.ids.postgresPort;
     // The postmaster has `-p <port>` on its command line; its backends and helpers are its children.
-    const isOurPostmaster = (s: ProcSample | undefined): boolean => Boolean(pg && s && /postgres/.test(s.cmdline) && s.cmdline.includes(` -p ${pg} `));
+    const isOurPostmaster = (s: ProcSample | undefined): boolean =>
+      Boolean(pg && s && /postgres/.test(s.cmdline) && s.cmdline.includes(` -p ${pg} `));
     if (isOurPostmaster(self) || isOurPostmaster(parent)) return 'postgres';
     const tp = this.ids.temporalPort;
     if (tp && self && self.cmdline.includes('start-dev') && self.cmdline.includes(`--port ${tp} `)) return 'temporal';

@@ -67,7 +67,8 @@ function positiveInt(max: number) {
 
 function batchList(value: string): number[] {
   const list = value.split(',').map((v) => Number(v.trim()));
-  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 1_000_000)) throw new InvalidArgumentError('expected a comma list of batch sizes from 1 to 1000000, e.g. 1000,10000');
+  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 1_000_000))
+    throw new InvalidArgumentError('expected a comma list of batch sizes from 1 to 1000000, e.g. 1000,10000');
   return list;
 }
 
@@ -82,7 +83,11 @@ function parseOptions(argv: string[]): Options {
     .option('--jobs-per-batch <n>', 'maxJobPerBatch knob of the bbm runs (jobs per lease)', positiveInt(1_000), 100)
     .option('--repeat <n>', 'run each contender n times and keep the fastest (a busy machine skews single runs)', positiveInt(10), 1)
     .option('--output <file>', 'JSON results file', path.join(__dirname, 'results', 'latest.json'))
-    .option('--cluster [nodes]', 'run against a local Temporal cluster of N nodes (default 3) on PostgreSQL persistence and visibility instead of the dev server', positiveInt(9))
+    .option(
+      '--cluster [nodes]',
+      'run against a local Temporal cluster of N nodes (default 3) on PostgreSQL persistence and visibility instead of the dev server',
+      positiveInt(9),
+    )
     .showHelpAfterError()
     .parse(argv, { from: 'user' });
   return program.opts<Options>();
@@ -99,7 +104,9 @@ async function main(): Promise<void> {
 
   progress.update('starting services');
   const clusterNodes = options.cluster === true ? 3 : options.cluster;
-  const clusterStack = clusterNodes ? await startClusterStack({ config, logger, ephemeral: true, nodes: clusterNodes, ui: false }) : undefined;
+  const clusterStack = clusterNodes
+    ? await startClusterStack({ config, logger, ephemeral: true, nodes: clusterNodes, ui: false })
+    : undefined;
   const stack = clusterStack ?? (await startDevStack({ config, logger, ephemeral: true, ui: false }));
   const temporalPids = clusterStack?.cluster.nodes.map((n) => n.process?.child.pid ?? -1);
   const cleanups: (() => Promise<unknown>)[] = [() => stack.stop()];
@@ -126,16 +133,24 @@ async function main(): Promise<void> {
     const clientConfig = withTemporalAddress(config, stack.temporalAddress);
     // On a cluster the worker reaches every frontend through one name, as in production (frontends-name.ts).
     const frontends = clusterStack && privateHostsSupported() ? clusterStack.cluster.frontendsName : undefined;
-    const worker = await startBenchWorker({
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      TEMPORAL_ADDRESS: frontends?.address ?? clientConfig.temporal.address,
-      BBM_TASK_QUEUE: taskQueue,
-      BBM_LOG_LEVEL: process.env.BBM_LOG_LEVEL ?? 'warn',
-      BBM_BENCH_WORKFLOW_BUNDLE: bundleFile,
-    }, frontends?.wrap);
+    const worker = await startBenchWorker(
+      {
+        ...process.env,
+        DATABASE_URL: databaseUrl,
+        TEMPORAL_ADDRESS: frontends?.address ?? clientConfig.temporal.address,
+        BBM_TASK_QUEUE: taskQueue,
+        BBM_LOG_LEVEL: process.env.BBM_LOG_LEVEL ?? 'warn',
+        BBM_BENCH_WORKFLOW_BUNDLE: bundleFile,
+      },
+      frontends?.wrap,
+    );
     cleanups.unshift(() => worker.stop());
-    const cpu = new CpuMeter({ postgresPort: portOf(databaseUrl), temporalPort: Number(stack.temporalAddress.split(':').pop()), temporalPids, workerPid: worker.pid });
+    const cpu = new CpuMeter({
+      postgresPort: portOf(databaseUrl),
+      temporalPort: Number(stack.temporalAddress.split(':').pop()),
+      temporalPids,
+      workerPid: worker.pid,
+    });
     const measured = async <T>(fn: () => Promise<T>): Promise<{ value: T; cpu: CpuSeconds }> => {
       const stop = cpu.start();
       const value = await fn();
@@ -151,7 +166,23 @@ async function main(): Promise<void> {
     await createIdTable(pool, TINY_TABLE, 1);
 
     // Warm the worker up (JIT, connections, sticky cache) so the first measured run is not penalised.
-    await runBbm({ ...ctx, onProgress: () => undefined }, { label: 'warm-up', knobs, migrations: [{ name: `${prefix}-warmup`, work: 'noop', table: NOOP_TABLE, column: 'id', batchSize: 1, maxValue: Math.min(50, options.noopJobs) }] });
+    await runBbm(
+      { ...ctx, onProgress: () => undefined },
+      {
+        label: 'warm-up',
+        knobs,
+        migrations: [
+          {
+            name: `${prefix}-warmup`,
+            work: 'noop',
+            table: NOOP_TABLE,
+            column: 'id',
+            batchSize: 1,
+            maxValue: Math.min(50, options.noopJobs),
+          },
+        ],
+      },
+    );
 
     const contenders: ContenderResult[] = [];
     const bbmRuns: { label: string; result: BbmRunResult }[] = [];
@@ -165,7 +196,13 @@ async function main(): Promise<void> {
         await prepare(pool, progress, `batch ${batch}`);
         const stopCpu = cpu.start();
         let used: CpuSeconds | undefined;
-        const a = await plainLoop(databaseUrl, options.rows, batch, (rows) => progress.update(roundLabel(phaseA, round, options.repeat), rate(rows, options.rows)), () => void (used = stopCpu()));
+        const a = await plainLoop(
+          databaseUrl,
+          options.rows,
+          batch,
+          (rows) => progress.update(roundLabel(phaseA, round, options.repeat), rate(rows, options.rows)),
+          () => void (used = stopCpu()),
+        );
         await verify(pool, phaseA);
         return { ...plainResult(batch, a), cpu: used };
       });
@@ -178,7 +215,16 @@ async function main(): Promise<void> {
           const engine = await measured(() =>
             engineLoop(
               { pool, registry },
-              { name: `${prefix}-engine-${batch}${suffix(round)}`, work: 'copy_column', table: TABLE, column: 'id', batchSize: batch, minValue: 1, maxValue: options.rows, args: copyArgs },
+              {
+                name: `${prefix}-engine-${batch}${suffix(round)}`,
+                work: 'copy_column',
+                table: TABLE,
+                column: 'id',
+                batchSize: batch,
+                minValue: 1,
+                maxValue: options.rows,
+                args: copyArgs,
+              },
               (rows) => progress.update(roundLabel(phaseE, round, options.repeat), rate(rows, options.rows)),
             ),
           );
@@ -193,8 +239,27 @@ async function main(): Promise<void> {
           await prepare(pool, progress, `batch ${batch}`);
           const { value: seq, cpu: used } = await measured(() =>
             runBbm(
-              { ...ctx, onProgress: (rows, jobs) => progress.update(roundLabel(phaseB, round, options.repeat), `${rate(rows, options.rows)}, ${jobs}/${batches} jobs`) },
-              { label: phaseB, knobs, migrations: [{ name: `${prefix}-seq-${batch}${suffix(round)}`, work: 'copy_column', table: TABLE, column: 'id', batchSize: batch, minValue: 1, maxValue: options.rows, args: copyArgs }] },
+              {
+                ...ctx,
+                onProgress: (rows, jobs) =>
+                  progress.update(roundLabel(phaseB, round, options.repeat), `${rate(rows, options.rows)}, ${jobs}/${batches} jobs`),
+              },
+              {
+                label: phaseB,
+                knobs,
+                migrations: [
+                  {
+                    name: `${prefix}-seq-${batch}${suffix(round)}`,
+                    work: 'copy_column',
+                    table: TABLE,
+                    column: 'id',
+                    batchSize: batch,
+                    minValue: 1,
+                    maxValue: options.rows,
+                    args: copyArgs,
+                  },
+                ],
+              },
             ),
           );
           await verify(pool, phaseB);
@@ -209,11 +274,23 @@ async function main(): Promise<void> {
           await prepare(pool, progress, `batch ${batch}`);
           const { value: par, cpu: used } = await measured(() =>
             runBbm(
-              { ...ctx, onProgress: (rows, jobs) => progress.update(roundLabel(phaseC, round, options.repeat), `${rate(rows, options.rows)}, ${jobs} jobs`) },
+              {
+                ...ctx,
+                onProgress: (rows, jobs) =>
+                  progress.update(roundLabel(phaseC, round, options.repeat), `${rate(rows, options.rows)}, ${jobs} jobs`),
+              },
               {
                 label: phaseC,
                 knobs,
-                migrations: ranges.map((r, i) => ({ name: `${prefix}-par-${batch}-r${i}${suffix(round)}`, work: 'copy_column', table: TABLE, column: 'id', batchSize: batch, ...r, args: copyArgs })),
+                migrations: ranges.map((r, i) => ({
+                  name: `${prefix}-par-${batch}-r${i}${suffix(round)}`,
+                  work: 'copy_column',
+                  table: TABLE,
+                  column: 'id',
+                  batchSize: batch,
+                  ...r,
+                  args: copyArgs,
+                })),
               },
             ),
           );
@@ -234,7 +311,11 @@ async function main(): Promise<void> {
     );
     bbmRuns.push({ label: 'no-op', result: noopRun });
     progress.update(phaseNoop, 'the same through the engine alone');
-    const noopEngine = await engineLoop({ pool, registry }, { name: `${prefix}-noop-engine`, work: 'noop', table: NOOP_TABLE, column: 'id', batchSize: 1 }, () => undefined);
+    const noopEngine = await engineLoop(
+      { pool, registry },
+      { name: `${prefix}-noop-engine`, work: 'noop', table: NOOP_TABLE, column: 'id', batchSize: 1 },
+      () => undefined,
+    );
     rssPhases['no-op run'] = worker.phasePeakRss() / MB;
 
     const phaseQ = `[enqueuer] ${options.tinyRepos} tiny repositories`;
@@ -243,14 +324,23 @@ async function main(): Promise<void> {
     const enqueue = await enqueueThroughput(
       { ...ctx, onProgress: (started, finished) => progress.update(phaseQ, `${started} started, ${finished} finished`) },
       { count: options.tinyRepos, table: TINY_TABLE, prefix, knobs },
-    ).catch((err: Error): EnqueueResult => ({ method: `failed: ${err.message}`, repositories: options.tinyRepos, startMs: NaN, startsPerSecond: NaN, completeMs: NaN, completedPerSecond: NaN }));
+    ).catch((err: Error): EnqueueResult => ({
+      method: `failed: ${err.message}`,
+      repositories: options.tinyRepos,
+      startMs: NaN,
+      startsPerSecond: NaN,
+      completeMs: NaN,
+      completedPerSecond: NaN,
+    }));
 
     progress.update('stopping the worker');
     await worker.stop();
     rssPhases[`${options.tinyRepos} tiny repositories at once`] = worker.phasePeakRss() / MB;
     progress.clear();
 
-    const largest = bbmRuns.flatMap((r) => r.result.histories.map((h) => ({ label: r.label, h }))).sort((x, y) => y.h.largestRun - x.h.largestRun)[0];
+    const largest = bbmRuns
+      .flatMap((r) => r.result.histories.map((h) => ({ label: r.label, h })))
+      .sort((x, y) => y.h.largestRun - x.h.largestRun)[0];
     const partial: Omit<BenchReport, 'targets'> = {
       startedAt,
       machine: { ...(await machineInfo(pool)), loadAverageAtStart: loadAtStart },
@@ -262,7 +352,9 @@ async function main(): Promise<void> {
         noopJobs: options.noopJobs,
         tinyRepos: options.tinyRepos,
         knobs,
-        temporal: clusterNodes ? `${clusterNodes}-node cluster on PostgreSQL (worker on ${frontends ? 'every frontend' : "node 1's frontend"})` : 'dev server (SQLite in memory)',
+        temporal: clusterNodes
+          ? `${clusterNodes}-node cluster on PostgreSQL (worker on ${frontends ? 'every frontend' : "node 1's frontend"})`
+          : 'dev server (SQLite in memory)',
       },
       contenders,
       noop: {
@@ -276,11 +368,16 @@ async function main(): Promise<void> {
       },
       enqueue,
       worker: { peakRssMB: worker.peakRss() / MB, peakRssMBByPhase: rssPhases },
-      largestHistory: largest ? { events: largest.h.largestRun, run: `${largest.label}, ${largest.h.workflowId}, ${largest.h.runs.length} run(s)` } : { events: 0, run: 'none' },
+      largestHistory: largest
+        ? { events: largest.h.largestRun, run: `${largest.label}, ${largest.h.workflowId}, ${largest.h.runs.length} run(s)` }
+        : { events: 0, run: 'none' },
     };
     const report: BenchReport = { ...partial, targets: evaluateTargets(partial) };
     fs.mkdirSync(path.dirname(options.output), { recursive: true });
-    fs.writeFileSync(options.output, `${JSON.stringify({ ...report, histories: bbmRuns.map((r) => ({ label: r.label, workflows: r.result.histories })) }, null, 2)}\n`);
+    fs.writeFileSync(
+      options.output,
+      `${JSON.stringify({ ...report, histories: bbmRuns.map((r) => ({ label: r.label, workflows: r.result.histories })) }, null, 2)}\n`,
+    );
     process.stdout.write(`${formatReport(report)}\n\nresults written to ${path.relative(process.cwd(), options.output)}\n`);
     await dropBenchTables(pool, [TABLE, NOOP_TABLE, TINY_TABLE]);
   } finally {
@@ -339,7 +436,9 @@ async function freshDatabase(adminUrl: string, name: string): Promise<string> {
 }
 
 async function machineInfo(pool: Pool): Promise<Record<string, unknown>> {
-  const { rows } = await pool.query("SELECT split_part(version(), ' on ', 1) AS v, current_setting('shared_buffers') AS sb, current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS sc");
+  const { rows } = await pool.query(
+    "SELECT split_part(version(), ' on ', 1) AS v, current_setting('shared_buffers') AS sb, current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS sc",
+  );
   return {
     cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model ?? 'unknown',

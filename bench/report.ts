@@ -133,13 +133,18 @@ export function evaluateTargets(report: Omit<BenchReport, 'targets'>): TargetRes
     target: `<= ${fmt(max)} ${unit}`,
     actual: `${fmt(actual)} ${unit}`,
     pass: actual <= max,
-    margin: `${max - actual >= 0 ? '' : 'over by '}${fmt(Math.abs(max - actual))} ${unit} ${max - actual >= 0 ? 'to spare' : ''}(${signedPercent(1 - actual / max)})`.replace('  ', ' '),
+    margin:
+      `${max - actual >= 0 ? '' : 'over by '}${fmt(Math.abs(max - actual))} ${unit} ${max - actual >= 0 ? 'to spare' : ''}(${signedPercent(1 - actual / max)})`.replace(
+        '  ',
+        ' ',
+      ),
   });
   for (const c of report.contenders) {
     if (c.contender === 'sequential' && SEQUENTIAL_TARGETS[c.batch] !== undefined) {
       out.push(atLeast(`sequential bbm, batch ${c.batch}, vs plain loop`, c.ratio ?? 0, SEQUENTIAL_TARGETS[c.batch] as number));
     }
-    if (c.contender === 'parallel' && c.repositories >= 2) out.push(atLeast(`bbm ${c.repositories} repositories, batch ${c.batch}, vs plain loop`, c.ratio ?? 0, LIMITS.parallelRatio));
+    if (c.contender === 'parallel' && c.repositories >= 2)
+      out.push(atLeast(`bbm ${c.repositories} repositories, batch ${c.batch}, vs plain loop`, c.ratio ?? 0, LIMITS.parallelRatio));
   }
   out.push(atMost('no-op orchestration overhead per job', report.noop.overheadMsPerJob, LIMITS.noopMsPerJob, 'ms'));
   out.push(atMost('worker peak RSS', report.worker.peakRssMB, LIMITS.rssMB, 'MB'));
@@ -158,10 +163,16 @@ export function fmt(n: number, digits = n >= 100 ? 0 : n >= 10 ? 1 : 2): string 
 export function formatReport(report: BenchReport): string {
   const o = report.options;
   const lines: string[] = [];
-  lines.push(`bbm benchmark: ${fmt(Number(o.rows))} rows, batch ${String(o.batches)}, ${String(o.repos)} repositories in parallel, knobs ${JSON.stringify(o.knobs)}${Number(o.repeat) > 1 ? `, fastest of ${String(o.repeat)} runs per contender` : ''}`);
+  lines.push(
+    `bbm benchmark: ${fmt(Number(o.rows))} rows, batch ${String(o.batches)}, ${String(o.repos)} repositories in parallel, knobs ${JSON.stringify(o.knobs)}${Number(o.repeat) > 1 ? `, fastest of ${String(o.repeat)} runs per contender` : ''}`,
+  );
   if (o.temporal) lines.push(`temporal: ${String(o.temporal)}`);
-  lines.push(`machine: ${String(report.machine.cpus)} CPUs (${String(report.machine.cpuModel)}), Node ${String(report.machine.node)}, ${String(report.machine.postgres)}`);
-  lines.push(`load average (1, 5, 15 min): ${String(report.machine.loadAverageAtStart)} at start, ${String(report.machine.loadAverage)} at the end (other work on the machine skews every number)`);
+  lines.push(
+    `machine: ${String(report.machine.cpus)} CPUs (${String(report.machine.cpuModel)}), Node ${String(report.machine.node)}, ${String(report.machine.postgres)}`,
+  );
+  lines.push(
+    `load average (1, 5, 15 min): ${String(report.machine.loadAverageAtStart)} at start, ${String(report.machine.loadAverage)} at the end (other work on the machine skews every number)`,
+  );
   lines.push('');
   const header = ['batch', 'contender', 'rows/s', 'vs (a)', 'wall s', 'jobs', 'work ms/job', 'other ms/job', 'history'];
   const rows = report.contenders.map((c) => [
@@ -173,7 +184,9 @@ export function formatReport(report: BenchReport): string {
     String(c.jobs),
     c.workMsPerJob === null ? '' : c.workMsPerJob.toFixed(1),
     c.contender === 'plain' ? '' : (c.overheadMsPerJob ?? 0).toFixed(1),
-    c.largestHistory === null ? '' : `${c.largestHistory}${c.runsPerRepository && c.runsPerRepository > 1 ? ` (${c.runsPerRepository} runs)` : ''}`,
+    c.largestHistory === null
+      ? ''
+      : `${c.largestHistory}${c.runsPerRepository && c.runsPerRepository > 1 ? ` (${c.runsPerRepository} runs)` : ''}`,
   ]);
   lines.push(...table([header, ...rows]));
   lines.push('');
@@ -187,7 +200,8 @@ export function formatReport(report: BenchReport): string {
         `  engine profile, batch ${c.batch}: renew ${c.engine.renewMs.toFixed(2)} + find ${c.engine.findMs.toFixed(2)} + execute ${c.engine.executeMs.toFixed(2)} ms/job, of which the UPDATE itself ${(c.workMsPerJob ?? 0).toFixed(2)} ms; ` +
           `${c.engine.statements.reduce((n, st) => n + st.perJob, 0).toFixed(0)} statements per job, the costliest:`,
       );
-      for (const st of c.engine.statements.slice(0, 7)) lines.push(`    ${st.msPerJob.toFixed(2).padStart(6)} ms/job  ${st.perJob.toFixed(1)}x  ${st.statement.slice(0, 90)}`);
+      for (const st of c.engine.statements.slice(0, 7))
+        lines.push(`    ${st.msPerJob.toFixed(2).padStart(6)} ms/job  ${st.perJob.toFixed(1)}x  ${st.statement.slice(0, 90)}`);
     }
   }
   lines.push('');
@@ -197,7 +211,9 @@ export function formatReport(report: BenchReport): string {
       `(the engine's SQL alone: ${n.engineMsPerJob.toFixed(2)} ms/job; Temporal activities and workflow tasks: ${(n.overheadMsPerJob - n.engineMsPerJob).toFixed(2)} ms/job)`,
   );
   const e = report.enqueue;
-  lines.push(`enqueuer: ${e.repositories} tiny repositories started in ${(e.startMs / 1000).toFixed(1)} s = ${fmt(e.startsPerSecond)} repositories/s (all finished after ${(e.completeMs / 1000).toFixed(1)} s = ${fmt(e.completedPerSecond)}/s); ${e.method}`);
+  lines.push(
+    `enqueuer: ${e.repositories} tiny repositories started in ${(e.startMs / 1000).toFixed(1)} s = ${fmt(e.startsPerSecond)} repositories/s (all finished after ${(e.completeMs / 1000).toFixed(1)} s = ${fmt(e.completedPerSecond)}/s); ${e.method}`,
+  );
   const phases = Object.entries(report.worker.peakRssMBByPhase).map(([phase, mb]) => `${phase} ${fmt(mb, 0)} MB`);
   lines.push(`worker peak RSS: ${fmt(report.worker.peakRssMB)} MB (by phase: ${phases.join(', ')})`);
   lines.push(`largest workflow history: ${report.largestHistory.events} events (${report.largestHistory.run})`);
@@ -216,5 +232,10 @@ export function formatReport(report: BenchReport): string {
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((cell, i) => (i >= 2 && /^[\d.,+x-]/.test(cell) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((cell, i) => (i >= 2 && /^[\d.,+x-]/.test(cell) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd(),
+  );
 }

@@ -18,7 +18,10 @@ export interface BenchWorker {
  * Start bench/worker-main.ts in a child process and wait for its `ready` line; `wrap` runs it
  * through another program (a private /etc/hosts for a cluster's frontends name).
  */
-export async function startBenchWorker(env: NodeJS.ProcessEnv, wrap?: (command: string, args: string[]) => { command: string; args: string[] }): Promise<BenchWorker> {
+export async function startBenchWorker(
+  env: NodeJS.ProcessEnv,
+  wrap?: (command: string, args: string[]) => { command: string; args: string[] },
+): Promise<BenchWorker> {
   // BBM_BENCH_CPU_PROF=<dir>: write V8 CPU profiles of the worker (every thread) there, for profiling.
   const profile = env.BBM_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BBM_BENCH_CPU_PROF}`] : [];
   const argv = [...profile, '--import', 'tsx', path.join(__dirname, 'worker-main.ts')];
@@ -57,8 +60,7 @@ export async function startBenchWorker(env: NodeJS.ProcessEnv, wrap?: (command: 
         else if (kind === 'rss') {
           peak = Math.max(peak, Number(b ?? a));
           phasePeak = Math.max(phasePeak, Number(a));
-        }
-        else if (kind === 'exit') peak = Math.max(peak, Number(a));
+        } else if (kind === 'exit') peak = Math.max(peak, Number(a));
         else keep(line);
       }
     });

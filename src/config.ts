@@ -98,7 +98,11 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, flags: Confi
     dataDir: path.resolve(env.BBM_DATA_DIR ?? path.join(PROJECT_ROOT, '.data')),
     toolsDir: path.resolve(env.BBM_TOOLS_DIR ?? path.join(PROJECT_ROOT, '.tools')),
     temporalCli: nonEmpty(env.TEMPORAL_CLI),
-    clusterBinaries: { server: nonEmpty(env.TEMPORAL_SERVER), sqlTool: nonEmpty(env.TEMPORAL_SQL_TOOL), uiServer: nonEmpty(env.TEMPORAL_UI_SERVER) },
+    clusterBinaries: {
+      server: nonEmpty(env.TEMPORAL_SERVER),
+      sqlTool: nonEmpty(env.TEMPORAL_SQL_TOOL),
+      uiServer: nonEmpty(env.TEMPORAL_UI_SERVER),
+    },
   };
 }
 

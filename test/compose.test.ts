@@ -35,7 +35,17 @@ const withDefaults = (text: string): string =>
 const commandText = (name: string): string => [service(name).entrypoint, service(name).command].flat().filter(Boolean).join('\n');
 
 test('the stack has postgres, the temporal schema job, three temporal nodes, temporal-setup, temporal-ui and the bbm worker', () => {
-  for (const name of ['postgres', 'temporal-schema', 'temporal-1', 'temporal-2', 'temporal-3', 'temporal-setup', 'temporal-ui', 'bbm-worker']) service(name);
+  for (const name of [
+    'postgres',
+    'temporal-schema',
+    'temporal-1',
+    'temporal-2',
+    'temporal-3',
+    'temporal-setup',
+    'temporal-ui',
+    'bbm-worker',
+  ])
+    service(name);
 });
 
 test('postgres reports its health with pg_isready and keeps its data in a named volume', () => {
@@ -83,7 +93,10 @@ test('temporal-setup registers each bbm search attribute with its type', () => {
   }
   assert.deepEqual(registered, expected);
   assert.match(commandText('temporal-setup'), /already exists/, 'rerunning the setup must tolerate existing attributes');
-  assert.match(withDefaults(commandText('temporal-setup')), /temporal operator namespace create --address temporal:7233 --namespace default\b/);
+  assert.match(
+    withDefaults(commandText('temporal-setup')),
+    /temporal operator namespace create --address temporal:7233 --namespace default\b/,
+  );
   assert.equal(dependsOn('temporal-setup')['temporal-1'], 'service_healthy');
 });
 
@@ -136,10 +149,16 @@ test('no service hard-codes a password', () => {
 });
 
 test('the Dockerfile runs the worker as the unprivileged node user', () => {
-  const lines = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8').split('\n').map((l) => l.trim());
+  const lines = fs
+    .readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim());
   const instr = (kw: string) => lines.filter((l) => l.toUpperCase().startsWith(`${kw} `)).map((l) => l.slice(kw.length + 1).trim());
   assert.match(instr('FROM')[0] ?? '', /^node:20-bookworm-slim\b/);
   assert.equal(instr('USER').at(-1), 'node', 'the last USER instruction must be node');
   assert.deepEqual(JSON.parse(instr('CMD').at(-1) ?? 'null'), ['node', 'bin/bbm.js', 'worker']);
-  assert.ok(instr('RUN').some((r) => /npm ci\b.*--omit=dev/.test(r)), 'dependencies are not installed with npm ci --omit=dev');
+  assert.ok(
+    instr('RUN').some((r) => /npm ci\b.*--omit=dev/.test(r)),
+    'dependencies are not installed with npm ci --omit=dev',
+  );
 });

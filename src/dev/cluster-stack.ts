@@ -36,7 +36,10 @@ export interface StartClusterStackOptions {
 export async function startClusterStack(options: StartClusterStackOptions): Promise<ClusterStack> {
   const { config, logger } = options;
   if (config.temporal.address) {
-    throw new BbmError(ErrorCode.CONFIG_INVALID, `TEMPORAL_ADDRESS is set (${config.temporal.address}), but a cluster run starts its own Temporal cluster. Unset TEMPORAL_ADDRESS (and TEMPORAL_PROFILE).`);
+    throw new BbmError(
+      ErrorCode.CONFIG_INVALID,
+      `TEMPORAL_ADDRESS is set (${config.temporal.address}), but a cluster run starts its own Temporal cluster. Unset TEMPORAL_ADDRESS (and TEMPORAL_PROFILE).`,
+    );
   }
   const root = options.ephemeral ? fs.mkdtempSync(path.join(os.tmpdir(), 'bbm-cluster-')) : path.join(config.dataDir, 'cluster');
   // As root, Postgres runs as the `postgres` user, which must be able to walk down to its data folder.
@@ -51,16 +54,36 @@ export async function startClusterStack(options: StartClusterStackOptions): Prom
   };
   try {
     const ui = options.ui !== false;
-    const binaries = await findOrBuildClusterBinaries({ explicit: config.clusterBinaries, searchPath: process.env.PATH ?? '', toolsDir: config.toolsDir, logger, ui });
+    const binaries = await findOrBuildClusterBinaries({
+      explicit: config.clusterBinaries,
+      searchPath: process.env.PATH ?? '',
+      toolsDir: config.toolsDir,
+      logger,
+      ui,
+    });
     let pg: DevPostgres | undefined;
     if (!config.databaseUrl) {
       pg = await startDevPostgres({ dataDir: path.join(root, 'postgres'), ephemeral: options.ephemeral, logger });
       started.push(pg);
     }
     const databaseUrl = config.databaseUrl ?? (pg as DevPostgres).url;
-    const cluster = await startTemporalCluster({ binaries, nodes: options.nodes, postgres: postgresOf(databaseUrl), dir: path.join(root, 'temporal'), logger });
+    const cluster = await startTemporalCluster({
+      binaries,
+      nodes: options.nodes,
+      postgres: postgresOf(databaseUrl),
+      dir: path.join(root, 'temporal'),
+      logger,
+    });
     started.push(cluster);
-    return { databaseUrl, adminUrl: pg?.adminUrl, temporalAddress: cluster.frontends[0] as string, uiUrl: cluster.uiUrl, temporalCli: undefined, stop, cluster };
+    return {
+      databaseUrl,
+      adminUrl: pg?.adminUrl,
+      temporalAddress: cluster.frontends[0] as string,
+      uiUrl: cluster.uiUrl,
+      temporalCli: undefined,
+      stop,
+      cluster,
+    };
   } catch (err) {
     await stop();
     throw err;

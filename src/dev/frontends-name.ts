@@ -45,7 +45,18 @@ export function writeFrontendsName(dir: string, ips: string[], port: number): Fr
     wrap: (command, args) => ({
       command: unshare,
       // $0 is the hosts file; "$@" the command. exec keeps the pid, so signals reach the command itself.
-      args: ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"', hostsFile, command, ...args],
+      args: [
+        '--mount',
+        '--propagation',
+        'private',
+        '--',
+        '/bin/sh',
+        '-c',
+        'mount --bind "$0" /etc/hosts && exec "$@"',
+        hostsFile,
+        command,
+        ...args,
+      ],
     }),
   };
 }
@@ -56,7 +67,10 @@ let supported: boolean | undefined;
 export function privateHostsSupported(): boolean {
   if (supported === undefined) {
     const unshare = findOnPath('unshare', process.env.PATH ?? '');
-    supported = process.getuid?.() === 0 && unshare !== undefined && spawnSync(unshare, ['--mount', '--propagation', 'private', '--', 'true'], { stdio: 'ignore' }).status === 0;
+    supported =
+      process.getuid?.() === 0 &&
+      unshare !== undefined &&
+      spawnSync(unshare, ['--mount', '--propagation', 'private', '--', 'true'], { stdio: 'ignore' }).status === 0;
   }
   return supported;
 }

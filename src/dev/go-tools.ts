@@ -54,8 +54,14 @@ export async function findOrBuildGoTools(tools: readonly GoTool[], options: Find
     throw new BbmError(
       ErrorCode.TEMPORAL_CLI_MISSING,
       `${missing.map((t) => t.name).join(', ')} not found (${missing.map((t) => t.envVar).join(', ')}, PATH, ${path.join(options.toolsDir, 'bin')})` +
-        (go ? '.' : ' and Go is not installed to build them. Install Go 1.23+ (https://go.dev/dl) and bbm builds them once, or build them yourself:\n') +
-        (go ? '' : missing.map((t) => `  GOBIN=/some/dir go install ${t.goPackage}@${t.version}   # then set ${t.envVar}=/some/dir/${builtName(t)}`).join('\n')),
+        (go
+          ? '.'
+          : ' and Go is not installed to build them. Install Go 1.23+ (https://go.dev/dl) and bbm builds them once, or build them yourself:\n') +
+        (go
+          ? ''
+          : missing
+              .map((t) => `  GOBIN=/some/dir go install ${t.goPackage}@${t.version}   # then set ${t.envVar}=/some/dir/${builtName(t)}`)
+              .join('\n')),
     );
   }
   const byModule = new Map<string, GoTool[]>();
@@ -81,7 +87,10 @@ function locate(tool: GoTool, options: Pick<FindGoToolsOptions, 'explicit' | 'se
   const explicit = options.explicit[tool.name];
   if (explicit) {
     if (!isExecutable(explicit)) {
-      throw new BbmError(ErrorCode.TEMPORAL_CLI_MISSING, `${tool.envVar} points at ${explicit}, which is not an executable file. Fix the path or unset ${tool.envVar}.`);
+      throw new BbmError(
+        ErrorCode.TEMPORAL_CLI_MISSING,
+        `${tool.envVar} points at ${explicit}, which is not an executable file. Fix the path or unset ${tool.envVar}.`,
+      );
     }
     return explicit;
   }
@@ -105,10 +114,20 @@ async function build(go: string, tools: GoTool[], options: FindGoToolsOptions): 
   const started = Date.now();
   try {
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(go, ['install', ...modules], { env: { ...process.env, GOBIN: staging }, stdio: ['ignore', 'inherit', 'inherit'] });
+      const child = spawn(go, ['install', ...modules], {
+        env: { ...process.env, GOBIN: staging },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
       child.on('error', reject);
       child.on('exit', (code) =>
-        code === 0 ? resolve() : reject(new BbmError(ErrorCode.TEMPORAL_CLI_MISSING, `go install ${modules.join(' ')} failed with exit code ${code}; see the output above.`)),
+        code === 0
+          ? resolve()
+          : reject(
+              new BbmError(
+                ErrorCode.TEMPORAL_CLI_MISSING,
+                `go install ${modules.join(' ')} failed with exit code ${code}; see the output above.`,
+              ),
+            ),
       );
     });
     const out: Record<string, string> = {};

@@ -26,7 +26,10 @@ export interface FindTemporalCliOptions {
 export async function findOrBuildTemporalCli(options: FindTemporalCliOptions): Promise<string> {
   if (options.explicitPath) {
     if (!isExecutable(options.explicitPath)) {
-      throw new BbmError(ErrorCode.TEMPORAL_CLI_MISSING, `TEMPORAL_CLI points at ${options.explicitPath}, which is not an executable file. Fix the path or unset TEMPORAL_CLI.`);
+      throw new BbmError(
+        ErrorCode.TEMPORAL_CLI_MISSING,
+        `TEMPORAL_CLI points at ${options.explicitPath}, which is not an executable file. Fix the path or unset TEMPORAL_CLI.`,
+      );
     }
     return options.explicitPath;
   }
@@ -52,7 +55,10 @@ async function buildTemporalCli(toolsDir: string, logger: Logger): Promise<strin
   }
   const binDir = path.join(toolsDir, 'bin');
   fs.mkdirSync(binDir, { recursive: true });
-  logger.info({ module: TEMPORAL_CLI_MODULE, into: binDir }, 'building the Temporal CLI with go install (first run only; a few minutes on 2 cores)');
+  logger.info(
+    { module: TEMPORAL_CLI_MODULE, into: binDir },
+    'building the Temporal CLI with go install (first run only; a few minutes on 2 cores)',
+  );
   const started = Date.now();
   await new Promise<void>((resolve, reject) => {
     const child = spawn(go, ['install', TEMPORAL_CLI_MODULE], {
@@ -61,7 +67,14 @@ async function buildTemporalCli(toolsDir: string, logger: Logger): Promise<strin
     });
     child.on('error', reject);
     child.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new BbmError(ErrorCode.TEMPORAL_CLI_MISSING, `go install ${TEMPORAL_CLI_MODULE} failed with exit code ${code}; see the output above.`)),
+      code === 0
+        ? resolve()
+        : reject(
+            new BbmError(
+              ErrorCode.TEMPORAL_CLI_MISSING,
+              `go install ${TEMPORAL_CLI_MODULE} failed with exit code ${code}; see the output above.`,
+            ),
+          ),
     );
   });
   const binary = path.join(binDir, 'temporal');

@@ -22,12 +22,21 @@ const PROBE_QUERY = Object.entries(SEARCH_ATTRIBUTES)
  *
  * @throws BbmError SERVICE_START_FAILED when a frontend still refuses after 120 s.
  */
-export async function prepareNamespace(options: { address: string; frontends: string[]; namespace: string; retentionDays?: number; logger: Logger }): Promise<void> {
+export async function prepareNamespace(options: {
+  address: string;
+  frontends: string[];
+  namespace: string;
+  retentionDays?: number;
+  logger: Logger;
+}): Promise<void> {
   const { namespace } = options;
   const connection = await Connection.connect({ address: options.address, connectTimeout: '10 seconds' });
   try {
     try {
-      await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs(`${options.retentionDays ?? 1} days`) });
+      await connection.workflowService.registerNamespace({
+        namespace,
+        workflowExecutionRetentionPeriod: msToTs(`${options.retentionDays ?? 1} days`),
+      });
     } catch (err) {
       if ((err as { code?: number }).code !== GRPC_ALREADY_EXISTS) throw err;
     }
@@ -35,7 +44,10 @@ export async function prepareNamespace(options: { address: string; frontends: st
     const existing = await retry(`namespace ${namespace}`, () => connection.operatorService.listSearchAttributes({ namespace }));
     const missing = Object.entries(SEARCH_ATTRIBUTES).filter(([name]) => existing.customAttributes?.[name] === undefined);
     if (missing.length > 0) {
-      await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: Object.fromEntries(missing.map(([name, type]) => [name, INDEXED_VALUE_TYPE[type]])) });
+      await connection.operatorService.addSearchAttributes({
+        namespace,
+        searchAttributes: Object.fromEntries(missing.map(([name, type]) => [name, INDEXED_VALUE_TYPE[type]])),
+      });
     }
     options.logger.debug({ namespace, added: missing.map(([n]) => n) }, 'namespace and search attributes registered');
   } finally {
@@ -47,7 +59,9 @@ export async function prepareNamespace(options: { address: string; frontends: st
 async function waitUntilQueryable(frontend: string, namespace: string): Promise<void> {
   const connection = await Connection.connect({ address: frontend, connectTimeout: '10 seconds' });
   try {
-    await retry(`search attributes on ${frontend}`, () => connection.workflowService.countWorkflowExecutions({ namespace, query: PROBE_QUERY }));
+    await retry(`search attributes on ${frontend}`, () =>
+      connection.workflowService.countWorkflowExecutions({ namespace, query: PROBE_QUERY }),
+    );
   } finally {
     await connection.close();
   }
@@ -59,7 +73,8 @@ async function retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      if (Date.now() > deadline) throw new BbmError(ErrorCode.SERVICE_START_FAILED, `Temporal cluster: ${what} not ready after 120 s: ${(err as Error).message}`);
+      if (Date.now() > deadline)
+        throw new BbmError(ErrorCode.SERVICE_START_FAILED, `Temporal cluster: ${what} not ready after 120 s: ${(err as Error).message}`);
       await new Promise((r) => setTimeout(r, 250));
     }
   }

@@ -90,7 +90,11 @@ export function clusterUnavailableReason(options: {
   standardGo?: string;
 }): string | undefined {
   if (goBinary(options.searchPath, options.standardGo)) return undefined;
-  const explicit = { [TEMPORAL_SERVER_TOOL.name]: options.explicit.server, [TEMPORAL_SQL_TOOL.name]: options.explicit.sqlTool, [TEMPORAL_UI_TOOL.name]: options.explicit.uiServer };
+  const explicit = {
+    [TEMPORAL_SERVER_TOOL.name]: options.explicit.server,
+    [TEMPORAL_SQL_TOOL.name]: options.explicit.sqlTool,
+    [TEMPORAL_UI_TOOL.name]: options.explicit.uiServer,
+  };
   const missing = [TEMPORAL_SERVER_TOOL, TEMPORAL_SQL_TOOL].filter((tool) => !locateGoTool(tool, { ...options, explicit }));
   if (missing.length === 0) return undefined;
   return `no Go toolchain to build ${missing.map((t) => t.name).join(' and ')} (install Go 1.23+, or set ${missing.map((t) => t.envVar).join(' / ')})`;

@@ -78,7 +78,10 @@ export async function startTemporalCluster(options: StartTemporalClusterOptions)
     if (stopped) return;
     stopped = true;
     await ui?.stop();
-    for (const node of [...nodes].reverse()) await node.stop().catch((err: Error) => options.logger.warn({ node: node.index, err: err.message }, 'stopping a Temporal node failed'));
+    for (const node of [...nodes].reverse())
+      await node
+        .stop()
+        .catch((err: Error) => options.logger.warn({ node: node.index, err: err.message }, 'stopping a Temporal node failed'));
   };
   try {
     const [first, ...rest] = nodes as [TemporalNode, ...TemporalNode[]];
@@ -87,10 +90,24 @@ export async function startTemporalCluster(options: StartTemporalClusterOptions)
     const frontends = nodes.map((n) => n.frontend);
     await prepareNamespace({ address: first.frontend, frontends, namespace, logger: options.logger });
     if (options.binaries.uiServer) {
-      ui = await startTemporalUi({ binary: options.binaries.uiServer, frontend: first.frontend, dir: path.join(options.dir, 'ui'), namespace, logger: options.logger });
+      ui = await startTemporalUi({
+        binary: options.binaries.uiServer,
+        frontend: first.frontend,
+        dir: path.join(options.dir, 'ui'),
+        namespace,
+        logger: options.logger,
+      });
     }
     options.logger.info({ nodes: count, frontends, ui: ui?.url, duration_s: (Date.now() - started) / 1000 }, 'Temporal cluster is up');
-    return { nodes, frontends, namespace, databases, uiUrl: ui?.url, frontendsName: writeFrontendsName(options.dir, ips, NODE_PORTS.frontend), stop };
+    return {
+      nodes,
+      frontends,
+      namespace,
+      databases,
+      uiUrl: ui?.url,
+      frontendsName: writeFrontendsName(options.dir, ips, NODE_PORTS.frontend),
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;
@@ -109,7 +126,10 @@ async function freeAddressBlock(count: number): Promise<string[]> {
     const checks = ips.flatMap((ip) => Object.values(NODE_PORTS).map((port) => canBind(ip, port)));
     if ((await Promise.all(checks)).every(Boolean)) return ips;
   }
-  throw new BbmError(ErrorCode.SERVICE_START_FAILED, 'Found no loopback address block with Temporal\'s ports free (tried 20); is something listening on 0.0.0.0:7233?');
+  throw new BbmError(
+    ErrorCode.SERVICE_START_FAILED,
+    "Found no loopback address block with Temporal's ports free (tried 20); is something listening on 0.0.0.0:7233?",
+  );
 }
 
 function canBind(host: string, port: number): Promise<boolean> {

@@ -78,7 +78,10 @@ export function temporalNode(options: TemporalNodeOptions): TemporalNode {
         await waitServing(frontend, started);
       } catch (err) {
         await started.stop('SIGKILL');
-        throw new BbmError(ErrorCode.SERVICE_START_FAILED, `Temporal node ${options.index} (${frontend}) did not start: ${(err as Error).message}\n${started.tail()}`);
+        throw new BbmError(
+          ErrorCode.SERVICE_START_FAILED,
+          `Temporal node ${options.index} (${frontend}) did not start: ${(err as Error).message}\n${started.tail()}`,
+        );
       }
       options.logger.debug({ node: options.index, frontend, pid: started.child.pid }, 'Temporal node is serving');
     },

@@ -54,7 +54,12 @@ export async function setUpTemporalSchemas(sqlTool: string, conn: SchemaConnecti
       execFile(sqlTool, args, { env: { SQL_PASSWORD: conn.password ?? '' }, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
         if (!err) return resolve();
         const output = `${stdout}${stderr}`.split('\n').slice(-15).join('\n');
-        reject(new BbmError(ErrorCode.SERVICE_START_FAILED, `Temporal schema setup failed at \`temporal-sql-tool ${step.join(' ')}\`: ${err.message}\n${output}`));
+        reject(
+          new BbmError(
+            ErrorCode.SERVICE_START_FAILED,
+            `Temporal schema setup failed at \`temporal-sql-tool ${step.join(' ')}\`: ${err.message}\n${output}`,
+          ),
+        );
       });
     });
   }

@@ -36,7 +36,14 @@ export interface StartTemporalUiOptions {
 export async function startTemporalUi(options: StartTemporalUiOptions): Promise<TemporalUi> {
   const port = options.port ?? (await freePort());
   fs.mkdirSync(options.dir, { recursive: true });
-  const config = { temporalGrpcAddress: options.frontend, host: '127.0.0.1', port, enableUi: true, defaultNamespace: options.namespace, notifyOnNewVersion: false };
+  const config = {
+    temporalGrpcAddress: options.frontend,
+    host: '127.0.0.1',
+    port,
+    enableUi: true,
+    defaultNamespace: options.namespace,
+    notifyOnNewVersion: false,
+  };
   fs.writeFileSync(path.join(options.dir, 'bbm.yaml'), stringify(config));
   const proc = startProcess('temporal-ui', options.binary, ['--root', '/', '--config', options.dir, '--env', 'bbm', 'start'], { env: {} });
   try {

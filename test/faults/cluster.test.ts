@@ -13,14 +13,18 @@ describe('a 3-node Temporal cluster on PostgreSQL', { skip: CLUSTER_SKIP && `ski
   before(async () => {
     const t0 = Date.now();
     tc = await startTestCluster('faults');
-    console.log(`# cluster of ${tc.cluster.nodes.length} nodes up in ${((Date.now() - t0) / 1000).toFixed(1)} s; workers use ${tc.workerAddress}${tc.workersSeeEveryFrontend ? ' (every frontend)' : ' (node 1 only: no private /etc/hosts on this machine)'}`);
+    console.log(
+      `# cluster of ${tc.cluster.nodes.length} nodes up in ${((Date.now() - t0) / 1000).toFixed(1)} s; workers use ${tc.workerAddress}${tc.workersSeeEveryFrontend ? ' (every frontend)' : ' (node 1 only: no private /etc/hosts on this machine)'}`,
+    );
   });
   after(() => tc?.stop());
 
   test('runs 6 repositories with 2 worker processes, each worker connected to every frontend, every row at exactly 1', async (t) => {
     const r = await clusterRunDrill(tc, { label: 'cl-run', repositories: 6, rowsPerRepository: 10_000 });
     assert.equal(r.rows, 60_000);
-    t.diagnostic(`${r.rows} rows at 1 over ${r.jobs} jobs; tasks per worker ${r.tasksPerWorker.join(', ')}; frontends per worker ${r.frontendsPerWorker.join(', ')} (${r.controlFrontends ?? '-'} with DNS load balancing off)`);
+    t.diagnostic(
+      `${r.rows} rows at 1 over ${r.jobs} jobs; tasks per worker ${r.tasksPerWorker.join(', ')}; frontends per worker ${r.frontendsPerWorker.join(', ')} (${r.controlFrontends ?? '-'} with DNS load balancing off)`,
+    );
   });
 
   test('search attributes and list filters work on PostgreSQL visibility (Temporal CLI, bbm repositories list, web UI)', async (t) => {
@@ -30,7 +34,9 @@ describe('a 3-node Temporal cluster on PostgreSQL', { skip: CLUSTER_SKIP && `ski
 
   test('50 concurrent starts of one repository spread over every frontend give exactly one execution', async (t) => {
     const r = await clusterConcurrentStarts(tc, { label: 'cl-starts', starts: 50, rows: 20_000 });
-    t.diagnostic(`${r.started} started, ${r.refused} refused; executions listed by each frontend: ${r.executionsSeenBy.join(', ')}; ${r.rows} rows at 1`);
+    t.diagnostic(
+      `${r.started} started, ${r.refused} refused; executions listed by each frontend: ${r.executionsSeenBy.join(', ')}; ${r.rows} rows at 1`,
+    );
   });
 
   test('SIGKILL of node 1 mid-run: the migration finishes on the other nodes with the same worker processes', async (t) => {
@@ -42,6 +48,8 @@ describe('a 3-node Temporal cluster on PostgreSQL', { skip: CLUSTER_SKIP && `ski
 
   test('a rolling restart of every node, one at a time, during a run loses and doubles nothing', async (t) => {
     const r = await clusterRollingRestartDrill(tc, { label: 'cl-roll', repositories: 3, rowsPerRepository: 20_000, batchSize: 200 });
-    t.diagnostic(`nodes stopped at ${r.stoppedAt.join(', ')} rows, down ${r.downS.map((s) => s.toFixed(1)).join(', ')} s; ${r.rows} rows at 1 over ${r.jobs} jobs`);
+    t.diagnostic(
+      `nodes stopped at ${r.stoppedAt.join(', ')} rows, down ${r.downS.map((s) => s.toFixed(1)).join(', ')} s; ${r.rows} rows at 1 over ${r.jobs} jobs`,
+    );
   });
 });

@@ -49,7 +49,9 @@ export async function spawnWorker(options: SpawnWorkerOptions): Promise<WorkerPr
     DATABASE_URL: options.databaseUrl,
     BBM_TASK_QUEUE: options.taskQueue,
   };
-  const { command, args } = options.wrap ? options.wrap(process.execPath, ['--import', 'tsx', ENTRY]) : { command: process.execPath, args: ['--import', 'tsx', ENTRY] };
+  const { command, args } = options.wrap
+    ? options.wrap(process.execPath, ['--import', 'tsx', ENTRY])
+    : { command: process.execPath, args: ['--import', 'tsx', ENTRY] };
   const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   const lines: string[] = [];
@@ -62,7 +64,10 @@ export async function spawnWorker(options: SpawnWorkerOptions): Promise<WorkerPr
     });
   });
   const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not get ready within ${options.readyTimeoutMs ?? 60_000} ms:\n${lines.join('\n')}`)), options.readyTimeoutMs ?? 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`worker did not get ready within ${options.readyTimeoutMs ?? 60_000} ms:\n${lines.join('\n')}`)),
+      options.readyTimeoutMs ?? 60_000,
+    );
     const onData = (chunk: Buffer): void => {
       for (const line of chunk.toString().split('\n').filter(Boolean)) {
         lines.push(line);

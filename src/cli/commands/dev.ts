@@ -32,7 +32,9 @@ interface DevOptions {
 export function registerDev(program: Command): void {
   program
     .command('dev')
-    .description('run the local stack: Postgres, the Temporal dev server and web UI (state kept under BBM_DATA_DIR) and a worker; Ctrl-C stops all of it')
+    .description(
+      'run the local stack: Postgres, the Temporal dev server and web UI (state kept under BBM_DATA_DIR) and a worker; Ctrl-C stops all of it',
+    )
     .option('--demo', 'also run the demo: generate a dataset, define one migration per repository, run them all')
     .option('--rows <n>', 'demo: rows to generate', integerIn(1, 100_000_000), 1_000_000)
     .option('--repos <n>', 'demo: repositories to spread them over', integerIn(1, 10_000), 50)
@@ -40,7 +42,11 @@ export function registerDev(program: Command): void {
     .option('--direct', 'demo: start every repository workflow directly instead of through the enqueuer')
     .option('--exit-when-done', 'demo: stop everything and exit once the demo has finished (exit 3 if a migration failed)')
     .option('--work-module <path>', 'module exporting your work functions, for the in-process worker')
-    .option('--cluster [nodes]', 'run Temporal as a cluster of N server nodes (default 3) on Postgres persistence and visibility, as in production, instead of the dev server', integerIn(1, 9))
+    .option(
+      '--cluster [nodes]',
+      'run Temporal as a cluster of N server nodes (default 3) on Postgres persistence and visibility, as in production, instead of the dev server',
+      integerIn(1, 9),
+    )
     .action(action<DevOptions>((ctx, _args, opts) => dev(ctx, opts)));
 }
 
@@ -78,7 +84,9 @@ async function dev(ctx: CliContext, opts: DevOptions): Promise<number> {
   try {
     if (opts.cluster) {
       const nodes = opts.cluster === true ? 3 : opts.cluster;
-      out.line(`bbm dev: starting Postgres and a ${nodes}-node Temporal cluster (first run: builds the Temporal server, schema tool and UI with Go)...`);
+      out.line(
+        `bbm dev: starting Postgres and a ${nodes}-node Temporal cluster (first run: builds the Temporal server, schema tool and UI with Go)...`,
+      );
       stack = await startClusterStack({ config: base, logger: consoleLogger, ephemeral: false, nodes, ui: true });
     } else {
       out.line('bbm dev: starting Postgres and the Temporal dev server (first run: may build the Temporal CLI)...');
@@ -106,7 +114,11 @@ async function dev(ctx: CliContext, opts: DevOptions): Promise<number> {
       if (opts.exitWhenDone && !signalled) return code;
     }
     if (!signalled) {
-      out.line(opts.demo ? '\nThe worker and the web UI keep running so you can look around. Ctrl-C stops everything.' : 'Ctrl-C stops everything.');
+      out.line(
+        opts.demo
+          ? '\nThe worker and the web UI keep running so you can look around. Ctrl-C stops everything.'
+          : 'Ctrl-C stops everything.',
+      );
       await Promise.race([new Promise((r) => abort.signal.addEventListener('abort', r, { once: true })), worker.done]);
     }
     return signalled ? exitFor(signalled) : code;
@@ -134,7 +146,14 @@ function fileLogger(config: BbmConfig, file: string): Logger {
 
 const DEFAULT_TASK_QUEUE = 'bbm';
 
-function printBanner(ctx: CliContext, given: BbmConfig, config: BbmConfig, stack: DevStack, worker: RunningWorker, logFile: string | undefined): void {
+function printBanner(
+  ctx: CliContext,
+  given: BbmConfig,
+  config: BbmConfig,
+  stack: DevStack,
+  worker: RunningWorker,
+  logFile: string | undefined,
+): void {
   const { out } = ctx;
   const ns = encodeURIComponent(config.temporal.namespace);
   const rows: [string, string][] = [];

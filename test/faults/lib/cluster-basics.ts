@@ -21,7 +21,10 @@ export interface ClusterRunReport extends ExactlyOnceReport {
  * finish, both workers run tasks, and (where workers see every frontend through one name) each
  * worker holds a connection to every frontend.
  */
-export async function clusterRunDrill(tc: TestCluster, options: { label: string; repositories: number; rowsPerRepository: number }): Promise<ClusterRunReport> {
+export async function clusterRunDrill(
+  tc: TestCluster,
+  options: { label: string; repositories: number; rowsPerRepository: number },
+): Promise<ClusterRunReport> {
   const work = await clusterWorkload(options.label, { ...options, batchSize: 500 });
   const workers = [await tc.spawnWorker(work.db.url, work.taskQueue), await tc.spawnWorker(work.db.url, work.taskQueue)];
   const handles = await startRepositories(await tc.client(2), work, { minDelayMs: 0, maxDelayMs: 50, maxJobPerBatch: 4 });
@@ -31,7 +34,13 @@ export async function clusterRunDrill(tc: TestCluster, options: { label: string;
   await waitFor(
     'each worker to connect to every frontend',
     async () => {
-      workers.forEach((w, i) => (frontendsPerWorker[i] = Math.max(frontendsPerWorker[i] ?? 0, new Set(establishedPeers(w.pid).filter((p) => frontendPorts.has(p))).size)));
+      workers.forEach(
+        (w, i) =>
+          (frontendsPerWorker[i] = Math.max(
+            frontendsPerWorker[i] ?? 0,
+            new Set(establishedPeers(w.pid).filter((p) => frontendPorts.has(p))).size,
+          )),
+      );
       return !tc.workersSeeEveryFrontend || frontendsPerWorker.every((n) => n === tc.cluster.frontends.length);
     },
     60_000,
@@ -42,13 +51,21 @@ export async function clusterRunDrill(tc: TestCluster, options: { label: string;
   const report = await assertExactlyOnce(work.db.pool, 'items', work.names, work.rows);
   const identities = await taskIdentities(handles);
   const tasksPerWorker = workers.map((w) => identities.get(`worker-main-${w.pid}`) ?? 0);
-  assert.ok(tasksPerWorker.every((n) => n > 0), `both workers should have run tasks; saw ${JSON.stringify([...identities])}`);
+  assert.ok(
+    tasksPerWorker.every((n) => n > 0),
+    `both workers should have run tasks; saw ${JSON.stringify([...identities])}`,
+  );
   await Promise.all(workers.map((w) => w.stop()));
   let controlFrontends: number | undefined;
   if (tc.workersSeeEveryFrontend) {
     // The control: with DNS load balancing off, the same name gives a worker one frontend only.
     const control = await tc.spawnWorker(work.db.url, work.taskQueue, { BBM_TEMPORAL_DNS_REFRESH_S: '0' });
-    await waitFor('the control worker to connect', async () => (controlFrontends = new Set(establishedPeers(control.pid).filter((p) => frontendPorts.has(p))).size) >= 1, 60_000, 100);
+    await waitFor(
+      'the control worker to connect',
+      async () => (controlFrontends = new Set(establishedPeers(control.pid).filter((p) => frontendPorts.has(p))).size) >= 1,
+      60_000,
+      100,
+    );
     await control.stop();
     assert.equal(controlFrontends, 1, 'without DNS load balancing a worker should reach a single frontend');
   }
@@ -67,13 +84,21 @@ export interface ClusterStartsReport extends ExactlyOnceReport {
  * frontend: exactly one is admitted and the others get WorkflowExecutionAlreadyStartedError,
  * whichever node handled them; the migration then runs once.
  */
-export async function clusterConcurrentStarts(tc: TestCluster, options: { label: string; starts: number; rows: number }): Promise<ClusterStartsReport> {
+export async function clusterConcurrentStarts(
+  tc: TestCluster,
+  options: { label: string; starts: number; rows: number },
+): Promise<ClusterStartsReport> {
   const work = await clusterWorkload(options.label, { repositories: 1, rowsPerRepository: options.rows, batchSize: 1000 });
   const clients: Client[] = [];
   for (let i = 1; i <= tc.cluster.nodes.length; i++) clients.push(await tc.client(i));
   const repository = work.repositories[0] as string;
   const workflowId = repositoryWorkflowId(repository);
-  const start = (client: Client) => client.workflow.start(repositoryMigration, { taskQueue: work.taskQueue, workflowId, args: [{ repository, knobs: { minDelayMs: 0, maxDelayMs: 0 } }] });
+  const start = (client: Client) =>
+    client.workflow.start(repositoryMigration, {
+      taskQueue: work.taskQueue,
+      workflowId,
+      args: [{ repository, knobs: { minDelayMs: 0, maxDelayMs: 0 } }],
+    });
   // All starts race before any worker polls, so the first execution cannot finish in between.
   const settled = await Promise.allSettled(Array.from({ length: options.starts }, (_, i) => start(clients[i % clients.length] as Client)));
   const started = settled.filter((s) => s.status === 'fulfilled');
@@ -88,14 +113,23 @@ export async function clusterConcurrentStarts(tc: TestCluster, options: { label:
   const executionsSeenBy: number[] = [];
   for (const client of clients) {
     let n = 0;
-    await waitFor('the execution to be visible', async () => {
-      n = 0;
-      for await (const _ of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) n += 1;
-      return n >= 1;
-    }, 30_000, 200);
+    await waitFor(
+      'the execution to be visible',
+      async () => {
+        n = 0;
+        for await (const _ of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) n += 1;
+        return n >= 1;
+      },
+      30_000,
+      200,
+    );
     executionsSeenBy.push(n);
   }
-  assert.deepEqual(executionsSeenBy, clients.map(() => 1), 'every frontend must list exactly one execution');
+  assert.deepEqual(
+    executionsSeenBy,
+    clients.map(() => 1),
+    'every frontend must list exactly one execution',
+  );
   await worker.stop();
   return { ...report, started: started.length, refused: refused.length, executionsSeenBy };
 }

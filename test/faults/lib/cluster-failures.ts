@@ -25,7 +25,10 @@ export interface NodeKillReport extends ExactlyOnceReport {
  * two worker processes: the migration finishes on the remaining nodes, the workers never restart,
  * and every row is incremented exactly once. The node is started again afterwards.
  */
-export async function clusterNodeKillDrill(tc: TestCluster, options: { label: string; index: number; repositories: number; rowsPerRepository: number }): Promise<NodeKillReport> {
+export async function clusterNodeKillDrill(
+  tc: TestCluster,
+  options: { label: string; index: number; repositories: number; rowsPerRepository: number },
+): Promise<NodeKillReport> {
   const work = await clusterWorkload(options.label, { ...options, batchSize: 500 });
   const workers = [await tc.spawnWorker(work.db.url, work.taskQueue), await tc.spawnWorker(work.db.url, work.taskQueue)];
   // The test's own client talks to another node than the one it kills.
@@ -39,16 +42,28 @@ export async function clusterNodeKillDrill(tc: TestCluster, options: { label: st
   assert.ok(killedAt < work.rows, 'the node was killed after the migration had finished');
 
   let firstNewJobS: number | undefined;
-  await waitFor('a job handed out after the kill to commit', async () => (firstNewJobS = await firstCommitAfter(work.db.pool, work.names, killedAtTime, true)) !== undefined, 180_000, 50);
+  await waitFor(
+    'a job handed out after the kill to commit',
+    async () => (firstNewJobS = await firstCommitAfter(work.db.pool, work.names, killedAtTime, true)) !== undefined,
+    180_000,
+    50,
+  );
   await waitMigrationsFinished(work.db.pool, work.names);
   const firstCommitS = (await firstCommitAfter(work.db.pool, work.names, killedAtTime)) as number;
   const times = await resumeTimes(work.db.pool, work.names, killedAtTime);
   const allResumedS = Math.max(...times);
   // startRepositories runs even-numbered repositories with local activities.
-  const resumed = work.repositories.map((repository, i) => ({ repository, activities: i % 2 === 0 ? ('local' as const) : ('regular' as const), seconds: times[i] ?? NaN }));
+  const resumed = work.repositories.map((repository, i) => ({
+    repository,
+    activities: i % 2 === 0 ? ('local' as const) : ('regular' as const),
+    seconds: times[i] ?? NaN,
+  }));
   for (const h of handles) assert.equal((await h.result()).state, 'finished');
   const report = await assertExactlyOnce(work.db.pool, 'items', work.names, work.rows);
-  assert.ok(workers.every((w) => w.alive()), 'a worker process died with the node');
+  assert.ok(
+    workers.every((w) => w.alive()),
+    'a worker process died with the node',
+  );
   const timeouts: Record<string, number> = {};
   for (const h of handles) {
     for (const e of (await h.fetchHistory()).events ?? []) {
@@ -78,7 +93,10 @@ export interface RollingRestartReport extends ExactlyOnceReport {
  * batches keep the run going through all the restarts; then the `configure` update drops them
  * and the migration finishes with every row at exactly 1.
  */
-export async function clusterRollingRestartDrill(tc: TestCluster, options: { label: string; repositories: number; rowsPerRepository: number; batchSize: number }): Promise<RollingRestartReport> {
+export async function clusterRollingRestartDrill(
+  tc: TestCluster,
+  options: { label: string; repositories: number; rowsPerRepository: number; batchSize: number },
+): Promise<RollingRestartReport> {
   const work = await clusterWorkload(options.label, options);
   const workers = [await tc.spawnWorker(work.db.url, work.taskQueue), await tc.spawnWorker(work.db.url, work.taskQueue)];
   const handles = await startRepositories(await tc.client(1), work, { minDelayMs: 500, maxDelayMs: 600, maxJobPerBatch: 1 });
@@ -94,14 +112,22 @@ export async function clusterRollingRestartDrill(tc: TestCluster, options: { lab
     await n.start();
     downS.push((Date.now() - t0) / 1000);
     const back = await dbNow(work.db.pool);
-    await waitFor(`a job committed after node ${n.index} came back`, async () => (await firstCommitAfter(work.db.pool, work.names, back)) !== undefined, 180_000, 50);
+    await waitFor(
+      `a job committed after node ${n.index} came back`,
+      async () => (await firstCommitAfter(work.db.pool, work.names, back)) !== undefined,
+      180_000,
+      50,
+    );
   }
   // The client's connection to node 1 outlived that node's restart.
   for (const h of handles) await h.executeUpdate(configureUpdate, { args: [{ minDelayMs: 0, maxDelayMs: 0, maxJobPerBatch: 20 }] });
   await waitMigrationsFinished(work.db.pool, work.names);
   for (const h of handles) assert.equal((await h.result()).state, 'finished');
   const report = await assertExactlyOnce(work.db.pool, 'items', work.names, work.rows);
-  assert.ok(workers.every((w) => w.alive()), 'a worker process died during the rolling restart');
+  assert.ok(
+    workers.every((w) => w.alive()),
+    'a worker process died during the rolling restart',
+  );
   await Promise.all(workers.map((w) => w.stop()));
   return { ...report, stoppedAt, downS };
 }

@@ -35,7 +35,11 @@ export async function clusterVisibilityDrill(tc: TestCluster, options: { label: 
   const binary = process.env.BBM_TEST_TEMPORAL_CLI;
   assert.ok(binary, 'BBM_TEST_TEMPORAL_CLI is set by test/run.ts');
   const list = async (query: string): Promise<string[]> => {
-    const { stdout } = await run(binary, ['workflow', 'list', '--address', tc.cluster.frontends[1] as string, '--query', query, '--output', 'json'], { timeout: 60_000 });
+    const { stdout } = await run(
+      binary,
+      ['workflow', 'list', '--address', tc.cluster.frontends[1] as string, '--query', query, '--output', 'json'],
+      { timeout: 60_000 },
+    );
     const rows = stdout.trim() ? (JSON.parse(stdout) as { execution?: { workflowId?: string } }[]) : [];
     return rows.map((r) => r.execution?.workflowId ?? '').sort();
   };
@@ -50,7 +54,12 @@ export async function clusterVisibilityDrill(tc: TestCluster, options: { label: 
   };
   const queries: Record<string, string[]> = {};
   // Visibility is written asynchronously after each close: wait for the last one to land.
-  await waitFor('both executions to be visible as finished', async () => (await list(Object.keys(expectations)[1] as string)).length === 2, 60_000, 250);
+  await waitFor(
+    'both executions to be visible as finished',
+    async () => (await list(Object.keys(expectations)[1] as string)).length === 2,
+    60_000,
+    250,
+  );
   for (const [query, expected] of Object.entries(expectations)) {
     queries[query] = await list(query);
     assert.deepEqual(queries[query], expected, `temporal workflow list --query '${query}'`);
@@ -59,7 +68,12 @@ export async function clusterVisibilityDrill(tc: TestCluster, options: { label: 
   const env = cliEnv(work.db.url, work.taskQueue, { TEMPORAL_ADDRESS: tc.cluster.frontends[2] });
   const listed = await bbm(['repositories', 'list', '--json'], env);
   assert.equal(listed.code, 0, shown(listed));
-  const entries = JSON.parse(listed.stdout) as { repository: string; migrations: number; statuses: Record<string, number>; workflowStatus: string | null }[];
+  const entries = JSON.parse(listed.stdout) as {
+    repository: string;
+    migrations: number;
+    statuses: Record<string, number>;
+    workflowStatus: string | null;
+  }[];
   assert.deepEqual(
     entries.map((e) => [e.repository, e.migrations, e.statuses, e.workflowStatus]),
     [a, b].map((r) => [r, 1, { finished: 1 }, 'COMPLETED']),
@@ -69,7 +83,11 @@ export async function clusterVisibilityDrill(tc: TestCluster, options: { label: 
   if (tc.cluster.uiUrl) {
     const url = `${tc.cluster.uiUrl}/api/v1/namespaces/${tc.cluster.namespace}/workflows?query=${encodeURIComponent(`BbmRepository = "${b}"`)}`;
     const body = (await (await fetch(url)).json()) as { executions?: { execution?: { workflowId?: string } }[] };
-    assert.deepEqual((body.executions ?? []).map((e) => e.execution?.workflowId), [idB], `the web UI's workflow list at ${url}`);
+    assert.deepEqual(
+      (body.executions ?? []).map((e) => e.execution?.workflowId),
+      [idB],
+      `the web UI's workflow list at ${url}`,
+    );
   }
   return { queries, listed: entries.filter((e) => e.workflowStatus === 'COMPLETED').map((e) => e.repository) };
 }

@@ -24,7 +24,10 @@ export interface ClusterWorkload {
  * A test database with `items` (ids 1..repositories*rowsPerRepository, counter 0) and one
  * `increment` migration per repository over its own slice of the ids.
  */
-export async function clusterWorkload(label: string, options: { repositories: number; rowsPerRepository: number; batchSize: number }): Promise<ClusterWorkload> {
+export async function clusterWorkload(
+  label: string,
+  options: { repositories: number; rowsPerRepository: number; batchSize: number },
+): Promise<ClusterWorkload> {
   const db = await createTestDatabase(label);
   const rows = options.repositories * options.rowsPerRepository;
   await createCounterTable(db.pool, 'items', rows);
@@ -39,14 +42,28 @@ export async function clusterWorkload(label: string, options: { repositories: nu
     repositories.push(repository);
     await defineMigration(
       { pool: db.pool, registry },
-      { name, repository, work: 'increment', table: 'items', column: 'id', batchSize: options.batchSize, minValue, maxValue: minValue + options.rowsPerRepository - 1, args: { target: 'counter' } },
+      {
+        name,
+        repository,
+        work: 'increment',
+        table: 'items',
+        column: 'id',
+        batchSize: options.batchSize,
+        minValue,
+        maxValue: minValue + options.rowsPerRepository - 1,
+        args: { target: 'counter' },
+      },
     );
   }
   return { db, taskQueue: uniqueTaskQueue(label), names, repositories, rows };
 }
 
 /** Start every repository workflow of `work`; odd-numbered ones run their jobs as regular activities, even ones as local activities. */
-export async function startRepositories(client: Client, work: ClusterWorkload, knobs: Partial<Knobs>): Promise<WorkflowHandle<typeof repositoryMigration>[]> {
+export async function startRepositories(
+  client: Client,
+  work: ClusterWorkload,
+  knobs: Partial<Knobs>,
+): Promise<WorkflowHandle<typeof repositoryMigration>[]> {
   return Promise.all(
     work.repositories.map((repository, i) =>
       client.workflow.start(repositoryMigration, {
@@ -66,7 +83,10 @@ export async function waitMigrationsFinished(pool: Pool, names: string[], timeou
   await waitFor(
     `migrations ${names.join(', ')} to finish`,
     async () => {
-      const { rows } = await pool.query('SELECT count(*)::int AS n FROM bbm.migrations WHERE name = ANY($1) AND status = $2', [names, MigrationStatus.FINISHED]);
+      const { rows } = await pool.query('SELECT count(*)::int AS n FROM bbm.migrations WHERE name = ANY($1) AND status = $2', [
+        names,
+        MigrationStatus.FINISHED,
+      ]);
       return rows[0].n === names.length;
     },
     timeoutMs,

@@ -18,7 +18,11 @@ const config = resolveConfig(process.env);
  * Set when this machine cannot run a cluster: no Go toolchain and the binaries not built. The
  * cluster tests skip with this message, and only then (a machine with Go builds them once).
  */
-export const CLUSTER_SKIP: string | undefined = clusterUnavailableReason({ explicit: config.clusterBinaries, searchPath: process.env.PATH ?? '', toolsDir: config.toolsDir });
+export const CLUSTER_SKIP: string | undefined = clusterUnavailableReason({
+  explicit: config.clusterBinaries,
+  searchPath: process.env.PATH ?? '',
+  toolsDir: config.toolsDir,
+});
 
 export interface TestCluster {
   cluster: TemporalCluster;
@@ -39,7 +43,13 @@ export interface TestCluster {
  */
 export async function startTestCluster(label: string, nodes = 3): Promise<TestCluster> {
   const logger = createLogger({ level: 'warn', pretty: false, destination: process.stderr });
-  const binaries = await findOrBuildClusterBinaries({ explicit: config.clusterBinaries, searchPath: process.env.PATH ?? '', toolsDir: config.toolsDir, logger, ui: true });
+  const binaries = await findOrBuildClusterBinaries({
+    explicit: config.clusterBinaries,
+    searchPath: process.env.PATH ?? '',
+    toolsDir: config.toolsDir,
+    logger,
+    ui: true,
+  });
   const adminUrl = process.env.BBM_TEST_ADMIN_URL;
   if (!adminUrl) throw new Error('BBM_TEST_ADMIN_URL is not set: run tests through `npm test` (test/run.ts).');
   const suffix = `${label.replace(/\W/g, '_').slice(0, 20)}_${randomBytes(3).toString('hex')}`;
