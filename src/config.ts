@@ -27,6 +27,8 @@ export interface BbmConfig {
   toolsDir: string;
   /** Explicit path to a `temporal` binary (TEMPORAL_CLI). */
   temporalCli: string | undefined;
+  /** Explicit paths of the binaries a local cluster runs (TEMPORAL_SERVER, TEMPORAL_SQL_TOOL, TEMPORAL_UI_SERVER); see src/dev/temporal-cluster-tools.ts. */
+  clusterBinaries: { server: string | undefined; sqlTool: string | undefined; uiServer: string | undefined };
 }
 
 export interface TemporalSettings {
@@ -37,6 +39,13 @@ export interface TemporalSettings {
   secure: boolean;
   /** Resolved by Temporal's own envconfig: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE. */
   connectionOptions: NativeConnectionOptions;
+  /**
+   * How often (seconds) the worker re-resolves the address's host name, whose every address it
+   * spreads its calls over (Temporal Core's DNS load balancing), so that a host name with one
+   * record per frontend survives the loss of a frontend; 0 turns it off. Core skips IP literals
+   * and `localhost`. @default 30 (BBM_TEMPORAL_DNS_REFRESH_S)
+   */
+  dnsRefreshSeconds: number;
 }
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -89,6 +98,11 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, flags: Confi
     dataDir: path.resolve(env.BBM_DATA_DIR ?? path.join(PROJECT_ROOT, '.data')),
     toolsDir: path.resolve(env.BBM_TOOLS_DIR ?? path.join(PROJECT_ROOT, '.tools')),
     temporalCli: nonEmpty(env.TEMPORAL_CLI),
+    clusterBinaries: {
+      server: nonEmpty(env.TEMPORAL_SERVER),
+      sqlTool: nonEmpty(env.TEMPORAL_SQL_TOOL),
+      uiServer: nonEmpty(env.TEMPORAL_UI_SERVER),
+    },
   };
 }
 
@@ -123,6 +137,7 @@ function resolveTemporal(env: NodeJS.ProcessEnv, flags: ConfigFlags): TemporalSe
     namespace,
     secure: Boolean(profile.apiKey) || (profile.tls !== undefined && !profile.tls.disabled),
     connectionOptions: connect.connectionOptions,
+    dnsRefreshSeconds: integerSetting(env.BBM_TEMPORAL_DNS_REFRESH_S, 30, 'BBM_TEMPORAL_DNS_REFRESH_S', 0, 86_400),
   };
 }
 
