@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
-import { pauseMigrations, resumeMigrations, changeBatchSize } from '../src/engine/control';
+import { changeBatchSettings, pauseMigrations, resumeMigrations } from '../src/engine/control';
 import { executeJob } from '../src/engine/execute-job';
 import { findJob } from '../src/engine/find-job';
 import { acquireLease } from '../src/engine/lease';
@@ -28,6 +28,8 @@ export interface MigrationDefinitionMemo {
   column: string;
   strategy: string;
   batchSize: number;
+  subBatchSize: number | null;
+  subBatchPauseMs: number;
   minValue: number;
   maxValue: number | null;
   args: Record<string, unknown>;
@@ -65,10 +67,14 @@ export interface ControlInput {
   repository: string;
   migration?: string;
 }
+/** A `configure` request's migration settings; absent fields keep their value. */
 export interface BatchSizeInput {
   repository: string;
   migration?: string;
-  batchSize: number;
+  batchSize?: number;
+  /** null turns sub-batches off (one transaction per job). */
+  subBatchSize?: number | null;
+  subBatchPauseMs?: number;
 }
 
 /** Activities of the repository workflow: thin adapters over src/engine. */
@@ -145,7 +151,14 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
         const result = await adapt(() =>
           executeJob(
             { pool, registry },
-            { jobId: job.jobId, maxJobAttempts: input.maxJobAttempts, jobTimeoutMs: input.jobTimeoutMs, fence: input.fence },
+            {
+              jobId: job.jobId,
+              maxJobAttempts: input.maxJobAttempts,
+              jobTimeoutMs: input.jobTimeoutMs,
+              fence: input.fence,
+              // Between sub-batches: a heartbeat with the cursor (and a chance to hear of a cancellation).
+              onSubBatch: (progress) => ctx.heartbeat(progress),
+            },
             ctx.cancellationSignal,
           ),
         );
@@ -196,8 +209,13 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
       });
     },
 
+    /**
+     * Batch size and sub-batch settings. Kept under its first name (activity type `setBatchSize`)
+     * so that workflow histories recorded before sub-batches existed still replay.
+     */
     async setBatchSize(input: BatchSizeInput): Promise<string[]> {
-      return adapt(() => changeBatchSize(pool, { repository: input.repository, name: input.migration }, input.batchSize));
+      const { repository, migration, ...change } = input;
+      return adapt(() => changeBatchSettings(pool, { repository, name: migration }, change));
     },
 
     /** Every migration of the repository, and the database's clock (the workflow keeps no wall clock of its own). */
@@ -217,6 +235,8 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
             column: m.columnName,
             strategy: m.batchingStrategy,
             batchSize: m.batchSize,
+            subBatchSize: m.subBatchSize,
+            subBatchPauseMs: m.subBatchPauseMs,
             minValue: m.minValue,
             maxValue: m.maxValue,
             args: m.workArgs,

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { checkSubBatchSettings, DEFAULT_SUB_BATCH_PAUSE_MS } from '../contract/sub-batches';
 import { BbmError, ErrorCode, invalidInput } from '../errors';
 import { insertMigration, migrationByName } from '../store/migrations';
 import type { MigrationRow, Queryable } from '../store/types';
@@ -22,6 +23,13 @@ export interface MigrationDefinition {
   strategy?: string;
   /** @default 1000 */
   batchSize?: number;
+  /**
+   * Rows per sub-batch (each commits on its own, so row locks last one sub-batch), at most
+   * `batchSize`. @default null: each job is one transaction. See src/contract/sub-batches.ts.
+   */
+  subBatchSize?: number | null;
+  /** Milliseconds between two sub-batches of a job (0..60000). @default 100 (GitLab's pause_ms) */
+  subBatchPauseMs?: number;
   /** @default 1 */
   minValue?: number;
   /** @default max(column) at definition time */
@@ -63,6 +71,8 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
       `Batch size must be an integer from ${LIMITS.MIN_BATCH_SIZE} to ${LIMITS.MAX_BATCH_SIZE}; got ${JSON.stringify(def.batchSize)}.`,
     );
   }
+  const subBatchProblem = checkSubBatchSettings(def, batchSize);
+  if (subBatchProblem) throw new BbmError(subBatchProblem.code, subBatchProblem.message);
   const minValue = def.minValue ?? 1;
   checkSafeInteger(minValue, 'minValue');
   if (def.maxValue !== undefined) checkSafeInteger(def.maxValue, 'maxValue');
@@ -110,6 +120,8 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
       minValue,
       maxValue,
       batchSize,
+      subBatchSize: def.subBatchSize ?? null,
+      subBatchPauseMs: def.subBatchPauseMs ?? DEFAULT_SUB_BATCH_PAUSE_MS,
       batchingStrategy: strategy,
       totalTupleCount: await estimateTuples(db, table, column, strategy, minValue, maxValue),
       status: def.paused ? MigrationStatus.PAUSED : MigrationStatus.ACTIVE,

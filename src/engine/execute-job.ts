@@ -9,6 +9,7 @@ import { leaseLost } from './find-job';
 import { parseTableName, quoteIdent, quoteTable } from './identifiers';
 import { migrationProgress } from './progress';
 import type { WorkRegistry } from './registry';
+import { commitSubBatch, eachSubBatch, nextSubBatch, type MoreSubBatches, type SubBatchProgress } from './sub-batches';
 import type { ExecuteJobResult, FenceToken } from './types';
 
 export interface ExecuteJobInput {
@@ -18,6 +19,8 @@ export interface ExecuteJobInput {
   jobTimeoutMs: number;
   /** Confirmed (and share-locked) just before COMMIT. Omit only outside the workflow. */
   fence?: FenceToken;
+  /** Called after each committed sub-batch that leaves more of the job to do (the activity heartbeats). */
+  onSubBatch?: (progress: SubBatchProgress) => void;
 }
 
 export interface ExecuteJobDeps {
@@ -29,6 +32,10 @@ export interface ExecuteJobDeps {
  * Run one job: the work function and the job's bookkeeping commit in ONE transaction, with the
  * fence confirmed last. So a batch is either applied and recorded, or neither: a crash, a lost
  * lease or a cancellation rolls both back, and a job recorded as finished is never run again.
+ *
+ * With sub-batches (a migration's sub-batch size below its batch size) each sub-batch is such a
+ * transaction: its work commits with the job's cursor, fenced the same way, so row locks last one
+ * sub-batch and a retry continues after the last committed one (src/engine/sub-batches.ts).
  *
  * A failing attempt rolls the work back to a savepoint and records the failure (attempts + 1,
  * error code, message); when the attempts reach the limit the job and its migration fail with
@@ -47,13 +54,18 @@ export async function executeJob(
   client.on('error', onClientError);
   const onAbort = (): void => void cancelBackend(deps.pool, client);
   signal.addEventListener('abort', onAbort, { once: true });
+  const startedAt = performance.now();
   try {
-    // One round trip for both; the timeout is an integer we computed, not user text.
-    await client.query(`BEGIN; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(input.jobTimeoutMs))}`);
-    const outcome = await runInTransaction(deps, client, input, signal);
-    await client.query('COMMIT');
-    if (outcome instanceof BbmError) throw outcome;
-    return outcome;
+    // One transaction for the job, or one per sub-batch (src/engine/sub-batches.ts).
+    const runOne = async (): Promise<ExecuteJobResult | MoreSubBatches> => {
+      // One round trip for both; the timeout is an integer we computed, not user text.
+      await client.query(`BEGIN; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(input.jobTimeoutMs))}`);
+      const outcome = await runInTransaction(deps, client, input, signal, startedAt);
+      await client.query('COMMIT');
+      if (outcome instanceof BbmError) throw outcome;
+      return outcome;
+    };
+    return await eachSubBatch(runOne, { signal, jobTimeoutMs: input.jobTimeoutMs, db: client, onSubBatch: input.onSubBatch });
   } catch (err) {
     try {
       await client.query('ROLLBACK');
@@ -70,13 +82,17 @@ export async function executeJob(
   }
 }
 
-/** Returns the result to commit, or a BbmError to throw after committing the failure record. */
+/**
+ * Returns the result to commit, a request for the job's next sub-batch, or a BbmError to throw
+ * after committing the failure record.
+ */
 async function runInTransaction(
   deps: ExecuteJobDeps,
   client: PoolClient,
   input: ExecuteJobInput,
   signal: AbortSignal,
-): Promise<ExecuteJobResult | BbmError> {
+  startedAt: number,
+): Promise<ExecuteJobResult | MoreSubBatches | BbmError> {
   // Migration first, then job: the order find and retry use too, so bbm's transactions never
   // deadlock. Holding the migration row also makes pause/resume wait for the job in flight.
   const migration = await lockMigrationOfJob(client, input.jobId);
@@ -112,6 +128,10 @@ async function runInTransaction(
   }
   const table = parseTableName(migration.tableName);
   const strategy = migration.batchingStrategy === BatchingStrategy.NULL_ROWS ? 'null' : 'serial';
+  const quotedTable = quoteTable(table);
+  const quotedColumn = quoteIdent(migration.columnName);
+  // null: the whole job in this transaction, as without sub-batches.
+  const sub = await nextSubBatch(client, { quotedTable, quotedColumn }, migration, job);
 
   await client.query('SAVEPOINT bbm_work');
   const started = performance.now();
@@ -120,12 +140,12 @@ async function runInTransaction(
     rowsChanged = await work.run({
       client,
       table,
-      quotedTable: quoteTable(table),
+      quotedTable,
       column: migration.columnName,
-      quotedColumn: quoteIdent(migration.columnName),
-      start: job.minValue,
-      end: job.maxValue,
-      batchSize: migration.batchSize,
+      quotedColumn,
+      start: sub ? workBound(sub.start) : job.minValue,
+      end: sub ? workBound(sub.end) : job.maxValue,
+      batchSize: sub ? sub.limit : migration.batchSize,
       strategy,
       args: migration.workArgs,
       signal,
@@ -165,6 +185,12 @@ async function runInTransaction(
           },
         );
   }
+  if (sub) {
+    // The job's time so far in this execution, pauses between its sub-batches included.
+    const committed = await commitSubBatch(client, migration, job, sub, rowsChanged, performance.now() - startedAt);
+    if (input.fence && !(await holdsLease(client, input.fence))) throw leaseLost(input.fence);
+    return committed;
+  }
   const durationMs = performance.now() - started;
   await markJobFinished(client, job.id, rowsChanged, durationMs);
   const span = job.minValue !== null && job.maxValue !== null ? job.maxValue - job.minValue + 1 : 0;
@@ -184,6 +210,15 @@ async function nullsRemain(client: PoolClient, m: MigrationRow): Promise<boolean
     `SELECT EXISTS (SELECT 1 FROM ${quoteTable(parseTableName(m.tableName))} WHERE ${quoteIdent(m.columnName)} IS NULL) AS more`,
   );
   return Boolean(rows[0]?.more);
+}
+
+/**
+ * A sub-batch bound in the work function's type. On this branch WorkContext bounds are JS numbers
+ * (as job.minValue/maxValue are, so nothing is lost that was not lost already); once the engine
+ * carries ids exactly, this becomes the conversion to that type.
+ */
+function workBound(id: string | null): number | null {
+  return id === null ? null : Number(id);
 }
 
 /** Stop the statement running on `client` from another connection (cancellation of an in-flight job). */

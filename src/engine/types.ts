@@ -44,11 +44,15 @@ export interface MigrationProgress {
   rowsProcessed: number;
   totalEstimate: number | null;
   jobs: { active: number; finished: number; failed: number };
-  currentRange: { start: number | null; end: number | null } | null;
+  /** The latest job's range; `cursor`: the last id its committed sub-batches reached (decimal string). */
+  currentRange: { start: number | null; end: number | null; cursor?: string | null } | null;
   /** Rows per second since the migration started running. */
   rowsPerSecond: number | null;
   etaSeconds: number | null;
   batchSize: number;
+  /** Rows per sub-batch; null: each job is one transaction. */
+  subBatchSize: number | null;
+  subBatchPauseMs: number;
   startedAt: string | null;
   finishedAt: string | null;
 }
@@ -62,8 +66,12 @@ export interface FindJobResult {
 }
 
 export interface ExecuteJobResult {
-  outcome: 'finished' | 'already_finished' | 'skipped';
-  /** Why a job was skipped (its migration was paused or is no longer runnable). */
+  /**
+   * `partial`: a job in sub-batches stopped at its time budget with its cursor kept; the next
+   * find hands it out again and it continues after the cursor.
+   */
+  outcome: 'finished' | 'already_finished' | 'skipped' | 'partial';
+  /** Why a job was skipped (its migration was paused or is no longer runnable) or is partial. */
   reason?: string;
   rows: number;
   durationMs: number;

@@ -4,7 +4,7 @@ import { num, numOrNull, type JobRow, type Queryable } from './types';
 /** Named queries over bbm.jobs. */
 
 const COLUMNS = `id, migration_id, min_value, max_value, status, attempts, retry_base, failure_error_code, last_error, rows_affected,
-  created_at, started_at, finished_at, duration_ms`;
+  cursor_id, sub_batches, created_at, started_at, finished_at, duration_ms`;
 
 export function toJob(r: Record<string, unknown>): JobRow {
   return {
@@ -18,6 +18,8 @@ export function toJob(r: Record<string, unknown>): JobRow {
     failureErrorCode: numOrNull(r.failure_error_code),
     lastError: (r.last_error as string | null) ?? null,
     rowsAffected: num(r.rows_affected),
+    cursorId: r.cursor_id === null || r.cursor_id === undefined ? null : String(r.cursor_id),
+    subBatches: num(r.sub_batches ?? 0),
     createdAt: r.created_at as Date,
     startedAt: (r.started_at as Date | null) ?? null,
     finishedAt: (r.finished_at as Date | null) ?? null,
@@ -84,7 +86,7 @@ export interface JobCounts {
   active: number;
   failed: number;
   /** The range of the most recent job, for "current range" displays. */
-  lastRange: { start: number | null; end: number | null } | null;
+  lastRange: { start: number | null; end: number | null; cursor: string | null } | null;
 }
 
 /**
@@ -95,7 +97,7 @@ export async function jobCounts(db: Queryable, migrationId: number): Promise<Job
   const { rows } = await db.query(
     `SELECT (SELECT count(*) FROM bbm.jobs WHERE migration_id = $1 AND status = ${JobStatus.ACTIVE}) AS active,
             (SELECT count(*) FROM bbm.jobs WHERE migration_id = $1 AND status = ${JobStatus.FAILED}) AS failed,
-            (SELECT json_build_object('start', min_value, 'end', max_value) FROM bbm.jobs WHERE migration_id = $1 ORDER BY id DESC LIMIT 1) AS last_range`,
+            (SELECT json_build_object('start', min_value, 'end', max_value, 'cursor', cursor_id::text) FROM bbm.jobs WHERE migration_id = $1 ORDER BY id DESC LIMIT 1) AS last_range`,
     [migrationId],
   );
   const r = rows[0] ?? {};

@@ -124,7 +124,7 @@ function renderOne(p: MigrationProgress): string {
   const range = p.currentRange
     ? p.currentRange.start === null
       ? 'next NULL rows'
-      : `${p.currentRange.start}..${p.currentRange.end}`
+      : `${p.currentRange.start}..${p.currentRange.end}${p.currentRange.cursor ? ` (sub-batches done through ${p.currentRange.cursor})` : ''}`
     : null;
   return renderFields([
     ['migration', `${p.name} (#${p.id})`],
@@ -134,9 +134,15 @@ function renderOne(p: MigrationProgress): string {
     ['jobs', `${formatCount(p.jobs.finished)} finished, ${formatCount(p.jobs.active)} active, ${formatCount(p.jobs.failed)} failed`],
     ['last range', range],
     ['batch size', formatCount(p.batchSize)],
+    ['sub-batches', subBatchText(p.subBatchSize, p.subBatchPauseMs)],
     ['rate', p.rowsPerSecond === null ? null : `${formatCount(p.rowsPerSecond)} rows/s`],
     ['eta', p.status === 'finished' ? null : formatDuration(p.etaSeconds)],
     ['started', p.startedAt],
     ['finished', p.finishedAt],
   ]);
+}
+
+/** "100 rows, 100 ms apart", or "off (one transaction per job)". */
+export function subBatchText(size: number | null, pauseMs: number): string {
+  return size === null ? 'off (one transaction per job)' : `${formatCount(size)} rows, ${formatCount(pauseMs)} ms apart`;
 }

@@ -9,10 +9,10 @@ import { listMigrations } from '../../store/migrations';
 import type { MigrationRow } from '../../store/types';
 import { action } from '../action';
 import { formatCount, renderFields, renderTable } from '../output';
-import { collectArg, integerIn, jsonObject, safeInteger } from '../parse';
+import { collectArg, integerIn, jsonObject, safeInteger, subBatchFlag } from '../parse';
 import { loadWorkRegistry } from '../registry';
 import { registerMigrationControl } from './migration-control';
-import { registerMigrationStatus } from './migration-status';
+import { registerMigrationStatus, subBatchText } from './migration-status';
 
 const DEFINITION_KEYS: readonly (keyof MigrationDefinition)[] = [
   'name',
@@ -22,6 +22,8 @@ const DEFINITION_KEYS: readonly (keyof MigrationDefinition)[] = [
   'column',
   'strategy',
   'batchSize',
+  'subBatchSize',
+  'subBatchPauseMs',
   'minValue',
   'maxValue',
   'args',
@@ -37,6 +39,8 @@ interface CreateOptions {
   column?: string;
   strategy?: string;
   batchSize?: number;
+  subBatchSize?: number;
+  subBatchPauseMs?: number;
   minValue?: number;
   maxValue?: number;
   arg?: Record<string, unknown>;
@@ -59,6 +63,12 @@ export function registerMigrations(program: Command): void {
     .option('--column <column>', 'serial: the integer column paginated over (usually id); null: the column whose NULLs are filled')
     .addOption(new Option('--strategy <strategy>', 'batching strategy').choices(['serial', 'null']))
     .option('--batch-size <n>', 'rows per job (default 1000)', integerIn(1, 1_000_000))
+    .option(
+      '--sub-batch-size <n>',
+      'rows per sub-batch, at most the batch size: each commits on its own, so row locks last one sub-batch (default: off, one transaction per job; GitLab uses 100)',
+      subBatchFlag('subBatchSize'),
+    )
+    .option('--sub-batch-pause-ms <ms>', 'pause between sub-batches, 0..60000 ms (default 100, as GitLab)', subBatchFlag('subBatchPauseMs'))
     .option('--min-value <n>', 'first id (serial; default 1)', safeInteger)
     .option('--max-value <n>', 'last id (serial; default: max(column) now)', safeInteger)
     .option('--arg <key=value>', 'work function argument (repeatable), e.g. --arg from=payload --arg to=copy', collectArg)
@@ -125,6 +135,8 @@ export function buildDefinition(opts: CreateOptions): MigrationDefinition {
     column: opts.column,
     strategy: opts.strategy,
     batchSize: opts.batchSize,
+    subBatchSize: opts.subBatchSize,
+    subBatchPauseMs: opts.subBatchPauseMs,
     minValue: opts.minValue,
     maxValue: opts.maxValue,
     paused: opts.paused,
@@ -171,6 +183,8 @@ export function migrationJson(m: MigrationRow): Record<string, unknown> {
     column: m.columnName,
     strategy: m.batchingStrategy,
     batchSize: m.batchSize,
+    subBatchSize: m.subBatchSize,
+    subBatchPauseMs: m.subBatchPauseMs,
     minValue: m.minValue,
     maxValue: m.maxValue,
     args: m.workArgs,
@@ -192,6 +206,7 @@ function describeRow(m: MigrationRow): [string, string | number | null][] {
     ['strategy', m.batchingStrategy],
     ['range', rangeText(m)],
     ['batch size', formatCount(m.batchSize)],
+    ['sub-batches', subBatchText(m.subBatchSize, m.subBatchPauseMs)],
     ['rows (estimate)', formatCount(m.totalTupleCount)],
   ];
 }
