@@ -143,8 +143,10 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
         bbm_name: job.migrationName,
       });
       const labels = { migration: job.migrationName, repository: job.repository };
-      // Heartbeats carry cancellation to us, and let Temporal notice a dead worker quickly.
-      const beat = setInterval(() => ctx.heartbeat(), Math.max(200, Math.min(1_000, input.jobTimeoutMs / 4)));
+      // Heartbeats carry cancellation to us, and let Temporal notice a dead worker quickly. A local
+      // activity has no heartbeat (the SDK warns on each one); its cancellation reaches it directly.
+      const heartbeat = (details?: unknown): void => (ctx.info.isLocal ? undefined : ctx.heartbeat(details));
+      const beat = setInterval(heartbeat, Math.max(200, Math.min(1_000, input.jobTimeoutMs / 4)));
       const end = metrics.jobDuration.startTimer(labels);
       try {
         l.info({ job_attempts: job.attempts }, 'found job, starting execution');
@@ -157,7 +159,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
               jobTimeoutMs: input.jobTimeoutMs,
               fence: input.fence,
               // Between sub-batches: a heartbeat with the cursor (and a chance to hear of a cancellation).
-              onSubBatch: (progress) => ctx.heartbeat(progress),
+              onSubBatch: heartbeat,
             },
             ctx.cancellationSignal,
           ),
