@@ -20,11 +20,12 @@ const ROWS = 3_000;
 const BATCH = 1_000;
 const SUB_BATCH = 100;
 
-/** items 1..ROWS with the sub-batch log, and one `increment` migration over it. */
-async function setup(label: string, subBatch: { subBatchSize?: number; subBatchPauseMs?: number }): Promise<TestDatabase> {
+/** items 1..ROWS with the sub-batch log, and (unless `define` is false) one `increment` migration over it. */
+async function setup(label: string, subBatch: { subBatchSize?: number; subBatchPauseMs?: number }, define = true): Promise<TestDatabase> {
   const db = await createTestDatabase(label);
   await createCounterTable(db.pool, 'items', ROWS);
   await installSubBatchLog(db.pool, 'items');
+  if (!define) return db;
   await defineMigration(
     { pool: db.pool, registry: new WorkRegistry([...BUILTIN_WORK]) },
     {
@@ -97,10 +98,36 @@ test('a worker SIGKILLed between sub-batches is replaced, every row ends at exac
   t.diagnostic(`killed ${kills.join('; ')}`);
 });
 
-test('configure changes sub-batch settings in the store; a pause lands between sub-batches with the cursor kept, and resume continues after it', async (t) => {
+test('sub-batch settings set by the CLI and changed by configure reach the store; a pause lands between sub-batches with the cursor kept, and resume continues after it', async (t) => {
   const label = 'sbpausewf';
-  const db = await setup(label, { subBatchSize: 500, subBatchPauseMs: 0 });
+  const db = await setup(label, {}, false);
   const worker = await startTestWorker(db);
+  const created = await bbm(
+    [
+      ...[
+        '--json',
+        'migrations',
+        'create',
+        '--name',
+        label,
+        '--repository',
+        label,
+        '--work',
+        'increment',
+        '--table',
+        'items',
+        '--column',
+        'id',
+      ],
+      ...['--arg', 'target=counter', '--batch-size', String(BATCH), '--sub-batch-size', '500', '--sub-batch-pause-ms', '0'],
+    ],
+    cliEnv(db.url, worker.taskQueue),
+  );
+  assert.equal(created.code, 0, shown(created));
+  assert.deepEqual((({ subBatchSize, subBatchPauseMs }) => ({ subBatchSize, subBatchPauseMs }))(JSON.parse(created.stdout)), {
+    subBatchSize: 500,
+    subBatchPauseMs: 0,
+  });
   // Someone else holds the repository, so the workflow waits while it is configured.
   await db.pool.query(
     "INSERT INTO bbm.leases (repository, holder, token, expires_at) VALUES ($1, 'someone-else', 1, now() + interval '1 hour')",
