@@ -121,11 +121,10 @@ function renderAll(progress: MigrationProgress[]): string {
 }
 
 function renderOne(p: MigrationProgress): string {
-  const range = p.currentRange
-    ? p.currentRange.start === null
-      ? 'next NULL rows'
-      : `${p.currentRange.start}..${p.currentRange.end}${p.currentRange.cursor ? ` (sub-batches done through ${p.currentRange.cursor})` : ''}`
-    : null;
+  const r = p.currentRange;
+  // A job part-done in sub-batches shows how far it got.
+  const partDone = r?.cursor && r.cursor !== String(r.end) ? ` (sub-batches done through ${r.cursor})` : '';
+  const range = r ? (r.start === null ? 'next NULL rows' : `${r.start}..${r.end}${partDone}`) : null;
   return renderFields([
     ['migration', `${p.name} (#${p.id})`],
     ['repository', p.repository],
