@@ -20,6 +20,10 @@ export const ErrorCode = Object.freeze({
   INVALID_BATCHING_STRATEGY: 'INVALID_BATCHING_STRATEGY',
   INVALID_RANGE: 'INVALID_RANGE',
   INVALID_BATCH_SIZE: 'INVALID_BATCH_SIZE',
+  /** A sub-batch size that is not an integer in range, or exceeds its batch size. */
+  INVALID_SUB_BATCH_SIZE: 'INVALID_SUB_BATCH_SIZE',
+  /** A pause between sub-batches that is not an integer number of milliseconds in range. */
+  INVALID_SUB_BATCH_PAUSE: 'INVALID_SUB_BATCH_PAUSE',
   /** A NULL-strategy migration needs `CREATE INDEX ... WHERE column IS NULL`. */
   MISSING_NULL_INDEX: 'MISSING_NULL_INDEX',
   /** A distinct-strategy migration needs an index whose first column is the pagination column (for the loose index scan). */

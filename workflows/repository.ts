@@ -7,6 +7,7 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -36,6 +37,7 @@ import {
   type RepositoryTotals,
 } from '../src/contract/messages';
 import { SA } from '../src/contract/search-attributes';
+import { checkSubBatchSettings } from '../src/contract/sub-batches';
 import type { ControlRequest, RepositorySummary, RepositoryWorkflowInput } from '../src/contract/workflows';
 
 // Bookkeeping is idempotent or fenced, so transient failures (a Postgres restart) retry until they pass.
@@ -96,10 +98,16 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
   setHandler(
     configureUpdate,
     async (request: ConfigureRequest) => {
-      const { batchSize, migration, ...rest } = request;
-      knobs = { ...knobs, ...rest };
-      if (batchSize !== undefined) await bookkeeping.setBatchSize({ repository, migration, batchSize });
-      log.info('knobs changed', { repository, knobs, batchSize, migration });
+      const { batchSize, subBatchSize, subBatchPauseMs, migration, ...rest } = request;
+      // Migration settings first: when the database refuses them (a sub-batch size above a
+      // stored batch size), the update fails with nothing changed, knobs included. Histories
+      // recorded before this order replay the old one (knobs first).
+      const settingsFirst = patched('configure-settings-first');
+      if (!settingsFirst) knobs = { ...knobs, ...rest };
+      if (batchSize !== undefined || subBatchSize !== undefined || subBatchPauseMs !== undefined)
+        await bookkeeping.setBatchSize({ repository, migration, batchSize, subBatchSize, subBatchPauseMs });
+      if (settingsFirst) knobs = { ...knobs, ...rest };
+      log.info('knobs changed', { repository, knobs, batchSize, subBatchSize, subBatchPauseMs, migration });
       return knobs;
     },
     { validator: validateConfigure(() => knobs) },
@@ -414,7 +422,7 @@ function validateConfigure(current: () => Knobs) {
   return (request: ConfigureRequest): void => {
     if (!request || typeof request !== 'object' || Array.isArray(request))
       throw ApplicationFailure.nonRetryable('configure takes a JSON object of knobs.', ErrorCode.INVALID_INPUT);
-    const { batchSize, migration, ...rest } = request;
+    const { batchSize, subBatchSize, subBatchPauseMs, migration, ...rest } = request;
     const problem = checkKnobs(rest, current());
     if (problem) throw ApplicationFailure.nonRetryable(problem.message, ErrorCode.INVALID_INPUT);
     if (
@@ -429,6 +437,9 @@ function validateConfigure(current: () => Knobs) {
         ErrorCode.INVALID_BATCH_SIZE,
       );
     }
+    // Against the request's own batch size here; against stored ones by the activity, in its transaction.
+    const subBatch = checkSubBatchSettings({ subBatchSize, subBatchPauseMs }, batchSize);
+    if (subBatch) throw ApplicationFailure.nonRetryable(subBatch.message, subBatch.code);
     if (migration !== undefined && typeof migration !== 'string')
       throw ApplicationFailure.nonRetryable('migration must be a migration name.', ErrorCode.INVALID_INPUT);
   };

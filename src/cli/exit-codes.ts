@@ -25,6 +25,8 @@ const BY_ERROR_CODE: Readonly<Record<ErrorCode, ExitCode>> = Object.freeze({
   [ErrorCode.INVALID_BATCHING_STRATEGY]: ExitCode.BAD_INPUT,
   [ErrorCode.INVALID_RANGE]: ExitCode.BAD_INPUT,
   [ErrorCode.INVALID_BATCH_SIZE]: ExitCode.BAD_INPUT,
+  [ErrorCode.INVALID_SUB_BATCH_SIZE]: ExitCode.BAD_INPUT,
+  [ErrorCode.INVALID_SUB_BATCH_PAUSE]: ExitCode.BAD_INPUT,
   [ErrorCode.MISSING_NULL_INDEX]: ExitCode.BAD_INPUT,
   [ErrorCode.MISSING_INDEX]: ExitCode.BAD_INPUT,
   [ErrorCode.MISSING_UNIQUE_KEY]: ExitCode.BAD_INPUT,

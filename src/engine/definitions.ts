@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { checkSubBatchSettings, DEFAULT_SUB_BATCH_PAUSE_MS } from '../contract/sub-batches';
 import { BbmError, ErrorCode, invalidInput } from '../errors';
 import { insertMigration, migrationByName } from '../store/migrations';
 import { columnMax, countNulls, plannerEstimate } from '../store/target';
@@ -30,6 +31,13 @@ export interface MigrationDefinition {
   strategy?: string;
   /** Rows per job (distinct: distinct values per job). @default 1000 */
   batchSize?: number;
+  /**
+   * Rows per sub-batch (each commits on its own, so row locks last one sub-batch), at most
+   * `batchSize`. @default null: each job is one transaction. See src/contract/sub-batches.ts.
+   */
+  subBatchSize?: number | null;
+  /** Milliseconds between two sub-batches of a job (0..60000). @default 100 (GitLab's pause_ms) */
+  subBatchPauseMs?: number;
   /**
    * First value of the range (serial, distinct): a safe-integer number, a bigint, or a decimal
    * string for values beyond 2^53 ("9007199254740993"); it must fit the column's type. @default 1
@@ -74,6 +82,8 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
       `Batch size must be an integer from ${LIMITS.MIN_BATCH_SIZE} to ${LIMITS.MAX_BATCH_SIZE}; got ${JSON.stringify(def.batchSize)}.`,
     );
   }
+  const subBatchProblem = checkSubBatchSettings(def, batchSize);
+  if (subBatchProblem) throw new BbmError(subBatchProblem.code, subBatchProblem.message);
   const minValue = def.minValue === undefined ? 1n : exactInteger(def.minValue, 'minValue');
   const givenMax = def.maxValue === undefined ? undefined : exactInteger(def.maxValue, 'maxValue');
   if (givenMax !== undefined && minValue > givenMax) {
@@ -121,6 +131,8 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
       minValue,
       maxValue,
       batchSize,
+      subBatchSize: def.subBatchSize ?? null,
+      subBatchPauseMs: def.subBatchPauseMs ?? DEFAULT_SUB_BATCH_PAUSE_MS,
       batchingStrategy: strategy,
       totalTupleCount: await estimateRows(db, table, column, strategy, minValue, maxValue),
       status: def.paused ? MigrationStatus.PAUSED : MigrationStatus.ACTIVE,

@@ -45,6 +45,8 @@ export async function migrationProgress(db: Queryable, migration: MigrationRow |
     rowsPerSecond,
     etaSeconds,
     batchSize: m.batchSize,
+    subBatchSize: m.subBatchSize,
+    subBatchPauseMs: m.subBatchPauseMs,
     startedAt: m.startedAt?.toISOString() ?? null,
     finishedAt: m.finishedAt?.toISOString() ?? null,
   };

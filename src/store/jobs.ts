@@ -5,7 +5,7 @@ import { idText, num, numOrNull, type JobRow, type Queryable } from './types';
 /** Named queries over bbm.jobs. */
 
 const COLUMNS = `id, migration_id, min_value, max_value, status, attempts, retry_base, failure_error_code, last_error, rows_affected,
-  created_at, started_at, finished_at, duration_ms`;
+  cursor_id, sub_batches, created_at, started_at, finished_at, duration_ms`;
 
 export function toJob(r: Record<string, unknown>): JobRow {
   return {
@@ -19,6 +19,8 @@ export function toJob(r: Record<string, unknown>): JobRow {
     failureErrorCode: numOrNull(r.failure_error_code),
     lastError: (r.last_error as string | null) ?? null,
     rowsAffected: fromDb(r.rows_affected),
+    cursorId: r.cursor_id === null || r.cursor_id === undefined ? null : String(r.cursor_id),
+    subBatches: num(r.sub_batches ?? 0),
     createdAt: r.created_at as Date,
     startedAt: (r.started_at as Date | null) ?? null,
     finishedAt: (r.finished_at as Date | null) ?? null,
@@ -84,8 +86,8 @@ export async function markJobFailed(db: Queryable, id: string, failureCode: numb
 export interface JobCounts {
   active: number;
   failed: number;
-  /** The range of the most recent job, for "current range" displays, as exact decimal text. */
-  lastRange: { start: string | null; end: string | null } | null;
+  /** The range of the most recent job, for "current range" displays, as exact decimal text; `cursor`: its sub-batch cursor. */
+  lastRange: { start: string | null; end: string | null; cursor: string | null } | null;
   /** last_error of the newest failed job (what an operator needs after a failure). */
   lastError: string | null;
 }
@@ -98,7 +100,7 @@ export async function jobCounts(db: Queryable, migrationId: string): Promise<Job
   const { rows } = await db.query(
     `SELECT (SELECT count(*) FROM bbm.jobs WHERE migration_id = $1 AND status = ${JobStatus.ACTIVE}) AS active,
             (SELECT count(*) FROM bbm.jobs WHERE migration_id = $1 AND status = ${JobStatus.FAILED}) AS failed,
-            (SELECT json_build_object('start', min_value::text, 'end', max_value::text) FROM bbm.jobs WHERE migration_id = $1 ORDER BY id DESC LIMIT 1) AS last_range,
+            (SELECT json_build_object('start', min_value::text, 'end', max_value::text, 'cursor', cursor_id::text) FROM bbm.jobs WHERE migration_id = $1 ORDER BY id DESC LIMIT 1) AS last_range,
             (SELECT last_error FROM bbm.jobs WHERE migration_id = $1 AND status = ${JobStatus.FAILED} ORDER BY id DESC LIMIT 1) AS last_error`,
     [migrationId],
   );

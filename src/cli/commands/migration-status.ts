@@ -121,11 +121,10 @@ function renderAll(progress: MigrationProgress[]): string {
 }
 
 function renderOne(p: MigrationProgress): string {
-  const range = p.currentRange
-    ? p.currentRange.start === null
-      ? 'next NULL rows'
-      : `${p.currentRange.start}..${p.currentRange.end}`
-    : null;
+  const r = p.currentRange;
+  // A job part-done in sub-batches shows how far it got.
+  const partDone = r?.cursor && r.cursor !== String(r.end) ? ` (sub-batches done through ${r.cursor})` : '';
+  const range = r ? (r.start === null ? 'next NULL rows' : `${r.start}..${r.end}${partDone}`) : null;
   return renderFields([
     ['migration', `${p.name} (#${p.id})`],
     ['repository', p.repository],
@@ -135,9 +134,15 @@ function renderOne(p: MigrationProgress): string {
     ['last range', range],
     ['last error', p.lastError],
     ['batch size', formatCount(p.batchSize)],
+    ['sub-batches', subBatchText(p.subBatchSize, p.subBatchPauseMs)],
     ['rate', p.rowsPerSecond === null ? null : `${formatCount(p.rowsPerSecond)} rows/s`],
     ['eta', p.status === 'finished' ? null : formatDuration(p.etaSeconds)],
     ['started', p.startedAt],
     ['finished', p.finishedAt],
   ]);
+}
+
+/** "100 rows, 100 ms apart", or "off (one transaction per job)". */
+export function subBatchText(size: number | null, pauseMs: number): string {
+  return size === null ? 'off (one transaction per job)' : `${formatCount(size)} rows, ${formatCount(pauseMs)} ms apart`;
 }

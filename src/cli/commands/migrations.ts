@@ -11,10 +11,10 @@ import { listMigrations } from '../../store/migrations';
 import type { MigrationRow } from '../../store/types';
 import { action } from '../action';
 import { formatCount, renderFields, renderTable } from '../output';
-import { collectArg, decimalInteger, integerIn, jsonObject } from '../parse';
+import { collectArg, decimalInteger, integerIn, jsonObject, subBatchFlag } from '../parse';
 import { loadWorkRegistry } from '../registry';
 import { registerMigrationControl } from './migration-control';
-import { registerMigrationStatus } from './migration-status';
+import { registerMigrationStatus, subBatchText } from './migration-status';
 
 const DEFINITION_KEYS: readonly (keyof MigrationDefinition)[] = [
   'name',
@@ -24,6 +24,8 @@ const DEFINITION_KEYS: readonly (keyof MigrationDefinition)[] = [
   'column',
   'strategy',
   'batchSize',
+  'subBatchSize',
+  'subBatchPauseMs',
   'minValue',
   'maxValue',
   'args',
@@ -39,6 +41,8 @@ interface CreateOptions {
   column?: string;
   strategy?: string;
   batchSize?: number;
+  subBatchSize?: number;
+  subBatchPauseMs?: number;
   minValue?: string;
   maxValue?: string;
   arg?: Record<string, unknown>;
@@ -67,6 +71,12 @@ export function registerMigrations(program: Command): void {
     )
     .addOption(new Option('--strategy <strategy>', 'batching strategy (default serial)').choices(['serial', 'distinct', 'null']))
     .option('--batch-size <n>', 'rows per job; distinct: distinct values per job (default 1000)', integerIn(1, 1_000_000))
+    .option(
+      '--sub-batch-size <n>',
+      'rows per sub-batch, at most the batch size: each commits on its own, so row locks last one sub-batch (default: off, one transaction per job; GitLab uses 100)',
+      subBatchFlag('subBatchSize'),
+    )
+    .option('--sub-batch-pause-ms <ms>', 'pause between sub-batches, 0..60000 ms (default 100, as GitLab)', subBatchFlag('subBatchPauseMs'))
     .option('--min-value <n>', 'first value (serial, distinct; default 1); any integer of the column type, exactly', decimalInteger)
     .option('--max-value <n>', 'last value (serial, distinct; default: max(column) now)', decimalInteger)
     .option('--arg <key=value>', 'work function argument (repeatable), e.g. --arg from=payload --arg to=copy', collectArg)
@@ -133,6 +143,8 @@ export function buildDefinition(opts: CreateOptions): MigrationDefinition {
     column: opts.column,
     strategy: opts.strategy,
     batchSize: opts.batchSize,
+    subBatchSize: opts.subBatchSize,
+    subBatchPauseMs: opts.subBatchPauseMs,
     minValue: opts.minValue,
     maxValue: opts.maxValue,
     paused: opts.paused,
@@ -179,6 +191,8 @@ export function migrationJson(m: MigrationRow): Record<string, unknown> {
     column: m.columnName,
     strategy: m.batchingStrategy,
     batchSize: m.batchSize,
+    subBatchSize: m.subBatchSize,
+    subBatchPauseMs: m.subBatchPauseMs,
     // bigint values are decimal strings in JSON (exact beyond 2^53; see src/engine/int8.ts).
     minValue: decimal(m.minValue),
     maxValue: decimal(m.maxValue),
@@ -201,6 +215,7 @@ function describeRow(m: MigrationRow): [string, string | number | null][] {
     ['strategy', m.batchingStrategy],
     ['range', rangeText(m)],
     ['batch size', formatCount(m.batchSize)],
+    ['sub-batches', subBatchText(m.subBatchSize, m.subBatchPauseMs)],
     ['rows (estimate)', formatCount(m.totalTupleCount)],
   ];
 }
