@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { BbmError, ErrorCode } from '../src/errors';
 
 /**
- * Codes a retry cannot fix. Everything else (WORK_FAILED, connection errors, timeouts) is left
+ * Codes a retry cannot fix. Everything else (WORK_FAILED, NO_PROGRESS, connection errors, timeouts) is left
  * to the activity's retry policy. WORK_FUNCTION_NOT_FOUND and LOCK_TIMEOUT are non-retryable
  * here on purpose: the workflow handles them by waiting visibly, then trying again.
  */
@@ -15,7 +15,12 @@ const NON_RETRYABLE = new Set<string>([
   ErrorCode.INVALID_BATCHING_STRATEGY,
   ErrorCode.INVALID_RANGE,
   ErrorCode.INVALID_BATCH_SIZE,
+  ErrorCode.INVALID_SUB_BATCH_SIZE,
+  ErrorCode.INVALID_SUB_BATCH_PAUSE,
   ErrorCode.MISSING_NULL_INDEX,
+  ErrorCode.MISSING_INDEX,
+  ErrorCode.MISSING_UNIQUE_KEY,
+  ErrorCode.PAGINATION_COLUMN_NOT_UNIQUE,
   ErrorCode.MIGRATION_EXISTS,
   ErrorCode.MIGRATION_NOT_FOUND,
   ErrorCode.INVALID_STATE,

@@ -1,11 +1,12 @@
 import { Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
-import { pauseMigrations, resumeMigrations, changeBatchSize } from '../src/engine/control';
+import { changeBatchSettings, pauseMigrations, resumeMigrations } from '../src/engine/control';
 import { executeJob } from '../src/engine/execute-job';
 import { findJob } from '../src/engine/find-job';
 import { acquireLease } from '../src/engine/lease';
 import { migrationsProgress } from '../src/engine/progress';
 import type { WorkRegistry } from '../src/engine/registry';
+import { decimal } from '../src/engine/int8';
 import type { ExecuteJobResult, FenceToken, FindJobResult, JobDescriptor, MigrationProgress } from '../src/engine/types';
 import type { Logger } from '../src/logger';
 import type { BbmMetrics } from '../src/metrics';
@@ -28,8 +29,11 @@ export interface MigrationDefinitionMemo {
   column: string;
   strategy: string;
   batchSize: number;
-  minValue: number;
-  maxValue: number | null;
+  subBatchSize: number | null;
+  subBatchPauseMs: number;
+  /** Decimal strings (bigint). */
+  minValue: string;
+  maxValue: string | null;
   args: Record<string, unknown>;
 }
 
@@ -44,7 +48,8 @@ export interface FindJobActivityInput {
   fence: FenceToken;
   maxJobAttempts: number;
   retryFailed: boolean;
-  exclude: number[];
+  /** Migration ids as decimal strings. */
+  exclude: string[];
   /** Lease lifetime to renew to, so a long batch never outlives its lease. */
   leaseTtlMs: number;
 }
@@ -65,10 +70,14 @@ export interface ControlInput {
   repository: string;
   migration?: string;
 }
+/** A `configure` request's migration settings; absent fields keep their value. */
 export interface BatchSizeInput {
   repository: string;
   migration?: string;
-  batchSize: number;
+  batchSize?: number;
+  /** null turns sub-batches off (one transaction per job). */
+  subBatchSize?: number | null;
+  subBatchPauseMs?: number;
 }
 
 /** Activities of the repository workflow: thin adapters over src/engine. */
@@ -137,22 +146,32 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
         bbm_name: job.migrationName,
       });
       const labels = { migration: job.migrationName, repository: job.repository };
-      // Heartbeats carry cancellation to us, and let Temporal notice a dead worker quickly.
-      const beat = setInterval(() => ctx.heartbeat(), Math.max(200, Math.min(1_000, input.jobTimeoutMs / 4)));
+      // Heartbeats carry cancellation to us, and let Temporal notice a dead worker quickly. A local
+      // activity has no heartbeat (the SDK warns on each one); its cancellation reaches it directly.
+      const heartbeat = (details?: unknown): void => (ctx.info.isLocal ? undefined : ctx.heartbeat(details));
+      const beat = setInterval(heartbeat, Math.max(200, Math.min(1_000, input.jobTimeoutMs / 4)));
       const end = metrics.jobDuration.startTimer(labels);
       try {
         l.info({ job_attempts: job.attempts }, 'found job, starting execution');
         const result = await adapt(() =>
           executeJob(
             { pool, registry },
-            { jobId: job.jobId, maxJobAttempts: input.maxJobAttempts, jobTimeoutMs: input.jobTimeoutMs, fence: input.fence },
+            {
+              jobId: job.jobId,
+              maxJobAttempts: input.maxJobAttempts,
+              jobTimeoutMs: input.jobTimeoutMs,
+              fence: input.fence,
+              // Between sub-batches: a heartbeat with the cursor (and a chance to hear of a cancellation).
+              onSubBatch: heartbeat,
+            },
             ctx.cancellationSignal,
           ),
         );
         end({ outcome: result.outcome });
         metrics.jobs.inc({ ...labels, outcome: result.outcome });
         if (result.outcome === 'finished') {
-          metrics.migratedTuples.inc(labels, result.rows);
+          // Prometheus counters are floats anyway; rows per job are far below 2^53.
+          metrics.migratedTuples.inc(labels, Number(result.rows));
           metrics.jobBatchSize.set(labels, job.batchSize);
         }
         if (result.progress) metrics.progress.set(labels, result.progress.percent);
@@ -196,8 +215,13 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
       });
     },
 
+    /**
+     * Batch size and sub-batch settings. Kept under its first name (activity type `setBatchSize`)
+     * so that workflow histories recorded before sub-batches existed still replay.
+     */
     async setBatchSize(input: BatchSizeInput): Promise<string[]> {
-      return adapt(() => changeBatchSize(pool, { repository: input.repository, name: input.migration }, input.batchSize));
+      const { repository, migration, ...change } = input;
+      return adapt(() => changeBatchSettings(pool, { repository, name: migration }, change));
     },
 
     /** Every migration of the repository, and the database's clock (the workflow keeps no wall clock of its own). */
@@ -213,8 +237,10 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
           column: m.columnName,
           strategy: m.batchingStrategy,
           batchSize: m.batchSize,
-          minValue: m.minValue,
-          maxValue: m.maxValue,
+          subBatchSize: m.subBatchSize,
+          subBatchPauseMs: m.subBatchPauseMs,
+          minValue: decimal(m.minValue),
+          maxValue: decimal(m.maxValue),
           args: m.workArgs,
         }));
         return { migrations: all.map((x) => x.progress), definitions, now: await databaseNow(pool) };

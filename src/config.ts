@@ -29,6 +29,8 @@ export interface BbmConfig {
   temporalCli: string | undefined;
   /** Where the connection settings came from, for messages about them (unset ones are absent). */
   origins: SettingOrigins;
+  /** Explicit paths of the binaries a local cluster runs (TEMPORAL_SERVER, TEMPORAL_SQL_TOOL, TEMPORAL_UI_SERVER); see src/dev/temporal-cluster-tools.ts. */
+  clusterBinaries: { server: string | undefined; sqlTool: string | undefined; uiServer: string | undefined };
 }
 
 /** A flag (`--database-url`), an environment variable (`DATABASE_URL`), or the Temporal CLI profile's config file. */
@@ -47,6 +49,13 @@ export interface TemporalSettings {
   secure: boolean;
   /** Resolved by Temporal's own envconfig: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE. */
   connectionOptions: NativeConnectionOptions;
+  /**
+   * How often (seconds) the worker re-resolves the address's host name, whose every address it
+   * spreads its calls over (Temporal Core's DNS load balancing), so that a host name with one
+   * record per frontend survives the loss of a frontend; 0 turns it off. Core skips IP literals
+   * and `localhost`. @default 30 (BBM_TEMPORAL_DNS_REFRESH_S)
+   */
+  dnsRefreshSeconds: number;
 }
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -101,6 +110,11 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, flags: Confi
     toolsDir: path.resolve(env.BBM_TOOLS_DIR ?? path.join(PROJECT_ROOT, '.tools')),
     temporalCli: nonEmpty(env.TEMPORAL_CLI),
     origins: settingOrigins(env, flags, databaseUrl !== undefined, temporal.address !== undefined),
+    clusterBinaries: {
+      server: nonEmpty(env.TEMPORAL_SERVER),
+      sqlTool: nonEmpty(env.TEMPORAL_SQL_TOOL),
+      uiServer: nonEmpty(env.TEMPORAL_UI_SERVER),
+    },
   };
 }
 
@@ -135,6 +149,7 @@ function resolveTemporal(env: NodeJS.ProcessEnv, flags: ConfigFlags): TemporalSe
     namespace,
     secure: Boolean(profile.apiKey) || (profile.tls !== undefined && !profile.tls.disabled),
     connectionOptions: connect.connectionOptions,
+    dnsRefreshSeconds: integerSetting(env.BBM_TEMPORAL_DNS_REFRESH_S, 30, 'BBM_TEMPORAL_DNS_REFRESH_S', 0, 86_400),
   };
 }
 

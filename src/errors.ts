@@ -20,8 +20,18 @@ export const ErrorCode = Object.freeze({
   INVALID_BATCHING_STRATEGY: 'INVALID_BATCHING_STRATEGY',
   INVALID_RANGE: 'INVALID_RANGE',
   INVALID_BATCH_SIZE: 'INVALID_BATCH_SIZE',
+  /** A sub-batch size that is not an integer in range, or exceeds its batch size. */
+  INVALID_SUB_BATCH_SIZE: 'INVALID_SUB_BATCH_SIZE',
+  /** A pause between sub-batches that is not an integer number of milliseconds in range. */
+  INVALID_SUB_BATCH_PAUSE: 'INVALID_SUB_BATCH_PAUSE',
   /** A NULL-strategy migration needs `CREATE INDEX ... WHERE column IS NULL`. */
   MISSING_NULL_INDEX: 'MISSING_NULL_INDEX',
+  /** A distinct-strategy migration needs an index whose first column is the pagination column (for the loose index scan). */
+  MISSING_INDEX: 'MISSING_INDEX',
+  /** A NULL-strategy migration needs a primary key (or a unique index over NOT NULL columns) to name each job's rows. */
+  MISSING_UNIQUE_KEY: 'MISSING_UNIQUE_KEY',
+  /** The serial strategy needs a pagination column that is unique on its own, or a job could hold any number of rows. */
+  PAGINATION_COLUMN_NOT_UNIQUE: 'PAGINATION_COLUMN_NOT_UNIQUE',
   MIGRATION_EXISTS: 'MIGRATION_EXISTS',
   MIGRATION_NOT_FOUND: 'MIGRATION_NOT_FOUND',
   /** No migration belongs to that repository key. */
@@ -33,6 +43,8 @@ export const ErrorCode = Object.freeze({
   WORK_FUNCTION_NOT_FOUND: 'WORK_FUNCTION_NOT_FOUND',
   /** A work function threw. */
   WORK_FAILED: 'WORK_FAILED',
+  /** A NULL-strategy job left some of its rows NULL, so the next job would find them again: an attempt that failed. */
+  NO_PROGRESS: 'NO_PROGRESS',
   MAX_JOB_RETRY: 'MAX_JOB_RETRY',
   /** The repository lease is held by another holder and did not free up in time. */
   LOCK_TIMEOUT: 'LOCK_TIMEOUT',

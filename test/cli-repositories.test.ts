@@ -27,7 +27,7 @@ test('repositories start runs the workflow once: a second start says "already ru
           '--column',
           'id',
           '--batch-size',
-          '100',
+          '10',
           '--arg',
           'target=counter',
         ],
@@ -132,7 +132,7 @@ test('repositories start --wait --json streams progress events as JSON lines and
     lines.slice(0, -1).every((l) => l.event === 'progress'),
     shown(r),
   );
-  assert.deepEqual([lines.at(-1)?.state, lines.at(-1)?.jobs, lines.at(-1)?.rows], ['finished', 3, 300]);
+  assert.deepEqual([lines.at(-1)?.state, lines.at(-1)?.jobs, lines.at(-1)?.rows], ['finished', 3, '300']);
 });
 
 test('repositories commands refuse bad keys (2), unknown repositories (6) and bad knobs (2)', async () => {

@@ -7,6 +7,7 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -18,6 +19,7 @@ import {
 } from '@temporalio/workflow';
 import type { EnqueuerActivities } from '../activities/enqueuer';
 import type { RepositoryActivities } from '../activities/repository';
+import { addDecimal } from '../src/engine/int8';
 import type { ExecuteJobResult, FenceToken, FindJobResult, JobDescriptor, MigrationProgress } from '../src/engine/types';
 import { ErrorCode } from '../src/errors';
 import { checkKnobs, DEFAULT_KNOBS, type Knobs } from '../src/knobs';
@@ -35,6 +37,7 @@ import {
   type RepositoryTotals,
 } from '../src/contract/messages';
 import { SA } from '../src/contract/search-attributes';
+import { checkSubBatchSettings } from '../src/contract/sub-batches';
 import type { ControlRequest, RepositorySummary, RepositoryWorkflowInput } from '../src/contract/workflows';
 
 // Bookkeeping is idempotent or fenced, so transient failures (a Postgres restart) retry until they pass.
@@ -63,16 +66,17 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
   const carried = input.carried;
   const totals: RepositoryTotals = carried?.totals ?? {
     jobs: 0,
-    rows: 0,
+    rows: '0',
     batches: 0,
     migrationsFinished: [],
     migrationsFailed: [],
     runs: 0,
   };
   totals.runs += 1;
-  const failedIds = new Set<number>(carried?.failedMigrationIds ?? []);
+  // String(): a run continued from an older version carried these ids as numbers.
+  const failedIds = new Set<string>((carried?.failedMigrationIds ?? []).map(String));
   const pending: ControlRequest[] = [...(carried?.pending ?? [])];
-  const progress = new Map<number, MigrationProgress>((carried?.progress ?? []).map((p) => [p.id, p]));
+  const progress = new Map<string, MigrationProgress>((carried?.progress ?? []).map((p) => [String(p.id), p]));
   let retryFailed = input.retryFailed ?? false;
   let state: RepositoryState = 'starting';
   let detail: string | null = null;
@@ -94,10 +98,16 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
   setHandler(
     configureUpdate,
     async (request: ConfigureRequest) => {
-      const { batchSize, migration, ...rest } = request;
-      knobs = { ...knobs, ...rest };
-      if (batchSize !== undefined) await bookkeeping.setBatchSize({ repository, migration, batchSize });
-      log.info('knobs changed', { repository, knobs, batchSize, migration });
+      const { batchSize, subBatchSize, subBatchPauseMs, migration, ...rest } = request;
+      // Migration settings first: when the database refuses them (a sub-batch size above a
+      // stored batch size), the update fails with nothing changed, knobs included. Histories
+      // recorded before this order replay the old one (knobs first).
+      const settingsFirst = patched('configure-settings-first');
+      if (!settingsFirst) knobs = { ...knobs, ...rest };
+      if (batchSize !== undefined || subBatchSize !== undefined || subBatchPauseMs !== undefined)
+        await bookkeeping.setBatchSize({ repository, migration, batchSize, subBatchSize, subBatchPauseMs });
+      if (settingsFirst) knobs = { ...knobs, ...rest };
+      log.info('knobs changed', { repository, knobs, batchSize, subBatchSize, subBatchPauseMs, migration });
       return knobs;
     },
     { validator: validateConfigure(() => knobs) },
@@ -363,7 +373,7 @@ function recordExecution(result: ExecuteJobResult, totals: RepositoryTotals): vo
   // already_finished: an earlier attempt committed but its result never reached the workflow.
   if (result.outcome !== 'finished' && result.outcome !== 'already_finished') return;
   totals.jobs += 1;
-  totals.rows += result.rows;
+  totals.rows = addDecimal(totals.rows, result.rows);
 }
 
 /** The lease must outlive a whole batch of slow jobs, or a healthy holder could lose it mid-batch. */
@@ -412,7 +422,7 @@ function validateConfigure(current: () => Knobs) {
   return (request: ConfigureRequest): void => {
     if (!request || typeof request !== 'object' || Array.isArray(request))
       throw ApplicationFailure.nonRetryable('configure takes a JSON object of knobs.', ErrorCode.INVALID_INPUT);
-    const { batchSize, migration, ...rest } = request;
+    const { batchSize, subBatchSize, subBatchPauseMs, migration, ...rest } = request;
     const problem = checkKnobs(rest, current());
     if (problem) throw ApplicationFailure.nonRetryable(problem.message, ErrorCode.INVALID_INPUT);
     if (
@@ -427,6 +437,9 @@ function validateConfigure(current: () => Knobs) {
         ErrorCode.INVALID_BATCH_SIZE,
       );
     }
+    // Against the request's own batch size here; against stored ones by the activity, in its transaction.
+    const subBatch = checkSubBatchSettings({ subBatchSize, subBatchPauseMs }, batchSize);
+    if (subBatch) throw ApplicationFailure.nonRetryable(subBatch.message, subBatch.code);
     if (migration !== undefined && typeof migration !== 'string')
       throw ApplicationFailure.nonRetryable('migration must be a migration name.', ErrorCode.INVALID_INPUT);
   };

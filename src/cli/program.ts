@@ -4,6 +4,7 @@ import { registerDoctor } from './commands/doctor';
 import { registerEnqueuer } from './commands/enqueuer';
 import { registerMigrationControl } from './commands/migration-control';
 import { registerMigrationStatus } from './commands/migration-status';
+import { registerHealth } from './commands/health';
 import { registerMigrations } from './commands/migrations';
 import { registerRepositories } from './commands/repositories';
 import { registerRun } from './commands/run';
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerWorker(program);
   registerSetup(program);
   registerDoctor(program);
+  registerHealth(program);
   registerDev(program);
   return program;
 }

@@ -11,8 +11,8 @@ export const STATUS_ORDER: readonly string[] = Object.freeze(['finished', 'runni
 export interface OverallProgress {
   /** 0..1: each migration's percent weighted by its size (its row estimate, at least 1). */
   fraction: number;
-  /** Rows processed by all of them. */
-  rows: number;
+  /** Rows processed by all of them, exactly (the counters are Postgres bigints). */
+  rows: bigint;
   /** Count per status in STATUS_ORDER, e.g. "2 finished, 1 running". */
   detail: string;
 }
@@ -21,14 +21,14 @@ export interface OverallProgress {
 export function overall(progress: readonly MigrationProgress[]): OverallProgress {
   let weight = 0;
   let done = 0;
-  let rows = 0;
+  let rows = 0n;
   const counts: Record<string, number> = {};
   for (const p of progress) {
-    // Number(): the counters may be exact decimal strings; a bar only needs a float.
+    // Number() for the weight only: a bar needs a float, the row total stays exact.
     const w = Math.max(1, Number(p.totalEstimate ?? 1));
     weight += w;
     done += (w * p.percent) / 100;
-    rows += Number(p.rowsProcessed);
+    rows += BigInt(p.rowsProcessed);
     counts[p.status] = (counts[p.status] ?? 0) + 1;
   }
   return { fraction: weight === 0 ? 0 : done / weight, rows, detail: describeCounts(counts) };

@@ -37,17 +37,20 @@ test('the service refuses a bad key with INVALID_INPUT before it opens anything'
 
 function progress(p: Partial<MigrationProgress> & Pick<MigrationProgress, 'status' | 'percent'>): MigrationProgress {
   return {
-    id: 1,
+    id: '1',
     name: 'm',
     repository: 'r',
     failure: null,
-    rowsProcessed: 0,
+    rowsProcessed: '0',
     totalEstimate: null,
     jobs: { active: 0, finished: 0, failed: 0 },
     currentRange: null,
+    lastError: null,
     rowsPerSecond: null,
     etaSeconds: null,
     batchSize: 100,
+    subBatchSize: null,
+    subBatchPauseMs: 100,
     startedAt: null,
     finishedAt: null,
     ...p,
@@ -56,15 +59,15 @@ function progress(p: Partial<MigrationProgress> & Pick<MigrationProgress, 'statu
 
 test('overall progress weights each migration by its row estimate and counts statuses in reading order', () => {
   const all = overall([
-    progress({ status: 'finished', percent: 100, totalEstimate: 300, rowsProcessed: 300 }),
-    progress({ status: 'running', percent: 50, totalEstimate: 100, rowsProcessed: 50 }),
+    progress({ status: 'finished', percent: 100, totalEstimate: '300', rowsProcessed: '300' }),
+    progress({ status: 'running', percent: 50, totalEstimate: '100', rowsProcessed: '50' }),
     progress({ status: 'failed', percent: 0, totalEstimate: null }),
   ]);
   // (300 * 1 + 100 * 0.5 + 1 * 0) / 401
   assert.equal(all.fraction, 350 / 401);
-  assert.equal(all.rows, 350);
+  assert.equal(all.rows, 350n);
   assert.equal(all.detail, '1 finished, 1 running, 1 failed');
-  assert.deepEqual(overall([]), { fraction: 0, rows: 0, detail: '' });
+  assert.deepEqual(overall([]), { fraction: 0, rows: 0n, detail: '' });
 });
 
 test('status counts read finished, running, active, paused, failed, then others alphabetically, without zeros', () => {
@@ -98,23 +101,25 @@ test('pause targets active and running migrations and resume paused ones, groupe
 
 function row(m: Partial<MigrationRow>): MigrationRow {
   return {
-    id: 7,
+    id: '7',
     name: 'm',
     repository: 'r',
     jobName: 'increment',
     tableName: 'items',
     columnName: 'id',
     workArgs: {},
-    minValue: 1,
-    maxValue: 1000,
+    minValue: 1n,
+    maxValue: 1000n,
     batchSize: 100,
+    subBatchSize: null,
+    subBatchPauseMs: 100,
     batchingStrategy: 'serial',
     status: 4,
     failureErrorCode: null,
-    totalTupleCount: 1000,
-    rowsProcessed: 0,
+    totalTupleCount: 1000n,
+    rowsProcessed: 0n,
     jobsFinished: 0,
-    coveredIds: 0,
+    coveredIds: 0n,
     createdAt: new Date('2026-01-01T00:00:00Z'),
     updatedAt: new Date('2026-01-01T00:00:00Z'),
     startedAt: null,
@@ -124,18 +129,18 @@ function row(m: Partial<MigrationRow>): MigrationRow {
 }
 
 test('progress from a row and its job counts: id coverage for serial, capped at 99.9 until finished, with rate and ETA', () => {
-  const counts = { active: 1, failed: 2, lastRange: { start: 401, end: 500 } };
+  const counts = { active: 1, failed: 2, lastRange: { start: '401', end: '500', cursor: null }, lastError: null };
   const startedAt = new Date('2026-01-01T00:00:00Z');
   const now = new Date('2026-01-01T00:00:10Z');
-  const half = progressOf(row({ coveredIds: 500, rowsProcessed: 400, startedAt, jobsFinished: 5 }), counts, now);
+  const half = progressOf(row({ coveredIds: 500n, rowsProcessed: 400n, startedAt, jobsFinished: 5 }), counts, now);
   assert.equal(half.percent, 50);
   assert.equal(half.rowsPerSecond, 40);
   assert.equal(half.etaSeconds, 10);
   assert.deepEqual(half.jobs, { active: 1, finished: 5, failed: 2 });
-  assert.deepEqual(half.currentRange, { start: 401, end: 500 });
-  assert.equal(progressOf(row({ coveredIds: 1000, rowsProcessed: 1000, startedAt }), counts, now).percent, 99.9);
-  const done = progressOf(row({ coveredIds: 1000, status: 2, startedAt, finishedAt: now }), counts, now);
+  assert.deepEqual(half.currentRange, { start: '401', end: '500', cursor: null });
+  assert.equal(progressOf(row({ coveredIds: 1000n, rowsProcessed: 1000n, startedAt }), counts, now).percent, 99.9);
+  const done = progressOf(row({ coveredIds: 1000n, status: 2, startedAt, finishedAt: now }), counts, now);
   assert.deepEqual([done.percent, done.status, done.etaSeconds], [100, 'finished', 0]);
-  const nulls = progressOf(row({ batchingStrategy: 'null', maxValue: null, totalTupleCount: 200, rowsProcessed: 50 }), counts, now);
+  const nulls = progressOf(row({ batchingStrategy: 'null', maxValue: null, totalTupleCount: 200n, rowsProcessed: 50n }), counts, now);
   assert.equal(nulls.percent, 25, 'the NULL strategy measures rows over the estimate');
 });

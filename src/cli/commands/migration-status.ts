@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { overall, type MigrationProgress } from '../../repository';
 import { action } from '../action';
 import { ExitCode } from '../exit-codes';
-import { formatCount, formatDuration, formatPercent, renderFields, renderTable } from '../output';
+import { formatCount, formatDuration, formatPercent, renderFields, renderTable, subBatchText } from '../output';
 import { duration } from '../parse';
 import { ProgressView } from '../progress';
 
@@ -82,11 +82,10 @@ function renderAll(progress: MigrationProgress[]): string {
 }
 
 function renderOne(p: MigrationProgress): string {
-  const range = p.currentRange
-    ? p.currentRange.start === null
-      ? 'next NULL rows'
-      : `${p.currentRange.start}..${p.currentRange.end}`
-    : null;
+  const r = p.currentRange;
+  // A job part-done in sub-batches shows how far it got.
+  const partDone = r?.cursor && r.cursor !== String(r.end) ? ` (sub-batches done through ${r.cursor})` : '';
+  const range = r ? (r.start === null ? 'next NULL rows' : `${r.start}..${r.end}${partDone}`) : null;
   return renderFields([
     ['migration', `${p.name} (#${p.id})`],
     ['repository', p.repository],
@@ -94,7 +93,9 @@ function renderOne(p: MigrationProgress): string {
     ['progress', `${formatPercent(p.percent)} (${formatCount(p.rowsProcessed)} of ~${formatCount(p.totalEstimate)} rows)`],
     ['jobs', `${formatCount(p.jobs.finished)} finished, ${formatCount(p.jobs.active)} active, ${formatCount(p.jobs.failed)} failed`],
     ['last range', range],
+    ['last error', p.lastError],
     ['batch size', formatCount(p.batchSize)],
+    ['sub-batches', subBatchText(p.subBatchSize, p.subBatchPauseMs)],
     ['rate', p.rowsPerSecond === null ? null : `${formatCount(p.rowsPerSecond)} rows/s`],
     ['eta', p.status === 'finished' ? null : formatDuration(p.etaSeconds)],
     ['started', p.startedAt],

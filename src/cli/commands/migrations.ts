@@ -6,9 +6,11 @@ import { failureCodeName, migrationStatusName } from '../../engine/constants';
 import { defineMigration, type MigrationDefinition } from '../../engine/definitions';
 import { invalidInput } from '../../errors';
 import type { MigrationRow } from '../../repository';
+import { formatIdent } from '../../engine/identifiers';
+import { decimal } from '../../engine/int8';
 import { action } from '../action';
-import { formatCount, renderFields, renderTable } from '../output';
-import { collectArg, integerIn, jsonObject, safeInteger } from '../parse';
+import { formatCount, renderFields, renderTable, subBatchText } from '../output';
+import { collectArg, decimalInteger, integerIn, jsonObject, subBatchFlag } from '../parse';
 import { loadWorkRegistry } from '../registry';
 
 const DEFINITION_KEYS: readonly (keyof MigrationDefinition)[] = [
@@ -19,6 +21,8 @@ const DEFINITION_KEYS: readonly (keyof MigrationDefinition)[] = [
   'column',
   'strategy',
   'batchSize',
+  'subBatchSize',
+  'subBatchPauseMs',
   'minValue',
   'maxValue',
   'args',
@@ -34,8 +38,10 @@ interface CreateOptions {
   column?: string;
   strategy?: string;
   batchSize?: number;
-  minValue?: number;
-  maxValue?: number;
+  subBatchSize?: number;
+  subBatchPauseMs?: number;
+  minValue?: string;
+  maxValue?: string;
   arg?: Record<string, unknown>;
   args?: Record<string, unknown>;
   paused?: boolean;
@@ -53,12 +59,24 @@ export function registerMigrations(program: Command): Command {
     .option('--name <name>', 'unique name, e.g. 2026_11_backfill_digest')
     .option('--repository <key>', 'exclusivity key; migrations of one repository run one at a time (default: the table)')
     .option('--work <function>', 'registered work function: copy_column, increment, noop, or yours (--work-module)')
-    .option('--table <table>', 'target table, "table" or "schema.table"')
-    .option('--column <column>', 'serial: the integer column paginated over (usually id); null: the column whose NULLs are filled')
-    .addOption(new Option('--strategy <strategy>', 'batching strategy').choices(['serial', 'null']))
-    .option('--batch-size <n>', 'rows per job (default 1000)', integerIn(1, 1_000_000))
-    .option('--min-value <n>', 'first id (serial; default 1)', safeInteger)
-    .option('--max-value <n>', 'last id (serial; default: max(column) now)', safeInteger)
+    .option(
+      '--table <table>',
+      'target table, "table" or "schema.table" (unquoted names fold to lower case; quote to keep case: \'"Items"\')',
+    )
+    .option(
+      '--column <column>',
+      'serial: a unique integer column (usually id); distinct: a non-unique integer column; null: the column whose NULLs are filled',
+    )
+    .addOption(new Option('--strategy <strategy>', 'batching strategy (default serial)').choices(['serial', 'distinct', 'null']))
+    .option('--batch-size <n>', 'rows per job; distinct: distinct values per job (default 1000)', integerIn(1, 1_000_000))
+    .option(
+      '--sub-batch-size <n>',
+      'rows per sub-batch, at most the batch size: each commits on its own, so row locks last one sub-batch (default: off, one transaction per job; GitLab uses 100)',
+      subBatchFlag('subBatchSize'),
+    )
+    .option('--sub-batch-pause-ms <ms>', 'pause between sub-batches, 0..60000 ms (default 100, as GitLab)', subBatchFlag('subBatchPauseMs'))
+    .option('--min-value <n>', 'first value (serial, distinct; default 1); any integer of the column type, exactly', decimalInteger)
+    .option('--max-value <n>', 'last value (serial, distinct; default: max(column) now)', decimalInteger)
     .option('--arg <key=value>', 'work function argument (repeatable), e.g. --arg from=payload --arg to=copy', collectArg)
     .option('--args <json>', 'work function arguments as a JSON object', jsonObject)
     .option('--paused', 'create it paused (start it later with `bbm migrations resume`)')
@@ -96,7 +114,7 @@ export function registerMigrations(program: Command): Command {
                   m.name,
                   m.repository,
                   m.jobName,
-                  `${m.tableName}.${m.columnName}`,
+                  `${m.tableName}.${formatIdent(m.columnName)}`,
                   m.batchingStrategy,
                   formatCount(m.batchSize),
                   rangeText(m),
@@ -122,6 +140,8 @@ export function buildDefinition(opts: CreateOptions): MigrationDefinition {
     column: opts.column,
     strategy: opts.strategy,
     batchSize: opts.batchSize,
+    subBatchSize: opts.subBatchSize,
+    subBatchPauseMs: opts.subBatchPauseMs,
     minValue: opts.minValue,
     maxValue: opts.maxValue,
     paused: opts.paused,
@@ -168,13 +188,16 @@ export function migrationJson(m: MigrationRow): Record<string, unknown> {
     column: m.columnName,
     strategy: m.batchingStrategy,
     batchSize: m.batchSize,
-    minValue: m.minValue,
-    maxValue: m.maxValue,
+    subBatchSize: m.subBatchSize,
+    subBatchPauseMs: m.subBatchPauseMs,
+    // bigint values are decimal strings in JSON (exact beyond 2^53; see src/engine/int8.ts).
+    minValue: decimal(m.minValue),
+    maxValue: decimal(m.maxValue),
     args: m.workArgs,
     status: migrationStatusName(m.status),
     failure: failureCodeName(m.failureErrorCode),
-    rowsProcessed: m.rowsProcessed,
-    totalEstimate: m.totalTupleCount,
+    rowsProcessed: decimal(m.rowsProcessed),
+    totalEstimate: decimal(m.totalTupleCount),
     createdAt: m.createdAt.toISOString(),
     startedAt: m.startedAt?.toISOString() ?? null,
     finishedAt: m.finishedAt?.toISOString() ?? null,
@@ -185,10 +208,11 @@ function describeRow(m: MigrationRow): [string, string | number | null][] {
   return [
     ['repository', m.repository],
     ['work', `${m.jobName} ${JSON.stringify(m.workArgs)}`],
-    ['target', `${m.tableName}.${m.columnName}`],
+    ['target', `${m.tableName}.${formatIdent(m.columnName)}`],
     ['strategy', m.batchingStrategy],
     ['range', rangeText(m)],
     ['batch size', formatCount(m.batchSize)],
+    ['sub-batches', subBatchText(m.subBatchSize, m.subBatchPauseMs)],
     ['rows (estimate)', formatCount(m.totalTupleCount)],
   ];
 }
