@@ -4,10 +4,10 @@ import { isConnectionError } from '../src/db/connection-errors';
 import { BbmError, ErrorCode } from '../src/errors';
 
 /**
- * Codes a retry cannot fix. Everything else (WORK_FAILED, connection errors, timeouts) is left
- * to the activity's retry policy. WORK_FUNCTION_NOT_FOUND, LOCK_TIMEOUT, LEASE_LOST and
- * STALE_STATE are non-retryable here on purpose: the workflow handles them (it waits visibly, or
- * drops what it carried and finds again).
+ * Codes a retry cannot fix. Everything else (WORK_FAILED, NO_PROGRESS, connection errors,
+ * timeouts) is left to the activity's retry policy. WORK_FUNCTION_NOT_FOUND, LOCK_TIMEOUT,
+ * LEASE_LOST and STALE_STATE are non-retryable here on purpose: the workflow handles them (it
+ * waits visibly, or drops what it carried and finds again).
  */
 const NON_RETRYABLE = new Set<string>([
   ErrorCode.INVALID_INPUT,
@@ -18,7 +18,12 @@ const NON_RETRYABLE = new Set<string>([
   ErrorCode.INVALID_BATCHING_STRATEGY,
   ErrorCode.INVALID_RANGE,
   ErrorCode.INVALID_BATCH_SIZE,
+  ErrorCode.INVALID_SUB_BATCH_SIZE,
+  ErrorCode.INVALID_SUB_BATCH_PAUSE,
   ErrorCode.MISSING_NULL_INDEX,
+  ErrorCode.MISSING_INDEX,
+  ErrorCode.MISSING_UNIQUE_KEY,
+  ErrorCode.PAGINATION_COLUMN_NOT_UNIQUE,
   ErrorCode.MIGRATION_EXISTS,
   ErrorCode.MIGRATION_NOT_FOUND,
   ErrorCode.INVALID_STATE,

@@ -1,11 +1,12 @@
 import { ErrorCode } from './errors';
 import { LIMITS } from './engine/constants';
+import { DEFAULT_HEALTH_KNOBS, HEALTH_BOOLEAN_KNOBS, HEALTH_KNOB_RANGES, type HealthBooleanKnob, type HealthKnobs } from './health/knobs';
 
 /**
  * The batch loop's settings. Defaults are the anchor's. Pure module: the workflow validates
  * updates with it, the CLI validates flags with it, so both refuse the same values the same way.
  */
-export interface Knobs {
+export interface Knobs extends HealthKnobs {
   /** Jobs per lock (batch). @default 5 */
   maxJobPerBatch: number;
   /** Stop taking jobs in a batch after this much job time. @default 600000 (10 min) */
@@ -40,10 +41,11 @@ export const DEFAULT_KNOBS: Readonly<Knobs> = Object.freeze({
   maxJobAttempts: 5,
   historyEventBudget: 8_000,
   localActivities: true,
+  ...DEFAULT_HEALTH_KNOBS,
 });
 
-type NumericKnob = Exclude<keyof Knobs, 'localActivities'>;
-const BOOLEAN_KNOBS: readonly (keyof Knobs)[] = ['localActivities'];
+type NumericKnob = Exclude<keyof Knobs, 'localActivities' | HealthBooleanKnob>;
+const BOOLEAN_KNOBS: readonly (keyof Knobs)[] = ['localActivities', ...HEALTH_BOOLEAN_KNOBS];
 
 const RANGES: Readonly<Record<NumericKnob, readonly [number, number]>> = Object.freeze({
   maxJobPerBatch: [1, 1000],
@@ -54,6 +56,7 @@ const RANGES: Readonly<Record<NumericKnob, readonly [number, number]>> = Object.
   maxDelayMs: [0, 3_600_000],
   maxJobAttempts: [LIMITS.MIN_JOB_ATTEMPTS, LIMITS.MAX_JOB_ATTEMPTS],
   historyEventBudget: [500, 50_000],
+  ...HEALTH_KNOB_RANGES,
 });
 
 export const KNOB_NAMES = Object.freeze([...(Object.keys(RANGES) as (keyof Knobs)[]), ...BOOLEAN_KNOBS]);

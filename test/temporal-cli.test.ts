@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { defineMigration } from '../src/engine/definitions';
 import { repositoryWorkflowId } from '../src/contract/ids';
 import { createItems, createTestDatabase } from './helpers/db';
+import { testEnv } from './helpers/env';
 import { startTestWorker } from './helpers/temporal';
 import { waitFor } from './helpers/wait';
 import { registryWith, slowIncrement } from './helpers/work';
@@ -13,7 +14,7 @@ const run = promisify(execFile);
 
 /** The real `temporal` binary, with the run's server address: exactly what the README tells people to type. */
 async function temporal(...args: string[]): Promise<string> {
-  const binary = process.env.BBM_TEST_TEMPORAL_CLI;
+  const binary = testEnv.temporalCli;
   assert.ok(binary, 'BBM_TEST_TEMPORAL_CLI is set by test/run.ts');
   const { stdout } = await run(binary, [...args, '--address', String(process.env.TEMPORAL_ADDRESS)], { timeout: 60_000 });
   return stdout;

@@ -1,4 +1,5 @@
-import { log, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { log, patched, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { addDecimal } from '../src/engine/int8';
 import type { ExecuteJobResult, FenceToken, FindJobResult, MigrationProgress } from '../src/engine/types';
 import { DEFAULT_KNOBS, type Knobs } from '../src/knobs';
 import type { ConfigureRequest, RepositoryProgress, RepositoryState, RepositoryTotals } from '../src/contract/messages';
@@ -42,11 +43,12 @@ export class RepositoryRun {
     const carried = input.carried;
     this.repository = input.repository;
     this.knobs = { ...DEFAULT_KNOBS, ...input.knobs };
-    this.totals = carried?.totals ?? { jobs: 0, rows: 0, batches: 0, migrationsFinished: [], migrationsFailed: [], runs: 0 };
+    this.totals = carried?.totals ?? { jobs: 0, rows: '0', batches: 0, migrationsFinished: [], migrationsFailed: [], runs: 0 };
     this.totals.runs += 1;
-    this.failed = new Set(carried?.failedMigrationIds ?? []);
+    // String(): a run continued from an older version carried these ids as numbers.
+    this.failed = new Set((carried?.failedMigrationIds ?? []).map(String));
     this.pending = [...(carried?.pending ?? [])];
-    this.progress = new Map((carried?.progress ?? []).map((p) => [p.id, p]));
+    this.progress = new Map((carried?.progress ?? []).map((p) => [String(p.id), p]));
     this.retryFailed = input.retryFailed ?? false;
     this.startedAt = carried?.startedAt;
   }
@@ -64,12 +66,18 @@ export class RepositoryRun {
     if (kind === 'pause' && !FINAL_STATES.has(this.state)) this.state = 'pausing';
   }
 
-  /** The configure update (already validated): knobs now, the batch size in the database. */
+  /** The configure update (already validated): knobs, and the batch and sub-batch settings in the database. */
   async configure(request: ConfigureRequest): Promise<Knobs> {
-    const { batchSize, migration, ...knobs } = request;
-    this.knobs = { ...this.knobs, ...knobs };
-    if (batchSize !== undefined) await bookkeeping.setBatchSize({ repository: this.repository, migration, batchSize });
-    log.info('knobs changed', { repository: this.repository, knobs: this.knobs, batchSize, migration });
+    const { batchSize, subBatchSize, subBatchPauseMs, migration, ...knobs } = request;
+    // Migration settings first: when the database refuses them (a sub-batch size above a stored
+    // batch size), the update fails with nothing changed, knobs included. Histories recorded
+    // before this order replay the old one (knobs first).
+    const settingsFirst = patched('configure-settings-first');
+    if (!settingsFirst) this.knobs = { ...this.knobs, ...knobs };
+    if (batchSize !== undefined || subBatchSize !== undefined || subBatchPauseMs !== undefined)
+      await bookkeeping.setBatchSize({ repository: this.repository, migration, batchSize, subBatchSize, subBatchPauseMs });
+    if (settingsFirst) this.knobs = { ...this.knobs, ...knobs };
+    log.info('knobs changed', { repository: this.repository, knobs: this.knobs, batchSize, subBatchSize, subBatchPauseMs, migration });
     return this.knobs;
   }
 
@@ -101,10 +109,10 @@ export class RepositoryRun {
     // already_finished: an earlier attempt committed but its result never reached the workflow.
     if (result.outcome === 'finished' || result.outcome === 'already_finished') {
       this.totals.jobs += 1;
-      this.totals.rows += result.rows;
+      this.totals.rows = addDecimal(this.totals.rows, result.rows);
     }
     if (result.progress) {
-      this.progress.set(result.progress.id, result.progress);
+      this.progress.set(String(result.progress.id), result.progress);
       this.publish(result.progress);
     }
   }
@@ -112,7 +120,7 @@ export class RepositoryRun {
   /** Replace every migration's progress with the database's list (a migration gone from it is gone here too). */
   replaceProgress(migrations: MigrationProgress[]): void {
     this.progress.clear();
-    for (const p of migrations) this.progress.set(p.id, p);
+    for (const p of migrations) this.progress.set(String(p.id), p);
   }
 
   /** The next run's input at continue-as-new, with the requests not yet applied. */

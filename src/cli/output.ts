@@ -73,8 +73,10 @@ export function renderFields(fields: [string, string | number | null | undefined
   return fields.map(([k, v]) => `${k.padEnd(width)}  ${v === null || v === undefined || v === '' ? '-' : v}`).join('\n');
 }
 
-export function formatCount(n: number | null | undefined): string {
-  return n === null || n === undefined ? '-' : Math.round(n).toLocaleString('en-US');
+/** Thousands separators; bigints and decimal strings (ids, row counts beyond 2^53) are grouped exactly. */
+export function formatCount(n: number | bigint | string | null | undefined): string {
+  if (n === null || n === undefined) return '-';
+  return typeof n === 'number' ? Math.round(n).toLocaleString('en-US') : BigInt(n).toLocaleString('en-US');
 }
 
 export function formatPercent(p: number | null | undefined): string {
@@ -93,4 +95,9 @@ export function formatDuration(seconds: number | null | undefined): string {
 /** Passwords in connection strings never reach the terminal, even inside a driver's message. */
 export function redactSecrets(text: string): string {
   return text.replace(/(\w+:\/\/[^:/@\s]+):[^@\s]*@/g, '$1:***@');
+}
+
+/** "100 rows, 100 ms apart", or "off (one transaction per job)". */
+export function subBatchText(size: number | null, pauseMs: number): string {
+  return size === null ? 'off (one transaction per job)' : `${formatCount(size)} rows, ${formatCount(pauseMs)} ms apart`;
 }

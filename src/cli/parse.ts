@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander';
-import { invalidInput } from '../errors';
+import { checkSubBatchSettings } from '../contract/sub-batches';
+import { BbmError, invalidInput } from '../errors';
 import { checkKnobs, DEFAULT_KNOBS, KNOB_NAMES, type Knobs } from '../knobs';
 
 /**
@@ -17,11 +18,33 @@ export function integerIn(min: number, max: number): (raw: string) => number {
   };
 }
 
-/** A safe integer (ids, ranges): the engine checks the relationships between them. */
-export function safeInteger(raw: string): number {
-  const value = Number(raw);
-  if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value)) throw new InvalidArgumentError('must be an integer.');
-  return value;
+/**
+ * A range bound, kept as exact decimal text (never a JS number, which rounds beyond 2^53). The
+ * engine checks it against the column's type (INVALID_RANGE) and the relationship between bounds.
+ */
+export function decimalInteger(raw: string): string {
+  const text = raw.trim();
+  if (!/^-?\d{1,19}$/.test(text))
+    throw new InvalidArgumentError('must be an integer, written in decimal digits (e.g. 9007199254740993), within bigint.');
+  return text;
+}
+
+/**
+ * `--sub-batch-size` / `--sub-batch-pause-ms`: refused with the same codes as in a definition file
+ * or a `configure` update (INVALID_SUB_BATCH_SIZE / INVALID_SUB_BATCH_PAUSE, exit 2), not commander's
+ * generic one, so a script sees one code for one mistake whichever way it came in.
+ */
+export function subBatchFlag(field: 'subBatchSize' | 'subBatchPauseMs'): (raw: string) => number {
+  return (raw: string) => {
+    const value: unknown = /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
+    const problem = checkSubBatchSettings({ [field]: value });
+    if (problem)
+      throw new BbmError(
+        problem.code,
+        problem.message.replace(field, field === 'subBatchSize' ? '--sub-batch-size' : '--sub-batch-pause-ms'),
+      );
+    return value as number;
+  };
 }
 
 /** "60s", "5m", "1h", "500ms" or plain seconds -> milliseconds (1 s .. 1 year). */
@@ -55,12 +78,16 @@ export function checkedKnobs(knobs: Partial<Knobs> | undefined): Partial<Knobs> 
   return knobs;
 }
 
-/** Repeatable `--arg key=value` for work function arguments (numbers and booleans are converted). */
+/**
+ * Repeatable `--arg key=value` for work function arguments (numbers and booleans are converted;
+ * an integer beyond 2^53 stays decimal text, since a JS number would round it).
+ */
 export function collectArg(raw: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
   const eq = raw.indexOf('=');
   if (eq <= 0) throw new InvalidArgumentError('expected key=value, e.g. from=manifest.');
   const text = raw.slice(eq + 1);
-  const value: unknown = text === 'true' ? true : text === 'false' ? false : /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : text;
+  const exact = /^-?\d+(\.\d+)?$/.test(text) && (text.includes('.') || Number.isSafeInteger(Number(text)));
+  const value: unknown = text === 'true' ? true : text === 'false' ? false : exact ? Number(text) : text;
   return { ...previous, [raw.slice(0, eq).trim()]: value };
 }
 

@@ -6,17 +6,6 @@
 export const REPOSITORY_WORKFLOW_PREFIX = 'bbm-repository:';
 
 /**
- * A repository key: 1 to 200 characters, letters, digits and `_ . : / @ -`, starting with a
- * letter or digit (e.g. `public.images`, `tenant-7/orders`). The one definition: migration
- * definitions, the CLI and the repository workflow all check keys with it.
- */
-export const REPOSITORY_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:/@-]{0,199}$/;
-
-/** True when `value` is a well-formed repository key (see REPOSITORY_KEY_PATTERN). */
-export function isRepositoryKey(value: unknown): value is string {
-  return typeof value === 'string' && REPOSITORY_KEY_PATTERN.test(value);
-}
-/**
  * `bbm-enqueuer/<task queue>`: `bbm-enqueuer/bbm` with the default task queue. One enqueuer per
  * deployment (a task queue and its database), so two deployments sharing a namespace stay apart.
  */
@@ -35,4 +24,22 @@ export function repositoryWorkflowId(repository: string): string {
 
 export function repositoryFromWorkflowId(workflowId: string): string | undefined {
   return workflowId.startsWith(REPOSITORY_WORKFLOW_PREFIX) ? workflowId.slice(REPOSITORY_WORKFLOW_PREFIX.length) : undefined;
+}
+
+/**
+ * What a repository key may look like: 1 to 200 characters, letters, digits and `_ . : / @ -`,
+ * starting with a letter or digit (e.g. `public.images`, `tenant-42`, `team/a`). The key becomes
+ * part of a workflow ID, a search attribute value and log lines, so it stays printable and short.
+ */
+export const REPOSITORY_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:/@-]{0,199}$/;
+
+/** Why `key` is not a repository key, or undefined when it is one. Pure, for the client side and workflow validators alike. */
+export function repositoryKeyProblem(key: unknown): string | undefined {
+  if (typeof key === 'string' && REPOSITORY_KEY_PATTERN.test(key)) return undefined;
+  return `Repository key ${JSON.stringify(key)} is invalid: use letters, digits, _ . : / @ - (up to 200).`;
+}
+
+/** True when `value` is a well-formed repository key (see REPOSITORY_KEY_PATTERN). */
+export function isRepositoryKey(value: unknown): value is string {
+  return repositoryKeyProblem(value) === undefined;
 }

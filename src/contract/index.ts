@@ -7,6 +7,7 @@
 export * from './ids';
 export * from './messages';
 export * from './search-attributes';
+export * from './sub-batches';
 export * from './workflows';
 export * from './validate';
 export * from './failures';

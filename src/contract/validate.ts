@@ -1,4 +1,5 @@
 import { LIMITS } from '../engine/constants';
+import { checkSubBatchSettings } from './sub-batches';
 import { capacityProblem, enqueuerInputProblem } from '../enqueuer/policy';
 import { ErrorCode } from '../errors';
 import { checkKnobs, type Knobs } from '../knobs';
@@ -41,10 +42,13 @@ export function repositoryInputProblem(input: unknown, workflowId: string): Refu
   return undefined;
 }
 
-/** A `configure` update: knobs (checked against the current ones), plus an optional batch size and migration. */
+/**
+ * A `configure` update: knobs (checked against the current ones), plus optional batch and sub-batch
+ * settings (INVALID_BATCH_SIZE, INVALID_SUB_BATCH_SIZE, INVALID_SUB_BATCH_PAUSE) and a migration.
+ */
 export function configureRequestProblem(request: unknown, current: Knobs): Refusal | undefined {
   if (!isObject(request)) return refuse('configure takes a JSON object of knobs.');
-  const { batchSize, migration, ...knobs } = request;
+  const { batchSize, subBatchSize, subBatchPauseMs, migration, ...knobs } = request;
   const problem = checkKnobs(knobs, current);
   if (problem) return refuse(problem.message);
   if (
@@ -59,6 +63,9 @@ export function configureRequestProblem(request: unknown, current: Knobs): Refus
       ErrorCode.INVALID_BATCH_SIZE,
     );
   }
+  // Against the request's own batch size here; against stored ones by the activity, in its transaction.
+  const subBatch = checkSubBatchSettings({ subBatchSize, subBatchPauseMs }, batchSize);
+  if (subBatch) return subBatch;
   if (migration !== undefined && typeof migration !== 'string') return refuse('migration must be a migration name.');
   return undefined;
 }

@@ -40,8 +40,11 @@ export type ControlRequest = { kind: ControlKind; migration?: string };
 /** What one run of the repository workflow hands to the next at continue-as-new. */
 export interface RepositoryCarriedState {
   totals: RepositoryTotals;
-  /** Migrations that failed in this execution and are passed over until retried (ids as the database gives them). */
-  failedMigrationIds: Array<MigrationProgress['id']>;
+  /**
+   * Migrations that failed in this execution and are passed over until retried: decimal strings
+   * (numbers in runs of versions before bigint ids were strings).
+   */
+  failedMigrationIds: string[];
   pending: ControlRequest[];
   progress: MigrationProgress[];
   startedAt: string;

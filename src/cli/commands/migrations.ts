@@ -4,15 +4,14 @@ import { type Command, Option } from 'commander';
 import YAML from 'yaml';
 import { failureCodeName, migrationStatusName } from '../../engine/constants';
 import { defineMigration, type MigrationDefinition } from '../../engine/definitions';
-import { BbmError, ErrorCode, invalidInput } from '../../errors';
-import { listMigrations } from '../../store/migrations';
-import type { MigrationRow } from '../../store/types';
+import { invalidInput } from '../../errors';
+import type { MigrationRow } from '../../repository';
+import { formatIdent } from '../../engine/identifiers';
+import { decimal } from '../../engine/int8';
 import { action } from '../action';
-import { formatCount, renderFields, renderTable } from '../output';
-import { collectArg, integerIn, jsonObject, safeInteger } from '../parse';
+import { formatCount, renderFields, renderTable, subBatchText } from '../output';
+import { collectArg, decimalInteger, integerIn, jsonObject, subBatchFlag } from '../parse';
 import { loadWorkRegistry } from '../registry';
-import { registerMigrationControl } from './migration-control';
-import { registerMigrationStatus } from './migration-status';
 
 const DEFINITION_KEYS: readonly (keyof MigrationDefinition)[] = [
   'name',
@@ -22,6 +21,8 @@ const DEFINITION_KEYS: readonly (keyof MigrationDefinition)[] = [
   'column',
   'strategy',
   'batchSize',
+  'subBatchSize',
+  'subBatchPauseMs',
   'minValue',
   'maxValue',
   'args',
@@ -37,15 +38,18 @@ interface CreateOptions {
   column?: string;
   strategy?: string;
   batchSize?: number;
-  minValue?: number;
-  maxValue?: number;
+  subBatchSize?: number;
+  subBatchPauseMs?: number;
+  minValue?: string;
+  maxValue?: string;
   arg?: Record<string, unknown>;
   args?: Record<string, unknown>;
   paused?: boolean;
   workModule?: string;
 }
 
-export function registerMigrations(program: Command): void {
+/** The `migrations` group with create and list; status and control add their commands to it (see program.ts). */
+export function registerMigrations(program: Command): Command {
   const group = program.command('migrations').description('define, inspect and control migrations');
 
   group
@@ -55,12 +59,24 @@ export function registerMigrations(program: Command): void {
     .option('--name <name>', 'unique name, e.g. 2026_11_backfill_digest')
     .option('--repository <key>', 'exclusivity key; migrations of one repository run one at a time (default: the table)')
     .option('--work <function>', 'registered work function: copy_column, increment, noop, or yours (--work-module)')
-    .option('--table <table>', 'target table, "table" or "schema.table"')
-    .option('--column <column>', 'serial: the integer column paginated over (usually id); null: the column whose NULLs are filled')
-    .addOption(new Option('--strategy <strategy>', 'batching strategy').choices(['serial', 'null']))
-    .option('--batch-size <n>', 'rows per job (default 1000)', integerIn(1, 1_000_000))
-    .option('--min-value <n>', 'first id (serial; default 1)', safeInteger)
-    .option('--max-value <n>', 'last id (serial; default: max(column) now)', safeInteger)
+    .option(
+      '--table <table>',
+      'target table, "table" or "schema.table" (unquoted names fold to lower case; quote to keep case: \'"Items"\')',
+    )
+    .option(
+      '--column <column>',
+      'serial: a unique integer column (usually id); distinct: a non-unique integer column; null: the column whose NULLs are filled',
+    )
+    .addOption(new Option('--strategy <strategy>', 'batching strategy (default serial)').choices(['serial', 'distinct', 'null']))
+    .option('--batch-size <n>', 'rows per job; distinct: distinct values per job (default 1000)', integerIn(1, 1_000_000))
+    .option(
+      '--sub-batch-size <n>',
+      'rows per sub-batch, at most the batch size: each commits on its own, so row locks last one sub-batch (default: off, one transaction per job; GitLab uses 100)',
+      subBatchFlag('subBatchSize'),
+    )
+    .option('--sub-batch-pause-ms <ms>', 'pause between sub-batches, 0..60000 ms (default 100, as GitLab)', subBatchFlag('subBatchPauseMs'))
+    .option('--min-value <n>', 'first value (serial, distinct; default 1); any integer of the column type, exactly', decimalInteger)
+    .option('--max-value <n>', 'last value (serial, distinct; default: max(column) now)', decimalInteger)
     .option('--arg <key=value>', 'work function argument (repeatable), e.g. --arg from=payload --arg to=copy', collectArg)
     .option('--args <json>', 'work function arguments as a JSON object', jsonObject)
     .option('--paused', 'create it paused (start it later with `bbm migrations resume`)')
@@ -87,7 +103,7 @@ export function registerMigrations(program: Command): void {
     .option('--repository <key>', 'only this repository')
     .action(
       action<{ repository?: string }>(async (ctx, _args, opts) => {
-        const rows = await listMigrations(await ctx.db(), { repository: opts.repository });
+        const rows = await ctx.repositories().migrations({ repository: opts.repository });
         ctx.out.result(rows.map(migrationJson), () =>
           rows.length === 0
             ? 'No migrations yet. Define one with `bbm migrations create`.'
@@ -98,7 +114,7 @@ export function registerMigrations(program: Command): void {
                   m.name,
                   m.repository,
                   m.jobName,
-                  `${m.tableName}.${m.columnName}`,
+                  `${m.tableName}.${formatIdent(m.columnName)}`,
                   m.batchingStrategy,
                   formatCount(m.batchSize),
                   rangeText(m),
@@ -109,8 +125,7 @@ export function registerMigrations(program: Command): void {
       }),
     );
 
-  registerMigrationStatus(group);
-  registerMigrationControl(group);
+  return group;
 }
 
 /** A file's fields, then flags on top; unknown file keys are refused (a typo must not be ignored). */
@@ -125,6 +140,8 @@ export function buildDefinition(opts: CreateOptions): MigrationDefinition {
     column: opts.column,
     strategy: opts.strategy,
     batchSize: opts.batchSize,
+    subBatchSize: opts.subBatchSize,
+    subBatchPauseMs: opts.subBatchPauseMs,
     minValue: opts.minValue,
     maxValue: opts.maxValue,
     paused: opts.paused,
@@ -171,13 +188,16 @@ export function migrationJson(m: MigrationRow): Record<string, unknown> {
     column: m.columnName,
     strategy: m.batchingStrategy,
     batchSize: m.batchSize,
-    minValue: m.minValue,
-    maxValue: m.maxValue,
+    subBatchSize: m.subBatchSize,
+    subBatchPauseMs: m.subBatchPauseMs,
+    // bigint values are decimal strings in JSON (exact beyond 2^53; see src/engine/int8.ts).
+    minValue: decimal(m.minValue),
+    maxValue: decimal(m.maxValue),
     args: m.workArgs,
     status: migrationStatusName(m.status),
     failure: failureCodeName(m.failureErrorCode),
-    rowsProcessed: m.rowsProcessed,
-    totalEstimate: m.totalTupleCount,
+    rowsProcessed: decimal(m.rowsProcessed),
+    totalEstimate: decimal(m.totalTupleCount),
     createdAt: m.createdAt.toISOString(),
     startedAt: m.startedAt?.toISOString() ?? null,
     finishedAt: m.finishedAt?.toISOString() ?? null,
@@ -188,10 +208,11 @@ function describeRow(m: MigrationRow): [string, string | number | null][] {
   return [
     ['repository', m.repository],
     ['work', `${m.jobName} ${JSON.stringify(m.workArgs)}`],
-    ['target', `${m.tableName}.${m.columnName}`],
+    ['target', `${m.tableName}.${formatIdent(m.columnName)}`],
     ['strategy', m.batchingStrategy],
     ['range', rangeText(m)],
     ['batch size', formatCount(m.batchSize)],
+    ['sub-batches', subBatchText(m.subBatchSize, m.subBatchPauseMs)],
     ['rows (estimate)', formatCount(m.totalTupleCount)],
   ];
 }
@@ -203,13 +224,4 @@ function rangeText(m: MigrationRow): string {
 function statusText(m: MigrationRow): string {
   const failure = failureCodeName(m.failureErrorCode);
   return failure ? `${migrationStatusName(m.status)} (${failure})` : migrationStatusName(m.status);
-}
-
-/** Shared by the status commands: a migration that does not exist is NOT_FOUND (exit 6). */
-export function unknownRepository(repository: string): BbmError {
-  return new BbmError(
-    ErrorCode.REPOSITORY_NOT_FOUND,
-    `No migrations belong to repository "${repository}". List them with \`bbm migrations list\`.`,
-    { repository },
-  );
 }
