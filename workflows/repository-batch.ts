@@ -1,7 +1,8 @@
-import { CancellationScope, condition, isCancellation, log, sleep, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, condition, isCancellation, log, patched, sleep, workflowInfo } from '@temporalio/workflow';
 import type { FenceToken, FindJobResult, JobDescriptor } from '../src/engine/types';
 import { ErrorCode } from '../src/errors';
 import { failureMessage, failureType, isStaleFailure, jobFailureOutcome } from '../src/contract/failures';
+import { PATCHES } from './patches';
 import { execute, hot, leaseTtl, locker } from './repository-activities';
 import type { RepositoryRun } from './repository-state';
 
@@ -44,7 +45,7 @@ export async function runBatch(run: RepositoryRun): Promise<void> {
       jobMs += result.durationMs;
       sinceYieldMs += result.durationMs;
       run.recordExecution(result);
-      if (run.knobs.localActivities && sinceYieldMs >= LOCAL_YIELD_AFTER_MS) {
+      if (run.knobs.localActivities && sinceYieldMs >= LOCAL_YIELD_AFTER_MS && patched(PATCHES.localYield)) {
         sinceYieldMs = 0;
         await sleep(1);
       }
@@ -112,7 +113,10 @@ function onJobFailure(run: RepositoryRun, err: unknown, job: JobDescriptor): Aft
   if (CancellationScope.current().consideredCancelled) return 'end_batch';
   const type = failureType(err);
   const message = failureMessage(err);
-  switch (jobFailureOutcome(type)) {
+  let outcome = jobFailureOutcome(type);
+  // Versions before the patch backed off 10 s after a job lost its database.
+  if (outcome === 'find_again' && type === ErrorCode.CANNOT_CONNECT && !patched(PATCHES.findAgainWhenDatabaseLost)) outcome = 'retry_later';
+  switch (outcome) {
     case 'migration_failed':
       run.migrationFailed(job.migrationId, job.migrationName);
       log.warn('migration failed: job attempts exhausted', { repository: run.repository, migration: job.migrationName, job: job.jobId });

@@ -1,9 +1,10 @@
-import { log, upsertMemo } from '@temporalio/workflow';
+import { log, patched, upsertMemo } from '@temporalio/workflow';
 import type { MigrationProgress } from '../src/engine/types';
 import { ErrorCode } from '../src/errors';
 import { failureType } from '../src/contract/failures';
 import type { RepositoryState } from '../src/contract/messages';
 import type { RepositorySummary } from '../src/contract/workflows';
+import { PATCHES } from './patches';
 import { bookkeeping, notifier } from './repository-activities';
 import type { RepositoryRun } from './repository-state';
 
@@ -48,7 +49,7 @@ export async function decide(run: RepositoryRun): Promise<RepositorySummary | un
   run.replaceProgress(final.migrations);
   const migrations = [...run.progress.values()];
   const runnable = migrations.filter((m) => RUNNABLE.has(m.status));
-  if (runnable.length > 0) {
+  if (runnable.length > 0 && patched(PATCHES.finalReadDecides)) {
     log.info('the database still has runnable migrations; carrying on', {
       repository: run.repository,
       migrations: runnable.map((m) => m.name),
@@ -58,7 +59,9 @@ export async function decide(run: RepositoryRun): Promise<RepositorySummary | un
     return undefined;
   }
   const state = finalState(migrations);
-  run.setState(state);
+  // One publish (one search-attribute upsert) for state and migration together, as histories expect.
+  run.state = state;
+  run.detail = null;
   run.publish(migrations.find((m) => m.status === state) ?? migrations[migrations.length - 1]);
   const durationMs = Date.parse(final.now) - Date.parse(run.startedAt ?? final.now);
   return { repository: run.repository, state, ...run.totals, durationMs, migrations };
@@ -87,7 +90,7 @@ export async function notify(run: RepositoryRun, state: RepositoryState): Promis
  */
 export async function cancelled(run: RepositoryRun): Promise<void> {
   if (run.fence) await bookkeeping.releaseLease({ fence: run.fence, minDelayMs: 0, maxDelayMs: 0 });
-  if (run.pending.length > 0) await applyRequests(run);
+  if (run.pending.length > 0 && patched(PATCHES.requestsOnCancel)) await applyRequests(run);
   run.setState('cancelled', 'cancelled; the in-flight job was rolled back and the migrations stay resumable');
   await notify(run, 'cancelled');
 }

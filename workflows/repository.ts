@@ -6,6 +6,7 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -15,6 +16,7 @@ import { configureRequestProblem, repositoryInputProblem, type Refusal } from '.
 import type { RepositorySummary, RepositoryWorkflowInput } from '../src/contract/workflows';
 import { runBatch } from './repository-batch';
 import { applyRequests, begin, cancelled, decide, notify } from './repository-control';
+import { PATCHES } from './patches';
 import { RepositoryRun } from './repository-state';
 
 /**
@@ -59,7 +61,7 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
       await condition(allHandlersFinished);
       // Checked in the same activation as the return, so no request can slip in between: one
       // that arrived during completion is applied, and the final state decided again.
-      if (run.pending.length === 0) {
+      if (run.pending.length === 0 || !patched(PATCHES.requestsAtCompletion)) {
         log.info('repository migration reached a final state', { repository: run.repository, state: summary.state, jobs: summary.jobs });
         return summary;
       }

@@ -1,0 +1,18 @@
+/**
+ * Workflow changes guarded with `patched()`, so executions started by an older version replay
+ * the path they took (README, "Changing workflow code safely"). Each id stays until no execution
+ * that began before it can still be running; then `deprecatePatch(id)`, and later nothing.
+ * test/replay/fixtures/pre-split/ holds histories recorded before these changes.
+ */
+export const PATCHES = Object.freeze({
+  /** A control request that arrives while a run completes is applied, and the final state decided again. */
+  requestsAtCompletion: 'requests-at-completion',
+  /** A control request that arrived before a cancellation is applied by the cancelled run. */
+  requestsOnCancel: 'requests-on-cancel',
+  /** The final read of the database decides: runnable migrations left mean the run carries on. */
+  finalReadDecides: 'final-read-decides',
+  /** A job whose database was unreachable through its retries is found again at once (no 10 s back-off). */
+  findAgainWhenDatabaseLost: 'find-again-when-database-lost',
+  /** Long local-activity batches yield a workflow task after about 2 s of job time. */
+  localYield: 'local-yield',
+});
