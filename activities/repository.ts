@@ -11,7 +11,7 @@ import type { Logger } from '../src/logger';
 import type { BbmMetrics } from '../src/metrics';
 import { releaseLease } from '../src/store/leases';
 import { listMigrations } from '../src/store/migrations';
-import { adapt } from './failures';
+import { adapt, checkInput } from './failures';
 
 export interface RepositoryActivityDeps {
   pool: Pool;
@@ -94,6 +94,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
 
   return {
     async acquireLease(input: AcquireLeaseInput): Promise<FenceToken> {
+      checkInput('acquireLease', input);
       return adapt(() =>
         timed('lock', async () => {
           const ctx = Context.current();
@@ -105,6 +106,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
     },
 
     async findJob(input: FindJobActivityInput): Promise<FindJobResult> {
+      checkInput('findJob', input);
       return adapt(() =>
         timed('find', async () => {
           const result = await findJob(pool, input);
@@ -121,6 +123,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
     },
 
     async executeJob(input: ExecuteJobActivityInput): Promise<ExecuteJobResult> {
+      checkInput('executeJob', input);
       const ctx = Context.current();
       const { job } = input;
       const l = log().child({
@@ -175,6 +178,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
 
     /** Let the lease go and draw the jittered pause before the next batch (randomness belongs outside the workflow). */
     async releaseLease(input: ReleaseLeaseInput): Promise<{ delayMs: number }> {
+      checkInput('releaseLease', input);
       return adapt(() =>
         timed('release', async () => {
           await releaseLease(pool, input.fence);
@@ -188,6 +192,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
     },
 
     async controlMigrations(input: ControlInput): Promise<string[]> {
+      checkInput('controlMigrations', input);
       return adapt(async () => {
         const selector = { repository: input.repository, name: input.migration };
         const changed = input.action === 'pause' ? await pauseMigrations(pool, selector) : await resumeMigrations(pool, selector);
@@ -197,6 +202,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
     },
 
     async setBatchSize(input: BatchSizeInput): Promise<string[]> {
+      checkInput('setBatchSize', input);
       return adapt(() => changeBatchSize(pool, { repository: input.repository, name: input.migration }, input.batchSize));
     },
 
@@ -204,6 +210,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
     async repositoryProgress(input: {
       repository: string;
     }): Promise<{ migrations: MigrationProgress[]; definitions: MigrationDefinitionMemo[]; now: string }> {
+      checkInput('repositoryProgress', input);
       return adapt(async () => {
         const migrations: MigrationProgress[] = [];
         const definitions: MigrationDefinitionMemo[] = [];

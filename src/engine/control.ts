@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { BbmError, ErrorCode } from '../errors';
+import { BbmError, ErrorCode, notFound } from '../errors';
 import { resetRetryBudget } from '../store/jobs';
 import { migrationByName, setBatchSize, setMigrationStatus, transitionMigrations } from '../store/migrations';
 import { withTransaction } from '../store/transaction';
@@ -53,8 +53,4 @@ export async function changeBatchSize(pool: Pool, selector: MigrationSelector, b
 
 async function assertExists(pool: Pool, selector: MigrationSelector): Promise<void> {
   if (selector.name !== undefined && !(await migrationByName(pool, selector.name))) throw notFound(selector.name);
-}
-
-export function notFound(name: string): BbmError {
-  return new BbmError(ErrorCode.MIGRATION_NOT_FOUND, `No migration named "${name}". List them with \`bbm migrations list\`.`, { name });
 }

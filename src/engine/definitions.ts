@@ -1,8 +1,10 @@
 import type { Pool } from 'pg';
-import { BbmError, ErrorCode, invalidInput } from '../errors';
+import { DEFINITION_CODES, definitionSchema } from '../contract/definition-schema';
+import { problemOf } from '../contract/schema-kit';
+import { BbmError, ErrorCode } from '../errors';
 import { insertMigration, migrationByName } from '../store/migrations';
 import type { MigrationRow, Queryable } from '../store/types';
-import { BatchingStrategy, LIMITS, MigrationStatus } from './constants';
+import { BatchingStrategy, MigrationStatus, type BatchingStrategy as Strategy } from './constants';
 import { assertIdentifier, formatTable, parseTableName, quoteIdent, quoteTable, type QualifiedName } from './identifiers';
 import type { WorkRegistry } from './registry';
 
@@ -18,7 +20,7 @@ export interface MigrationDefinition {
   table: string;
   /** Serial: the integer column paginated over (usually id). NULL strategy: the column whose NULLs are filled. */
   column: string;
-  /** @default "serial" */
+  /** "serial" or "null" (BatchingStrategy). @default "serial" */
   strategy?: string;
   /** @default 1000 */
   batchSize?: number;
@@ -32,9 +34,6 @@ export interface MigrationDefinition {
   paused?: boolean;
 }
 
-export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$/;
-export const REPOSITORY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:/@-]{0,199}$/;
-
 interface DefineDeps {
   pool: Pool;
   registry: WorkRegistry;
@@ -42,38 +41,23 @@ interface DefineDeps {
 
 /**
  * Validate everything up front, then insert. Nothing is written unless every check passes, so
- * a bad definition leaves no trace; each refusal has its own error code.
+ * a bad definition leaves no trace; each refusal has its own error code. The fields' shapes come
+ * from the definition schema (src/contract/definition-schema.ts), which refuses unknown fields.
  */
 export async function defineMigration(deps: DefineDeps, def: MigrationDefinition): Promise<MigrationRow> {
-  if (def === null || typeof def !== 'object') throw invalidInput('A migration definition must be an object.');
-  const name = checkPattern(def.name, NAME_PATTERN, 'name', 'letters, digits, _ . : - (up to 200, starting with a letter or digit)');
+  const problem = problemOf(definitionSchema, def, 'A migration definition', DEFINITION_CODES);
+  if (problem) throw new BbmError(problem.code, `${problem.message}.`, { field: problem.path.join('.') });
+  const name = def.name;
   const table = parseTableName(def.table);
   const column = assertIdentifier(def.column, 'Column name');
-  const strategy = def.strategy ?? BatchingStrategy.SERIAL;
-  if (strategy !== BatchingStrategy.SERIAL && strategy !== BatchingStrategy.NULL_ROWS) {
-    throw new BbmError(
-      ErrorCode.INVALID_BATCHING_STRATEGY,
-      `Unknown batching strategy ${JSON.stringify(strategy)}: use "serial" (id ranges) or "null" (rows where the column IS NULL).`,
-    );
-  }
+  const strategy = (def.strategy ?? BatchingStrategy.SERIAL) as Strategy; // one of the two: checked by the schema
   const batchSize = def.batchSize ?? 1000;
-  if (!Number.isInteger(batchSize) || batchSize < LIMITS.MIN_BATCH_SIZE || batchSize > LIMITS.MAX_BATCH_SIZE) {
-    throw new BbmError(
-      ErrorCode.INVALID_BATCH_SIZE,
-      `Batch size must be an integer from ${LIMITS.MIN_BATCH_SIZE} to ${LIMITS.MAX_BATCH_SIZE}; got ${JSON.stringify(def.batchSize)}.`,
-    );
-  }
   const minValue = def.minValue ?? 1;
-  checkSafeInteger(minValue, 'minValue');
-  if (def.maxValue !== undefined) checkSafeInteger(def.maxValue, 'maxValue');
   if (def.maxValue !== undefined && minValue > def.maxValue) {
     throw new BbmError(ErrorCode.INVALID_RANGE, `minValue (${minValue}) must not be greater than maxValue (${def.maxValue}).`);
   }
-  const repository =
-    def.repository === undefined
-      ? formatTable(table)
-      : checkPattern(def.repository, REPOSITORY_PATTERN, 'repository', 'letters, digits, _ . : / @ - (up to 200)');
-  const work = deps.registry.get(String(def.work));
+  const repository = def.repository ?? formatTable(table);
+  const work = deps.registry.get(def.work);
   if (!work) {
     throw new BbmError(
       ErrorCode.INVALID_JOB_SIGNATURE,
@@ -81,7 +65,6 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
     );
   }
   const args = def.args ?? {};
-  if (typeof args !== 'object' || Array.isArray(args)) throw invalidInput('args must be a JSON object.');
   work.validateArgs?.(args, { strategy, column });
 
   const db = deps.pool;
@@ -118,21 +101,6 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
     if ((err as { code?: string }).code === '23505')
       throw new BbmError(ErrorCode.MIGRATION_EXISTS, `A migration named "${name}" already exists; choose another name.`, { name });
     throw err;
-  }
-}
-
-function checkPattern(value: unknown, pattern: RegExp, what: string, expected: string): string {
-  if (typeof value !== 'string' || !pattern.test(value))
-    throw invalidInput(`Migration ${what} ${JSON.stringify(value)} is invalid: use ${expected}.`, { field: what });
-  return value;
-}
-
-function checkSafeInteger(value: unknown, what: string): void {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
-    throw new BbmError(
-      ErrorCode.INVALID_RANGE,
-      `${what} must be an integer between ${Number.MIN_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}; got ${JSON.stringify(value)}.`,
-    );
   }
 }
 

@@ -1,11 +1,10 @@
 import type { Pool, PoolClient } from 'pg';
-import { BbmError, ErrorCode } from '../errors';
+import { BbmError, ErrorCode, leaseLost } from '../errors';
 import { lockJob, markJobFailed, markJobFinished } from '../store/jobs';
 import { holdsLease } from '../store/leases';
 import { countFinishedJob, lockMigrationOfJob, setMigrationStatus } from '../store/migrations';
 import type { MigrationRow } from '../store/types';
 import { BatchingStrategy, FailureCode, JobStatus, MigrationStatus } from './constants';
-import { leaseLost } from './find-job';
 import { parseTableName, quoteIdent, quoteTable } from './identifiers';
 import { migrationProgress } from './progress';
 import type { WorkRegistry } from './registry';

@@ -12,7 +12,7 @@ import type { CliContext } from '../context';
 import { ExitCode } from '../exit-codes';
 import { duration } from '../parse';
 import { repositoryWorkflowStatus, signalRepositories } from '../temporal';
-import { unknownRepository } from './migrations';
+import { unknownRepository } from '../../errors';
 
 interface SelectorOptions {
   repository?: string;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Pool } from 'pg';
-import { notFound } from '../../engine/control';
+import { notFound } from '../../errors';
 import { migrationProgress } from '../../engine/progress';
 import type { MigrationProgress } from '../../engine/types';
 import { listMigrations, migrationByName } from '../../store/migrations';

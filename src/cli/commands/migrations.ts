@@ -4,7 +4,9 @@ import { type Command, Option } from 'commander';
 import YAML from 'yaml';
 import { failureCodeName, migrationStatusName } from '../../engine/constants';
 import { defineMigration, type MigrationDefinition } from '../../engine/definitions';
-import { BbmError, ErrorCode, invalidInput } from '../../errors';
+import { DEFINITION_CODES, definitionFileSchema } from '../../contract/definition-schema';
+import { problemOf } from '../../contract/schema-kit';
+import { BbmError, invalidInput } from '../../errors';
 import { listMigrations } from '../../store/migrations';
 import type { MigrationRow } from '../../store/types';
 import { action } from '../action';
@@ -13,20 +15,6 @@ import { collectArg, integerIn, jsonObject, safeInteger } from '../parse';
 import { loadWorkRegistry } from '../registry';
 import { registerMigrationControl } from './migration-control';
 import { registerMigrationStatus } from './migration-status';
-
-const DEFINITION_KEYS: readonly (keyof MigrationDefinition)[] = [
-  'name',
-  'repository',
-  'work',
-  'table',
-  'column',
-  'strategy',
-  'batchSize',
-  'minValue',
-  'maxValue',
-  'args',
-  'paused',
-];
 
 interface CreateOptions {
   file?: string;
@@ -153,11 +141,9 @@ function readDefinitionFile(file: string): Partial<MigrationDefinition> {
   } catch (err) {
     throw invalidInput(`--file ${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(err as Error).message}`);
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
-    throw invalidInput(`--file ${file} must hold one object with the definition fields (${DEFINITION_KEYS.join(', ')}).`);
-  const unknown = Object.keys(parsed).filter((k) => !DEFINITION_KEYS.includes(k as keyof MigrationDefinition));
-  if (unknown.length > 0)
-    throw invalidInput(`--file ${file} has unknown field(s) ${unknown.join(', ')}; allowed: ${DEFINITION_KEYS.join(', ')}.`);
+  // The definition schema's own check: unknown fields are refused, naming the accepted ones.
+  const problem = problemOf(definitionFileSchema, parsed, 'The file', DEFINITION_CODES);
+  if (problem) throw new BbmError(problem.code, `--file ${file}: ${problem.message}.`, { field: problem.path.join('.') });
   return parsed as Partial<MigrationDefinition>;
 }
 
@@ -203,13 +189,4 @@ function rangeText(m: MigrationRow): string {
 function statusText(m: MigrationRow): string {
   const failure = failureCodeName(m.failureErrorCode);
   return failure ? `${migrationStatusName(m.status)} (${failure})` : migrationStatusName(m.status);
-}
-
-/** Shared by the status commands: a migration that does not exist is NOT_FOUND (exit 6). */
-export function unknownRepository(repository: string): BbmError {
-  return new BbmError(
-    ErrorCode.REPOSITORY_NOT_FOUND,
-    `No migrations belong to repository "${repository}". List them with \`bbm migrations list\`.`,
-    { repository },
-  );
 }

@@ -1,9 +1,9 @@
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { REPOSITORY_PATTERN } from '../../engine/definitions';
+import { REPOSITORY_KEY_PATTERN } from '../../contract/schemas';
 import { migrationProgress } from '../../engine/progress';
 import type { MigrationProgress } from '../../engine/types';
-import { BbmError, ErrorCode, invalidInput, isBbmError } from '../../errors';
+import { BbmError, ErrorCode, invalidInput, isBbmError, unknownRepository } from '../../errors';
 import type { Knobs } from '../../knobs';
 import { listMigrations } from '../../store/migrations';
 import { repositoryWorkflowId } from '../../contract/ids';
@@ -18,7 +18,6 @@ import { ProgressView } from '../progress';
 import { repositoryWorkflowStatus } from '../temporal';
 import { addCancelCommand, startRepository } from './migration-control';
 import { overall } from './migration-status';
-import { unknownRepository } from './migrations';
 
 interface StartOptions {
   knob?: Partial<Knobs>;
@@ -51,7 +50,7 @@ export function registerRepositories(program: Command): void {
 }
 
 function checkKey(key: string): void {
-  if (!REPOSITORY_PATTERN.test(key))
+  if (!REPOSITORY_KEY_PATTERN.test(key))
     throw invalidInput(`Repository key ${JSON.stringify(key)} is invalid: use letters, digits, _ . : / @ - (up to 200).`);
 }
 

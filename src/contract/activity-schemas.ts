@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import { bool, count, intIn, list, message, oneOf, text } from './schema-kit';
+import { knobsSchema, migrationName, repositoryDoneSchema, repositoryKey, wakeRequestSchema } from './schemas';
+
+/**
+ * The input of every activity, one schema each, keyed by activity name. Activities check their
+ * input on entry (activities/failures.ts `checkedInput`), so a payload written by hand (or by a
+ * workflow of another version) is refused with a non-retryable INVALID_INPUT naming the field,
+ * before anything touches the database. Unknown keys are refused here too: when a workflow
+ * starts passing a new field, deploy the activity that reads it first.
+ */
+
+const safeInteger = intIn(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 'an integer that a JavaScript number holds exactly');
+const ms = intIn(0, 365 * 86_400_000, 'a duration in milliseconds');
+const name = text(200, true);
+
+export const fenceSchema = message(
+  { repository: repositoryKey, holder: text(400, true), token: count() },
+  { unknown: 'fence token field', expected: 'a fence token {"repository","holder","token"}' },
+);
+
+export const jobDescriptorSchema = message(
+  {
+    jobId: count(),
+    migrationId: count(),
+    migrationName: name,
+    repository: repositoryKey,
+    workName: name,
+    table: name,
+    column: name,
+    strategy: name,
+    start: safeInteger.nullable(),
+    end: safeInteger.nullable(),
+    batchSize: count(),
+    attempts: count(),
+  },
+  { unknown: 'job field', expected: 'a job descriptor' },
+);
+
+const wakeUpContextSchema = message(
+  { wakeUp: count(), reason: z.string(), coalesced: count(), prefixes: list(z.string()).nullable(), capacity: count() },
+  { unknown: 'wake-up field', expected: 'a wake-up context' },
+);
+
+const input = <S extends z.ZodRawShape>(activity: string, shape: S) =>
+  message(shape, { unknown: `${activity} input field`, expected: `the ${activity} activity's input object` });
+
+export const ACTIVITY_INPUT_SCHEMAS = Object.freeze({
+  // repository workflow
+  acquireLease: input('acquireLease', { repository: repositoryKey, holder: text(400, true), ttlMs: ms, waitMs: ms }),
+  findJob: input('findJob', {
+    repository: repositoryKey,
+    fence: fenceSchema,
+    maxJobAttempts: count(),
+    retryFailed: bool(),
+    exclude: list(count()),
+    leaseTtlMs: ms,
+  }),
+  executeJob: input('executeJob', {
+    job: jobDescriptorSchema,
+    fence: fenceSchema,
+    maxJobAttempts: count(),
+    jobTimeoutMs: ms,
+    batchId: text(200, true),
+  }),
+  releaseLease: input('releaseLease', { fence: fenceSchema, minDelayMs: ms, maxDelayMs: ms }),
+  controlMigrations: input('controlMigrations', {
+    action: oneOf(['pause', 'resume']),
+    repository: repositoryKey,
+    migration: migrationName.optional(),
+  }),
+  setBatchSize: input('setBatchSize', { repository: repositoryKey, migration: migrationName.optional(), batchSize: count() }),
+  repositoryProgress: input('repositoryProgress', { repository: repositoryKey }),
+  // enqueuer workflow
+  notifyEnqueuer: repositoryDoneSchema,
+  surveyRepositories: input('surveyRepositories', {
+    wake: wakeUpContextSchema,
+    tracked: list(z.string()),
+    closing: list(
+      message({ repository: z.string(), runId: z.string().optional() }, { unknown: 'closing field', expected: 'a closing notice' }),
+    ),
+  }),
+  startRepositories: input('startRepositories', {
+    wake: wakeUpContextSchema,
+    repositories: list(repositoryKey),
+    knobs: knobsSchema,
+    running: count(),
+    alreadyRunning: list(z.string()),
+  }),
+  wakeEnqueuerFromTick: wakeRequestSchema,
+  // health check
+  databaseInfo: message({}, { unknown: 'databaseInfo input field', expected: '{}' }).nullish(),
+});
+
+export type ActivityName = keyof typeof ACTIVITY_INPUT_SCHEMAS;
