@@ -89,7 +89,7 @@ export const ACTIVITY_INPUT_SCHEMAS = Object.freeze({
   }),
   wakeEnqueuerFromTick: wakeRequestSchema,
   // health check
-  databaseInfo: message({}, { unknown: 'databaseInfo input field', expected: '{}' }).nullish(),
+  databaseInfo: message({}, { unknown: 'databaseInfo input field', expected: '{}' }),
 });
 
 export type ActivityName = keyof typeof ACTIVITY_INPUT_SCHEMAS;

@@ -94,7 +94,8 @@ export function healthInputProblem(input: unknown): Problem | undefined {
 
 /** bbm's queries take no arguments; `args` is what the handler received. */
 export function queryArgsProblem(query: string, args: unknown[]): Problem | undefined {
-  return problemOf(queryArgsSchema, args, `The ${query} query`);
+  const problem = problemOf(queryArgsSchema, args, `The ${query} query`);
+  return problem && invalid(`The ${query} query takes no arguments (or {}); got ${JSON.stringify(args)}`);
 }
 
 /** An activity's input, by activity name. */

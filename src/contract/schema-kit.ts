@@ -29,7 +29,7 @@ function objectError(shape: z.ZodRawShape, text: ObjectText) {
   return (issue: { code?: string; keys?: string[] }): string | undefined => {
     if (issue.code === 'unrecognized_keys') {
       const keys = issue.keys ?? [];
-      return `unknown ${text.unknown}${keys.length > 1 ? 's' : ''} ${keys.map((k) => JSON.stringify(k)).join(', ')}; accepted: ${Object.keys(shape).join(', ')}`;
+      return `unknown ${text.unknown}${keys.length > 1 ? 's' : ''} ${keys.map((k) => JSON.stringify(k)).join(', ')}; accepted: ${Object.keys(shape).join(', ') || 'none'}`;
     }
     return issue.code === 'invalid_type' ? `must be ${text.expected}` : undefined;
   };
@@ -109,7 +109,8 @@ export function problemOf(
 ): Problem | undefined {
   const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return undefined;
-  const issues = result.error.issues;
+  // Unknown keys first: a misspelt field is the likeliest cause of the other issues too.
+  const issues = [...result.error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
   const path = (issues[0]?.path ?? []).map((p) => (typeof p === 'number' ? p : String(p)));
   const parts = issues.slice(0, MAX_ISSUES).map((issue) => describe(issue, subject));
   if (issues.length > MAX_ISSUES) parts.push(`and ${issues.length - MAX_ISSUES} more`);
