@@ -1,14 +1,41 @@
 import type { Pool } from 'pg';
 import { schemaVersion } from '../src/db/schema';
-import { checkInput } from './failures';
+import { checkHealth, type CheckHealthInput, type CheckHealthResult } from '../src/health/check';
+import { HealthMonitor } from '../src/health/monitor';
+import type { HealthRegistry } from '../src/health/registry';
+import type { BbmMetrics } from '../src/metrics';
+import { adapt, checkInput } from './failures';
 
-/** A round trip through the worker to Postgres: what `bbm doctor` and the smoke test check. */
-export function createHealthActivities(deps: { pool: Pool }) {
+export interface HealthActivityDeps {
+  pool: Pool;
+  metrics?: BbmMetrics;
+  /** Custom health indicators of this worker, besides the built-ins. @default none */
+  healthIndicators?: HealthRegistry;
+}
+
+/** Health activities: the `bbm doctor` round trip, and the database health check a repository runs before its jobs. */
+export function createHealthActivities(deps: HealthActivityDeps) {
+  // One monitor per worker: repositories on it share cached readings of the same table.
+  const monitor = new HealthMonitor({ db: deps.pool, indicators: deps.healthIndicators });
   return {
     async databaseInfo(input: Record<string, never> = {}): Promise<{ serverVersion: string; database: string; schemaVersion: number }> {
       checkInput('databaseInfo', input);
       const { rows } = await deps.pool.query("SELECT current_setting('server_version') AS v, current_database() AS db");
       return { serverVersion: String(rows[0].v), database: String(rows[0].db), schemaVersion: await schemaVersion(deps.pool) };
+    },
+
+    /**
+     * Read and judge the health indicators for a repository's current table (or a migration's, or
+     * a table's), reusing readings younger than `thresholds.healthCheckIntervalMs`. Fresh readings
+     * are published as gauges. Bad input fails non-retryably with its code; database errors retry.
+     */
+    async checkHealth(input: CheckHealthInput): Promise<CheckHealthResult> {
+      checkInput('checkHealth', input);
+      return adapt(async () => {
+        const result = await checkHealth({ db: deps.pool, monitor, indicators: deps.healthIndicators }, input);
+        if (!result.cached) deps.metrics?.recordHealth(result.readings, result.thresholds);
+        return result;
+      });
     },
   };
 }

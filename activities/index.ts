@@ -1,8 +1,8 @@
 import { createEnqueuerActivities, type EnqueuerActivityDeps } from './enqueuer';
-import { createHealthActivities } from './health';
+import { createHealthActivities, type HealthActivityDeps } from './health';
 import { createRepositoryActivities, type RepositoryActivityDeps } from './repository';
 
-export type ActivityDeps = RepositoryActivityDeps & EnqueuerActivityDeps;
+export type ActivityDeps = RepositoryActivityDeps & EnqueuerActivityDeps & HealthActivityDeps;
 
 /** All of bbm's activities, built from their dependencies: the worker factory and tests use this one function. */
 export function createActivities(deps: ActivityDeps) {

@@ -6,6 +6,7 @@ import { findJob } from '../src/engine/find-job';
 import { acquireLease } from '../src/engine/lease';
 import { migrationProgress } from '../src/engine/progress';
 import type { WorkRegistry } from '../src/engine/registry';
+import { decimal } from '../src/engine/int8';
 import type { ExecuteJobResult, FenceToken, FindJobResult, JobDescriptor, MigrationProgress } from '../src/engine/types';
 import type { Logger } from '../src/logger';
 import type { BbmMetrics } from '../src/metrics';
@@ -28,8 +29,9 @@ export interface MigrationDefinitionMemo {
   column: string;
   strategy: string;
   batchSize: number;
-  minValue: number;
-  maxValue: number | null;
+  /** Decimal strings (bigint). */
+  minValue: string;
+  maxValue: string | null;
   args: Record<string, unknown>;
 }
 
@@ -44,7 +46,8 @@ export interface FindJobActivityInput {
   fence: FenceToken;
   maxJobAttempts: number;
   retryFailed: boolean;
-  exclude: number[];
+  /** Migration ids as decimal strings. */
+  exclude: string[];
   /** Lease lifetime to renew to, so a long batch never outlives its lease. */
   leaseTtlMs: number;
 }
@@ -155,7 +158,8 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
         end({ outcome: result.outcome });
         metrics.jobs.inc({ ...labels, outcome: result.outcome });
         if (result.outcome === 'finished') {
-          metrics.migratedTuples.inc(labels, result.rows);
+          // Prometheus counters are floats anyway; rows per job are far below 2^53.
+          metrics.migratedTuples.inc(labels, Number(result.rows));
           metrics.jobBatchSize.set(labels, job.batchSize);
         }
         if (result.progress) metrics.progress.set(labels, result.progress.percent);
@@ -224,8 +228,8 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
             column: m.columnName,
             strategy: m.batchingStrategy,
             batchSize: m.batchSize,
-            minValue: m.minValue,
-            maxValue: m.maxValue,
+            minValue: decimal(m.minValue),
+            maxValue: decimal(m.maxValue),
             args: m.workArgs,
           });
         }

@@ -1,13 +1,14 @@
 import { ErrorCode } from './errors';
 import { problemOf } from './contract/schema-kit';
 import { knobsSchema } from './contract/schemas';
+import { DEFAULT_HEALTH_KNOBS, type HealthKnobs } from './health/knobs';
 
 /**
  * The batch loop's settings. Defaults are the anchor's; names, types and ranges are the knobs
  * schema's (src/contract/schemas.ts). Pure module: the workflow validates updates with it, the
  * CLI validates flags with it, so both refuse the same values the same way.
  */
-export interface Knobs {
+export interface Knobs extends HealthKnobs {
   /** Jobs per lock (batch). @default 5 */
   maxJobPerBatch: number;
   /** Stop taking jobs in a batch after this much job time. @default 600000 (10 min) */
@@ -42,6 +43,7 @@ export const DEFAULT_KNOBS: Readonly<Knobs> = Object.freeze({
   maxJobAttempts: 5,
   historyEventBudget: 8_000,
   localActivities: true,
+  ...DEFAULT_HEALTH_KNOBS,
 });
 
 export const KNOB_NAMES = Object.freeze(Object.keys(knobsSchema.shape) as (keyof Knobs)[]);

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { BUILTIN_INDICATORS, type HealthReadings, type HealthThresholds } from './health/indicators';
 
 /**
  * bbm's own Prometheus metrics, named after the anchor system's, labelled by migration and
@@ -64,11 +65,48 @@ export class BbmMetrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
     registers: [this.registry],
   });
+  readonly healthValue = new Gauge({
+    name: 'bbm_health_indicator_value',
+    help: 'Last reading of a health indicator in its unit (NaN: not measurable); table is empty for cluster-wide indicators',
+    labelNames: ['indicator', 'unit', 'table'] as const,
+    registers: [this.registry],
+  });
+  readonly healthThreshold = new Gauge({
+    name: 'bbm_health_indicator_threshold',
+    help: 'Threshold of an enabled health indicator, in its unit',
+    labelNames: ['indicator', 'unit'] as const,
+    registers: [this.registry],
+  });
+  readonly throttledSeconds = new Counter({
+    name: 'bbm_throttled_seconds_total',
+    help: 'Time repositories held their jobs back because a health indicator tripped, by indicator',
+    labelNames: ['repository', 'indicator'] as const,
+    registers: [this.registry],
+  });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'bbm_' });
   }
+
+  /** Publish one health check: a gauge value per indicator (all but the cluster-wide ones labelled by table) and the enabled thresholds. */
+  recordHealth(readings: HealthReadings, thresholds: HealthThresholds): void {
+    for (const r of readings.readings) {
+      const table = CLUSTER_WIDE.has(r.indicator) ? '' : (readings.table ?? '');
+      this.healthValue.set({ indicator: r.indicator, unit: r.unit, table }, r.value ?? NaN);
+      const threshold = thresholds[r.indicator];
+      if (typeof threshold === 'number') this.healthThreshold.set({ indicator: r.indicator, unit: r.unit }, threshold);
+      else this.healthThreshold.remove({ indicator: r.indicator, unit: r.unit });
+    }
+  }
+
+  /** Count `seconds` of throttling of `repository` against each indicator that held it (each gets the full time). */
+  recordThrottled(repository: string, indicators: readonly string[], seconds: number): void {
+    if (!(seconds > 0)) return;
+    for (const indicator of indicators) this.throttledSeconds.inc({ repository, indicator }, seconds);
+  }
 }
+
+const CLUSTER_WIDE: ReadonlySet<string> = new Set(BUILTIN_INDICATORS.filter((i) => !i.tableScoped).map((i) => i.name));
 
 export interface MetricsServer {
   port: number;

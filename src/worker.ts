@@ -5,6 +5,7 @@ import { createActivities } from '../activities';
 import type { BbmConfig } from './config';
 import { BUILTIN_WORK } from './engine/builtin-work';
 import { WorkRegistry } from './engine/registry';
+import type { HealthRegistry } from './health/registry';
 import type { Logger } from './logger';
 import { BbmMetrics } from './metrics';
 import { connectClient, connectWorker } from './temporal/connection';
@@ -15,6 +16,8 @@ export interface CreateWorkerOptions {
   logger: Logger;
   /** Work functions this worker can run. @default the built-ins */
   registry?: WorkRegistry;
+  /** Custom health indicators checked besides the built-ins. @default none */
+  healthIndicators?: HealthRegistry;
   metrics?: BbmMetrics;
   /** A prebuilt workflow bundle (tests build one per run); otherwise bundled from workflows/ once per process. */
   workflowBundle?: WorkflowBundleOption;
@@ -72,7 +75,7 @@ export async function createBbmWorker(options: CreateWorkerOptions): Promise<Bbm
     namespace: config.temporal.namespace,
     taskQueue: config.taskQueue,
     workflowBundle: options.workflowBundle ?? (await workflowBundle()),
-    activities: createActivities({ pool, registry, logger, metrics, client }),
+    activities: createActivities({ pool, registry, logger, metrics, client, healthIndicators: options.healthIndicators }),
     ...(options.identity ? { identity: options.identity } : {}),
     maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
     // The SDK sizes the cache from memory (~900 here); 250 keeps a worker running 1,000 repositories under 400 MB.

@@ -36,7 +36,8 @@ test('registering two work functions with the same name fails with DUPLICATE_WOR
 
 const BAD: Array<[string, Partial<MigrationDefinition>, string]> = [
   ['SQL after the table name', { table: 'items; DROP TABLE items' }, ErrorCode.INVALID_IDENTIFIER],
-  ['a quoted table name', { table: '"items"' }, ErrorCode.INVALID_IDENTIFIER],
+  ['an unterminated quoted table name', { table: '"items' }, ErrorCode.INVALID_IDENTIFIER],
+  ['a quote inside an unquoted table name', { table: 'it"ems' }, ErrorCode.INVALID_IDENTIFIER],
   ['a comment in the table name', { table: 'items--' }, ErrorCode.INVALID_IDENTIFIER],
   ['three-part table name', { table: 'db.public.items' }, ErrorCode.INVALID_IDENTIFIER],
   ['SQL in the column name', { column: 'id; DELETE FROM items' }, ErrorCode.INVALID_IDENTIFIER],
@@ -48,6 +49,8 @@ const BAD: Array<[string, Partial<MigrationDefinition>, string]> = [
   ['min above max', { minValue: 10, maxValue: 5 }, ErrorCode.INVALID_RANGE],
   ['min above the column maximum', { minValue: 1000 }, ErrorCode.INVALID_RANGE],
   ['a fractional min', { minValue: 1.5 }, ErrorCode.INVALID_RANGE],
+  ['a max beyond 2^53 given as a number (already rounded)', { maxValue: 2 ** 60 }, ErrorCode.INVALID_RANGE],
+  ['a max that is not decimal text', { maxValue: '0x10' }, ErrorCode.INVALID_RANGE],
   ['an unknown work function', { work: 'drop_everything' }, ErrorCode.INVALID_JOB_SIGNATURE],
   ['an unknown batching strategy', { strategy: 'bogus' }, ErrorCode.INVALID_BATCHING_STRATEGY],
   ['a missing table', { table: 'nope' }, ErrorCode.INVALID_TABLE],
@@ -96,9 +99,9 @@ test('a good definition records its range, its estimate and an active status', a
   const m = await define(engine, { name: 'good', batchSize: 7 });
   assert.deepEqual(
     [m.minValue, m.maxValue, m.batchSize, m.batchingStrategy, m.status, m.repository],
-    [1, 20, 7, BatchingStrategy.SERIAL, MigrationStatus.ACTIVE, 'r'],
+    [1n, 20n, 7, BatchingStrategy.SERIAL, MigrationStatus.ACTIVE, 'r'],
   );
-  assert.equal(m.totalTupleCount, 20);
+  assert.equal(m.totalTupleCount, 20n);
   const paused = await define(engine, { name: 'paused', paused: true, repository: undefined });
   assert.deepEqual([paused.status, paused.repository], [MigrationStatus.PAUSED, 'public.items']);
 });
@@ -117,5 +120,5 @@ test('the NULL strategy without a partial index WHERE column IS NULL is refused 
   assert.equal(rows[0].n, 0);
   await engine.pool.query('CREATE INDEX items_copy_null ON items (copy) WHERE copy IS NULL');
   const m = await define(engine, def);
-  assert.deepEqual([m.batchingStrategy, m.maxValue, m.totalTupleCount], ['null', null, 20]);
+  assert.deepEqual([m.batchingStrategy, m.maxValue, m.totalTupleCount], ['null', null, 20n]);
 });

@@ -59,8 +59,8 @@ test('always-failing work with at most 2 attempts exhausts new ranges before ret
   assert.deepEqual(run.errors, [ErrorCode.WORK_FAILED, ErrorCode.WORK_FAILED, ErrorCode.MAX_JOB_RETRY]);
   assert.deepEqual(calls, ['1-50', '51-93', '1-50']);
   assert.deepEqual(await jobSummary(engine.pool, 'm'), [
-    [1, 50, 2, FAILED],
-    [51, 93, 1, FAILED],
+    ['1', '50', 2, FAILED],
+    ['51', '93', 1, FAILED],
   ]);
   const m = await migration(engine.pool, 'm');
   assert.equal(m.status, MigrationStatus.FAILED);
@@ -99,8 +99,8 @@ for (const how of ['retryMigration', 'findJob with retryFailed'] as const) {
     assert.deepEqual(run.errors, []);
     assert.deepEqual(calls, ['1-50', '51-93', '1-50', '1-50', '51-93']);
     assert.deepEqual(await jobSummary(engine.pool, 'm'), [
-      [1, 50, 3, DONE],
-      [51, 93, 2, DONE],
+      ['1', '50', 3, DONE],
+      ['51', '93', 2, DONE],
     ]);
     const m = await migration(engine.pool, 'm');
     assert.deepEqual([m.status, m.failureErrorCode], [MigrationStatus.FINISHED, null]);
@@ -138,7 +138,7 @@ test('work that changes rows and then throws is rolled back, so after retries ev
     Array(5).fill([2, DONE]),
   );
   assert.deepEqual(await counters(engine.pool), { lo: 1, hi: 1, n: 93 });
-  assert.equal((await migration(engine.pool, 'm')).rowsProcessed, 93);
+  assert.equal((await migration(engine.pool, 'm')).rowsProcessed, 93n);
 });
 
 test('a connection killed mid-job rolls back both the work and its bookkeeping, and the retry applies the batch once', async () => {
@@ -167,15 +167,15 @@ test('a connection killed mid-job rolls back both the work and its bookkeeping, 
   const pid = await sleeping.promise;
   await db.pool.query('SELECT pg_terminate_backend($1)', [pid]);
   await killed;
-  assert.deepEqual(await jobSummary(engine.pool, 'm'), [[1, 10, 0, ACTIVE]], 'the attempt was not recorded');
+  assert.deepEqual(await jobSummary(engine.pool, 'm'), [['1', '10', 0, ACTIVE]], 'the attempt was not recorded');
   assert.deepEqual(await counters(engine.pool), { lo: 0, hi: 0, n: 30 }, 'the work was not applied');
   kill = false;
   const run = await runToEnd(engine, { maxJobAttempts: 3 });
   assert.deepEqual(run.errors, []);
   assert.deepEqual(await jobSummary(engine.pool, 'm'), [
-    [1, 10, 1, DONE],
-    [11, 20, 1, DONE],
-    [21, 30, 1, DONE],
+    ['1', '10', 1, DONE],
+    ['11', '20', 1, DONE],
+    ['21', '30', 1, DONE],
   ]);
   assert.deepEqual(await counters(engine.pool), { lo: 1, hi: 1, n: 30 });
 });
@@ -190,7 +190,7 @@ test('a work function missing on this worker is not an attempt and leaves the mi
   await assert.rejects(executeJob(elsewhere, { jobId: found.job.jobId, maxJobAttempts: 3, jobTimeoutMs: JOB_TIMEOUT_MS }), {
     code: ErrorCode.WORK_FUNCTION_NOT_FOUND,
   });
-  assert.deepEqual(await jobSummary(engine.pool, 'm'), [[1, 5, 0, ACTIVE]]);
+  assert.deepEqual(await jobSummary(engine.pool, 'm'), [['1', '5', 0, ACTIVE]]);
   const m = await migration(engine.pool, 'm');
   assert.deepEqual([m.status, m.failureErrorCode], [MigrationStatus.RUNNING, null]);
   const run = await runToEnd(engine, { maxJobAttempts: 3 });
@@ -209,9 +209,9 @@ test('the NULL strategy fills every NULL with copy_column and then finishes', as
   assert.deepEqual(
     (await jobsOf(db.pool, 'm')).map((j) => [j.minValue, j.maxValue, j.rowsAffected, j.status]),
     [
-      [null, null, 10, DONE],
-      [null, null, 10, DONE],
-      [null, null, 5, DONE],
+      [null, null, 10n, DONE],
+      [null, null, 10n, DONE],
+      [null, null, 5n, DONE],
     ],
   );
   const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM items WHERE copy IS DISTINCT FROM payload');
@@ -219,7 +219,7 @@ test('the NULL strategy fills every NULL with copy_column and then finishes', as
   assert.equal((await migration(db.pool, 'm')).status, MigrationStatus.FINISHED);
 });
 
-test('a NULL-strategy job that makes no progress counts attempts and fails the migration with max_job_retry', async () => {
+test('a NULL-strategy job that makes no progress counts attempts as NO_PROGRESS and fails the migration with max_job_retry', async () => {
   const db = await createTestDatabase('exnullstuck');
   await createItems(db.pool, 'items', 25);
   await db.pool.query('CREATE INDEX items_copy_null ON items (copy) WHERE copy IS NULL');
@@ -231,14 +231,14 @@ test('a NULL-strategy job that makes no progress counts attempts and fails the m
   const engine: Engine = { pool: db.pool, registry: registryWith(stuck) };
   await define(engine, { name: 'm', work: 'stuck', column: 'copy', strategy: 'null', batchSize: 10, args: {} });
   const run = await runToEnd(engine, { maxJobAttempts: 3, maxSteps: 20 });
-  assert.deepEqual(run.errors, [ErrorCode.WORK_FAILED, ErrorCode.WORK_FAILED, ErrorCode.MAX_JOB_RETRY]);
+  assert.deepEqual(run.errors, [ErrorCode.NO_PROGRESS, ErrorCode.NO_PROGRESS, ErrorCode.MAX_JOB_RETRY]);
   assert.equal(calls, 3);
   const jobs = await jobsOf(db.pool, 'm');
   assert.deepEqual(
-    jobs.map((j) => [j.attempts, j.status]),
-    [[3, FAILED]],
+    jobs.map((j) => [j.attempts, j.status, j.failureErrorCode]),
+    [[3, FAILED, FailureCode.NO_PROGRESS]],
   );
-  assert.match(jobs[0]?.lastError ?? '', /no progress/);
+  assert.match(jobs[0]?.lastError ?? '', /no_progress: 10 of the job's 10 row\(s\) still have copy IS NULL/);
   const m = await migration(db.pool, 'm');
   assert.deepEqual([m.status, m.failureErrorCode], [MigrationStatus.FAILED, FailureCode.MAX_JOB_RETRY]);
 });

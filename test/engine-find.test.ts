@@ -21,13 +21,13 @@ test('ids 1..93 with batch size 50 finish as jobs [1-50] and [51-93], each attem
   const run = await runToEnd(engine, { maxJobAttempts: 5 });
   assert.deepEqual(run.errors, []);
   assert.deepEqual(await jobSummary(engine.pool, 'm'), [
-    [1, 50, 1, DONE],
-    [51, 93, 1, DONE],
+    ['1', '50', 1, DONE],
+    ['51', '93', 1, DONE],
   ]);
   const m = await migration(engine.pool, 'm');
   assert.equal(m.status, MigrationStatus.FINISHED);
   assert.equal(m.failureErrorCode, null);
-  assert.equal(m.rowsProcessed, 93);
+  assert.equal(m.rowsProcessed, 93n);
   assert.deepEqual(await counters(engine.pool), { lo: 1, hi: 1, n: 93 });
 });
 
@@ -42,7 +42,7 @@ test('two runners at once, unfenced or serialised by the lease, give the same jo
       [],
       `fenced=${fenced}`,
     );
-    const expected = Array.from({ length: 10 }, (_, i) => [i * 10 + 1, Math.min(93, i * 10 + 10), 1, DONE]);
+    const expected = Array.from({ length: 10 }, (_, i) => [String(i * 10 + 1), String(Math.min(93, i * 10 + 10)), 1, DONE]);
     assert.deepEqual(await jobSummary(engine.pool, 'm'), expected, `fenced=${fenced}`);
     assert.equal((await migration(engine.pool, 'm')).status, MigrationStatus.FINISHED);
     assert.deepEqual(await counters(engine.pool), { lo: 1, hi: 1, n: 93 }, `fenced=${fenced}`);
@@ -54,8 +54,8 @@ test('a range never holds more than batch size rows, even when one row is left p
   await define(engine, { name: 'm', batchSize: 50 });
   await runToEnd(engine);
   assert.deepEqual(await jobSummary(engine.pool, 'm'), [
-    [1, 50, 1, DONE],
-    [51, 51, 1, DONE],
+    ['1', '50', 1, DONE],
+    ['51', '51', 1, DONE],
   ]);
 });
 
@@ -67,9 +67,9 @@ test('sparse ids make no empty jobs: every range holds rows', async () => {
   assert.deepEqual(
     jobs.map((j) => [j.minValue, j.maxValue, j.rowsAffected]),
     [
-      [1, 2, 2],
-      [3, 1000, 2],
-      [1001, 5000, 2],
+      [1n, 2n, 2n],
+      [3n, 1000n, 2n],
+      [1001n, 5000n, 2n],
     ],
   );
   assert.deepEqual(await counters(engine.pool), { lo: 1, hi: 1, n: 6 });
@@ -163,7 +163,7 @@ test('a job left active by an interrupted run is picked again before any new ran
   const first = await findJob(engine.pool, { repository: REPO, maxJobAttempts: 3 });
   const again = await findJob(engine.pool, { repository: REPO, maxJobAttempts: 3 });
   assert.equal(again.job?.jobId, first.job?.jobId);
-  assert.deepEqual(await jobSummary(engine.pool, 'm'), [[1, 10, 0, ACTIVE]]);
+  assert.deepEqual(await jobSummary(engine.pool, 'm'), [['1', '10', 0, ACTIVE]]);
 });
 
 test('progress reads 100 only once finished and is capped at 99.9 while every range is done but the migration is not', async () => {

@@ -26,13 +26,13 @@ const TTL = 60_000;
 test('a second try by another holder is refused while the lease is held, and the holder is reported', async () => {
   const { pool } = await createTestDatabase('leasetry');
   const first = await tryAcquireLease(pool, REPO, 'a', TTL);
-  assert.deepEqual(first, { repository: REPO, holder: 'a', token: 1 });
+  assert.deepEqual(first, { repository: REPO, holder: 'a', token: '1' });
   assert.equal(await tryAcquireLease(pool, REPO, 'b', TTL), undefined);
   const info = await leaseOf(pool, REPO);
-  assert.deepEqual([info?.holder, info?.token, info?.active], ['a', 1, true]);
+  assert.deepEqual([info?.holder, info?.token, info?.active], ['a', '1', true]);
   assert.deepEqual(
     await tryAcquireLease(pool, 'other-repo', 'b', TTL),
-    { repository: 'other-repo', holder: 'b', token: 1 },
+    { repository: 'other-repo', holder: 'b', token: '1' },
     'leases are per repository',
   );
 });
@@ -49,7 +49,7 @@ test('a waiting acquire times out with LOCK_TIMEOUT while the lease is held and 
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(await releaseLease(pool, held), true);
   const taken = await waiting;
-  assert.deepEqual([taken.holder, taken.token], ['b', 2]);
+  assert.deepEqual([taken.holder, taken.token], ['b', '2']);
   assert.equal(await releaseLease(pool, held), false, 'a stale token cannot release the new holder');
   assert.equal((await leaseOf(pool, REPO))?.active, true);
 });
@@ -69,7 +69,7 @@ test('the same holder takes the lease over at once with a bigger token, and the 
   const { pool } = await createTestDatabase('leasesame');
   const first = await acquireLease(pool, { repository: REPO, holder: 'wf', ttlMs: TTL, waitMs: 0 });
   const second = await acquireLease(pool, { repository: REPO, holder: 'wf', ttlMs: TTL, waitMs: 0 });
-  assert.ok(second.token > first.token);
+  assert.ok(BigInt(second.token) > BigInt(first.token));
   assert.equal(await renewLease(pool, first, TTL), false);
   assert.equal(await renewLease(pool, second, TTL), true);
 });
@@ -80,7 +80,7 @@ test('an expired lease can be taken by another holder', async () => {
   assert.ok(first);
   await new Promise((r) => setTimeout(r, 20));
   const second = await tryAcquireLease(pool, REPO, 'b', TTL);
-  assert.deepEqual([second?.holder, second?.token], ['b', 2]);
+  assert.deepEqual([second?.holder, second?.token], ['b', '2']);
   assert.equal(await tryAcquireLease(pool, REPO, 'a', TTL), undefined, 'the expired holder is now refused');
 });
 
@@ -106,10 +106,10 @@ test('a zombie job whose lease was taken over cannot commit: LEASE_LOST, rows un
   const zombie = executeJob(engine, { jobId: found.job.jobId, maxJobAttempts: 3, jobTimeoutMs: JOB_TIMEOUT_MS, fence });
   await started.promise;
   const newer = await acquireLease(db.pool, { repository: REPO, holder: 'wf', ttlMs: TTL, waitMs: 0 });
-  assert.equal(newer.token, fence.token + 1);
+  assert.equal(BigInt(newer.token), BigInt(fence.token) + 1n);
   release.resolve();
   await assert.rejects(zombie, { code: ErrorCode.LEASE_LOST });
-  assert.deepEqual(await jobSummary(db.pool, 'm'), [[1, 10, 0, JobStatus.ACTIVE]]);
+  assert.deepEqual(await jobSummary(db.pool, 'm'), [['1', '10', 0, JobStatus.ACTIVE]]);
   assert.deepEqual(await counters(db.pool), { lo: 0, hi: 0, n: 10 });
   await assert.rejects(
     findJob(db.pool, { repository: REPO, maxJobAttempts: 3, fence }),
@@ -144,6 +144,6 @@ test('a zombie whose work failed cannot record the failure either', async () => 
   assert.ok(await tryAcquireLease(db.pool, REPO, 'b', TTL), 'another holder takes the expired lease');
   release.resolve();
   await assert.rejects(zombie, { code: ErrorCode.LEASE_LOST });
-  assert.deepEqual(await jobSummary(db.pool, 'm'), [[1, 10, 0, JobStatus.ACTIVE]], 'no attempt recorded');
+  assert.deepEqual(await jobSummary(db.pool, 'm'), [['1', '10', 0, JobStatus.ACTIVE]], 'no attempt recorded');
   assert.equal((await migration(db.pool, 'm')).status, MigrationStatus.RUNNING, 'the migration was not failed');
 });

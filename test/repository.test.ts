@@ -30,7 +30,7 @@ test('a repository with three migrations runs them to completion in the engine o
   const summary = await handle.result();
   assert.equal(summary.state, 'finished');
   assert.deepEqual(summary.migrationsFinished, ['m1', 'm2', 'm3']);
-  assert.equal(summary.rows, 3000);
+  assert.equal(summary.rows, '3000');
   const { rows } = await db.pool.query('SELECT min(counter) AS lo, max(counter) AS hi FROM items');
   assert.deepEqual(rows[0], { lo: 3, hi: 3 });
   const order = await db.pool.query('SELECT m.name FROM bbm.jobs j JOIN bbm.migrations m ON m.id = j.migration_id ORDER BY j.id');

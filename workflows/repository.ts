@@ -18,6 +18,7 @@ import {
 } from '@temporalio/workflow';
 import type { EnqueuerActivities } from '../activities/enqueuer';
 import type { RepositoryActivities } from '../activities/repository';
+import { addDecimal } from '../src/engine/int8';
 import type { ExecuteJobResult, FenceToken, FindJobResult, JobDescriptor, MigrationProgress } from '../src/engine/types';
 import { ErrorCode, JOB_FAILING_CODES } from '../src/errors';
 import { DEFAULT_KNOBS, type Knobs } from '../src/knobs';
@@ -70,16 +71,17 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
   const carried = input.carried;
   const totals: RepositoryTotals = carried?.totals ?? {
     jobs: 0,
-    rows: 0,
+    rows: '0',
     batches: 0,
     migrationsFinished: [],
     migrationsFailed: [],
     runs: 0,
   };
   totals.runs += 1;
-  const failedIds = new Set<number>(carried?.failedMigrationIds ?? []);
+  // String(): a run continued from an older version carried these ids as numbers.
+  const failedIds = new Set<string>((carried?.failedMigrationIds ?? []).map(String));
   const pending: ControlRequest[] = [...(carried?.pending ?? [])];
-  const progress = new Map<number, MigrationProgress>((carried?.progress ?? []).map((p) => [p.id, p]));
+  const progress = new Map<string, MigrationProgress>((carried?.progress ?? []).map((p) => [String(p.id), p]));
   let retryFailed = input.retryFailed ?? false;
   let state: RepositoryState = 'starting';
   let detail: string | null = null;
@@ -371,7 +373,7 @@ function recordExecution(result: ExecuteJobResult, totals: RepositoryTotals): vo
   // already_finished: an earlier attempt committed but its result never reached the workflow.
   if (result.outcome !== 'finished' && result.outcome !== 'already_finished') return;
   totals.jobs += 1;
-  totals.rows += result.rows;
+  totals.rows = addDecimal(totals.rows, result.rows);
 }
 
 /** The lease must outlive a whole batch of slow jobs, or a healthy holder could lose it mid-batch. */

@@ -73,8 +73,10 @@ export function renderFields(fields: [string, string | number | null | undefined
   return fields.map(([k, v]) => `${k.padEnd(width)}  ${v === null || v === undefined || v === '' ? '-' : v}`).join('\n');
 }
 
-export function formatCount(n: number | null | undefined): string {
-  return n === null || n === undefined ? '-' : Math.round(n).toLocaleString('en-US');
+/** Thousands separators; bigints and decimal strings (ids, row counts beyond 2^53) are grouped exactly. */
+export function formatCount(n: number | bigint | string | null | undefined): string {
+  if (n === null || n === undefined) return '-';
+  return typeof n === 'number' ? Math.round(n).toLocaleString('en-US') : BigInt(n).toLocaleString('en-US');
 }
 
 export function formatPercent(p: number | null | undefined): string {

@@ -17,11 +17,15 @@ export function integerIn(min: number, max: number): (raw: string) => number {
   };
 }
 
-/** A safe integer (ids, ranges): the engine checks the relationships between them. */
-export function safeInteger(raw: string): number {
-  const value = Number(raw);
-  if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value)) throw new InvalidArgumentError('must be an integer.');
-  return value;
+/**
+ * A range bound, kept as exact decimal text (never a JS number, which rounds beyond 2^53). The
+ * engine checks it against the column's type (INVALID_RANGE) and the relationship between bounds.
+ */
+export function decimalInteger(raw: string): string {
+  const text = raw.trim();
+  if (!/^-?\d{1,19}$/.test(text))
+    throw new InvalidArgumentError('must be an integer, written in decimal digits (e.g. 9007199254740993), within bigint.');
+  return text;
 }
 
 /** "60s", "5m", "1h", "500ms" or plain seconds -> milliseconds (1 s .. 1 year). */
@@ -55,12 +59,16 @@ export function checkedKnobs(knobs: Partial<Knobs> | undefined): Partial<Knobs> 
   return knobs;
 }
 
-/** Repeatable `--arg key=value` for work function arguments (numbers and booleans are converted). */
+/**
+ * Repeatable `--arg key=value` for work function arguments (numbers and booleans are converted;
+ * an integer beyond 2^53 stays decimal text, since a JS number would round it).
+ */
 export function collectArg(raw: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
   const eq = raw.indexOf('=');
   if (eq <= 0) throw new InvalidArgumentError('expected key=value, e.g. from=manifest.');
   const text = raw.slice(eq + 1);
-  const value: unknown = text === 'true' ? true : text === 'false' ? false : /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : text;
+  const exact = /^-?\d+(\.\d+)?$/.test(text) && (text.includes('.') || Number.isSafeInteger(Number(text)));
+  const value: unknown = text === 'true' ? true : text === 'false' ? false : exact ? Number(text) : text;
   return { ...previous, [raw.slice(0, eq).trim()]: value };
 }
 

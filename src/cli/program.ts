@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { registerDev } from './commands/dev';
 import { registerDoctor } from './commands/doctor';
 import { registerEnqueuer } from './commands/enqueuer';
+import { registerHealth } from './commands/health';
 import { registerMigrations } from './commands/migrations';
 import { registerRepositories } from './commands/repositories';
 import { registerRun } from './commands/run';
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerWorker(program);
   registerSetup(program);
   registerDoctor(program);
+  registerHealth(program);
   registerDev(program);
   return program;
 }

@@ -5,8 +5,8 @@ import { formatCount, formatDuration, type Output } from './output';
 export interface ProgressSample {
   /** 0..1 */
   fraction: number;
-  /** Rows changed so far; omit when unknown (the rows and rate columns are left out). */
-  rows?: number;
+  /** Rows changed so far (exact; shown as a decimal string in --json events); omit when unknown (the rows and rate columns are left out). */
+  rows?: number | bigint;
   /** Short status shown after the numbers, e.g. "12/50 repositories finished". */
   detail?: string;
 }
@@ -21,12 +21,13 @@ export class RateTracker {
   constructor(private readonly windowMs = 20_000) {}
 
   add(sample: ProgressSample, now = Date.now()): { rowsPerSecond: number | null; etaSeconds: number | null } {
-    this.samples.push({ t: now, fraction: sample.fraction, rows: sample.rows ?? 0 });
+    // Rates are floats for display only; the exact count is what update() prints.
+    this.samples.push({ t: now, fraction: sample.fraction, rows: Number(sample.rows ?? 0) });
     while (this.samples.length > 2 && now - (this.samples[0]?.t ?? now) > this.windowMs) this.samples.shift();
     const first = this.samples[0];
     if (!first || now - first.t < 500) return { rowsPerSecond: null, etaSeconds: null };
     const dt = (now - first.t) / 1000;
-    const rowsPerSecond = sample.rows === undefined ? null : Math.max(0, (sample.rows - first.rows) / dt);
+    const rowsPerSecond = sample.rows === undefined ? null : Math.max(0, (Number(sample.rows) - first.rows) / dt);
     const fractionPerSecond = (sample.fraction - first.fraction) / dt;
     const etaSeconds = sample.fraction >= 1 ? 0 : fractionPerSecond > 0 ? (1 - sample.fraction) / fractionPerSecond : null;
     return { rowsPerSecond, etaSeconds };
@@ -98,7 +99,7 @@ export class ProgressView {
         event: 'progress',
         title: this.options.title,
         percent: Number((sample.fraction * 100).toFixed(1)),
-        rows: sample.rows ?? null,
+        rows: sample.rows === undefined ? null : String(sample.rows),
         rowsPerSecond,
         etaSeconds,
         detail: sample.detail ?? null,

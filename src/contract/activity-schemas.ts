@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bool, count, intIn, list, message, oneOf, text } from './schema-kit';
+import { bool, count, decimal, intIn, list, message, oneOf, text } from './schema-kit';
 import { knobsSchema, migrationName, repositoryDoneSchema, repositoryKey, wakeRequestSchema } from './schemas';
 
 /**
@@ -10,27 +10,26 @@ import { knobsSchema, migrationName, repositoryDoneSchema, repositoryKey, wakeRe
  * starts passing a new field, deploy the activity that reads it first.
  */
 
-const safeInteger = intIn(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 'an integer that a JavaScript number holds exactly');
 const ms = intIn(0, 365 * 86_400_000, 'a duration in milliseconds');
 const name = text(200, true);
 
 export const fenceSchema = message(
-  { repository: repositoryKey, holder: text(400, true), token: count() },
+  { repository: repositoryKey, holder: text(400, true), token: decimal(true) },
   { unknown: 'fence token field', expected: 'a fence token {"repository","holder","token"}' },
 );
 
 export const jobDescriptorSchema = message(
   {
-    jobId: count(),
-    migrationId: count(),
+    jobId: decimal(true),
+    migrationId: decimal(true),
     migrationName: name,
     repository: repositoryKey,
     workName: name,
     table: name,
     column: name,
     strategy: name,
-    start: safeInteger.nullable(),
-    end: safeInteger.nullable(),
+    start: decimal().nullable(),
+    end: decimal().nullable(),
     batchSize: count(),
     attempts: count(),
   },
@@ -53,7 +52,7 @@ export const ACTIVITY_INPUT_SCHEMAS = Object.freeze({
     fence: fenceSchema,
     maxJobAttempts: count(),
     retryFailed: bool(),
-    exclude: list(count()),
+    exclude: list(decimal(true)),
     leaseTtlMs: ms,
   }),
   executeJob: input('executeJob', {
@@ -88,7 +87,14 @@ export const ACTIVITY_INPUT_SCHEMAS = Object.freeze({
     alreadyRunning: list(z.string()),
   }),
   wakeEnqueuerFromTick: wakeRequestSchema,
-  // health check
+  // health
+  checkHealth: input('checkHealth', {
+    repository: text(200, true).optional(),
+    migration: text(200, true).optional(),
+    table: text(400, true).optional(),
+    thresholds: knobsSchema.optional(),
+    fresh: bool().optional(),
+  }),
   databaseInfo: message({}, { unknown: 'databaseInfo input field', expected: '{}' }),
 });
 

@@ -11,11 +11,11 @@ import { migrationName, repositoryKey } from './schemas';
  * function's own arguments are checked by defineMigration after it.
  */
 
-const safeInteger = intIn(
-  Number.MIN_SAFE_INTEGER,
-  Number.MAX_SAFE_INTEGER,
-  `an integer between ${Number.MIN_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}`,
-);
+// A number, a bigint, or a decimal string for values beyond 2^53; exactInteger (src/engine/int8.ts) checks the digits.
+const bound = z.union([z.number(), z.bigint(), z.string()], {
+  error: 'must be an integer: a number, a bigint, or a decimal string such as "9007199254740993"',
+});
+const STRATEGIES = Object.values(BatchingStrategy);
 
 export const definitionSchema = message(
   {
@@ -25,12 +25,12 @@ export const definitionSchema = message(
     table: text(200, true),
     column: text(200, true),
     strategy: matching(
-      new RegExp(`^(${BatchingStrategy.SERIAL}|${BatchingStrategy.NULL_ROWS})$`),
-      '"serial" (id ranges) or "null" (rows where the column IS NULL)',
+      new RegExp(`^(${STRATEGIES.join('|')})$`),
+      '"serial" (ranges of a unique column), "distinct" (ranges of distinct values) or "null" (rows where the column IS NULL)',
     ).optional(),
     batchSize: intIn(LIMITS.MIN_BATCH_SIZE, LIMITS.MAX_BATCH_SIZE).optional(),
-    minValue: safeInteger.optional(),
-    maxValue: safeInteger.optional(),
+    minValue: bound.optional(),
+    maxValue: bound.optional(),
     args: z.record(z.string(), z.unknown(), { error: 'must be a JSON object of work function arguments' }).optional(),
     paused: bool().optional(),
   },

@@ -56,7 +56,8 @@ export interface RepositoryProgress {
 
 export interface RepositoryTotals {
   jobs: number;
-  rows: number;
+  /** Rows changed, as a decimal string (bigint; see src/engine/int8.ts). */
+  rows: string;
   batches: number;
   migrationsFinished: string[];
   migrationsFailed: string[];

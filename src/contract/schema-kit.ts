@@ -73,6 +73,14 @@ export function text(max = 200, nonEmpty = false) {
     .max(max, { error });
 }
 
+/**
+ * A PostgreSQL bigint as a decimal string (the one representation in JSON; see
+ * src/engine/int8.ts), e.g. "9007199254740993". `nonNegative` for ids, counts and tokens.
+ */
+export function decimal(nonNegative = false) {
+  return matching(nonNegative ? /^\d{1,19}$/ : /^-?\d{1,19}$/, `a decimal integer string (bigint), e.g. "42"`);
+}
+
 /** A string matching `pattern`, described by `what` ("a repository key (letters, digits...)"). */
 export function matching(pattern: RegExp, what: string) {
   const error = `must be ${what}`;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LIMITS } from '../engine/constants';
+import { DEFAULT_HEALTH_KNOBS, HEALTH_KNOB_RANGES, type HealthKnobs } from '../health/knobs';
 import { bool, count, intIn, list, matching, message, oneOf, text, tolerant } from './schema-kit';
 
 /**
@@ -28,10 +29,18 @@ export const KNOB_RANGES = Object.freeze({
   maxDelayMs: [0, 3_600_000],
   maxJobAttempts: [LIMITS.MIN_JOB_ATTEMPTS, LIMITS.MAX_JOB_ATTEMPTS],
   historyEventBudget: [500, 50_000],
+  ...HEALTH_KNOB_RANGES,
 } as const);
 
 const knob = (name: keyof typeof KNOB_RANGES) => intIn(KNOB_RANGES[name][0], KNOB_RANGES[name][1]).optional();
-
+const optionalBool = () => bool().optional();
+// In the order of HealthKnobs (src/health/knobs.ts), so messages list the knobs as the docs do.
+const healthKnobs = Object.fromEntries(
+  Object.entries(DEFAULT_HEALTH_KNOBS).map(([name, value]) => [
+    name,
+    typeof value === 'boolean' ? optionalBool() : knob(name as keyof typeof KNOB_RANGES),
+  ]),
+) as { [K in keyof HealthKnobs]: HealthKnobs[K] extends boolean ? ReturnType<typeof optionalBool> : ReturnType<typeof knob> };
 /** Any subset of the knobs (`Partial<Knobs>`); minDelayMs <= maxDelayMs is checked by checkKnobs against the base. */
 export const knobsSchema = message(
   {
@@ -44,6 +53,7 @@ export const knobsSchema = message(
     maxJobAttempts: knob('maxJobAttempts'),
     historyEventBudget: knob('historyEventBudget'),
     localActivities: bool().optional(),
+    ...healthKnobs,
   },
   { unknown: 'knob', expected: 'a JSON object of knobs, e.g. {"maxJobPerBatch":2}' },
 );
@@ -85,19 +95,26 @@ const controlRequestSchema = message(
   { unknown: 'control request field', expected: 'a control request' },
 );
 
+/**
+ * A bigint carried across continue-as-new: a decimal string, or a number as runs of versions
+ * before exact bigints carried it (the workflow converts with String()).
+ */
+const carriedInteger = z.union([z.string(), z.number()], { error: 'must be a decimal integer string (or a number)' });
+
 /** Per-migration progress as reported by the engine; tolerant, because only bbm writes it. */
 export const migrationProgressSchema = tolerant(
   {
-    id: count(),
+    id: carriedInteger,
     name: z.string(),
     repository: z.string(),
     status: z.string(),
     failure: z.string().nullable(),
     percent: z.number(),
-    rowsProcessed: z.number(),
-    totalEstimate: z.number().nullable(),
+    rowsProcessed: carriedInteger,
+    totalEstimate: carriedInteger.nullable(),
     jobs: tolerant({ active: z.number(), finished: z.number(), failed: z.number() }, { unknown: 'field', expected: 'job counts' }),
-    currentRange: z.object({ start: z.number().nullable(), end: z.number().nullable() }).nullable(),
+    currentRange: z.object({ start: carriedInteger.nullable(), end: carriedInteger.nullable() }).nullable(),
+    lastError: z.string().nullable().optional(),
     rowsPerSecond: z.number().nullable(),
     etaSeconds: z.number().nullable(),
     batchSize: z.number(),
@@ -116,7 +133,7 @@ export const ignoredSignalsSchema = tolerant(
 const totalsSchema = tolerant(
   {
     jobs: count(),
-    rows: count(),
+    rows: carriedInteger,
     batches: count(),
     migrationsFinished: list(z.string()),
     migrationsFailed: list(z.string()),
@@ -130,7 +147,7 @@ const totalsSchema = tolerant(
 export const repositoryCarriedSchema = tolerant(
   {
     totals: totalsSchema,
-    failedMigrationIds: list(count()),
+    failedMigrationIds: list(carriedInteger),
     pending: list(controlRequestSchema),
     progress: list(migrationProgressSchema),
     startedAt: z.string(),

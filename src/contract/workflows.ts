@@ -33,7 +33,8 @@ export type ControlRequest = { kind: 'pause' | 'resume'; migration?: string };
 /** What one run of the repository workflow hands to the next at continue-as-new. */
 export interface RepositoryCarriedState {
   totals: RepositoryTotals;
-  failedMigrationIds: number[];
+  /** Decimal strings (numbers in runs of versions before bigint ids were strings). */
+  failedMigrationIds: string[];
   pending: ControlRequest[];
   progress: MigrationProgress[];
   startedAt: string;

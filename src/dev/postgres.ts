@@ -27,6 +27,10 @@ export interface StartDevPostgresOptions {
   logger: Logger;
   /** Force one implementation. @default system when initdb is found, else embedded */
   flavour?: 'system' | 'embedded';
+  /** More server settings (`name=value`), e.g. `archive_mode=on` for a test cluster. @default none */
+  settings?: string[];
+  /** More initdb arguments for a new cluster, e.g. `--wal-segsize=1`. @default none */
+  initdbArgs?: string[];
 }
 
 const DATABASE = 'bbm';
@@ -51,7 +55,8 @@ export async function startDevPostgres(options: StartDevPostgresOptions): Promis
   return pg;
 }
 
-function findPostgresBin(): string | undefined {
+/** The directory of the machine's initdb and postgres, if any (PATH, then Debian's /usr/lib/postgresql). */
+export function findPostgresBin(): string | undefined {
   const candidates = [...(process.env.PATH ?? '').split(path.delimiter)];
   try {
     for (const version of fs.readdirSync('/usr/lib/postgresql').sort().reverse()) candidates.push(`/usr/lib/postgresql/${version}/bin`);
@@ -66,13 +71,13 @@ function findPostgresBin(): string | undefined {
   return undefined;
 }
 
-interface Account {
+export interface Account {
   uid: number;
   gid: number;
 }
 
 /** The account Postgres runs as: ourselves, or `postgres` when we are root. */
-function postgresAccount(): Account | undefined {
+export function postgresAccount(): Account | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const line = fs
     .readFileSync('/etc/passwd', 'utf8')
@@ -89,7 +94,7 @@ function postgresAccount(): Account | undefined {
 }
 
 /** A private temp folder (mkdtemp makes them 0700) must let the postgres user reach the cluster inside it. */
-function letPostgresThrough(dataDir: string): void {
+export function letPostgresThrough(dataDir: string): void {
   const parent = path.dirname(dataDir);
   fs.mkdirSync(parent, { recursive: true });
   const mode = fs.statSync(parent).mode;
@@ -108,17 +113,37 @@ async function startSystemPostgres(bin: string, options: StartDevPostgresOptions
 
   if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
     try {
-      execFileSync(path.join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--locale=C'], {
-        ...spawnAs,
-        stdio: 'pipe',
-        cwd: os.tmpdir(),
-      });
+      execFileSync(
+        path.join(bin, 'initdb'),
+        ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--locale=C', ...(options.initdbArgs ?? [])],
+        {
+          ...spawnAs,
+          stdio: 'pipe',
+          cwd: os.tmpdir(),
+        },
+      );
     } catch (err) {
       const stderr = (err as { stderr?: Buffer }).stderr?.toString() ?? '';
       throw new BbmError(ErrorCode.SERVICE_START_FAILED, `initdb failed in ${dataDir}: ${stderr || (err as Error).message}`);
     }
   }
-  const settings = [...COMMON_SETTINGS, ...(options.ephemeral ? FAST_SETTINGS : [])];
+  const settings = [...COMMON_SETTINGS, ...(options.ephemeral ? FAST_SETTINGS : []), ...(options.settings ?? [])];
+  const { port, adminUrl, stop } = await launchPostgres(bin, dataDir, settings, account);
+  return { url: `postgres://postgres@127.0.0.1:${port}/${DATABASE}`, adminUrl, port, flavour: 'system', stop };
+}
+
+/**
+ * Run `postgres` on an existing cluster directory, on a free loopback port (retried when another
+ * process takes the port first), as `account`; resolves once it accepts connections.
+ * @throws BbmError SERVICE_START_FAILED with the server's last output
+ */
+export async function launchPostgres(
+  bin: string,
+  dataDir: string,
+  settings: string[],
+  account: Account | undefined,
+): Promise<{ port: number; adminUrl: string; stop(): Promise<void> }> {
+  const spawnAs = account ? { uid: account.uid, gid: account.gid } : {};
   for (let tries = 0; ; tries++) {
     const port = await freePort();
     const args = ['-D', dataDir, '-p', String(port), '-k', dataDir, ...settings.flatMap((s) => ['-c', s])];
@@ -126,14 +151,8 @@ async function startSystemPostgres(bin: string, options: StartDevPostgresOptions
     const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
     try {
       await waitForPostgres(adminUrl, proc);
-      return {
-        url: `postgres://postgres@127.0.0.1:${port}/${DATABASE}`,
-        adminUrl,
-        port,
-        flavour: 'system',
-        // SIGINT is Postgres's "fast" shutdown: roll back open transactions, then exit cleanly.
-        stop: () => proc.stop('SIGINT', 15_000),
-      };
+      // SIGINT is Postgres's "fast" shutdown: roll back open transactions, then exit cleanly.
+      return { port, adminUrl, stop: () => proc.stop('SIGINT', 15_000) };
     } catch (err) {
       await proc.stop('SIGKILL');
       if (tries < 2 && /could not bind|already in use/i.test(proc.tail())) continue;
@@ -184,8 +203,8 @@ async function startEmbeddedPostgres(options: StartDevPostgresOptions): Promise<
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
     // The package asks for en_US.UTF-8 messages, a locale many minimal machines lack.
-    initdbFlags: ['--lc-messages=C', '--locale=C', '--encoding=UTF8'],
-    postgresFlags: [...COMMON_SETTINGS, ...(options.ephemeral ? FAST_SETTINGS : [])].flatMap((s) => ['-c', s]),
+    initdbFlags: ['--lc-messages=C', '--locale=C', '--encoding=UTF8', ...(options.initdbArgs ?? [])],
+    postgresFlags: [...COMMON_SETTINGS, ...(options.ephemeral ? FAST_SETTINGS : []), ...(options.settings ?? [])].flatMap((s) => ['-c', s]),
     onLog: (m) => logs.push(String(m)),
     onError: (m) => logs.push(String(m)),
   });

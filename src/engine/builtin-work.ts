@@ -1,10 +1,11 @@
 import { BbmError, ErrorCode } from '../errors';
-import { assertIdentifier, quoteIdent } from './identifiers';
-import type { WorkContext, WorkFunction, WorkTarget } from './registry';
+import { parseIdentifier, quoteIdent } from './identifiers';
+import type { WorkFunction, WorkTarget } from './registry';
 
 /**
  * Work functions that ship with bbm, so common backfills need no code. Each builds its SQL from
- * validated, quoted identifiers and an allow-listed transform; values travel as parameters.
+ * parsed, quoted identifiers, an allow-listed transform and the job's rows (`ctx.where`); values
+ * travel as parameters.
  */
 
 /** SQL expressions a copy may apply to the source column. `$SRC` is the quoted source column. */
@@ -17,19 +18,9 @@ const TRANSFORMS: Readonly<Record<string, string>> = Object.freeze({
   text: '$SRC::text',
 });
 
-/** The rows a job covers, as a WHERE clause with $1/$2 parameters, per strategy. */
-function batchPredicate(ctx: WorkContext, nullColumn: string): { where: string; values: unknown[] } {
-  if (ctx.strategy === 'serial') return { where: `${ctx.quotedColumn} BETWEEN $1 AND $2`, values: [ctx.start, ctx.end] };
-  // NULL strategy: lock the next batch of NULL rows; SKIP LOCKED keeps application writers unblocked.
-  return {
-    where: `ctid = ANY (ARRAY(SELECT ctid FROM ${ctx.quotedTable} WHERE ${quoteIdent(nullColumn)} IS NULL LIMIT $1 FOR UPDATE SKIP LOCKED))`,
-    values: [ctx.batchSize],
-  };
-}
-
 function copyTarget(args: Record<string, unknown>, target: WorkTarget): string {
   if (target.strategy === 'null') {
-    if (args.to !== undefined && args.to !== target.column) {
+    if (args.to !== undefined && parseIdentifier(args.to, 'copy_column args.to') !== target.column) {
       throw new BbmError(
         ErrorCode.INVALID_INPUT,
         `copy_column with the NULL strategy writes the migration's column "${target.column}"; "to" must be omitted or equal to it.`,
@@ -38,7 +29,7 @@ function copyTarget(args: Record<string, unknown>, target: WorkTarget): string {
     return target.column;
   }
   if (args.to === undefined) throw new BbmError(ErrorCode.INVALID_INPUT, 'copy_column needs args.to, the column to write.');
-  const to = assertIdentifier(args.to, 'copy_column args.to');
+  const to = parseIdentifier(args.to, 'copy_column args.to');
   // Rewriting the column the ranges are computed from would move rows between jobs mid-run.
   if (to === target.column)
     throw new BbmError(ErrorCode.INVALID_INPUT, `copy_column must not write the pagination column "${target.column}".`);
@@ -49,7 +40,7 @@ export const copyColumn: WorkFunction = {
   name: 'copy_column',
   description: 'Sets column `to` from column `from`, optionally transformed (none, md5, lower, upper, trim, text).',
   validateArgs(args, target) {
-    assertIdentifier(args.from, 'copy_column args.from');
+    parseIdentifier(args.from, 'copy_column args.from');
     copyTarget(args, target);
     const transform = args.transform ?? 'none';
     if (typeof transform !== 'string' || !(transform in TRANSFORMS)) {
@@ -62,12 +53,17 @@ export const copyColumn: WorkFunction = {
       if (!['from', 'to', 'transform'].includes(key)) throw new BbmError(ErrorCode.INVALID_INPUT, `copy_column does not take args.${key}.`);
     }
   },
-  requiredColumns: (args, target) => [String(args.from), copyTarget(args, target)],
+  requiredColumns: (args, target) => [parseIdentifier(args.from, 'copy_column args.from'), copyTarget(args, target)],
   async run(ctx) {
     const to = copyTarget(ctx.args, { strategy: ctx.strategy, column: ctx.column });
-    const expression = (TRANSFORMS[String(ctx.args.transform ?? 'none')] ?? '$SRC').replace('$SRC', quoteIdent(String(ctx.args.from)));
-    const { where, values } = batchPredicate(ctx, to);
-    const result = await ctx.client.query(`UPDATE ${ctx.quotedTable} SET ${quoteIdent(to)} = ${expression} WHERE ${where}`, values);
+    const expression = (TRANSFORMS[String(ctx.args.transform ?? 'none')] ?? '$SRC').replace(
+      '$SRC',
+      quoteIdent(parseIdentifier(ctx.args.from, 'copy_column args.from')),
+    );
+    const result = await ctx.client.query(
+      `UPDATE ${ctx.quotedTable} SET ${quoteIdent(to)} = ${expression} WHERE ${ctx.where.sql}`,
+      ctx.where.values,
+    );
     return result.rowCount ?? 0;
   },
 };
@@ -77,21 +73,23 @@ export const incrementColumn: WorkFunction = {
   name: 'increment',
   description: 'Adds 1 to integer column `target` for every row of the batch (used to prove each row is touched exactly once).',
   validateArgs(args, target) {
-    assertIdentifier(args.target, 'increment args.target');
-    // A NULL-strategy job must clear the NULLs it picks; incrementing another column would pick
-    // the same rows again forever (each time "changing" them, so no-progress detection misses it).
-    if (target.strategy === 'null' && args.target !== target.column) {
+    // A NULL-strategy job must clear the NULLs it picks; incrementing another column could not,
+    // so the definition is refused at once instead of failing every job with NO_PROGRESS.
+    const column = parseIdentifier(args.target, 'increment args.target');
+    if (target.strategy === 'null' && column !== target.column) {
       throw new BbmError(
         ErrorCode.INVALID_INPUT,
         `increment with the NULL strategy must target the migration's column "${target.column}"; got ${JSON.stringify(args.target)}.`,
       );
     }
   },
-  requiredColumns: (args) => [String(args.target)],
+  requiredColumns: (args) => [parseIdentifier(args.target, 'increment args.target')],
   async run(ctx) {
-    const target = quoteIdent(String(ctx.args.target));
-    const { where, values } = batchPredicate(ctx, ctx.column);
-    const result = await ctx.client.query(`UPDATE ${ctx.quotedTable} SET ${target} = coalesce(${target}, 0) + 1 WHERE ${where}`, values);
+    const target = quoteIdent(parseIdentifier(ctx.args.target, 'increment args.target'));
+    const result = await ctx.client.query(
+      `UPDATE ${ctx.quotedTable} SET ${target} = coalesce(${target}, 0) + 1 WHERE ${ctx.where.sql}`,
+      ctx.where.values,
+    );
     return result.rowCount ?? 0;
   },
 };

@@ -19,16 +19,32 @@ export const FailureCode = Object.freeze({
   INVALID_JOB_SIGNATURE: 3,
   MAX_JOB_RETRY: 4,
   INVALID_BATCHING_STRATEGY: 5,
+  /** A NULL-strategy job left some of its rows NULL (a job's failure; bbm's own, not the anchor's). */
+  NO_PROGRESS: 6,
 } as const);
 export type FailureCode = (typeof FailureCode)[keyof typeof FailureCode];
 
 export const BatchingStrategy = Object.freeze({
-  /** Jobs cover consecutive id ranges of the column, each holding at most batch_size rows. */
+  /** Jobs cover consecutive ranges of a unique integer column, each holding at most batch_size rows. */
   SERIAL: 'serial',
   /** Each job updates the next batch_size rows where the column IS NULL, until none is left. */
   NULL_ROWS: 'null',
+  /**
+   * Jobs cover consecutive ranges of a non-unique integer column, each holding at most
+   * batch_size distinct values (any number of rows), found with a loose index scan.
+   */
+  DISTINCT: 'distinct',
 } as const);
 export type BatchingStrategy = (typeof BatchingStrategy)[keyof typeof BatchingStrategy];
+
+/** Strategies whose jobs are ranges [min_value, max_value] of the column. */
+export function isRangeStrategy(strategy: string): strategy is 'serial' | 'distinct' {
+  return strategy === BatchingStrategy.SERIAL || strategy === BatchingStrategy.DISTINCT;
+}
+
+export function isKnownStrategy(strategy: string): strategy is BatchingStrategy {
+  return isRangeStrategy(strategy) || strategy === BatchingStrategy.NULL_ROWS;
+}
 
 export const MIGRATION_STATUS_NAMES: Readonly<Record<number, string>> = Object.freeze({
   0: 'paused',
@@ -45,6 +61,7 @@ export const FAILURE_CODE_NAMES: Readonly<Record<number, string>> = Object.freez
   3: 'invalid_job_signature',
   4: 'max_job_retry',
   5: 'invalid_batching_strategy',
+  6: 'no_progress',
 });
 
 export function migrationStatusName(status: number): string {

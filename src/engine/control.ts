@@ -35,8 +35,8 @@ export async function retryMigration(pool: Pool, name: string): Promise<void> {
         { name },
       );
     }
-    await resetRetryBudget(client, Number(row.id));
-    await setMigrationStatus(client, Number(row.id), MigrationStatus.RUNNING);
+    await resetRetryBudget(client, String(row.id));
+    await setMigrationStatus(client, String(row.id), MigrationStatus.RUNNING);
   });
 }
 

@@ -1,12 +1,17 @@
 import type { Pool } from 'pg';
 import { DEFINITION_CODES, definitionSchema } from '../contract/definition-schema';
 import { problemOf } from '../contract/schema-kit';
-import { BbmError, ErrorCode } from '../errors';
+import { REPOSITORY_KEY_PATTERN } from '../contract/schemas';
+import { BbmError, ErrorCode, invalidInput } from '../errors';
 import { insertMigration, migrationByName } from '../store/migrations';
+import { columnMax, countNulls, plannerEstimate } from '../store/target';
 import type { MigrationRow, Queryable } from '../store/types';
-import { BatchingStrategy, MigrationStatus, type BatchingStrategy as Strategy } from './constants';
-import { assertIdentifier, formatTable, parseTableName, quoteIdent, quoteTable, type QualifiedName } from './identifiers';
+import { isRangeStrategy, BatchingStrategy, MigrationStatus, type BatchingStrategy as Strategy } from './constants';
+import { formatTable, parseIdentifier, parseTableName, type QualifiedName } from './identifiers';
+import { exactInteger } from './int8';
+import { clampToInt8, span } from './range';
 import type { WorkRegistry } from './registry';
+import { checkColumn, checkStrategy, checkTable } from './target-checks';
 
 /** What a user gives to define a migration (CLI flags, a JSON/YAML file, or code). */
 export interface MigrationDefinition {
@@ -16,18 +21,25 @@ export interface MigrationDefinition {
   repository?: string;
   /** Registered work function name. */
   work: string;
-  /** "table" or "schema.table". */
+  /** "table" or "schema.table", by PostgreSQL's rules: unquoted parts fold to lower case, "quoted" parts are kept exactly. */
   table: string;
-  /** Serial: the integer column paginated over (usually id). NULL strategy: the column whose NULLs are filled. */
+  /**
+   * serial: a unique integer column paginated over (usually id). distinct: a non-unique integer
+   * column, one job per batchSize distinct values. null: the column whose NULLs are filled.
+   * Same naming rules as `table`.
+   */
   column: string;
-  /** "serial" or "null" (BatchingStrategy). @default "serial" */
+  /** "serial", "distinct" or "null". @default "serial" */
   strategy?: string;
-  /** @default 1000 */
+  /** Rows per job (distinct: distinct values per job). @default 1000 */
   batchSize?: number;
-  /** @default 1 */
-  minValue?: number;
-  /** @default max(column) at definition time */
-  maxValue?: number;
+  /**
+   * First value of the range (serial, distinct): a safe-integer number, a bigint, or a decimal
+   * string for values beyond 2^53 ("9007199254740993"); it must fit the column's type. @default 1
+   */
+  minValue?: number | bigint | string;
+  /** Last value of the range, in the same forms. @default max(column) at definition time */
+  maxValue?: number | bigint | string;
   /** Arguments for the work function, validated by it. */
   args?: Record<string, unknown>;
   /** Create paused instead of active. */
@@ -49,14 +61,15 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
   if (problem) throw new BbmError(problem.code, `${problem.message}.`, { field: problem.path.join('.') });
   const name = def.name;
   const table = parseTableName(def.table);
-  const column = assertIdentifier(def.column, 'Column name');
-  const strategy = (def.strategy ?? BatchingStrategy.SERIAL) as Strategy; // one of the two: checked by the schema
+  const column = parseIdentifier(def.column, 'Column name');
+  const strategy = (def.strategy ?? BatchingStrategy.SERIAL) as Strategy; // a known one: checked by the schema
   const batchSize = def.batchSize ?? 1000;
-  const minValue = def.minValue ?? 1;
-  if (def.maxValue !== undefined && minValue > def.maxValue) {
-    throw new BbmError(ErrorCode.INVALID_RANGE, `minValue (${minValue}) must not be greater than maxValue (${def.maxValue}).`);
+  const minValue = def.minValue === undefined ? 1n : exactInteger(def.minValue, 'minValue');
+  const givenMax = def.maxValue === undefined ? undefined : exactInteger(def.maxValue, 'maxValue');
+  if (givenMax !== undefined && minValue > givenMax) {
+    throw new BbmError(ErrorCode.INVALID_RANGE, `minValue (${minValue}) must not be greater than maxValue (${givenMax}).`);
   }
-  const repository = def.repository ?? formatTable(table);
+  const repository = def.repository ?? defaultRepository(table);
   const work = deps.registry.get(def.work);
   if (!work) {
     throw new BbmError(
@@ -65,17 +78,18 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
     );
   }
   const args = def.args ?? {};
+  checkExactNumbers(args, 'args');
   work.validateArgs?.(args, { strategy, column });
 
   const db = deps.pool;
   await checkTable(db, table);
-  const columns = [column, ...(work.requiredColumns?.(args, { strategy, column }) ?? [])];
-  for (const c of columns) await checkColumn(db, table, c, strategy === BatchingStrategy.SERIAL && c === column);
-  if (strategy === BatchingStrategy.NULL_ROWS) await checkNullIndex(db, table, column);
+  const type = await checkColumn(db, table, column);
+  for (const c of work.requiredColumns?.(args, { strategy, column }) ?? []) await checkColumn(db, table, c);
+  await checkStrategy(db, table, column, type, strategy, [minValue, givenMax]);
   if (await migrationByName(db, name))
     throw new BbmError(ErrorCode.MIGRATION_EXISTS, `A migration named "${name}" already exists; choose another name.`, { name });
 
-  const maxValue = strategy === BatchingStrategy.SERIAL ? (def.maxValue ?? (await currentMax(db, table, column, minValue))) : null;
+  const maxValue = isRangeStrategy(strategy) ? (givenMax ?? (await columnMax(db, table, column)) ?? minValue) : null;
   if (maxValue !== null && minValue > maxValue) {
     throw new BbmError(
       ErrorCode.INVALID_RANGE,
@@ -94,7 +108,7 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
       maxValue,
       batchSize,
       batchingStrategy: strategy,
-      totalTupleCount: await estimateTuples(db, table, column, strategy, minValue, maxValue),
+      totalTupleCount: await estimateRows(db, table, column, strategy, minValue, maxValue),
       status: def.paused ? MigrationStatus.PAUSED : MigrationStatus.ACTIVE,
     });
   } catch (err) {
@@ -104,88 +118,41 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
   }
 }
 
-export async function tableExists(db: Queryable, table: QualifiedName): Promise<boolean> {
-  const { rows } = await db.query(
-    "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')",
-    [table.schema, table.name],
-  );
-  return rows.length > 0;
-}
-
-/** Returns the column's type name, or undefined when it does not exist. */
-export async function columnType(db: Queryable, table: QualifiedName, column: string): Promise<string | undefined> {
-  const { rows } = await db.query(
-    `SELECT format_type(a.atttypid, NULL) AS type FROM pg_attribute a
-       JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = $1 AND c.relname = $2 AND a.attname = $3 AND a.attnum > 0 AND NOT a.attisdropped`,
-    [table.schema, table.name, column],
-  );
-  return rows[0]?.type as string | undefined;
-}
-
-async function checkTable(db: Queryable, table: QualifiedName): Promise<void> {
-  if (!(await tableExists(db, table)))
-    throw new BbmError(ErrorCode.INVALID_TABLE, `Table ${formatTable(table)} does not exist (or is not a table).`, {
-      table: formatTable(table),
-    });
-}
-
-async function checkColumn(db: Queryable, table: QualifiedName, column: string, mustBeInteger: boolean): Promise<void> {
-  const type = await columnType(db, table, column);
-  if (!type)
-    throw new BbmError(ErrorCode.INVALID_COLUMN, `Column ${column} does not exist on ${formatTable(table)}.`, {
-      table: formatTable(table),
-      column,
-    });
-  if (mustBeInteger && !['smallint', 'integer', 'bigint'].includes(type)) {
-    throw new BbmError(
-      ErrorCode.INVALID_COLUMN,
-      `The serial strategy paginates over an integer column; ${formatTable(table)}.${column} is ${type}.`,
-      { column },
+/** The table's schema and exact name, when that is a valid key (a table named with odd characters needs an explicit one). */
+function defaultRepository(table: QualifiedName): string {
+  const key = `${table.schema}.${table.name}`;
+  if (!REPOSITORY_KEY_PATTERN.test(key)) {
+    throw invalidInput(
+      `The repository key defaults to the table, but ${JSON.stringify(key)} is not a valid key; pass one (letters, digits, _ . : / @ -), e.g. --repository my-backfill.`,
+      { field: 'repository' },
     );
   }
+  return key;
 }
 
-async function checkNullIndex(db: Queryable, table: QualifiedName, column: string): Promise<void> {
-  const { rows } = await db.query(
-    `SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = $1 AND c.relname = $2 AND i.indisvalid AND i.indpred IS NOT NULL
-        AND pg_get_expr(i.indpred, i.indrelid) = '(' || quote_ident($3) || ' IS NULL)'`,
-    [table.schema, table.name, column],
-  );
-  if (rows.length === 0) {
-    throw new BbmError(
-      ErrorCode.MISSING_NULL_INDEX,
-      `The NULL strategy needs a partial index on ${formatTable(table)} WHERE ${column} IS NULL, or every batch scans the table. Create it first:\n` +
-        `  CREATE INDEX CONCURRENTLY ${table.name}_${column}_null_idx ON ${quoteTable(table)} (${quoteIdent(column)}) WHERE ${quoteIdent(column)} IS NULL;`,
-      { table: formatTable(table), column },
+/** An integer beyond 2^53 in args was rounded on its way in (JSON, YAML, code): refuse it rather than store another value. */
+function checkExactNumbers(value: unknown, path: string): void {
+  if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) {
+    throw invalidInput(
+      `${path} is ${value}, an integer beyond 2^53 that has already lost digits; write it as a decimal string, e.g. "9007199254740993".`,
+      { field: path },
     );
   }
+  if (value !== null && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) checkExactNumbers(v, Array.isArray(value) ? `${path}[${k}]` : `${path}.${k}`);
 }
 
-async function currentMax(db: Queryable, table: QualifiedName, column: string, minValue: number): Promise<number> {
-  const { rows } = await db.query(`SELECT max(${quoteIdent(column)}) AS max FROM ${quoteTable(table)}`);
-  return rows[0]?.max === null || rows[0]?.max === undefined ? minValue : Number(rows[0].max);
-}
-
-/** Planner statistics once, at definition (the anchor's approach); a range-based fallback when never analysed. */
-async function estimateTuples(
+/** Planner statistics once, at definition (the anchor's approach); a fallback when the table was never analysed. */
+async function estimateRows(
   db: Queryable,
   table: QualifiedName,
   column: string,
   strategy: string,
-  min: number,
-  max: number | null,
-): Promise<number | null> {
-  const { rows } = await db.query(
-    `SELECT c.reltuples::bigint AS tuples, (SELECT s.null_frac FROM pg_stats s WHERE s.schemaname = $1 AND s.tablename = $2 AND s.attname = $3) AS null_frac
-       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
-    [table.schema, table.name, column],
-  );
-  const tuples = Number(rows[0]?.tuples ?? -1);
-  if (strategy === BatchingStrategy.SERIAL) return tuples > 0 ? tuples : max === null ? null : max - min + 1;
-  const nullFrac = rows[0]?.null_frac;
-  if (tuples > 0 && nullFrac !== null && nullFrac !== undefined) return Math.round(tuples * Number(nullFrac));
-  const count = await db.query(`SELECT count(*) AS n FROM ${quoteTable(table)} WHERE ${quoteIdent(column)} IS NULL`);
-  return Number(count.rows[0]?.n ?? 0);
+  min: bigint,
+  max: bigint | null,
+): Promise<bigint | null> {
+  const { tuples, nullFraction } = await plannerEstimate(db, table, column);
+  if (isRangeStrategy(strategy)) return tuples > 0n ? tuples : max === null ? null : clampToInt8(span(min, max));
+  if (tuples > 0n && nullFraction !== null) return BigInt(Math.round(Number(tuples) * nullFraction));
+  return countNulls(db, table, column);
 }

@@ -1,17 +1,20 @@
 import type { Pool, PoolClient } from 'pg';
-import { BbmError, ErrorCode, leaseLost } from '../errors';
+import { BbmError, ErrorCode, isBbmError, leaseLost } from '../errors';
 import { lockJob, markJobFailed, markJobFinished } from '../store/jobs';
 import { holdsLease } from '../store/leases';
 import { countFinishedJob, lockMigrationOfJob, setMigrationStatus } from '../store/migrations';
-import type { MigrationRow } from '../store/types';
-import { BatchingStrategy, FailureCode, JobStatus, MigrationStatus } from './constants';
+import { FailureCode, isRangeStrategy, JobStatus, MigrationStatus } from './constants';
 import { parseTableName, quoteIdent, quoteTable } from './identifiers';
+import { decimal } from './int8';
+import { jobRows, type JobRows } from './job-rows';
 import { migrationProgress } from './progress';
-import type { WorkRegistry } from './registry';
+import { span } from './range';
+import type { WorkRegistry, WorkTarget } from './registry';
 import type { ExecuteJobResult, FenceToken } from './types';
 
 export interface ExecuteJobInput {
-  jobId: number;
+  /** The job's id, as a decimal string. */
+  jobId: string;
   maxJobAttempts: number;
   /** statement_timeout for the job's statements, so runaway work ends even if its caller is gone. */
   jobTimeoutMs: number;
@@ -32,6 +35,13 @@ export interface ExecuteJobDeps {
  * A failing attempt rolls the work back to a savepoint and records the failure (attempts + 1,
  * error code, message); when the attempts reach the limit the job and its migration fail with
  * max_job_retry and a MAX_JOB_RETRY error is thrown, otherwise WORK_FAILED (retryable).
+ *
+ * NULL strategy: progress is measured on the table, not taken from the work's row count. The
+ * engine locks the job's rows (by primary key) before the work and counts, in the same
+ * transaction after it, how many of them still have the column NULL. Any such row would be found
+ * again by the next job, so the attempt fails with NO_PROGRESS (job failure code no_progress,
+ * message naming the count) and is rolled back whole, like any failed attempt; at the attempt
+ * limit the migration fails with max_job_retry. This holds for every work function.
  */
 export async function executeJob(
   deps: ExecuteJobDeps,
@@ -84,7 +94,7 @@ async function runInTransaction(
   if (job.status === JobStatus.FINISHED) {
     return {
       outcome: 'already_finished',
-      rows: job.rowsAffected,
+      rows: decimal(job.rowsAffected),
       durationMs: 0,
       attempts: job.attempts,
       progress: await migrationProgress(client, migration),
@@ -95,7 +105,7 @@ async function runInTransaction(
     return {
       outcome: 'skipped',
       reason,
-      rows: 0,
+      rows: '0',
       durationMs: 0,
       attempts: job.attempts,
       progress: await migrationProgress(client, migration),
@@ -110,79 +120,68 @@ async function runInTransaction(
     );
   }
   const table = parseTableName(migration.tableName);
-  const strategy = migration.batchingStrategy === BatchingStrategy.NULL_ROWS ? 'null' : 'serial';
+  const strategy = migration.batchingStrategy as WorkTarget['strategy'];
 
   await client.query('SAVEPOINT bbm_work');
   const started = performance.now();
   let rowsChanged: number;
   try {
-    rowsChanged = await work.run({
-      client,
-      table,
-      quotedTable: quoteTable(table),
-      column: migration.columnName,
-      quotedColumn: quoteIdent(migration.columnName),
-      start: job.minValue,
-      end: job.maxValue,
-      batchSize: migration.batchSize,
-      strategy,
-      args: migration.workArgs,
-      signal,
-    });
-    if (!Number.isFinite(rowsChanged) || rowsChanged < 0)
+    const rows: JobRows = await jobRows(client, migration, job, table);
+    rowsChanged = rows.empty
+      ? 0
+      : await work.run({
+          client,
+          table,
+          quotedTable: quoteTable(table),
+          column: migration.columnName,
+          quotedColumn: quoteIdent(migration.columnName),
+          start: job.minValue,
+          end: job.maxValue,
+          where: rows.where,
+          batchSize: migration.batchSize,
+          strategy,
+          args: migration.workArgs,
+          signal,
+        });
+    if (!Number.isSafeInteger(rowsChanged) || rowsChanged < 0)
       throw new Error(`work function returned ${String(rowsChanged)}; it must return the number of rows changed`);
-    if (strategy === 'null' && rowsChanged === 0 && (await nullsRemain(client, migration))) {
-      // Without this, a NULL-strategy job that changes nothing would be found again forever.
-      throw new Error(`made no progress: no row changed while ${migration.columnName} IS NULL rows remain`);
-    }
+    await rows.checkProgress(rowsChanged);
   } catch (err) {
     if (signal.aborted) throw err;
     const durationMs = performance.now() - started;
     await client.query('ROLLBACK TO SAVEPOINT bbm_work');
+    const noProgress = isBbmError(err, ErrorCode.NO_PROGRESS);
     const message = (err as Error).message ?? String(err);
-    const counted = await markJobFailed(client, job.id, FailureCode.UNKNOWN, message, durationMs);
+    const counted = await markJobFailed(client, job.id, noProgress ? FailureCode.NO_PROGRESS : FailureCode.UNKNOWN, message, durationMs);
     const exhausted = counted >= input.maxJobAttempts;
     if (exhausted) await setMigrationStatus(client, migration.id, MigrationStatus.FAILED, FailureCode.MAX_JOB_RETRY);
     if (input.fence && !(await holdsLease(client, input.fence))) throw leaseLost(input.fence);
+    const details = { jobId: job.id, migration: migration.name, attempts: job.attempts + 1 };
     return exhausted
       ? new BbmError(
           ErrorCode.MAX_JOB_RETRY,
           `Job ${job.id} of "${migration.name}" failed ${counted} times (limit ${input.maxJobAttempts}); the migration is failed. Last error: ${message}. Fix the cause, then retry the migration.`,
-          {
-            jobId: job.id,
-            migration: migration.name,
-            attempts: job.attempts + 1,
-          },
+          details,
         )
       : new BbmError(
-          ErrorCode.WORK_FAILED,
+          noProgress ? ErrorCode.NO_PROGRESS : ErrorCode.WORK_FAILED,
           `Job ${job.id} of "${migration.name}" failed (attempt ${counted} of ${input.maxJobAttempts}): ${message}`,
-          {
-            jobId: job.id,
-            migration: migration.name,
-            attempts: job.attempts + 1,
-          },
+          details,
         );
   }
   const durationMs = performance.now() - started;
-  await markJobFinished(client, job.id, rowsChanged, durationMs);
-  const span = job.minValue !== null && job.maxValue !== null ? job.maxValue - job.minValue + 1 : 0;
-  const updated = await countFinishedJob(client, migration.id, rowsChanged, span);
+  const rows = BigInt(rowsChanged);
+  await markJobFinished(client, job.id, rows, durationMs);
+  const covered = isRangeStrategy(strategy) && job.minValue !== null && job.maxValue !== null ? span(job.minValue, job.maxValue) : 0n;
+  const updated = await countFinishedJob(client, migration.id, rows, covered);
   if (input.fence && !(await holdsLease(client, input.fence))) throw leaseLost(input.fence);
   return {
     outcome: 'finished',
-    rows: rowsChanged,
+    rows: decimal(rows),
     durationMs,
     attempts: job.attempts + 1,
     progress: await migrationProgress(client, updated),
   };
-}
-
-async function nullsRemain(client: PoolClient, m: MigrationRow): Promise<boolean> {
-  const { rows } = await client.query(
-    `SELECT EXISTS (SELECT 1 FROM ${quoteTable(parseTableName(m.tableName))} WHERE ${quoteIdent(m.columnName)} IS NULL) AS more`,
-  );
-  return Boolean(rows[0]?.more);
 }
 
 /** Stop the statement running on `client` from another connection (cancellation of an in-flight job). */

@@ -2,11 +2,15 @@ import type { Pool, PoolClient } from 'pg';
 import { leaseLost } from '../errors';
 import { firstJobWithStatus, insertJob, lastJob, resetRetryBudget } from '../store/jobs';
 import { holdAndRenewLease } from '../store/leases';
+import { uniqueColumnSql } from '../store/catalog';
 import { lockNextFailed, lockNextRunnable, setMigrationStatus } from '../store/migrations';
+import { distinctBoundary, nullsExist, rowBoundary } from '../store/target';
 import { withTransaction } from '../store/transaction';
 import type { JobRow, MigrationRow } from '../store/types';
-import { BatchingStrategy, FailureCode, failureCodeName, JobStatus, MigrationStatus } from './constants';
-import { parseTableName, quoteIdent, quoteTable } from './identifiers';
+import { BatchingStrategy, FailureCode, failureCodeName, isKnownStrategy, JobStatus, MigrationStatus } from './constants';
+import { parseTableName } from './identifiers';
+import { decimal } from './int8';
+import { nextRange } from './range';
 import type { FenceToken, FindJobResult, JobDescriptor, MigrationRef } from './types';
 
 export interface FindJobInput {
@@ -17,8 +21,8 @@ export interface FindJobInput {
   fence?: FenceToken;
   /** Re-run failed migrations first, as the anchor's synchronous `run` does. @default false */
   retryFailed?: boolean;
-  /** Migrations to pass over (e.g. ones that failed earlier in this run). */
-  exclude?: number[];
+  /** Ids of migrations to pass over (e.g. ones that failed earlier in this run), as decimal strings. */
+  exclude?: string[];
   /** With a fence: extend the lease to this lifetime, so long batches never outlive it. @default 5 min */
   leaseTtlMs?: number;
 }
@@ -33,6 +37,8 @@ export interface FindJobInput {
  * New ranges come before retries, which is what the anchor's tests assert (always-failing work
  * with limit 2 leaves job 1 at 2 attempts and job 2 at 1). NULL-strategy jobs have no range, so
  * there a failed job is retried before any new one. Everything happens in one transaction.
+ * A range strategy's next job starts after the previous job's end, so ranges never overlap and
+ * tile min..max; its end is computed in exact bigint arithmetic (src/engine/range.ts).
  */
 export async function findJob(pool: Pool, input: FindJobInput): Promise<FindJobResult> {
   return withTransaction(pool, async (client) => {
@@ -78,7 +84,7 @@ export async function findJob(pool: Pool, input: FindJobInput): Promise<FindJobR
 }
 
 /** Fail a migration whose target is gone or whose strategy is unknown; true when it did. */
-async function failIfInvalid(client: PoolClient, migration: MigrationRow, result: FindJobResult, exclude: number[]): Promise<boolean> {
+async function failIfInvalid(client: PoolClient, migration: MigrationRow, result: FindJobResult, exclude: string[]): Promise<boolean> {
   const invalid = await validateTarget(client, migration);
   if (invalid === null) return false;
   await setMigrationStatus(client, migration.id, MigrationStatus.FAILED, invalid);
@@ -103,17 +109,19 @@ export function describeJob(migration: MigrationRow, job: JobRow): JobDescriptor
     table: migration.tableName,
     column: migration.columnName,
     strategy: migration.batchingStrategy,
-    start: job.minValue,
-    end: job.maxValue,
+    start: decimal(job.minValue),
+    end: decimal(job.maxValue),
     batchSize: migration.batchSize,
     attempts: job.attempts,
   };
 }
 
-/** The table or column may have been dropped, or the strategy be one this version does not know. */
+/**
+ * The table or column may have been dropped, the serial column may have lost the unique index
+ * that bounds its jobs to batchSize rows, or the strategy be one this version does not know.
+ */
 async function validateTarget(client: PoolClient, m: MigrationRow): Promise<FailureCode | null> {
-  if (m.batchingStrategy !== BatchingStrategy.SERIAL && m.batchingStrategy !== BatchingStrategy.NULL_ROWS)
-    return FailureCode.INVALID_BATCHING_STRATEGY;
+  if (!isKnownStrategy(m.batchingStrategy)) return FailureCode.INVALID_BATCHING_STRATEGY;
   let table;
   try {
     table = parseTableName(m.tableName);
@@ -121,42 +129,37 @@ async function validateTarget(client: PoolClient, m: MigrationRow): Promise<Fail
     return FailureCode.INVALID_TABLE;
   }
   // One round trip: this runs before every job.
+  const rel = `to_regclass(format('%I.%I', $1::text, $2::text))`;
   const { rows } = await client.query(
-    `SELECT to_regclass(format('%I.%I', $1::text, $2::text)) IS NOT NULL AS table_ok,
-            EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(format('%I.%I', $1::text, $2::text)) AND attname = $3 AND attnum > 0 AND NOT attisdropped) AS column_ok`,
-    [table.schema, table.name, m.columnName],
+    `SELECT ${rel} IS NOT NULL AS table_ok,
+            EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = ${rel} AND attname = $3 AND attnum > 0 AND NOT attisdropped) AS column_ok,
+            ($4::text <> '${BatchingStrategy.SERIAL}' OR ${uniqueColumnSql(rel, '$3')}) AS unique_ok`,
+    [table.schema, table.name, m.columnName, m.batchingStrategy],
   );
   if (!rows[0]?.table_ok) return FailureCode.INVALID_TABLE;
-  if (!rows[0]?.column_ok) return FailureCode.INVALID_COLUMN;
+  if (!rows[0]?.column_ok || !rows[0]?.unique_ok) return FailureCode.INVALID_COLUMN;
   return null;
 }
 
-/** The next range (serial) or the next NULL batch (null strategy); undefined when there is none. */
+/** The next range (serial, distinct) or the next NULL batch (null strategy); undefined when there is none. */
 async function newJob(client: PoolClient, m: MigrationRow): Promise<JobRow | undefined> {
-  const table = quoteTable(parseTableName(m.tableName));
-  const column = quoteIdent(m.columnName);
+  const table = parseTableName(m.tableName);
   if (m.batchingStrategy === BatchingStrategy.NULL_ROWS) {
     // NULL jobs have no range, so a new job would just redo a failed one with a fresh attempt
     // count and a failing migration would never reach the limit: retry the failed job instead.
     if (await firstJobWithStatus(client, m.id, JobStatus.FAILED)) return undefined;
-    const { rows } = await client.query(`SELECT EXISTS (SELECT 1 FROM ${table} WHERE ${column} IS NULL) AS more`);
-    return rows[0]?.more ? insertJob(client, m.id, null, null) : undefined;
+    return (await nullsExist(client, table, m.columnName)) ? insertJob(client, m.id, null, null) : undefined;
   }
-  const max = m.maxValue ?? m.minValue;
   const last = await lastJob(client, m.id);
-  const start = last?.maxValue !== null && last?.maxValue !== undefined ? last.maxValue + 1 : m.minValue;
-  if (start > max) return undefined;
-  let end = max;
-  // [start, start + batchSize - 1] reaching max holds at most batchSize rows; past that, look.
-  if (start + m.batchSize - 1 < max) {
-    // The batch_size-th existing row ends the range, so sparse ids never produce empty jobs.
-    const { rows } = await client.query(
-      `SELECT ${column} AS v FROM ${table} WHERE ${column} >= $1 AND ${column} <= $2 ORDER BY ${column} LIMIT 1 OFFSET $3`,
-      [start, max, m.batchSize - 1],
-    );
-    if (rows[0]) end = Number(rows[0].v);
+  const step = nextRange(m.minValue, m.maxValue ?? m.minValue, last?.maxValue ?? null, m.batchSize);
+  if (!step) return undefined;
+  let end = step.end;
+  if (step.lookup) {
+    // The batchSize-th row (serial) or distinct value (distinct) ends the range, so sparse values never make empty jobs.
+    const boundary = m.batchingStrategy === BatchingStrategy.DISTINCT ? distinctBoundary : rowBoundary;
+    end = (await boundary(client, table, m.columnName, step.start, step.end, m.batchSize)) ?? step.end;
   }
-  return insertJob(client, m.id, start, end);
+  return insertJob(client, m.id, step.start, end);
 }
 
 function ref(m: MigrationRow, failure: FailureCode | null): MigrationRef {

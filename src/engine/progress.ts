@@ -1,25 +1,31 @@
 import { migrationById } from '../store/migrations';
 import { jobCounts } from '../store/jobs';
 import type { MigrationRow, Queryable } from '../store/types';
-import { BatchingStrategy, failureCodeName, MigrationStatus, migrationStatusName } from './constants';
+import { failureCodeName, isRangeStrategy, MigrationStatus, migrationStatusName } from './constants';
+import { decimal } from './int8';
+import { coverage } from './range';
 import type { MigrationProgress } from './types';
 
-/** Progress as the anchor defines it (capped at 99.9 % until finished), plus rate and ETA. */
-export async function migrationProgress(db: Queryable, migration: MigrationRow | number): Promise<MigrationProgress | null> {
-  const m = typeof migration === 'number' ? await migrationById(db, migration) : migration;
+/**
+ * Progress as the anchor defines it (capped at 99.9 % until finished), plus rate and ETA. Counts
+ * and bounds come out as decimal strings; the percentage, rate and ETA are floats computed from
+ * them for display only.
+ */
+export async function migrationProgress(db: Queryable, migration: MigrationRow | string): Promise<MigrationProgress | null> {
+  const m = typeof migration === 'string' ? await migrationById(db, migration) : migration;
   if (!m) return null;
   const counts = await jobCounts(db, m.id);
   const finished = m.status === MigrationStatus.FINISHED;
   let fraction: number;
-  if (m.batchingStrategy === BatchingStrategy.SERIAL && m.maxValue !== null) {
-    // Id-space coverage is exact whatever the planner statistics say.
-    fraction = m.coveredIds / Math.max(1, m.maxValue - m.minValue + 1);
+  if (isRangeStrategy(m.batchingStrategy) && m.maxValue !== null) {
+    // Range coverage is exact whatever the planner statistics say.
+    fraction = coverage(m.coveredIds, m.minValue, m.maxValue);
   } else {
-    fraction = m.totalTupleCount ? m.rowsProcessed / m.totalTupleCount : 0;
+    fraction = m.totalTupleCount ? Number(m.rowsProcessed) / Number(m.totalTupleCount) : 0;
   }
   const percent = finished ? 100 : Math.min(99.9, Math.round(fraction * 1000) / 10);
   const elapsedS = m.startedAt ? ((m.finishedAt ?? new Date()).getTime() - m.startedAt.getTime()) / 1000 : 0;
-  const rowsPerSecond = elapsedS > 0 ? Math.round((m.rowsProcessed / elapsedS) * 10) / 10 : null;
+  const rowsPerSecond = elapsedS > 0 ? Math.round((Number(m.rowsProcessed) / elapsedS) * 10) / 10 : null;
   let etaSeconds: number | null = null;
   if (finished) etaSeconds = 0;
   else if (fraction > 0 && elapsedS > 0 && m.status === MigrationStatus.RUNNING)
@@ -31,10 +37,11 @@ export async function migrationProgress(db: Queryable, migration: MigrationRow |
     status: migrationStatusName(m.status),
     failure: failureCodeName(m.failureErrorCode),
     percent,
-    rowsProcessed: m.rowsProcessed,
-    totalEstimate: m.totalTupleCount,
+    rowsProcessed: decimal(m.rowsProcessed),
+    totalEstimate: decimal(m.totalTupleCount),
     jobs: { active: counts.active, finished: m.jobsFinished, failed: counts.failed },
     currentRange: counts.lastRange,
+    lastError: counts.lastError,
     rowsPerSecond,
     etaSeconds,
     batchSize: m.batchSize,

@@ -2,7 +2,7 @@ import type { PoolClient } from 'pg';
 import { BbmError, ErrorCode } from '../errors';
 import type { QualifiedName } from './identifiers';
 
-/** What a work function receives for one job. Identifiers are validated; use the quoted forms in SQL. */
+/** What a work function receives for one job. Identifiers are exact names; use the quoted forms in SQL. */
 export interface WorkContext {
   /** A client inside the job's transaction: the work commits together with the job's bookkeeping. */
   client: PoolClient;
@@ -12,11 +12,18 @@ export interface WorkContext {
   column: string;
   /** `"column"`, safe to interpolate. */
   quotedColumn: string;
-  /** Inclusive id range (serial strategy); null for the NULL-rows strategy. */
-  start: number | null;
-  end: number | null;
+  /** Inclusive range of the pagination column (serial, distinct), exact; null for the NULL strategy. */
+  start: bigint | null;
+  end: bigint | null;
+  /**
+   * The rows of this job as a SQL condition and its parameters ($1, $2, ...; number yours after
+   * them). Serial and distinct: `"column" BETWEEN $1 AND $2`. NULL strategy: the rows the engine
+   * locked for this job, by primary key; after the work each of them must have left the NULL set,
+   * or the job fails with NO_PROGRESS.
+   */
+  where: { sql: string; values: unknown[] };
   batchSize: number;
-  strategy: 'serial' | 'null';
+  strategy: WorkTarget['strategy'];
   /** The migration's `work_args`, validated by the work function's `validateArgs` at definition. */
   args: Record<string, unknown>;
   /** Aborted when the job is cancelled; long work should pass it on or check it. */
@@ -25,21 +32,23 @@ export interface WorkContext {
 
 /** The parts of a definition a work function may depend on. */
 export interface WorkTarget {
-  strategy: 'serial' | 'null';
+  strategy: 'serial' | 'distinct' | 'null';
+  /** The migration's column, as an exact name. */
   column: string;
 }
 
 export interface WorkFunction {
   name: string;
   description: string;
-  /** Rows changed. */
+  /** Rows changed (counted as the migration's rows processed; a NULL-strategy job's progress is checked on the table itself). */
   run(ctx: WorkContext): Promise<number>;
   /**
-   * Check `work_args` when a migration is defined (throw BbmError INVALID_INPUT). Identifier
-   * arguments must be validated here so `run` can quote them safely.
+   * Check `work_args` when a migration is defined (throw BbmError INVALID_INPUT). Arguments that
+   * name columns are parsed with parseIdentifier here and again in `run` (same PostgreSQL rules,
+   * so `Email` means email and `"Email"` means Email) and reach SQL only through quoteIdent.
    */
   validateArgs?(args: Record<string, unknown>, target: WorkTarget): void;
-  /** Columns the work function needs besides the migration's column (checked to exist at definition). */
+  /** Columns the work function needs besides the migration's column, as exact names (checked to exist at definition). */
   requiredColumns?(args: Record<string, unknown>, target: WorkTarget): string[];
 }
 

@@ -1,50 +1,61 @@
 /**
  * Plain data that crosses the activity boundary (JSON in Temporal history). Pure types only:
  * workflow code imports this module.
+ *
+ * Big integers: ids, range bounds, row counts and fence tokens are **decimal strings** here
+ * (Postgres bigint goes to 2^63 - 1; a JSON number is exact only to 2^53). Job counts, attempts,
+ * batch sizes, durations and percentages are numbers. See src/engine/int8.ts.
  */
 
 export interface FenceToken {
   repository: string;
   holder: string;
-  token: number;
+  /** Decimal string; grows with every acquisition. */
+  token: string;
 }
 
 /** A job ready to run, with what logs and the UI need to describe it. */
 export interface JobDescriptor {
-  jobId: number;
-  migrationId: number;
+  jobId: string;
+  migrationId: string;
   migrationName: string;
   repository: string;
   workName: string;
   table: string;
   column: string;
   strategy: string;
-  start: number | null;
-  end: number | null;
+  /** Inclusive range of the pagination column (serial, distinct), as decimal strings; null for the NULL strategy. */
+  start: string | null;
+  end: string | null;
   batchSize: number;
   /** Attempts already stored before this run of the job. */
   attempts: number;
 }
 
 export interface MigrationRef {
-  id: number;
+  id: string;
   name: string;
   /** Failure code name when the migration failed (e.g. "invalid_table", "max_job_retry"). */
   failure?: string | null;
 }
 
 export interface MigrationProgress {
-  id: number;
+  id: string;
   name: string;
   repository: string;
   status: string;
   failure: string | null;
   /** 0..100; capped at 99.9 until the migration is finished. */
   percent: number;
-  rowsProcessed: number;
-  totalEstimate: number | null;
+  /** Decimal string. */
+  rowsProcessed: string;
+  /** Decimal string: the planner's estimate at definition time. */
+  totalEstimate: string | null;
   jobs: { active: number; finished: number; failed: number };
-  currentRange: { start: number | null; end: number | null } | null;
+  /** The latest job's range, as decimal strings (both null for the NULL strategy). */
+  currentRange: { start: string | null; end: string | null } | null;
+  /** The newest failed job's last error (e.g. "no_progress: 1 of the job's 1 row(s) still have ..."); null when no job has failed. */
+  lastError: string | null;
   /** Rows per second since the migration started running. */
   rowsPerSecond: number | null;
   etaSeconds: number | null;
@@ -65,7 +76,8 @@ export interface ExecuteJobResult {
   outcome: 'finished' | 'already_finished' | 'skipped';
   /** Why a job was skipped (its migration was paused or is no longer runnable). */
   reason?: string;
-  rows: number;
+  /** Rows the work function changed, as a decimal string. */
+  rows: string;
   durationMs: number;
   attempts: number;
   progress: MigrationProgress | null;

@@ -48,8 +48,8 @@ export interface MigrationTally {
   byStatus: Record<string, number>;
   total: number;
   /**
-   * Overall progress: the mean over migrations of their completed fraction (id coverage of
-   * finished jobs for serial migrations, rows processed over the estimate otherwise), where
+   * Overall progress: the mean over migrations of their completed fraction (range coverage of
+   * finished jobs for serial and distinct migrations, rows processed over the estimate otherwise), where
    * finished and failed migrations count as complete. Below 100 until every one is.
    */
   percent: number;
@@ -60,13 +60,14 @@ export async function migrationTally(db: Queryable): Promise<MigrationTally> {
     `SELECT m.status, count(*) AS n,
             sum(CASE
                   WHEN m.status IN (${MigrationStatus.FINISHED}, ${MigrationStatus.FAILED}) THEN 1
-                  WHEN m.batching_strategy = 'serial' AND m.max_value IS NOT NULL
-                    THEN least(1, coalesce(j.covered, 0)::float8 / greatest(1, m.max_value - m.min_value + 1))
+                  WHEN m.batching_strategy IN ('serial', 'distinct') AND m.max_value IS NOT NULL
+                    THEN least(1, coalesce(j.covered, 0)::float8 / greatest(1, m.max_value::numeric - m.min_value + 1)::float8)
                   WHEN m.total_tuple_count > 0 THEN least(1, m.rows_processed::float8 / m.total_tuple_count)
                   ELSE 0 END) AS done
        FROM bbm.migrations m
        LEFT JOIN LATERAL (
-         SELECT sum(max_value - min_value + 1) AS covered FROM bbm.jobs WHERE migration_id = m.id AND status = 2
+         -- numeric: a range spans up to 2^64 ids, beyond bigint.
+         SELECT sum(max_value::numeric - min_value + 1) AS covered FROM bbm.jobs WHERE migration_id = m.id AND status = 2
        ) j ON m.status NOT IN (${MigrationStatus.FINISHED}, ${MigrationStatus.FAILED})
       GROUP BY m.status`,
   );

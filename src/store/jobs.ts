@@ -1,5 +1,6 @@
 import { JobStatus } from '../engine/constants';
-import { num, numOrNull, type JobRow, type Queryable } from './types';
+import { fromDb, fromDbOrNull } from '../engine/int8';
+import { idText, num, numOrNull, type JobRow, type Queryable } from './types';
 
 /** Named queries over bbm.jobs. */
 
@@ -8,16 +9,16 @@ const COLUMNS = `id, migration_id, min_value, max_value, status, attempts, retry
 
 export function toJob(r: Record<string, unknown>): JobRow {
   return {
-    id: num(r.id),
-    migrationId: num(r.migration_id),
-    minValue: numOrNull(r.min_value),
-    maxValue: numOrNull(r.max_value),
+    id: idText(r.id),
+    migrationId: idText(r.migration_id),
+    minValue: fromDbOrNull(r.min_value),
+    maxValue: fromDbOrNull(r.max_value),
     status: num(r.status),
     attempts: num(r.attempts),
     retryBase: num(r.retry_base ?? 0),
     failureErrorCode: numOrNull(r.failure_error_code),
     lastError: (r.last_error as string | null) ?? null,
-    rowsAffected: num(r.rows_affected),
+    rowsAffected: fromDb(r.rows_affected),
     createdAt: r.created_at as Date,
     startedAt: (r.started_at as Date | null) ?? null,
     finishedAt: (r.finished_at as Date | null) ?? null,
@@ -25,7 +26,7 @@ export function toJob(r: Record<string, unknown>): JobRow {
   };
 }
 
-export async function insertJob(db: Queryable, migrationId: number, minValue: number | null, maxValue: number | null): Promise<JobRow> {
+export async function insertJob(db: Queryable, migrationId: string, minValue: bigint | null, maxValue: bigint | null): Promise<JobRow> {
   const { rows } = await db.query(`INSERT INTO bbm.jobs (migration_id, min_value, max_value) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`, [
     migrationId,
     minValue,
@@ -34,19 +35,19 @@ export async function insertJob(db: Queryable, migrationId: number, minValue: nu
   return toJob(rows[0]);
 }
 
-export async function lockJob(db: Queryable, id: number): Promise<JobRow | undefined> {
+export async function lockJob(db: Queryable, id: string): Promise<JobRow | undefined> {
   const { rows } = await db.query(`SELECT ${COLUMNS} FROM bbm.jobs WHERE id = $1 FOR UPDATE`, [id]);
   return rows[0] ? toJob(rows[0]) : undefined;
 }
 
 /** The job with the highest id: where the next serial range starts. */
-export async function lastJob(db: Queryable, migrationId: number): Promise<JobRow | undefined> {
+export async function lastJob(db: Queryable, migrationId: string): Promise<JobRow | undefined> {
   const { rows } = await db.query(`SELECT ${COLUMNS} FROM bbm.jobs WHERE migration_id = $1 ORDER BY id DESC LIMIT 1`, [migrationId]);
   return rows[0] ? toJob(rows[0]) : undefined;
 }
 
 /** The lowest-id job in `status` (active = left behind by an interrupted run; failed = to retry). */
-export async function firstJobWithStatus(db: Queryable, migrationId: number, status: JobStatus): Promise<JobRow | undefined> {
+export async function firstJobWithStatus(db: Queryable, migrationId: string, status: JobStatus): Promise<JobRow | undefined> {
   const { rows } = await db.query(`SELECT ${COLUMNS} FROM bbm.jobs WHERE migration_id = $1 AND status = $2 ORDER BY id LIMIT 1`, [
     migrationId,
     status,
@@ -54,12 +55,12 @@ export async function firstJobWithStatus(db: Queryable, migrationId: number, sta
   return rows[0] ? toJob(rows[0]) : undefined;
 }
 
-export async function listJobs(db: Queryable, migrationId: number): Promise<JobRow[]> {
+export async function listJobs(db: Queryable, migrationId: string): Promise<JobRow[]> {
   const { rows } = await db.query(`SELECT ${COLUMNS} FROM bbm.jobs WHERE migration_id = $1 ORDER BY id`, [migrationId]);
   return rows.map(toJob);
 }
 
-export async function markJobFinished(db: Queryable, id: number, rowsAffected: number, durationMs: number): Promise<void> {
+export async function markJobFinished(db: Queryable, id: string, rowsAffected: bigint, durationMs: number): Promise<void> {
   await db.query(
     `UPDATE bbm.jobs SET status = ${JobStatus.FINISHED}, attempts = attempts + 1, rows_affected = $2, duration_ms = $3::float8,
        failure_error_code = NULL, last_error = NULL, started_at = clock_timestamp() - make_interval(secs => $3::float8 / 1000),
@@ -70,7 +71,7 @@ export async function markJobFinished(db: Queryable, id: number, rowsAffected: n
 }
 
 /** Record a failed attempt; returns the attempts now counted against the limit (attempts - retry_base). */
-export async function markJobFailed(db: Queryable, id: number, failureCode: number, message: string, durationMs: number): Promise<number> {
+export async function markJobFailed(db: Queryable, id: string, failureCode: number, message: string, durationMs: number): Promise<number> {
   const { rows } = await db.query(
     `UPDATE bbm.jobs SET status = ${JobStatus.FAILED}, attempts = attempts + 1, failure_error_code = $2, last_error = left($3, 2000),
        duration_ms = $4::float8, started_at = clock_timestamp() - make_interval(secs => $4::float8 / 1000), updated_at = clock_timestamp()
@@ -83,27 +84,36 @@ export async function markJobFailed(db: Queryable, id: number, failureCode: numb
 export interface JobCounts {
   active: number;
   failed: number;
-  /** The range of the most recent job, for "current range" displays. */
-  lastRange: { start: number | null; end: number | null } | null;
+  /** The range of the most recent job, for "current range" displays, as exact decimal text. */
+  lastRange: { start: string | null; end: string | null } | null;
+  /** last_error of the newest failed job (what an operator needs after a failure). */
+  lastError: string | null;
 }
 
 /**
  * Active and failed jobs (few, and behind partial indexes) and the latest range. Finished jobs
  * are counted on the migration row instead, so this stays cheap however long a migration runs.
  */
-export async function jobCounts(db: Queryable, migrationId: number): Promise<JobCounts> {
+export async function jobCounts(db: Queryable, migrationId: string): Promise<JobCounts> {
   const { rows } = await db.query(
     `SELECT (SELECT count(*) FROM bbm.jobs WHERE migration_id = $1 AND status = ${JobStatus.ACTIVE}) AS active,
             (SELECT count(*) FROM bbm.jobs WHERE migration_id = $1 AND status = ${JobStatus.FAILED}) AS failed,
-            (SELECT json_build_object('start', min_value, 'end', max_value) FROM bbm.jobs WHERE migration_id = $1 ORDER BY id DESC LIMIT 1) AS last_range`,
+            (SELECT json_build_object('start', min_value::text, 'end', max_value::text) FROM bbm.jobs WHERE migration_id = $1 ORDER BY id DESC LIMIT 1) AS last_range,
+            (SELECT last_error FROM bbm.jobs WHERE migration_id = $1 AND status = ${JobStatus.FAILED} ORDER BY id DESC LIMIT 1) AS last_error`,
     [migrationId],
   );
   const r = rows[0] ?? {};
-  return { active: num(r.active ?? 0), failed: num(r.failed ?? 0), lastRange: (r.last_range as JobCounts['lastRange']) ?? null };
+  // As text: a JSON number would be parsed into a JS number and lose digits beyond 2^53.
+  return {
+    active: num(r.active ?? 0),
+    failed: num(r.failed ?? 0),
+    lastRange: (r.last_range as JobCounts['lastRange']) ?? null,
+    lastError: (r.last_error as string | null) ?? null,
+  };
 }
 
 /** Give a migration's failed jobs a fresh attempt budget (retry / re-run), keeping their stored attempts. */
-export async function resetRetryBudget(db: Queryable, migrationId: number): Promise<void> {
+export async function resetRetryBudget(db: Queryable, migrationId: string): Promise<void> {
   await db.query(`UPDATE bbm.jobs SET retry_base = attempts, updated_at = now() WHERE migration_id = $1 AND status = ${JobStatus.FAILED}`, [
     migrationId,
   ]);

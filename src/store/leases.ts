@@ -1,11 +1,12 @@
-import { num, type Queryable } from './types';
+import { idText, type Queryable } from './types';
 
 /** Named queries over bbm.leases: one row per repository, tokens only ever grow. */
 
 export interface Fence {
   repository: string;
   holder: string;
-  token: number;
+  /** bigint as exact decimal text (see src/engine/int8.ts). */
+  token: string;
 }
 
 /**
@@ -23,7 +24,7 @@ export async function tryAcquireLease(db: Queryable, repository: string, holder:
      RETURNING token`,
     [repository, holder, ttlMs],
   );
-  return rows[0] ? { repository, holder, token: num(rows[0].token) } : undefined;
+  return rows[0] ? { repository, holder, token: idText(rows[0].token) } : undefined;
 }
 
 /**
@@ -75,7 +76,7 @@ export async function releaseLease(db: Queryable, fence: Fence): Promise<boolean
 export interface LeaseInfo {
   repository: string;
   holder: string;
-  token: number;
+  token: string;
   expiresAt: Date;
   active: boolean;
 }
@@ -90,7 +91,7 @@ export async function leaseOf(db: Queryable, repository: string): Promise<LeaseI
     ? {
         repository: String(r.repository),
         holder: String(r.holder),
-        token: num(r.token),
+        token: idText(r.token),
         expiresAt: r.expires_at as Date,
         active: Boolean(r.active),
       }

@@ -1,5 +1,6 @@
 import { MigrationStatus } from '../engine/constants';
-import { num, numOrNull, type MigrationRow, type Queryable } from './types';
+import { fromDb, fromDbOrNull } from '../engine/int8';
+import { idText, num, numOrNull, type MigrationRow, type Queryable } from './types';
 
 /** Named queries over bbm.migrations. */
 
@@ -8,23 +9,23 @@ const COLUMNS = `id, name, repository, job_name, table_name, column_name, work_a
 
 export function toMigration(r: Record<string, unknown>): MigrationRow {
   return {
-    id: num(r.id),
+    id: idText(r.id),
     name: String(r.name),
     repository: String(r.repository),
     jobName: String(r.job_name),
     tableName: String(r.table_name),
     columnName: String(r.column_name),
     workArgs: (r.work_args ?? {}) as Record<string, unknown>,
-    minValue: num(r.min_value),
-    maxValue: numOrNull(r.max_value),
+    minValue: fromDb(r.min_value),
+    maxValue: fromDbOrNull(r.max_value),
     batchSize: num(r.batch_size),
     batchingStrategy: String(r.batching_strategy),
     status: num(r.status),
     failureErrorCode: numOrNull(r.failure_error_code),
-    totalTupleCount: numOrNull(r.total_tuple_count),
-    rowsProcessed: num(r.rows_processed),
+    totalTupleCount: fromDbOrNull(r.total_tuple_count),
+    rowsProcessed: fromDb(r.rows_processed),
     jobsFinished: num(r.jobs_finished ?? 0),
-    coveredIds: num(r.covered_ids ?? 0),
+    coveredIds: fromDb(r.covered_ids ?? 0),
     createdAt: r.created_at as Date,
     updatedAt: r.updated_at as Date,
     startedAt: (r.started_at as Date | null) ?? null,
@@ -39,11 +40,11 @@ export interface NewMigration {
   tableName: string;
   columnName: string;
   workArgs: Record<string, unknown>;
-  minValue: number;
-  maxValue: number | null;
+  minValue: bigint;
+  maxValue: bigint | null;
   batchSize: number;
   batchingStrategy: string;
-  totalTupleCount: number | null;
+  totalTupleCount: bigint | null;
   status: MigrationStatus;
 }
 
@@ -75,13 +76,13 @@ export async function migrationByName(db: Queryable, name: string): Promise<Migr
   return rows[0] ? toMigration(rows[0]) : undefined;
 }
 
-export async function migrationById(db: Queryable, id: number): Promise<MigrationRow | undefined> {
+export async function migrationById(db: Queryable, id: string): Promise<MigrationRow | undefined> {
   const { rows } = await db.query(`SELECT ${COLUMNS} FROM bbm.migrations WHERE id = $1`, [id]);
   return rows[0] ? toMigration(rows[0]) : undefined;
 }
 
 /** The migration a job belongs to, locked. bbm always locks a migration before its jobs, so its transactions never deadlock. */
-export async function lockMigrationOfJob(db: Queryable, jobId: number): Promise<MigrationRow | undefined> {
+export async function lockMigrationOfJob(db: Queryable, jobId: string): Promise<MigrationRow | undefined> {
   const { rows } = await db.query(
     `SELECT ${COLUMNS} FROM bbm.migrations WHERE id = (SELECT migration_id FROM bbm.jobs WHERE id = $1) FOR UPDATE`,
     [jobId],
@@ -97,7 +98,7 @@ export async function listMigrations(db: Queryable, filter: { repository?: strin
 }
 
 /** The next failed migration of a repository, locked; `exclude` skips ones already given up on in this run. */
-export async function lockNextFailed(db: Queryable, repository: string, exclude: number[]): Promise<MigrationRow | undefined> {
+export async function lockNextFailed(db: Queryable, repository: string, exclude: string[]): Promise<MigrationRow | undefined> {
   const { rows } = await db.query(
     `SELECT ${COLUMNS} FROM bbm.migrations
       WHERE repository = $1 AND status = ${MigrationStatus.FAILED} AND NOT (id = ANY($2::bigint[]))
@@ -108,7 +109,7 @@ export async function lockNextFailed(db: Queryable, repository: string, exclude:
 }
 
 /** Running before active, lowest id first (the anchor's order); paused ones are never picked. */
-export async function lockNextRunnable(db: Queryable, repository: string, exclude: number[]): Promise<MigrationRow | undefined> {
+export async function lockNextRunnable(db: Queryable, repository: string, exclude: string[]): Promise<MigrationRow | undefined> {
   const { rows } = await db.query(
     `SELECT ${COLUMNS} FROM bbm.migrations
       WHERE repository = $1 AND status IN (${MigrationStatus.RUNNING}, ${MigrationStatus.ACTIVE}) AND NOT (id = ANY($2::bigint[]))
@@ -121,7 +122,7 @@ export async function lockNextRunnable(db: Queryable, repository: string, exclud
 /** Move to `status`; finished/failed stamp finished_at, running stamps started_at once. */
 export async function setMigrationStatus(
   db: Queryable,
-  id: number,
+  id: string,
   status: MigrationStatus,
   failureCode: number | null = null,
 ): Promise<void> {
@@ -135,9 +136,9 @@ export async function setMigrationStatus(
 }
 
 /** Count a finished job (its rows and id span); returns the updated migration (saves a re-read for progress). */
-export async function countFinishedJob(db: Queryable, id: number, rows: number, coveredIds: number): Promise<MigrationRow> {
+export async function countFinishedJob(db: Queryable, id: string, rows: bigint, coveredIds: bigint): Promise<MigrationRow> {
   const result = await db.query(
-    `UPDATE bbm.migrations SET rows_processed = rows_processed + $2, jobs_finished = jobs_finished + 1, covered_ids = covered_ids + $3, updated_at = now()
+    `UPDATE bbm.migrations SET rows_processed = rows_processed + $2::bigint, jobs_finished = jobs_finished + 1, covered_ids = covered_ids + $3::numeric, updated_at = now()
       WHERE id = $1 RETURNING ${COLUMNS}`,
     [id, rows, coveredIds],
   );

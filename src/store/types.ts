@@ -3,25 +3,32 @@ import type { Pool, PoolClient } from 'pg';
 /** Anything that can run a query: the pool, or a client inside a transaction. */
 export type Queryable = Pick<Pool | PoolClient, 'query'>;
 
+/**
+ * Rows as the engine sees them. bigint columns that hold ids of the user's rows, range bounds or
+ * row counts are `bigint` here (exact arithmetic; see src/engine/int8.ts), and bbm's own row ids
+ * are decimal strings (only ever compared and passed on). Counts of jobs and attempts are numbers:
+ * bbm creates at most one job per batch, far below 2^53.
+ */
 export interface MigrationRow {
-  id: number;
+  id: string;
   name: string;
   repository: string;
   jobName: string;
   tableName: string;
   columnName: string;
   workArgs: Record<string, unknown>;
-  minValue: number;
-  maxValue: number | null;
+  minValue: bigint;
+  /** NULL for the NULL strategy. */
+  maxValue: bigint | null;
   batchSize: number;
   batchingStrategy: string;
   status: number;
   failureErrorCode: number | null;
-  totalTupleCount: number | null;
-  rowsProcessed: number;
-  /** Finished jobs, and the id span they cover (serial), counted as jobs finish. */
+  totalTupleCount: bigint | null;
+  rowsProcessed: bigint;
+  /** Finished jobs, and the id span they cover (range strategies; up to 2^64), counted as jobs finish. */
   jobsFinished: number;
-  coveredIds: number;
+  coveredIds: bigint;
   createdAt: Date;
   updatedAt: Date;
   startedAt: Date | null;
@@ -29,28 +36,33 @@ export interface MigrationRow {
 }
 
 export interface JobRow {
-  id: number;
-  migrationId: number;
-  minValue: number | null;
-  maxValue: number | null;
+  id: string;
+  migrationId: string;
+  minValue: bigint | null;
+  maxValue: bigint | null;
   status: number;
   attempts: number;
   /** Attempts at the last retry; the attempt limit applies to attempts - retryBase. */
   retryBase: number;
   failureErrorCode: number | null;
   lastError: string | null;
-  rowsAffected: number;
+  rowsAffected: bigint;
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
   durationMs: number | null;
 }
 
-/** int8 arrives as a string from node-postgres; bbm's ids and counts fit in a double. */
+/** Small integers only (statuses, attempts, job counts): values that may exceed 2^53 use fromDb (src/engine/int8.ts). */
 export function num(value: unknown): number {
   return typeof value === 'number' ? value : Number(value);
 }
 
 export function numOrNull(value: unknown): number | null {
   return value === null || value === undefined ? null : num(value);
+}
+
+/** A bigint row id as its exact decimal text (node-postgres returns int8 as text already). */
+export function idText(value: unknown): string {
+  return String(value);
 }

@@ -36,7 +36,7 @@ export interface StepOptions extends Partial<Omit<FindJobInput, 'fence'>> {
 export interface StepResult {
   find: FindJobResult;
   job: JobDescriptor | null;
-  /** Code of the WORK_FAILED / MAX_JOB_RETRY error the execution ended with, if any. */
+  /** Code of the WORK_FAILED / NO_PROGRESS / MAX_JOB_RETRY error the execution ended with, if any. */
   error?: string;
 }
 
@@ -76,7 +76,7 @@ export async function step(engine: Engine, options: StepOptions = {}): Promise<S
       await executeJob(engine, { jobId: find.job.jobId, maxJobAttempts, jobTimeoutMs: JOB_TIMEOUT_MS, fence });
       return { find, job: find.job };
     } catch (err) {
-      if (isBbmError(err, ErrorCode.WORK_FAILED) || isBbmError(err, ErrorCode.MAX_JOB_RETRY))
+      if (isBbmError(err, ErrorCode.WORK_FAILED) || isBbmError(err, ErrorCode.NO_PROGRESS) || isBbmError(err, ErrorCode.MAX_JOB_RETRY))
         return { find, job: find.job, error: err.code };
       throw err;
     }
@@ -118,9 +118,9 @@ export async function jobsOf(pool: Pool, name: string): Promise<JobRow[]> {
   return listJobs(pool, (await migration(pool, name)).id);
 }
 
-/** [min, max, attempts, status] per job: compact enough to compare in one assertion. */
-export async function jobSummary(pool: Pool, name: string): Promise<Array<[number | null, number | null, number, number]>> {
-  return (await jobsOf(pool, name)).map((j) => [j.minValue, j.maxValue, j.attempts, j.status]);
+/** [min, max, attempts, status] per job, bounds as exact decimal text: compact enough to compare in one assertion. */
+export async function jobSummary(pool: Pool, name: string): Promise<Array<[string | null, string | null, number, number]>> {
+  return (await jobsOf(pool, name)).map((j) => [j.minValue?.toString() ?? null, j.maxValue?.toString() ?? null, j.attempts, j.status]);
 }
 
 export async function counters(pool: Pool, table = 'items'): Promise<{ lo: number; hi: number; n: number }> {

@@ -47,6 +47,7 @@ import type {
   RepositoryWorkflowInput,
 } from '../../src/contract/workflows';
 import type { MigrationDefinition } from '../../src/engine/definitions';
+import type { CheckHealthInput } from '../../src/health/check';
 import type { FenceToken, JobDescriptor, MigrationProgress } from '../../src/engine/types';
 import type { Knobs } from '../../src/knobs';
 
@@ -56,12 +57,14 @@ import type { Knobs } from '../../src/knobs';
  */
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 type Same<S extends z.ZodType, T> = Equal<z.output<S>, T>;
+/** For `carried` state, which also accepts what older versions carried: everything this version writes passes. */
+type Accepts<S extends z.ZodType, T> = [T] extends [z.input<S>] ? true : false;
 function agree<_Check extends true>(): void {}
 
 agree<Same<typeof knobsSchema, Partial<Knobs>>>();
-agree<Same<typeof repositoryInputSchema, RepositoryWorkflowInput>>();
-agree<Same<typeof repositoryCarriedSchema, RepositoryCarriedState>>();
-agree<Same<typeof migrationProgressSchema, MigrationProgress>>();
+agree<Equal<Omit<z.output<typeof repositoryInputSchema>, 'carried'>, Omit<RepositoryWorkflowInput, 'carried'>>>();
+agree<Accepts<typeof repositoryCarriedSchema, RepositoryCarriedState>>();
+agree<Accepts<typeof migrationProgressSchema, MigrationProgress>>();
 agree<Same<typeof migrationTargetSchema, MigrationTarget | null | undefined>>();
 agree<Same<typeof configureSchema, ConfigureRequest>>();
 agree<Same<typeof repositoryStateSchema, RepositoryState>>();
@@ -69,9 +72,9 @@ agree<Same<typeof ignoredSignalsSchema, IgnoredSignals>>();
 agree<Same<typeof wakeRequestSchema, WakeRequest>>();
 agree<Same<typeof repositoryDoneSchema, RepositoryDone>>();
 agree<Same<typeof capacityRequestSchema, CapacityRequest>>();
-agree<Same<typeof enqueuerInputSchema, EnqueuerInput>>();
-agree<Same<typeof enqueuerCarriedSchema, EnqueuerCarriedState>>();
-agree<Same<typeof enqueuerCarriedSchema.shape.report, EnqueuerReport>>();
+agree<Equal<Omit<z.output<typeof enqueuerInputSchema>, 'carried'>, Omit<EnqueuerInput, 'carried'>>>();
+agree<Accepts<typeof enqueuerCarriedSchema, EnqueuerCarriedState>>();
+agree<Accepts<typeof enqueuerCarriedSchema.shape.report, EnqueuerReport>>();
 agree<Same<typeof enqueuerTickInputSchema, EnqueuerTickInput | null | undefined>>();
 agree<Same<typeof definitionSchema, MigrationDefinition>>();
 agree<Same<typeof fenceSchema, FenceToken>>();
@@ -85,6 +88,7 @@ agree<Same<typeof ACTIVITY_INPUT_SCHEMAS.setBatchSize, BatchSizeInput>>();
 agree<Same<typeof ACTIVITY_INPUT_SCHEMAS.surveyRepositories, SurveyInput>>();
 agree<Same<typeof ACTIVITY_INPUT_SCHEMAS.surveyRepositories.shape.wake, WakeUpContext>>();
 agree<Same<typeof ACTIVITY_INPUT_SCHEMAS.startRepositories, StartInput>>();
+agree<Same<typeof ACTIVITY_INPUT_SCHEMAS.checkHealth, CheckHealthInput>>();
 
 test('every activity has an input schema, and every input schema names an activity', () => {
   const activities = createActivities({} as Parameters<typeof createActivities>[0]);

@@ -32,18 +32,18 @@ interface EntryPoint {
   wrong: [field: string, value: unknown, code?: string];
 }
 
-const FENCE = { repository: 'public.items', holder: 'bbm-repository:public.items', token: 3 };
+const FENCE = { repository: 'public.items', holder: 'bbm-repository:public.items', token: '3' };
 const JOB = {
-  jobId: 7,
-  migrationId: 2,
+  jobId: '7',
+  migrationId: '2',
   migrationName: 'backfill',
   repository: 'public.items',
   workName: 'increment',
   table: 'public.items',
   column: 'id',
   strategy: 'serial',
-  start: 1,
-  end: 1000,
+  start: '9007199254740993',
+  end: '9007199254741992',
   batchSize: 1000,
   attempts: 0,
 };
@@ -52,7 +52,7 @@ const WAKE = { wakeUp: 3, reason: 'cli', coalesced: 1, prefixes: null, capacity:
 /** An accepted input of each activity, as the workflows send it. */
 const ACTIVITY_EXAMPLES: Record<ActivityName, Record<string, unknown>> = {
   acquireLease: { repository: 'public.items', holder: 'bbm-repository:public.items', ttlMs: 270_000, waitMs: 60_000 },
-  findJob: { repository: 'public.items', fence: FENCE, maxJobAttempts: 5, retryFailed: false, exclude: [4], leaseTtlMs: 270_000 },
+  findJob: { repository: 'public.items', fence: FENCE, maxJobAttempts: 5, retryFailed: false, exclude: ['4'], leaseTtlMs: 270_000 },
   executeJob: { job: JOB, fence: FENCE, maxJobAttempts: 5, jobTimeoutMs: 120_000, batchId: '1a2b3c4d-0' },
   releaseLease: { fence: FENCE, minDelayMs: 100, maxDelayMs: 2000 },
   controlMigrations: { action: 'pause', repository: 'public.items', migration: 'backfill' },
@@ -62,6 +62,7 @@ const ACTIVITY_EXAMPLES: Record<ActivityName, Record<string, unknown>> = {
   surveyRepositories: { wake: WAKE, tracked: ['a'], closing: [{ repository: 'b', runId: 'r1' }] },
   startRepositories: { wake: WAKE, repositories: ['public.items'], knobs: { maxJobPerBatch: 2 }, running: 1, alreadyRunning: [] },
   wakeEnqueuerFromTick: { reason: 'schedule' },
+  checkHealth: { repository: 'public.items', thresholds: { maxReplicationLagMs: 500 }, fresh: true },
   databaseInfo: {},
 };
 
@@ -123,7 +124,7 @@ const ENTRY_POINTS: EntryPoint[] = [
     check: (v) => problemOf(definitionSchema, v, 'A migration definition', DEFINITION_CODES),
     ok: { name: 'backfill', work: 'increment', table: 'public.items', column: 'id', batchSize: 500, args: { target: 'counter' } },
     accepted: ['name', 'repository', 'work', 'table', 'column', 'strategy', 'batchSize', 'minValue', 'maxValue', 'args', 'paused'],
-    wrong: ['maxValue', 2 ** 60, 'INVALID_RANGE'],
+    wrong: ['maxValue', true, 'INVALID_RANGE'],
   },
   ...(Object.keys(ACTIVITY_INPUT_SCHEMAS) as ActivityName[]).map((activity): EntryPoint => ({
     entry: `${activity} activity input`,
@@ -205,34 +206,50 @@ test('a definition file may leave fields to the flags but still refuses unknown 
   );
 });
 
-test('carried state passes, also with a field a newer version added, but not with a wrong type', () => {
+test('carried state passes as this version writes it, as versions before exact bigints wrote it, and with a field a newer version added', () => {
+  const progress = {
+    id: '3',
+    name: 'm',
+    repository: 'r',
+    status: 'running',
+    failure: null,
+    percent: 12.5,
+    rowsProcessed: '400',
+    totalEstimate: '3200',
+    jobs: { active: 1, finished: 4, failed: 0 },
+    currentRange: { start: '401', end: '500' },
+    lastError: null,
+    rowsPerSecond: 812.3,
+    etaSeconds: 4,
+    batchSize: 100,
+    startedAt: '2026-01-01T00:00:00.000Z',
+    finishedAt: null,
+  };
   const carried = {
-    totals: { jobs: 4, rows: 400, batches: 2, migrationsFinished: [], migrationsFailed: ['m'], runs: 1 },
-    failedMigrationIds: [3],
+    totals: { jobs: 4, rows: '400', batches: 2, migrationsFinished: [], migrationsFailed: ['m'], runs: 1 },
+    failedMigrationIds: ['3'],
     pending: [{ kind: 'pause' }, { kind: 'resume', migration: 'm' }],
-    progress: [
-      {
-        id: 3,
-        name: 'm',
-        repository: 'r',
-        status: 'running',
-        failure: null,
-        percent: 12.5,
-        rowsProcessed: 400,
-        totalEstimate: 3200,
-        jobs: { active: 1, finished: 4, failed: 0 },
-        currentRange: { start: 401, end: 500 },
-        rowsPerSecond: 812.3,
-        etaSeconds: 4,
-        batchSize: 100,
-        startedAt: '2026-01-01T00:00:00.000Z',
-        finishedAt: null,
-      },
-    ],
+    progress: [progress],
     startedAt: '2026-01-01T00:00:00.000Z',
   };
+  const { lastError: _, ...olderProgress } = {
+    ...progress,
+    id: 3,
+    rowsProcessed: 400,
+    totalEstimate: 3200,
+    currentRange: { start: 401, end: 500 },
+  };
+  const older = { ...carried, totals: { ...carried.totals, rows: 400 }, failedMigrationIds: [3], progress: [olderProgress] };
   const check = (c: unknown) => repositoryInputProblem({ repository: 'r', carried: c }, repositoryWorkflowId('r'));
   assert.equal(check(carried), undefined);
+  assert.equal(check(older), undefined);
   assert.equal(check({ ...carried, addedLater: [1], totals: { ...carried.totals, alsoLater: 2 } }), undefined);
-  assert.match(check({ ...carried, failedMigrationIds: ['3'] })?.message ?? '', /carried\.failedMigrationIds\.0 must be a whole number/);
+  assert.match(
+    check({ ...carried, failedMigrationIds: [true] })?.message ?? '',
+    /carried\.failedMigrationIds\.0 must be a decimal integer string/,
+  );
+  assert.match(
+    check({ ...carried, pending: [{ kind: 'stop' }] })?.message ?? '',
+    /carried\.pending\.0\.kind must be one of "pause", "resume"/,
+  );
 });

@@ -82,17 +82,17 @@ async function selectProgress(pool: Pool, name: string | undefined, repository: 
   return out;
 }
 
-/** The selection as one bar: percent weighted by each migration's size. */
-export function overall(progress: MigrationProgress[]): { fraction: number; rows: number; detail: string } {
+/** The selection as one bar: percent weighted by each migration's size (floats, display only); rows summed exactly. */
+export function overall(progress: MigrationProgress[]): { fraction: number; rows: bigint; detail: string } {
   let weight = 0;
   let done = 0;
-  let rows = 0;
+  let rows = 0n;
   const counts: Record<string, number> = {};
   for (const p of progress) {
-    const w = Math.max(1, p.totalEstimate ?? 1);
+    const w = Math.max(1, Number(p.totalEstimate ?? 1));
     weight += w;
     done += (w * p.percent) / 100;
-    rows += p.rowsProcessed;
+    rows += BigInt(p.rowsProcessed);
     counts[p.status] = (counts[p.status] ?? 0) + 1;
   }
   const detail = ['finished', 'running', 'active', 'paused', 'failed']
@@ -133,6 +133,7 @@ function renderOne(p: MigrationProgress): string {
     ['progress', `${formatPercent(p.percent)} (${formatCount(p.rowsProcessed)} of ~${formatCount(p.totalEstimate)} rows)`],
     ['jobs', `${formatCount(p.jobs.finished)} finished, ${formatCount(p.jobs.active)} active, ${formatCount(p.jobs.failed)} failed`],
     ['last range', range],
+    ['last error', p.lastError],
     ['batch size', formatCount(p.batchSize)],
     ['rate', p.rowsPerSecond === null ? null : `${formatCount(p.rowsPerSecond)} rows/s`],
     ['eta', p.status === 'finished' ? null : formatDuration(p.etaSeconds)],

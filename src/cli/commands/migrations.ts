@@ -6,12 +6,14 @@ import { failureCodeName, migrationStatusName } from '../../engine/constants';
 import { defineMigration, type MigrationDefinition } from '../../engine/definitions';
 import { DEFINITION_CODES, definitionFileSchema } from '../../contract/definition-schema';
 import { problemOf } from '../../contract/schema-kit';
+import { formatIdent } from '../../engine/identifiers';
+import { decimal } from '../../engine/int8';
 import { BbmError, invalidInput } from '../../errors';
 import { listMigrations } from '../../store/migrations';
 import type { MigrationRow } from '../../store/types';
 import { action } from '../action';
 import { formatCount, renderFields, renderTable } from '../output';
-import { collectArg, integerIn, jsonObject, safeInteger } from '../parse';
+import { collectArg, decimalInteger, integerIn, jsonObject } from '../parse';
 import { loadWorkRegistry } from '../registry';
 import { registerMigrationControl } from './migration-control';
 import { registerMigrationStatus } from './migration-status';
@@ -25,8 +27,8 @@ interface CreateOptions {
   column?: string;
   strategy?: string;
   batchSize?: number;
-  minValue?: number;
-  maxValue?: number;
+  minValue?: string;
+  maxValue?: string;
   arg?: Record<string, unknown>;
   args?: Record<string, unknown>;
   paused?: boolean;
@@ -43,12 +45,18 @@ export function registerMigrations(program: Command): void {
     .option('--name <name>', 'unique name, e.g. 2026_11_backfill_digest')
     .option('--repository <key>', 'exclusivity key; migrations of one repository run one at a time (default: the table)')
     .option('--work <function>', 'registered work function: copy_column, increment, noop, or yours (--work-module)')
-    .option('--table <table>', 'target table, "table" or "schema.table"')
-    .option('--column <column>', 'serial: the integer column paginated over (usually id); null: the column whose NULLs are filled')
-    .addOption(new Option('--strategy <strategy>', 'batching strategy').choices(['serial', 'null']))
-    .option('--batch-size <n>', 'rows per job (default 1000)', integerIn(1, 1_000_000))
-    .option('--min-value <n>', 'first id (serial; default 1)', safeInteger)
-    .option('--max-value <n>', 'last id (serial; default: max(column) now)', safeInteger)
+    .option(
+      '--table <table>',
+      'target table, "table" or "schema.table" (unquoted names fold to lower case; quote to keep case: \'"Items"\')',
+    )
+    .option(
+      '--column <column>',
+      'serial: a unique integer column (usually id); distinct: a non-unique integer column; null: the column whose NULLs are filled',
+    )
+    .addOption(new Option('--strategy <strategy>', 'batching strategy (default serial)').choices(['serial', 'distinct', 'null']))
+    .option('--batch-size <n>', 'rows per job; distinct: distinct values per job (default 1000)', integerIn(1, 1_000_000))
+    .option('--min-value <n>', 'first value (serial, distinct; default 1); any integer of the column type, exactly', decimalInteger)
+    .option('--max-value <n>', 'last value (serial, distinct; default: max(column) now)', decimalInteger)
     .option('--arg <key=value>', 'work function argument (repeatable), e.g. --arg from=payload --arg to=copy', collectArg)
     .option('--args <json>', 'work function arguments as a JSON object', jsonObject)
     .option('--paused', 'create it paused (start it later with `bbm migrations resume`)')
@@ -86,7 +94,7 @@ export function registerMigrations(program: Command): void {
                   m.name,
                   m.repository,
                   m.jobName,
-                  `${m.tableName}.${m.columnName}`,
+                  `${m.tableName}.${formatIdent(m.columnName)}`,
                   m.batchingStrategy,
                   formatCount(m.batchSize),
                   rangeText(m),
@@ -157,13 +165,14 @@ export function migrationJson(m: MigrationRow): Record<string, unknown> {
     column: m.columnName,
     strategy: m.batchingStrategy,
     batchSize: m.batchSize,
-    minValue: m.minValue,
-    maxValue: m.maxValue,
+    // bigint values are decimal strings in JSON (exact beyond 2^53; see src/engine/int8.ts).
+    minValue: decimal(m.minValue),
+    maxValue: decimal(m.maxValue),
     args: m.workArgs,
     status: migrationStatusName(m.status),
     failure: failureCodeName(m.failureErrorCode),
-    rowsProcessed: m.rowsProcessed,
-    totalEstimate: m.totalTupleCount,
+    rowsProcessed: decimal(m.rowsProcessed),
+    totalEstimate: decimal(m.totalTupleCount),
     createdAt: m.createdAt.toISOString(),
     startedAt: m.startedAt?.toISOString() ?? null,
     finishedAt: m.finishedAt?.toISOString() ?? null,
@@ -174,7 +183,7 @@ function describeRow(m: MigrationRow): [string, string | number | null][] {
   return [
     ['repository', m.repository],
     ['work', `${m.jobName} ${JSON.stringify(m.workArgs)}`],
-    ['target', `${m.tableName}.${m.columnName}`],
+    ['target', `${m.tableName}.${formatIdent(m.columnName)}`],
     ['strategy', m.batchingStrategy],
     ['range', rangeText(m)],
     ['batch size', formatCount(m.batchSize)],

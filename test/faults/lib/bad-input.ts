@@ -206,6 +206,7 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
   viaTemporalCli('knob of the wrong type ("5")', `{"repository":"${IDLE_REPO}","knobs":{"maxJobPerBatch":"5"}}`),
   viaTemporalCli('knobs is not an object', `{"repository":"${IDLE_REPO}","knobs":"fast"}`),
   viaTemporalCli('retryFailed is not a boolean', `{"repository":"${IDLE_REPO}","retryFailed":"yes"}`),
+  viaTemporalCli('health threshold of the wrong type ("1.5s")', `{"repository":"${IDLE_REPO}","knobs":{"maxReplicationLagMs":"1.5s"}}`),
 
   viaUpdate('maxJobPerBatch -1', { maxJobPerBatch: -1 }),
   viaUpdate('minDelayMs 5 > maxDelayMs 1', { minDelayMs: 5, maxDelayMs: 1 }),
@@ -217,6 +218,8 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
   viaUpdate('localActivities "no"', { localActivities: 'no' }),
   viaUpdate('migration is a number', { migration: 42 }),
   viaUpdate('request is an array', [1, 2]),
+  viaUpdate('maxWalArchiveBacklog -1', { maxWalArchiveBacklog: -1 }),
+  viaUpdate('throttleOnVacuum "no"', { throttleOnVacuum: 'no' }),
 
   viaSignal('pause with migration: 42', (h) => h.signal(pauseSignal, { migration: 42 as unknown as string })),
   viaSignal('pause naming no existing migration', (h) => h.signal(pauseSignal, { migration: 'no-such-migration' })),
@@ -224,7 +227,8 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
   viaSignal('pause with a bare string payload', (h) => h.signal(pauseSignal, 'everything' as unknown as { migration?: string })),
 
   viaDefine('SQL in the table name', { table: 'items; DROP TABLE items' }, 'INVALID_IDENTIFIER'),
-  viaDefine('quoted identifier as column', { column: '"id"' }, 'INVALID_IDENTIFIER'),
+  viaDefine('SQL after a quoted column name', { column: '"id"; DROP TABLE items' }, 'INVALID_IDENTIFIER'),
+  viaDefine('a quoted column name that tries to close its quote', { column: '"id"" OR 1=1 --"' }, 'INVALID_COLUMN'),
   viaDefine('SQL in a work argument', { args: { target: 'counter = 0; --' } }, 'INVALID_IDENTIFIER'),
   viaDefine('SQL in the repository key', { repository: "r'; DROP TABLE items; --" }, 'INVALID_INPUT'),
   viaDefine('SQL in the name', { name: "x'; DELETE FROM bbm.migrations; --" }, 'INVALID_INPUT'),
@@ -290,6 +294,12 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
   viaBbmCli('repositories start with an unknown --knob', ['repositories', 'start', IDLE_REPO, '--knob', 'bogus=1'], 'INVALID_INPUT exit 2'),
   viaBbmCli('repositories start with SQL in the key', ['repositories', 'start', "r'; DROP TABLE items; --"], 'INVALID_INPUT exit 2'),
   viaBbmCli('migrations pause of an unknown name', ['migrations', 'pause', 'no-such-migration'], 'MIGRATION_NOT_FOUND exit 6'),
+  viaBbmCli(
+    'repositories start --knob maxReplicationLagBytes=-1',
+    ['repositories', 'start', IDLE_REPO, '--knob', 'maxReplicationLagBytes=-1'],
+    'INVALID_INPUT exit 2',
+  ),
+  viaBbmCli('health --knob healthCheckIntervalMs=soon', ['health', '--knob', 'healthCheckIntervalMs=soon'], 'INVALID_INPUT exit 2'),
 ];
 
 /** The failure `type` of a workflow or update failure (or of the error itself). */

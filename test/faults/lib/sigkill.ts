@@ -29,7 +29,7 @@ export interface SigkillDrillReport extends ExactlyOnceReport {
   killedAt: number[];
   /** Of those kills, how many hit a job between being handed out (find) and committed (execute). */
   midJob: number;
-  summaryRows: number;
+  summaryRows: string;
   durationMs: number;
 }
 
