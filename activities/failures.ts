@@ -1,6 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { activityInputProblem } from '../src/contract/checks';
-import type { ActivityName } from '../src/contract/activity-schemas';
+import { activityInputProblem, type ActivityName } from '../src/contract/activity-schemas';
 import { BbmError, NON_RETRYABLE_CODES } from '../src/errors';
 
 /**

@@ -1,5 +1,6 @@
-import { z } from 'zod';
-import { bool, count, decimal, intIn, list, message, oneOf, text } from './schema-kit';
+import * as z from 'zod/mini';
+import type { $ZodShape } from 'zod/v4/core';
+import { bool, count, decimal, intIn, list, message, oneOf, problemOf, text, type Problem } from './schema-kit';
 import { knobsSchema, migrationName, repositoryDoneSchema, repositoryKey, wakeRequestSchema } from './schemas';
 
 /**
@@ -28,8 +29,8 @@ export const jobDescriptorSchema = message(
     table: name,
     column: name,
     strategy: name,
-    start: decimal().nullable(),
-    end: decimal().nullable(),
+    start: z.nullable(decimal()),
+    end: z.nullable(decimal()),
     batchSize: count(),
     attempts: count(),
   },
@@ -37,11 +38,11 @@ export const jobDescriptorSchema = message(
 );
 
 const wakeUpContextSchema = message(
-  { wakeUp: count(), reason: z.string(), coalesced: count(), prefixes: list(z.string()).nullable(), capacity: count() },
+  { wakeUp: count(), reason: z.string(), coalesced: count(), prefixes: z.nullable(list(z.string())), capacity: count() },
   { unknown: 'wake-up field', expected: 'a wake-up context' },
 );
 
-const input = <S extends z.ZodRawShape>(activity: string, shape: S) =>
+const input = <S extends $ZodShape>(activity: string, shape: S) =>
   message(shape, { unknown: `${activity} input field`, expected: `the ${activity} activity's input object` });
 
 export const ACTIVITY_INPUT_SCHEMAS = Object.freeze({
@@ -66,9 +67,9 @@ export const ACTIVITY_INPUT_SCHEMAS = Object.freeze({
   controlMigrations: input('controlMigrations', {
     action: oneOf(['pause', 'resume']),
     repository: repositoryKey,
-    migration: migrationName.optional(),
+    migration: z.optional(migrationName),
   }),
-  setBatchSize: input('setBatchSize', { repository: repositoryKey, migration: migrationName.optional(), batchSize: count() }),
+  setBatchSize: input('setBatchSize', { repository: repositoryKey, migration: z.optional(migrationName), batchSize: count() }),
   repositoryProgress: input('repositoryProgress', { repository: repositoryKey }),
   // enqueuer workflow
   notifyEnqueuer: repositoryDoneSchema,
@@ -76,7 +77,7 @@ export const ACTIVITY_INPUT_SCHEMAS = Object.freeze({
     wake: wakeUpContextSchema,
     tracked: list(z.string()),
     closing: list(
-      message({ repository: z.string(), runId: z.string().optional() }, { unknown: 'closing field', expected: 'a closing notice' }),
+      message({ repository: z.string(), runId: z.optional(z.string()) }, { unknown: 'closing field', expected: 'a closing notice' }),
     ),
   }),
   startRepositories: input('startRepositories', {
@@ -89,13 +90,22 @@ export const ACTIVITY_INPUT_SCHEMAS = Object.freeze({
   wakeEnqueuerFromTick: wakeRequestSchema,
   // health
   checkHealth: input('checkHealth', {
-    repository: text(200, true).optional(),
-    migration: text(200, true).optional(),
-    table: text(400, true).optional(),
-    thresholds: knobsSchema.optional(),
-    fresh: bool().optional(),
+    repository: z.optional(text(200, true)),
+    migration: z.optional(text(200, true)),
+    table: z.optional(text(400, true)),
+    thresholds: z.optional(knobsSchema),
+    fresh: z.optional(bool()),
   }),
   databaseInfo: message({}, { unknown: 'databaseInfo input field', expected: '{}' }),
 });
 
 export type ActivityName = keyof typeof ACTIVITY_INPUT_SCHEMAS;
+
+/**
+ * An activity's input against its schema: undefined when it fits, else the Problem. Kept out of
+ * ./checks.ts so that the workflow bundle, which never checks activity inputs, does not build
+ * these schemas in every workflow's sandbox.
+ */
+export function activityInputProblem(activity: ActivityName, input: unknown): Problem | undefined {
+  return problemOf(ACTIVITY_INPUT_SCHEMAS[activity], input, `The ${activity} activity's input`);
+}

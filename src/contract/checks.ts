@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
+import * as z from 'zod/mini';
 import { ErrorCode } from '../errors';
 import { checkKnobs, type Knobs } from '../knobs';
-import { ACTIVITY_INPUT_SCHEMAS, type ActivityName } from './activity-schemas';
 import { enqueuerWorkflowId, repositoryWorkflowId } from './ids';
 import type { ConfigureRequest, IgnoredSignals, MigrationTarget } from './messages';
 import { problemOf, type Problem } from './schema-kit';
@@ -63,7 +63,7 @@ export function capacityRequestProblem(request: unknown): Problem | undefined {
 }
 
 export function wakeProblem(request: unknown): Problem | undefined {
-  return problemOf(wakeRequestSchema.nullish(), request, 'The wake request');
+  return problemOf(z.nullish(wakeRequestSchema), request, 'The wake request');
 }
 
 export function repositoryDoneProblem(done: unknown): Problem | undefined {
@@ -96,11 +96,6 @@ export function healthInputProblem(input: unknown): Problem | undefined {
 export function queryArgsProblem(query: string, args: unknown[]): Problem | undefined {
   const problem = problemOf(queryArgsSchema, args, `The ${query} query`);
   return problem && invalid(`The ${query} query takes no arguments (or {}); got ${JSON.stringify(args)}`);
-}
-
-/** An activity's input, by activity name. */
-export function activityInputProblem(activity: ActivityName, input: unknown): Problem | undefined {
-  return problemOf(ACTIVITY_INPUT_SCHEMAS[activity], input, `The ${activity} activity's input`);
 }
 
 /** Count a signal ignored for `problem` (signals cannot be refused, so the progress/status query shows it). */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { BatchingStrategy, LIMITS } from '../engine/constants';
 import { ErrorCode } from '../errors';
 import { bool, intIn, matching, message, text } from './schema-kit';
@@ -20,25 +20,27 @@ const STRATEGIES = Object.values(BatchingStrategy);
 export const definitionSchema = message(
   {
     name: migrationName,
-    repository: repositoryKey.optional(),
+    repository: z.optional(repositoryKey),
     work: text(200, true),
     table: text(200, true),
     column: text(200, true),
-    strategy: matching(
-      new RegExp(`^(${STRATEGIES.join('|')})$`),
-      '"serial" (ranges of a unique column), "distinct" (ranges of distinct values) or "null" (rows where the column IS NULL)',
-    ).optional(),
-    batchSize: intIn(LIMITS.MIN_BATCH_SIZE, LIMITS.MAX_BATCH_SIZE).optional(),
-    minValue: bound.optional(),
-    maxValue: bound.optional(),
-    args: z.record(z.string(), z.unknown(), { error: 'must be a JSON object of work function arguments' }).optional(),
-    paused: bool().optional(),
+    strategy: z.optional(
+      matching(
+        new RegExp(`^(${STRATEGIES.join('|')})$`),
+        '"serial" (ranges of a unique column), "distinct" (ranges of distinct values) or "null" (rows where the column IS NULL)',
+      ),
+    ),
+    batchSize: z.optional(intIn(LIMITS.MIN_BATCH_SIZE, LIMITS.MAX_BATCH_SIZE)),
+    minValue: z.optional(bound),
+    maxValue: z.optional(bound),
+    args: z.optional(z.record(z.string(), z.unknown(), { error: 'must be a JSON object of work function arguments' })),
+    paused: z.optional(bool()),
   },
   { unknown: 'migration definition field', expected: 'a JSON object with the definition fields' },
 );
 
 /** A `--file`: any subset of the fields (flags fill in the rest), still no unknown ones. */
-export const definitionFileSchema = definitionSchema.partial();
+export const definitionFileSchema = z.partial(definitionSchema);
 
 /** The code of a refusal, by field: the shape checks keep the codes the engine always used. */
 export const DEFINITION_CODES: Readonly<Partial<Record<string, ErrorCode>>> = Object.freeze({

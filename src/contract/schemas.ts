@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { LIMITS } from '../engine/constants';
 import { DEFAULT_HEALTH_KNOBS, HEALTH_KNOB_RANGES, type HealthKnobs } from '../health/knobs';
 import { bool, count, intIn, list, matching, message, oneOf, text, tolerant } from './schema-kit';
@@ -32,8 +32,8 @@ export const KNOB_RANGES = Object.freeze({
   ...HEALTH_KNOB_RANGES,
 } as const);
 
-const knob = (name: keyof typeof KNOB_RANGES) => intIn(KNOB_RANGES[name][0], KNOB_RANGES[name][1]).optional();
-const optionalBool = () => bool().optional();
+const knob = (name: keyof typeof KNOB_RANGES) => z.optional(intIn(KNOB_RANGES[name][0], KNOB_RANGES[name][1]));
+const optionalBool = () => z.optional(bool());
 // In the order of HealthKnobs (src/health/knobs.ts), so messages list the knobs as the docs do.
 const healthKnobs = Object.fromEntries(
   Object.entries(DEFAULT_HEALTH_KNOBS).map(([name, value]) => [
@@ -52,7 +52,7 @@ export const knobsSchema = message(
     maxDelayMs: knob('maxDelayMs'),
     maxJobAttempts: knob('maxJobAttempts'),
     historyEventBudget: knob('historyEventBudget'),
-    localActivities: bool().optional(),
+    localActivities: z.optional(bool()),
     ...healthKnobs,
   },
   { unknown: 'knob', expected: 'a JSON object of knobs, e.g. {"maxJobPerBatch":2}' },
@@ -61,17 +61,16 @@ export const knobsSchema = message(
 // ---- repository workflow messages -------------------------------------------------------------
 
 /** pause, resume and retry signals: `{}` (every migration of the repository) or `{"migration":"<name>"}`. */
-export const migrationTargetSchema = message(
-  { migration: migrationName.optional() },
-  { unknown: 'field', expected: '{} or {"migration":"<name>"}' },
-).nullish();
+export const migrationTargetSchema = z.nullish(
+  message({ migration: z.optional(migrationName) }, { unknown: 'field', expected: '{} or {"migration":"<name>"}' }),
+);
 
 /** The configure update: knobs, plus `batchSize` (and `migration` to change one migration's batch size). */
 export const configureSchema = message(
   {
     ...knobsSchema.shape,
-    batchSize: intIn(LIMITS.MIN_BATCH_SIZE, LIMITS.MAX_BATCH_SIZE).optional(),
-    migration: migrationName.optional(),
+    batchSize: z.optional(intIn(LIMITS.MIN_BATCH_SIZE, LIMITS.MAX_BATCH_SIZE)),
+    migration: z.optional(migrationName),
   },
   { unknown: 'configure field', expected: 'a JSON object of knobs, e.g. {"maxJobPerBatch":2}' },
 );
@@ -91,7 +90,7 @@ export const REPOSITORY_STATES = [
 export const repositoryStateSchema = oneOf(REPOSITORY_STATES);
 
 const controlRequestSchema = message(
-  { kind: oneOf(['pause', 'resume']), migration: migrationName.optional() },
+  { kind: oneOf(['pause', 'resume']), migration: z.optional(migrationName) },
   { unknown: 'control request field', expected: 'a control request' },
 );
 
@@ -108,18 +107,18 @@ export const migrationProgressSchema = tolerant(
     name: z.string(),
     repository: z.string(),
     status: z.string(),
-    failure: z.string().nullable(),
+    failure: z.nullable(z.string()),
     percent: z.number(),
     rowsProcessed: carriedInteger,
-    totalEstimate: carriedInteger.nullable(),
+    totalEstimate: z.nullable(carriedInteger),
     jobs: tolerant({ active: z.number(), finished: z.number(), failed: z.number() }, { unknown: 'field', expected: 'job counts' }),
-    currentRange: z.object({ start: carriedInteger.nullable(), end: carriedInteger.nullable() }).nullable(),
-    lastError: z.string().nullable().optional(),
-    rowsPerSecond: z.number().nullable(),
-    etaSeconds: z.number().nullable(),
+    currentRange: z.nullable(z.object({ start: z.nullable(carriedInteger), end: z.nullable(carriedInteger) })),
+    lastError: z.optional(z.nullable(z.string())),
+    rowsPerSecond: z.nullable(z.number()),
+    etaSeconds: z.nullable(z.number()),
     batchSize: z.number(),
-    startedAt: z.string().nullable(),
-    finishedAt: z.string().nullable(),
+    startedAt: z.nullable(z.string()),
+    finishedAt: z.nullable(z.string()),
   },
   { unknown: 'field', expected: 'migration progress' },
 );
@@ -138,7 +137,7 @@ const totalsSchema = tolerant(
     migrationsFinished: list(z.string()),
     migrationsFailed: list(z.string()),
     runs: count(),
-    ignoredSignals: ignoredSignalsSchema.optional(),
+    ignoredSignals: z.optional(ignoredSignalsSchema),
   },
   { unknown: 'field', expected: 'totals' },
 );
@@ -159,9 +158,9 @@ export const repositoryCarriedSchema = tolerant(
 export const repositoryInputSchema = message(
   {
     repository: repositoryKey,
-    knobs: knobsSchema.optional(),
-    retryFailed: bool().optional(),
-    carried: repositoryCarriedSchema.optional(),
+    knobs: z.optional(knobsSchema),
+    retryFailed: z.optional(bool()),
+    carried: z.optional(repositoryCarriedSchema),
   },
   { unknown: 'repositoryMigration input field', expected: 'a JSON object like {"repository":"public.images"}' },
 );
@@ -176,16 +175,16 @@ export const MAX_PREFIX_LENGTH = 200;
 /** The wake signal and the enqueuerTick's wake payload (WakeRequest). */
 export const wakeRequestSchema = message(
   {
-    reason: text(MAX_REASON_LENGTH).optional(),
-    repositoryPrefix: text(MAX_PREFIX_LENGTH, true).optional(),
-    knobs: knobsSchema.optional(),
+    reason: z.optional(text(MAX_REASON_LENGTH)),
+    repositoryPrefix: z.optional(text(MAX_PREFIX_LENGTH, true)),
+    knobs: z.optional(knobsSchema),
   },
   { unknown: 'wake request field', expected: 'a JSON object like {"reason":"cli"}' },
 );
 
 /** The repositoryDone signal a repository workflow sends when it reaches a final state. */
 export const repositoryDoneSchema = message(
-  { repository: repositoryKey, state: repositoryStateSchema, runId: text(200, true).optional() },
+  { repository: repositoryKey, state: repositoryStateSchema, runId: z.optional(text(200, true)) },
   { unknown: 'repositoryDone field', expected: 'a JSON object like {"repository":"r","state":"finished"}' },
 );
 
@@ -200,15 +199,15 @@ const enqueuerReportSchema = tolerant(
     alreadyRunning: list(z.string()),
     noRepositoryFound: z.boolean(),
     atCapacity: z.boolean(),
-    reason: z.string().nullable(),
+    reason: z.nullable(z.string()),
     wakeUps: count(),
     startedTotal: count(),
     pending: count(),
     tracked: list(z.string()),
     knobs: knobsSchema,
     runs: count(),
-    at: z.string().nullable(),
-    ignoredSignals: ignoredSignalsSchema.optional(),
+    at: z.nullable(z.string()),
+    ignoredSignals: z.optional(ignoredSignalsSchema),
   },
   { unknown: 'field', expected: 'an enqueuer report' },
 );
@@ -219,13 +218,13 @@ export const enqueuerCarriedSchema = tolerant(
     tracked: list(z.string()),
     closing: list(
       tolerant(
-        { repository: z.string(), runId: z.string().optional(), checks: count().optional() },
+        { repository: z.string(), runId: z.optional(z.string()), checks: z.optional(count()) },
         { unknown: 'field', expected: 'a notice' },
       ),
     ),
     pending: list(
       tolerant(
-        { reason: z.string().optional(), repositoryPrefix: z.string().optional(), knobs: knobsSchema.optional() },
+        { reason: z.optional(z.string()), repositoryPrefix: z.optional(z.string()), knobs: z.optional(knobsSchema) },
         { unknown: 'field', expected: 'a wake request' },
       ),
     ),
@@ -237,25 +236,27 @@ export const enqueuerCarriedSchema = tolerant(
 /** The enqueuer workflow's input (EnqueuerInput). */
 export const enqueuerInputSchema = message(
   {
-    capacity: capacity.optional(),
-    knobs: knobsSchema.optional(),
-    historyEventBudget: intIn(100, 50_000).optional(),
-    recheckSeconds: intIn(1, 86_400).optional(),
-    carried: enqueuerCarriedSchema.optional(),
+    capacity: z.optional(capacity),
+    knobs: z.optional(knobsSchema),
+    historyEventBudget: z.optional(intIn(100, 50_000)),
+    recheckSeconds: z.optional(intIn(1, 86_400)),
+    carried: z.optional(enqueuerCarriedSchema),
   },
   { unknown: 'enqueuer input field', expected: 'a JSON object like {"capacity":5}' },
 );
 
 /** The enqueuerTick workflow's input (what the schedule starts). */
-export const enqueuerTickInputSchema = message(
-  { reason: text(MAX_REASON_LENGTH).optional() },
-  { unknown: 'enqueuerTick input field', expected: 'a JSON object like {"reason":"schedule"}' },
-).nullish();
+export const enqueuerTickInputSchema = z.nullish(
+  message(
+    { reason: z.optional(text(MAX_REASON_LENGTH)) },
+    { unknown: 'enqueuerTick input field', expected: 'a JSON object like {"reason":"schedule"}' },
+  ),
+);
 
 /** The healthCheck workflow takes nothing: no input, null or `{}`. */
-export const healthCheckInputSchema = message({}, { unknown: 'healthCheck input field', expected: '{} (or no input)' }).nullish();
+export const healthCheckInputSchema = z.nullish(message({}, { unknown: 'healthCheck input field', expected: '{} (or no input)' }));
 
 /** Query arguments: bbm's queries (progress, capacity, status) take none; `{}` or null is tolerated. */
 export const queryArgsSchema = z
-  .array(message({}, { unknown: 'query argument field', expected: 'nothing (or {})' }).nullish(), { error: 'must be no arguments' })
-  .max(1, { error: 'takes no arguments' });
+  .array(z.nullish(message({}, { unknown: 'query argument field', expected: 'nothing (or {})' })), { error: 'must be no arguments' })
+  .check(z.maxLength(1, { error: 'takes no arguments' }));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import type {
   AcquireLeaseInput,
   BatchSizeInput,
@@ -56,9 +56,9 @@ import type { Knobs } from '../../src/knobs';
  * checks fail `tsc` (and so `npm run check`) when one changes without the other.
  */
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
-type Same<S extends z.ZodType, T> = Equal<z.output<S>, T>;
+type Same<S extends z.ZodMiniType, T> = Equal<z.output<S>, T>;
 /** For `carried` state, which also accepts what older versions carried: everything this version writes passes. */
-type Accepts<S extends z.ZodType, T> = [T] extends [z.input<S>] ? true : false;
+type Accepts<S extends z.ZodMiniType, T> = [T] extends [z.input<S>] ? true : false;
 function agree<_Check extends true>(): void {}
 
 agree<Same<typeof knobsSchema, Partial<Knobs>>>();

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ACTIVITY_INPUT_SCHEMAS, type ActivityName } from '../../src/contract/activity-schemas';
+import { ACTIVITY_INPUT_SCHEMAS, activityInputProblem, type ActivityName } from '../../src/contract/activity-schemas';
 import {
-  activityInputProblem,
   capacityRequestProblem,
   configureProblem,
   enqueuerStartProblem,
