@@ -1,7 +1,8 @@
 import * as z from 'zod/mini';
 import type { $ZodShape } from 'zod/v4/core';
 import { bool, count, decimal, intIn, list, message, oneOf, problemOf, text, type Problem } from './schema-kit';
-import { knobsSchema, migrationName, repositoryDoneSchema, repositoryKey, wakeRequestSchema } from './schemas';
+import { knobsSchema, migrationName, repositoryKey } from './schemas';
+import { repositoryDoneSchema, wakeRequestSchema } from './enqueuer-schemas';
 
 /**
  * The input of every activity, one schema each, keyed by activity name. Activities check their

@@ -5,18 +5,14 @@ import { checkKnobs, type Knobs } from '../knobs';
 import { enqueuerWorkflowId, repositoryWorkflowId } from './ids';
 import type { ConfigureRequest, IgnoredSignals, MigrationTarget } from './messages';
 import { problemOf, type Problem } from './schema-kit';
+import { configureSchema, healthCheckInputSchema, migrationTargetSchema, queryArgsSchema, repositoryInputSchema } from './schemas';
 import {
   capacityRequestSchema,
-  configureSchema,
   enqueuerInputSchema,
   enqueuerTickInputSchema,
-  healthCheckInputSchema,
-  migrationTargetSchema,
-  queryArgsSchema,
   repositoryDoneSchema,
-  repositoryInputSchema,
   wakeRequestSchema,
-} from './schemas';
+} from './enqueuer-schemas';
 
 /**
  * The checks every entry point runs, as pure functions over the schemas: each returns undefined

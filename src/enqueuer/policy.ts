@@ -1,6 +1,6 @@
 import { wakeProblem } from '../contract/checks';
 import { problemOf } from '../contract/schema-kit';
-import { capacity, CAPACITY_RANGE, enqueuerInputSchema } from '../contract/schemas';
+import { capacity, CAPACITY_RANGE, enqueuerInputSchema } from '../contract/enqueuer-schemas';
 import { checkKnobs } from '../knobs';
 
 /**

@@ -24,21 +24,23 @@ import type {
   WakeRequest,
 } from '../../src/contract/messages';
 import {
-  type capacityRequestSchema,
   type configureSchema,
-  type enqueuerCarriedSchema,
-  type enqueuerInputSchema,
-  type enqueuerTickInputSchema,
   type ignoredSignalsSchema,
   type knobsSchema,
   type migrationProgressSchema,
   type migrationTargetSchema,
   type repositoryCarriedSchema,
-  type repositoryDoneSchema,
   type repositoryInputSchema,
   type repositoryStateSchema,
-  type wakeRequestSchema,
 } from '../../src/contract/schemas';
+import type {
+  capacityRequestSchema,
+  enqueuerCarriedSchema,
+  enqueuerInputSchema,
+  enqueuerTickInputSchema,
+  repositoryDoneSchema,
+  wakeRequestSchema,
+} from '../../src/contract/enqueuer-schemas';
 import type {
   EnqueuerCarriedState,
   EnqueuerInput,
