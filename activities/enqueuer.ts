@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { wakeEnqueuer } from '../src/enqueuer/client';
-import { eligibleRepositories } from '../src/enqueuer/queries';
+import { eligibleRepositories } from '../src/store/eligible';
 import { runningRepositories } from '../src/enqueuer/running';
 import { startRepositories } from '../src/enqueuer/start';
 import type { Knobs } from '../src/knobs';

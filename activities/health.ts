@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { schemaVersion } from '../src/db/schema';
+import { serverInfo } from '../src/store/server';
 import { checkHealth, type CheckHealthInput, type CheckHealthResult } from '../src/health/check';
 import { HealthMonitor } from '../src/health/monitor';
 import type { HealthRegistry } from '../src/health/registry';
@@ -20,8 +21,7 @@ export function createHealthActivities(deps: HealthActivityDeps) {
   return {
     async databaseInfo(input: Record<string, never> = {}): Promise<{ serverVersion: string; database: string; schemaVersion: number }> {
       checkInput('databaseInfo', input);
-      const { rows } = await deps.pool.query("SELECT current_setting('server_version') AS v, current_database() AS db");
-      return { serverVersion: String(rows[0].v), database: String(rows[0].db), schemaVersion: await schemaVersion(deps.pool) };
+      return { ...(await serverInfo(deps.pool)), schemaVersion: await schemaVersion(deps.pool) };
     },
 
     /**

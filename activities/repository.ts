@@ -1,17 +1,17 @@
 import { Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
-import { pauseMigrations, resumeMigrations, changeBatchSize } from '../src/engine/control';
+import { changeBatchSettings, pauseMigrations, resumeMigrations } from '../src/engine/control';
 import { executeJob } from '../src/engine/execute-job';
 import { findJob } from '../src/engine/find-job';
 import { acquireLease } from '../src/engine/lease';
-import { migrationProgress } from '../src/engine/progress';
+import { migrationsProgress } from '../src/engine/progress';
 import type { WorkRegistry } from '../src/engine/registry';
 import { decimal } from '../src/engine/int8';
 import type { ExecuteJobResult, FenceToken, FindJobResult, JobDescriptor, MigrationProgress } from '../src/engine/types';
 import type { Logger } from '../src/logger';
 import type { BbmMetrics } from '../src/metrics';
 import { releaseLease } from '../src/store/leases';
-import { listMigrations } from '../src/store/migrations';
+import { databaseNow } from '../src/store/server';
 import { adapt, checkInput } from './failures';
 
 export interface RepositoryActivityDeps {
@@ -29,6 +29,8 @@ export interface MigrationDefinitionMemo {
   column: string;
   strategy: string;
   batchSize: number;
+  subBatchSize: number | null;
+  subBatchPauseMs: number;
   /** Decimal strings (bigint). */
   minValue: string;
   maxValue: string | null;
@@ -68,10 +70,14 @@ export interface ControlInput {
   repository: string;
   migration?: string;
 }
+/** A `configure` request's migration settings; absent fields keep their value. */
 export interface BatchSizeInput {
   repository: string;
   migration?: string;
-  batchSize: number;
+  batchSize?: number;
+  /** null turns sub-batches off (one transaction per job). */
+  subBatchSize?: number | null;
+  subBatchPauseMs?: number;
 }
 
 /** Activities of the repository workflow: thin adapters over src/engine. */
@@ -143,15 +149,24 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
         bbm_name: job.migrationName,
       });
       const labels = { migration: job.migrationName, repository: job.repository };
-      // Heartbeats carry cancellation to us, and let Temporal notice a dead worker quickly.
-      const beat = setInterval(() => ctx.heartbeat(), Math.max(200, Math.min(1_000, input.jobTimeoutMs / 4)));
+      // Heartbeats carry cancellation to us, and let Temporal notice a dead worker quickly. A local
+      // activity has no heartbeat (the SDK warns on each one); its cancellation reaches it directly.
+      const heartbeat = (details?: unknown): void => (ctx.info.isLocal ? undefined : ctx.heartbeat(details));
+      const beat = setInterval(heartbeat, Math.max(200, Math.min(1_000, input.jobTimeoutMs / 4)));
       const end = metrics.jobDuration.startTimer(labels);
       try {
         l.info({ job_attempts: job.attempts }, 'found job, starting execution');
         const result = await adapt(() =>
           executeJob(
             { pool, registry },
-            { jobId: job.jobId, maxJobAttempts: input.maxJobAttempts, jobTimeoutMs: input.jobTimeoutMs, fence: input.fence },
+            {
+              jobId: job.jobId,
+              maxJobAttempts: input.maxJobAttempts,
+              jobTimeoutMs: input.jobTimeoutMs,
+              fence: input.fence,
+              // Between sub-batches: a heartbeat with the cursor (and a chance to hear of a cancellation).
+              onSubBatch: heartbeat,
+            },
             ctx.cancellationSignal,
           ),
         );
@@ -205,9 +220,14 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
       });
     },
 
+    /**
+     * Batch size and sub-batch settings. Kept under its first name (activity type `setBatchSize`)
+     * so that workflow histories recorded before sub-batches existed still replay.
+     */
     async setBatchSize(input: BatchSizeInput): Promise<string[]> {
       checkInput('setBatchSize', input);
-      return adapt(() => changeBatchSize(pool, { repository: input.repository, name: input.migration }, input.batchSize));
+      const { repository, migration, ...change } = input;
+      return adapt(() => changeBatchSettings(pool, { repository, name: migration }, change));
     },
 
     /** Every migration of the repository, and the database's clock (the workflow keeps no wall clock of its own). */
@@ -216,25 +236,21 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
     }): Promise<{ migrations: MigrationProgress[]; definitions: MigrationDefinitionMemo[]; now: string }> {
       checkInput('repositoryProgress', input);
       return adapt(async () => {
-        const migrations: MigrationProgress[] = [];
-        const definitions: MigrationDefinitionMemo[] = [];
-        for (const m of await listMigrations(pool, { repository: input.repository })) {
-          const p = await migrationProgress(pool, m);
-          if (p) migrations.push(p);
-          definitions.push({
-            name: m.name,
-            work: m.jobName,
-            table: m.tableName,
-            column: m.columnName,
-            strategy: m.batchingStrategy,
-            batchSize: m.batchSize,
-            minValue: decimal(m.minValue),
-            maxValue: decimal(m.maxValue),
-            args: m.workArgs,
-          });
-        }
-        const { rows } = await pool.query('SELECT now() AS now');
-        return { migrations, definitions, now: (rows[0].now as Date).toISOString() };
+        const all = await migrationsProgress(pool, { repository: input.repository });
+        const definitions = all.map(({ migration: m }): MigrationDefinitionMemo => ({
+          name: m.name,
+          work: m.jobName,
+          table: m.tableName,
+          column: m.columnName,
+          strategy: m.batchingStrategy,
+          batchSize: m.batchSize,
+          subBatchSize: m.subBatchSize,
+          subBatchPauseMs: m.subBatchPauseMs,
+          minValue: decimal(m.minValue),
+          maxValue: decimal(m.maxValue),
+          args: m.workArgs,
+        }));
+        return { migrations: all.map((x) => x.progress), definitions, now: await databaseNow(pool) };
       });
     },
   };

@@ -3,9 +3,8 @@ import type { Pool } from 'pg';
 import { defineMigration, type MigrationDefinition } from '../src/engine/definitions';
 import type { WorkRegistry } from '../src/engine/registry';
 import type { Knobs } from '../src/knobs';
-import { repositoryWorkflowId } from '../src/contract/ids';
-import { repositoryMigration } from '../workflows/repository';
-import type { RepositorySummary } from '../src/contract/workflows';
+import type { RepositorySummary, RepositoryWorkflow } from '../src/contract/workflows';
+import { startRepositoryWorkflow } from '../src/repository/workflow';
 import { workflowHistory, type WorkflowHistory } from './history';
 import { poll } from './progress';
 
@@ -68,15 +67,14 @@ export async function runBbm(deps: BbmRunDeps, spec: BbmRunSpec): Promise<BbmRun
   const handles = [];
   try {
     for (const name of names) {
-      handles.push(
-        await deps.client.workflow.start(repositoryMigration, {
-          taskQueue: deps.taskQueue,
-          workflowId: repositoryWorkflowId(name),
-          args: [{ repository: name, knobs: spec.knobs }],
-        }),
-      );
+      const outcome = await startRepositoryWorkflow(deps.client, name, { taskQueue: deps.taskQueue, knobs: spec.knobs });
+      if (!outcome.started) throw new Error(`${spec.label}: repository ${name} was already running`);
+      handles.push({
+        runId: outcome.runId,
+        handle: deps.client.workflow.getHandle<RepositoryWorkflow>(outcome.workflowId, undefined, { firstExecutionRunId: outcome.runId }),
+      });
     }
-    summaries = await Promise.all(handles.map((h) => h.result()));
+    summaries = await Promise.all(handles.map((h) => h.handle.result()));
   } finally {
     await stopPolling();
   }
@@ -84,7 +82,7 @@ export async function runBbm(deps: BbmRunDeps, spec: BbmRunSpec): Promise<BbmRun
   for (const s of summaries) if (s.state !== 'finished') throw new Error(`${spec.label}: repository ${s.repository} ended ${s.state}`);
 
   const histories = [];
-  for (const h of handles) histories.push(await workflowHistory(deps.client, h.workflowId, h.firstExecutionRunId));
+  for (const h of handles) histories.push(await workflowHistory(deps.client, h.handle.workflowId, h.runId));
   const profile = await jobProfile(deps.pool, names);
   return {
     label: spec.label,

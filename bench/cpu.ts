@@ -41,10 +41,11 @@ function readProcs(): Map<number, ProcSample> {
 }
 
 export class CpuMeter {
-  constructor(private readonly ids: { postgresPort?: number; temporalPort?: number; workerPid: number }) {}
+  constructor(private readonly ids: { postgresPort?: number; temporalPort?: number; temporalPids?: number[]; workerPid: number }) {}
 
   private classify(pid: number, procs: Map<number, ProcSample>): CpuGroup {
     if (pid === this.ids.workerPid) return 'worker';
+    if (this.ids.temporalPids?.includes(pid)) return 'temporal';
     if (pid === process.pid) return 'bench';
     const self = procs.get(pid);
     const parent = self ? procs.get(self.ppid) : undefined;

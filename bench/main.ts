@@ -3,6 +3,7 @@
  *
  *   npm run bench                                   2,000,000 rows, batches 1000 and 10000, 2 repositories
  *   npm run bench -- --rows 200000 --batch 1000 --repos 4
+ *   npm run bench -- --cluster                      against a 3-node Temporal cluster on Postgres (--cluster 5: 5 nodes)
  *
  * Starts its own Postgres and Temporal dev server (unless DATABASE_URL / TEMPORAL_ADDRESS are
  * set: then it works in that database, creating bench_* tables it drops at the end and bench-*
@@ -19,6 +20,8 @@ import { Client as PgClient, type Pool } from 'pg';
 import { resolveConfig, withTemporalAddress } from '../src/config';
 import { createPool } from '../src/db/pool';
 import { migrateSchema } from '../src/db/schema';
+import { startClusterStack } from '../src/dev/cluster-stack';
+import { privateHostsSupported } from '../src/dev/frontends-name';
 import { startDevStack } from '../src/dev/stack';
 import { BUILTIN_WORK } from '../src/engine/builtin-work';
 import { WorkRegistry } from '../src/engine/registry';
@@ -45,6 +48,8 @@ interface Options {
   jobsPerBatch: number;
   repeat: number;
   output: string;
+  /** Run Temporal as a local cluster of this many nodes on Postgres instead of the dev server (`--cluster` alone: 3). */
+  cluster?: number | true;
 }
 
 const BENCH_DB = 'bbm_bench';
@@ -78,6 +83,11 @@ function parseOptions(argv: string[]): Options {
     .option('--jobs-per-batch <n>', 'maxJobPerBatch knob of the bbm runs (jobs per lease)', positiveInt(1_000), 100)
     .option('--repeat <n>', 'run each contender n times and keep the fastest (a busy machine skews single runs)', positiveInt(10), 1)
     .option('--output <file>', 'JSON results file', path.join(__dirname, 'results', 'latest.json'))
+    .option(
+      '--cluster [nodes]',
+      'run against a local Temporal cluster of N nodes (default 3) on PostgreSQL persistence and visibility instead of the dev server',
+      positiveInt(9),
+    )
     .showHelpAfterError()
     .parse(argv, { from: 'user' });
   return program.opts<Options>();
@@ -93,7 +103,12 @@ async function main(): Promise<void> {
   const knobs: Partial<Knobs> = { minDelayMs: 0, maxDelayMs: 0, maxJobPerBatch: options.jobsPerBatch };
 
   progress.update('starting services');
-  const stack = await startDevStack({ config, logger, ephemeral: true, ui: false });
+  const clusterNodes = options.cluster === true ? 3 : options.cluster;
+  const clusterStack = clusterNodes
+    ? await startClusterStack({ config, logger, ephemeral: true, nodes: clusterNodes, ui: false })
+    : undefined;
+  const stack = clusterStack ?? (await startDevStack({ config, logger, ephemeral: true, ui: false }));
+  const temporalPids = clusterStack?.cluster.nodes.map((n) => n.process?.child.pid ?? -1);
   const cleanups: (() => Promise<unknown>)[] = [() => stack.stop()];
   const onSignal = (): void => {
     progress.clear();
@@ -116,18 +131,24 @@ async function main(): Promise<void> {
     const bundleFile = path.join(bundleDir, 'workflows.js');
     fs.writeFileSync(bundleFile, (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger })).code);
     const clientConfig = withTemporalAddress(config, stack.temporalAddress);
-    const worker = await startBenchWorker({
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      TEMPORAL_ADDRESS: clientConfig.temporal.address,
-      BBM_TASK_QUEUE: taskQueue,
-      BBM_LOG_LEVEL: process.env.BBM_LOG_LEVEL ?? 'warn',
-      BBM_BENCH_WORKFLOW_BUNDLE: bundleFile,
-    });
+    // On a cluster the worker reaches every frontend through one name, as in production (frontends-name.ts).
+    const frontends = clusterStack && privateHostsSupported() ? clusterStack.cluster.frontendsName : undefined;
+    const worker = await startBenchWorker(
+      {
+        ...process.env,
+        DATABASE_URL: databaseUrl,
+        TEMPORAL_ADDRESS: frontends?.address ?? clientConfig.temporal.address,
+        BBM_TASK_QUEUE: taskQueue,
+        BBM_LOG_LEVEL: process.env.BBM_LOG_LEVEL ?? 'warn',
+        BBM_BENCH_WORKFLOW_BUNDLE: bundleFile,
+      },
+      frontends?.wrap,
+    );
     cleanups.unshift(() => worker.stop());
     const cpu = new CpuMeter({
       postgresPort: portOf(databaseUrl),
       temporalPort: Number(stack.temporalAddress.split(':').pop()),
+      temporalPids,
       workerPid: worker.pid,
     });
     const measured = async <T>(fn: () => Promise<T>): Promise<{ value: T; cpu: CpuSeconds }> => {
@@ -331,6 +352,9 @@ async function main(): Promise<void> {
         noopJobs: options.noopJobs,
         tinyRepos: options.tinyRepos,
         knobs,
+        temporal: clusterNodes
+          ? `${clusterNodes}-node cluster on PostgreSQL (worker on ${frontends ? 'every frontend' : "node 1's frontend"})`
+          : 'dev server (SQLite in memory)',
       },
       contenders,
       noop: {

@@ -166,6 +166,7 @@ export function formatReport(report: BenchReport): string {
   lines.push(
     `bbm benchmark: ${fmt(Number(o.rows))} rows, batch ${String(o.batches)}, ${String(o.repos)} repositories in parallel, knobs ${JSON.stringify(o.knobs)}${Number(o.repeat) > 1 ? `, fastest of ${String(o.repeat)} runs per contender` : ''}`,
   );
+  if (o.temporal) lines.push(`temporal: ${String(o.temporal)}`);
   lines.push(
     `machine: ${String(report.machine.cpus)} CPUs (${String(report.machine.cpuModel)}), Node ${String(report.machine.node)}, ${String(report.machine.postgres)}`,
   );

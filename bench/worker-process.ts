@@ -14,11 +14,19 @@ export interface BenchWorker {
   output(): string;
 }
 
-/** Start bench/worker-main.ts in a child process and wait for its `ready` line. */
-export async function startBenchWorker(env: NodeJS.ProcessEnv): Promise<BenchWorker> {
+/**
+ * Start bench/worker-main.ts in a child process and wait for its `ready` line; `wrap` runs it
+ * through another program (a private /etc/hosts for a cluster's frontends name).
+ */
+export async function startBenchWorker(
+  env: NodeJS.ProcessEnv,
+  wrap?: (command: string, args: string[]) => { command: string; args: string[] },
+): Promise<BenchWorker> {
   // BBM_BENCH_CPU_PROF=<dir>: write V8 CPU profiles of the worker (every thread) there, for profiling.
   const profile = env.BBM_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BBM_BENCH_CPU_PROF}`] : [];
-  const child: ChildProcess = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(__dirname, 'worker-main.ts')], {
+  const argv = [...profile, '--import', 'tsx', path.join(__dirname, 'worker-main.ts')];
+  const { command, args } = wrap ? wrap(process.execPath, argv) : { command: process.execPath, args: argv };
+  const child: ChildProcess = spawn(command, args, {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

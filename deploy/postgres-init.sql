@@ -12,7 +12,8 @@ SELECT 'CREATE DATABASE bbm'
 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'bbm')\gexec
 
 -- Temporal's history/persistence store and its SQL visibility store. The
--- temporal service sets SKIP_DB_CREATE=true and only installs schemas into them.
+-- temporal-schema service would create them too (its create-database step is
+-- idempotent) and installs or upgrades their schemas.
 SELECT 'CREATE DATABASE temporal'
 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'temporal')\gexec
 

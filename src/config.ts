@@ -27,6 +27,18 @@ export interface BbmConfig {
   toolsDir: string;
   /** Explicit path to a `temporal` binary (TEMPORAL_CLI). */
   temporalCli: string | undefined;
+  /** Where the connection settings came from, for messages about them (unset ones are absent). */
+  origins: SettingOrigins;
+  /** Explicit paths of the binaries a local cluster runs (TEMPORAL_SERVER, TEMPORAL_SQL_TOOL, TEMPORAL_UI_SERVER); see src/dev/temporal-cluster-tools.ts. */
+  clusterBinaries: { server: string | undefined; sqlTool: string | undefined; uiServer: string | undefined };
+}
+
+/** A flag (`--database-url`), an environment variable (`DATABASE_URL`), or the Temporal CLI profile's config file. */
+export type SettingOrigin = 'flag' | 'env' | 'profile';
+
+export interface SettingOrigins {
+  databaseUrl?: SettingOrigin;
+  temporalAddress?: SettingOrigin;
 }
 
 export interface TemporalSettings {
@@ -37,6 +49,13 @@ export interface TemporalSettings {
   secure: boolean;
   /** Resolved by Temporal's own envconfig: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE. */
   connectionOptions: NativeConnectionOptions;
+  /**
+   * How often (seconds) the worker re-resolves the address's host name, whose every address it
+   * spreads its calls over (Temporal Core's DNS load balancing), so that a host name with one
+   * record per frontend survives the loss of a frontend; 0 turns it off. Core skips IP literals
+   * and `localhost`. @default 30 (BBM_TEMPORAL_DNS_REFRESH_S)
+   */
+  dnsRefreshSeconds: number;
 }
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -78,9 +97,10 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, flags: Confi
     throw configError(flags.taskQueue ? '--task-queue' : 'BBM_TASK_QUEUE', taskQueue, 'letters, digits, . _ : - (1-200 chars)');
   }
 
+  const temporal = resolveTemporal(env, flags);
   return {
     databaseUrl,
-    temporal: resolveTemporal(env, flags),
+    temporal,
     taskQueue,
     logLevel,
     metricsPort: integerSetting(flags.metricsPort ?? env.BBM_METRICS_PORT, 9464, 'BBM_METRICS_PORT', 0, 65535),
@@ -89,6 +109,12 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, flags: Confi
     dataDir: path.resolve(env.BBM_DATA_DIR ?? path.join(PROJECT_ROOT, '.data')),
     toolsDir: path.resolve(env.BBM_TOOLS_DIR ?? path.join(PROJECT_ROOT, '.tools')),
     temporalCli: nonEmpty(env.TEMPORAL_CLI),
+    origins: settingOrigins(env, flags, databaseUrl !== undefined, temporal.address !== undefined),
+    clusterBinaries: {
+      server: nonEmpty(env.TEMPORAL_SERVER),
+      sqlTool: nonEmpty(env.TEMPORAL_SQL_TOOL),
+      uiServer: nonEmpty(env.TEMPORAL_UI_SERVER),
+    },
   };
 }
 
@@ -123,7 +149,16 @@ function resolveTemporal(env: NodeJS.ProcessEnv, flags: ConfigFlags): TemporalSe
     namespace,
     secure: Boolean(profile.apiKey) || (profile.tls !== undefined && !profile.tls.disabled),
     connectionOptions: connect.connectionOptions,
+    dnsRefreshSeconds: integerSetting(env.BBM_TEMPORAL_DNS_REFRESH_S, 30, 'BBM_TEMPORAL_DNS_REFRESH_S', 0, 86_400),
   };
+}
+
+function settingOrigins(env: NodeJS.ProcessEnv, flags: ConfigFlags, hasDatabaseUrl: boolean, hasTemporalAddress: boolean): SettingOrigins {
+  const origins: SettingOrigins = {};
+  if (hasDatabaseUrl) origins.databaseUrl = nonEmpty(flags.databaseUrl) ? 'flag' : 'env';
+  // An address from neither a flag nor TEMPORAL_ADDRESS came from the Temporal CLI profile's file.
+  if (hasTemporalAddress) origins.temporalAddress = flags.temporalAddress ? 'flag' : nonEmpty(env.TEMPORAL_ADDRESS) ? 'env' : 'profile';
+  return origins;
 }
 
 function validateDatabaseUrl(url: string, setting: string): void {

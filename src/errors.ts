@@ -56,6 +56,12 @@ export const ERROR_POLICY = Object.freeze({
     meaning: "A bound is above the other or the column's maximum, does not fit the column, or is not an exact integer.",
   },
   INVALID_BATCH_SIZE: { retryable: false, exit: BAD_INPUT, meaning: 'Batch size outside 1..1,000,000.' },
+  INVALID_SUB_BATCH_SIZE: {
+    retryable: false,
+    exit: BAD_INPUT,
+    meaning: "Sub-batch size not an integer in 1..1,000,000, or above the migration's batch size.",
+  },
+  INVALID_SUB_BATCH_PAUSE: { retryable: false, exit: BAD_INPUT, meaning: 'Pause between sub-batches not an integer in 0..60,000 ms.' },
   MISSING_NULL_INDEX: { retryable: false, exit: BAD_INPUT, meaning: 'The NULL strategy needs a partial index WHERE column IS NULL.' },
   MISSING_UNIQUE_KEY: {
     retryable: false,
@@ -105,6 +111,11 @@ export const ERROR_POLICY = Object.freeze({
   },
   ALREADY_RUNNING: { retryable: true, exit: ExitCode.ALREADY_RUNNING, meaning: "The repository's workflow is already running." },
   CANCELLED: { retryable: false, exit: UNEXPECTED, meaning: 'The operation was cancelled; what it had started was rolled back.' },
+  TIMEOUT: {
+    retryable: true,
+    exit: UNEXPECTED,
+    meaning: 'A running workflow did not apply a pause or resume within --timeout; the signal stands.',
+  },
   CANNOT_CONNECT: { retryable: true, exit: ExitCode.CANNOT_CONNECT, meaning: 'Postgres or Temporal cannot be reached.' },
   TEMPORAL_CLI_MISSING: { retryable: false, exit: UNEXPECTED, meaning: 'No temporal binary was found, and no Go to build one.' },
   SERVICE_START_FAILED: { retryable: true, exit: UNEXPECTED, meaning: 'The local Postgres or Temporal dev server did not start.' },

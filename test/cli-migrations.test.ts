@@ -185,7 +185,7 @@ test('pause signals the running repository workflow, which stops between jobs; r
   const paused = await bbm(['migrations', 'pause', 'slow'], env);
   assert.equal(paused.code, 0, shown(paused));
   assert.match(paused.stdout, /Paused 1 migration\(s\): slow\./);
-  assert.match(paused.stdout, /Signalled the running workflow\(s\) of rp\./);
+  assert.match(paused.stdout, /Applied by the running workflow\(s\) of rp\./);
   const summary = await worker.client.workflow.getHandle(repositoryWorkflowId('rp')).result();
   assert.equal(summary.state, 'paused', 'the signalled workflow ends paused instead of sleeping on');
   const done = (await db.pool.query('SELECT rows_processed FROM bbm.migrations')).rows[0].rows_processed;

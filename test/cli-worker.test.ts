@@ -5,6 +5,7 @@ import { Client } from 'pg';
 import { freePort } from '../src/dev/ports';
 import { bbm, cliEnv, shown, spawnBbm } from './helpers/cli';
 import { createItems, createTestDatabase } from './helpers/db';
+import { testEnv } from './helpers/env';
 import { uniqueTaskQueue } from './helpers/temporal';
 
 /** Sum of a metric's samples whose labels contain `labels`. */
@@ -91,11 +92,11 @@ test('doctor reports a task queue without a worker with exit 5 and says how to f
 
 test('setup creates the schema in an empty database and is idempotent; commands before setup say to run it', async () => {
   const name = `t_cli_setup_${randomBytes(4).toString('hex')}`;
-  const admin = new Client({ connectionString: process.env.BBM_TEST_ADMIN_URL });
+  const admin = new Client({ connectionString: testEnv.adminUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
-  const url = new URL(process.env.BBM_TEST_ADMIN_URL as string);
+  const url = new URL(testEnv.adminUrl);
   url.pathname = `/${name}`;
   const env = cliEnv(url.toString(), 'unused');
 

@@ -38,8 +38,18 @@ const withDefaults = (text: string): string =>
 
 const commandText = (name: string): string => [service(name).entrypoint, service(name).command].flat().filter(Boolean).join('\n');
 
-test('the stack has postgres, temporal, temporal-setup, temporal-ui and the bbm worker', () => {
-  for (const name of ['postgres', 'temporal', 'temporal-setup', 'temporal-ui', 'bbm-worker']) service(name);
+test('the stack has postgres, the temporal schema job, three temporal nodes, temporal-setup, temporal-ui and the bbm worker', () => {
+  for (const name of [
+    'postgres',
+    'temporal-schema',
+    'temporal-1',
+    'temporal-2',
+    'temporal-3',
+    'temporal-setup',
+    'temporal-ui',
+    'bbm-worker',
+  ])
+    service(name);
 });
 
 test('postgres reports its health with pg_isready and keeps its data in a named volume', () => {
@@ -58,16 +68,17 @@ test('postgres creates the bbm, temporal and temporal_visibility databases on fi
   assert.equal(env('postgres').POSTGRES_DB, 'bbm');
 });
 
-test('temporal persists to the postgres service and starts once it is healthy', () => {
-  const e = env('temporal');
-  assert.equal(e.DB, 'postgres12');
-  assert.equal(e.POSTGRES_SEEDS, 'postgres');
-  assert.equal(e.DB_PORT, '5432');
-  assert.equal(e.DBNAME, 'temporal');
-  assert.equal(e.VISIBILITY_DBNAME, 'temporal_visibility');
-  assert.equal(e.DEFAULT_NAMESPACE, 'default');
-  assert.equal(dependsOn('temporal').postgres, 'service_healthy');
-  assert.ok(service('temporal').healthcheck?.test, 'temporal has no healthcheck, so nothing can wait for it');
+test('every temporal node persists to the postgres service, once its schemas are set up, and reports its health', () => {
+  assert.equal(dependsOn('temporal-schema').postgres, 'service_healthy');
+  for (const name of ['temporal-1', 'temporal-2', 'temporal-3']) {
+    const e = env(name);
+    assert.equal(e.TEMPORAL_POSTGRES_HOST, 'postgres');
+    assert.equal(e.TEMPORAL_POSTGRES_PORT, '5432');
+    assert.equal(e.TEMPORAL_DB, 'temporal');
+    assert.equal(e.TEMPORAL_VISIBILITY_DB, 'temporal_visibility');
+    assert.ok(service(name).healthcheck?.test, `${name} has no healthcheck, so nothing can wait for it`);
+  }
+  assert.equal(dependsOn('temporal-1')['temporal-schema'], 'service_completed_successfully');
 });
 
 test('the web UI talks to the Temporal frontend at temporal:7233', () => {
@@ -86,7 +97,11 @@ test('temporal-setup registers each bbm search attribute with its type', () => {
   }
   assert.deepEqual(registered, expected);
   assert.match(commandText('temporal-setup'), /already exists/, 'rerunning the setup must tolerate existing attributes');
-  assert.equal(dependsOn('temporal-setup').temporal, 'service_healthy');
+  assert.match(
+    withDefaults(commandText('temporal-setup')),
+    /temporal operator namespace create --address temporal:7233 --namespace default\b/,
+  );
+  assert.equal(dependsOn('temporal-setup')['temporal-1'], 'service_healthy');
 });
 
 test('the worker service reaches Postgres and Temporal by their service names', () => {
@@ -107,7 +122,7 @@ test('the worker service reaches Postgres and Temporal by their service names', 
 test('the worker starts only after postgres, temporal and the search attributes are ready', () => {
   assert.deepEqual(dependsOn('bbm-worker'), {
     postgres: 'service_healthy',
-    temporal: 'service_healthy',
+    'temporal-1': 'service_healthy',
     'temporal-setup': 'service_completed_successfully',
   });
   assert.equal(service('bbm-worker').stop_signal, 'SIGTERM');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { JobStatus, MigrationStatus } from '../src/engine/constants';
 import { migrationProgress } from '../src/engine/progress';
-import { migrationTally } from '../src/enqueuer/queries';
+import { migrationTally } from '../src/store/eligible';
 import { ErrorCode } from '../src/errors';
 import { createTestDatabase } from './helpers/db';
 import { counters, define, jobSummary, migration, registryWith, runToEnd, type Engine } from './helpers/engine';

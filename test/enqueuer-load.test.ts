@@ -5,17 +5,17 @@ import { runningRepositoriesQuery } from '../src/enqueuer/running';
 import {
   FAST,
   closedExecutions,
-  counterRange,
   defineRepositories,
   maxConcurrency,
   utilisation,
   withCleanup,
   waitForMigrations,
-} from './enqueuer-helpers';
-import { createTestDatabase } from './helpers/db';
+} from './helpers/enqueuer';
+import { counters, createTestDatabase } from './helpers/db';
+import { testEnv } from './helpers/env';
 import { startTestWorker } from './helpers/temporal';
 
-const REPOSITORIES = Number(process.env.BBM_TEST_ENQUEUER_REPOSITORIES ?? 200);
+const REPOSITORIES = testEnv.enqueuerRepositories;
 const CAPACITY = 5;
 
 test(`${REPOSITORIES} repositories with capacity ${CAPACITY} all finish, never more than ${CAPACITY} at once, and at ${CAPACITY} while work remains`, async () => {
@@ -56,7 +56,7 @@ test(`${REPOSITORIES} repositories with capacity ${CAPACITY} all finish, never m
     assert.equal(executions.length, REPOSITORIES, 'one execution per repository');
     assert.deepEqual([...new Set(executions.map((e) => e.repository))].sort(), keys);
     assert.ok(executions.every((e) => e.status === 'COMPLETED'));
-    assert.deepEqual(await counterRange(db.pool), { lo: 1, hi: 1, n: REPOSITORIES * 3 }, 'every row migrated exactly once');
+    assert.deepEqual(await counters(db.pool), { lo: 1, hi: 1, n: REPOSITORIES * 3 }, 'every row migrated exactly once');
 
     const peak = maxConcurrency(executions);
     const use = utilisation(executions, CAPACITY);

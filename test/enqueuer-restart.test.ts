@@ -3,16 +3,8 @@ import { test } from 'node:test';
 import { enqueuerStatus, wakeEnqueuer } from '../src/enqueuer/client';
 import { testClient, uniqueTaskQueue } from './helpers/temporal';
 import { spawnWorker } from './helpers/worker-process';
-import {
-  FAST,
-  closedExecutions,
-  counterRange,
-  defineRepositories,
-  maxConcurrency,
-  terminateEnqueuer,
-  waitForMigrations,
-} from './enqueuer-helpers';
-import { createTestDatabase } from './helpers/db';
+import { FAST, closedExecutions, defineRepositories, maxConcurrency, terminateEnqueuer, waitForMigrations } from './helpers/enqueuer';
+import { counters, createTestDatabase } from './helpers/db';
 import { waitFor } from './helpers/wait';
 
 test('killing the worker mid-run leaves nothing behind: a new worker carries on and every repository finishes within capacity', async () => {
@@ -57,7 +49,7 @@ test('killing the worker mid-run leaves nothing behind: a new worker carries on 
   assert.deepEqual([...new Set(executions.map((e) => e.repository))].sort(), keys);
   assert.equal(executions.length, 40, 'one execution per repository: none started twice');
   assert.ok(maxConcurrency(executions) <= 4, `never more than 4 at once, saw ${maxConcurrency(executions)}`);
-  assert.deepEqual(await counterRange(db.pool), { lo: 1, hi: 1, n: 120 });
+  assert.deepEqual(await counters(db.pool), { lo: 1, hi: 1, n: 120 });
   const { rows: leases } = await db.pool.query('SELECT count(*)::int AS n FROM bbm.leases WHERE expires_at > now()');
   const slowest = [...executions]
     .sort((a, b) => b.close - b.start - (a.close - a.start))

@@ -157,7 +157,16 @@ test('cancelling a repository workflow rolls back the job in flight and leaves t
     args: [{ repository: 'c', knobs }],
   });
   await waitFor('one finished job', async () => (await db.pool.query('SELECT 1 FROM bbm.jobs WHERE status = 2')).rowCount);
-  await new Promise((r) => setTimeout(r, 1000)); // the second job is now in flight
+  // The second job is in flight: its work is sleeping inside its transaction.
+  await waitFor(
+    'the second job in flight',
+    async () =>
+      (
+        await db.pool.query(
+          "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE 'SELECT pg_sleep%'",
+        )
+      ).rowCount,
+  );
   await handle.cancel();
   await assert.rejects(handle.result(), (err: unknown) => err instanceof WorkflowFailedError);
   const { rows } = await db.pool.query("SELECT status FROM bbm.migrations WHERE name = 'c'");

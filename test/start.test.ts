@@ -4,7 +4,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { cliEnv, processExists, spawnBbm, type LongRunning } from './helpers/cli';
+import { freePort } from '../src/dev/ports';
+import { bbm, cliEnv, processExists, shown, spawnBbm, type LongRunning } from './helpers/cli';
+import { testEnv } from './helpers/env';
 
 /**
  * `npm start` is `bbm dev --demo`. These tests run it for real, with its own Postgres and
@@ -13,7 +15,7 @@ import { cliEnv, processExists, spawnBbm, type LongRunning } from './helpers/cli
 function devEnv(dataDir: string): NodeJS.ProcessEnv {
   return cliEnv(undefined, 'bbm', {
     TEMPORAL_ADDRESS: undefined,
-    TEMPORAL_CLI: process.env.BBM_TEST_TEMPORAL_CLI || undefined,
+    TEMPORAL_CLI: testEnv.temporalCli,
     BBM_DATA_DIR: dataDir,
     BBM_METRICS_PORT: '0',
     BBM_LOG_LEVEL: 'info',
@@ -58,8 +60,8 @@ function trackDescendants(dev: LongRunning): { seen: Set<number>; stop(): void }
 }
 
 async function assertAllGone(pids: Set<number>): Promise<void> {
-  // Exited children are reaped by init a moment after their parent is gone.
-  const deadline = Date.now() + 10_000;
+  // Exited children are reaped by init a moment after their parent is gone (longer on a loaded machine).
+  const deadline = Date.now() + 30_000;
   let alive = [...pids].filter(processExists);
   while (alive.length > 0 && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 200));
@@ -133,5 +135,40 @@ test('Ctrl-C during the demo stops the worker, Postgres and Temporal; the next n
   assert.match(out, /Demo done: 8 finished, 0 failed/);
   assert.match(out, /Verified: every row has digest = md5\(manifest\)\./);
   await assertAllGone(tracked2.seen);
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('npm start in a shell whose DATABASE_URL and TEMPORAL_ADDRESS point at a stopped stack exits 5, says both are set and where they point (no password), and that unsetting them lets it run its own', async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bbm-start-stale-'));
+  // Ports nothing listens on: what the exports of an earlier, stopped `npm start` point at.
+  const [pgPort, temporalPort] = [await freePort(), await freePort()];
+  const env = {
+    ...devEnv(dataDir),
+    DATABASE_URL: `postgres://postgres:hunter2@127.0.0.1:${pgPort}/bbm`,
+    TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+  };
+  const r = await bbm(['dev', '--demo', '--exit-when-done'], env);
+  assert.equal(r.code, 5, shown(r));
+  const message = new RegExp(
+    `^error\\[CANNOT_CONNECT\\]: DATABASE_URL=postgres://postgres:\\*\\*\\*@127\\.0\\.0\\.1:${pgPort}/bbm and TEMPORAL_ADDRESS=127\\.0\\.0\\.1:${temporalPort} are set, so bbm uses those servers instead of starting its own, but: Cannot connect to Postgres at `,
+    'm',
+  );
+  assert.match(r.stderr, message);
+  assert.match(r.stderr, /unset them \(`unset DATABASE_URL TEMPORAL_ADDRESS`\) and `npm start` runs its own Postgres and Temporal\./);
+  assert.doesNotMatch(r.stdout + r.stderr, /hunter2/, 'the password never appears');
+  assert.deepEqual(fs.readdirSync(dataDir), [], 'no service of its own was started meanwhile');
+
+  // Only a stale TEMPORAL_ADDRESS: Postgres would be its own, Temporal is checked before anything starts.
+  const temporalOnly = await bbm(['dev', '--demo', '--exit-when-done'], {
+    ...devEnv(dataDir),
+    TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+  });
+  assert.equal(temporalOnly.code, 5, shown(temporalOnly));
+  assert.match(
+    temporalOnly.stderr,
+    new RegExp(`^error\\[CANNOT_CONNECT\\]: TEMPORAL_ADDRESS=127\\.0\\.0\\.1:${temporalPort} is set, so bbm uses that server`, 'm'),
+  );
+  assert.match(temporalOnly.stderr, /unset it \(`unset TEMPORAL_ADDRESS`\)/);
+  assert.deepEqual(fs.readdirSync(dataDir), []);
   fs.rmSync(dataDir, { recursive: true, force: true });
 });

@@ -14,13 +14,14 @@ import { repositoryWorkflowId } from '../src/contract/ids';
 import { repositoryMigration } from '../workflows/repository';
 import { browserSkipReason, launchChromium } from './helpers/browser';
 import { createItems, createTestDatabase } from './helpers/db';
+import { testEnv } from './helpers/env';
 import { startTestWorker } from './helpers/temporal';
 
 const FAST = { minDelayMs: 0, maxDelayMs: 0 };
 const SCREENSHOT = path.join('test-artifacts', 'web-ui-workflows.png');
 
 test('the web UI lists a repository workflow filtered by BbmRepository, and not another one', { skip: browserSkipReason() }, async () => {
-  const uiUrl = process.env.BBM_TEST_UI_URL;
+  const uiUrl = testEnv.uiUrl;
   assert.ok(uiUrl, 'BBM_TEST_UI_URL is not set: run through `npm test`, which starts the Temporal web UI');
   const browser = await launchChromium(); // fails with an install hint when /usr/bin/chromium is missing
 

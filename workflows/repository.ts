@@ -7,6 +7,7 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -103,10 +104,16 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
   setHandler(
     configureUpdate,
     async (request: ConfigureRequest) => {
-      const { batchSize, migration, ...rest } = request;
-      knobs = { ...knobs, ...rest };
-      if (batchSize !== undefined) await bookkeeping.setBatchSize({ repository, migration, batchSize });
-      log.info('knobs changed', { repository, knobs, batchSize, migration });
+      const { batchSize, subBatchSize, subBatchPauseMs, migration, ...rest } = request;
+      // Migration settings first: when the database refuses them (a sub-batch size above a
+      // stored batch size), the update fails with nothing changed, knobs included. Histories
+      // recorded before this order replay the old one (knobs first).
+      const settingsFirst = patched('configure-settings-first');
+      if (!settingsFirst) knobs = { ...knobs, ...rest };
+      if (batchSize !== undefined || subBatchSize !== undefined || subBatchPauseMs !== undefined)
+        await bookkeeping.setBatchSize({ repository, migration, batchSize, subBatchSize, subBatchPauseMs });
+      if (settingsFirst) knobs = { ...knobs, ...rest };
+      log.info('knobs changed', { repository, knobs, batchSize, subBatchSize, subBatchPauseMs, migration });
       return knobs;
     },
     { validator: validateConfigure(() => knobs) },

@@ -2,8 +2,12 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { redactUrl, resolveConfig, type BbmConfig } from '../config';
 import { checkConnection, createPool } from '../db/pool';
+import { schemaVersion } from '../db/schema';
+import type { DatabaseInfo } from '../contract/workflows';
 import { BbmError, ErrorCode } from '../errors';
 import { createLogger, type Logger } from '../logger';
+import { RepositoryService } from '../repository/service';
+import { serverInfo } from '../store/server';
 import { connectClient } from '../temporal/connection';
 import { Output } from './output';
 
@@ -27,6 +31,7 @@ export class CliContext {
   private poolPromise: Promise<Pool> | undefined;
   private clientPromise: Promise<Client> | undefined;
   private loggerInstance: Logger | undefined;
+  private repositoryService: RepositoryService | undefined;
   private readonly closers: (() => Promise<void>)[] = [];
 
   constructor(globals: GlobalOptions, env: NodeJS.ProcessEnv = process.env) {
@@ -80,6 +85,26 @@ export class CliContext {
       return client;
     })();
     return this.clientPromise;
+  }
+
+  /**
+   * The repository service over this command's pool and client (each opened on first use).
+   * Command files reach repositories and their migrations only through it.
+   */
+  repositories(): RepositoryService {
+    this.repositoryService ??= new RepositoryService({
+      db: () => this.db(),
+      hasDatabase: Boolean(this.config.databaseUrl),
+      client: () => this.client(),
+      taskQueue: this.config.taskQueue,
+    });
+    return this.repositoryService;
+  }
+
+  /** Server version, database name and bbm's schema version, read directly (what `bbm doctor` compares with the worker's view). */
+  async databaseInfo(): Promise<DatabaseInfo> {
+    const pool = await this.db();
+    return { ...(await serverInfo(pool)), schemaVersion: await schemaVersion(pool) };
   }
 
   /** Where the database lives, for messages (password redacted). */

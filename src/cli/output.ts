@@ -96,3 +96,8 @@ export function formatDuration(seconds: number | null | undefined): string {
 export function redactSecrets(text: string): string {
   return text.replace(/(\w+:\/\/[^:/@\s]+):[^@\s]*@/g, '$1:***@');
 }
+
+/** "100 rows, 100 ms apart", or "off (one transaction per job)". */
+export function subBatchText(size: number | null, pauseMs: number): string {
+  return size === null ? 'off (one transaction per job)' : `${formatCount(size)} rows, ${formatCount(pauseMs)} ms apart`;
+}

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander';
-import { invalidInput } from '../errors';
+import { checkSubBatchSettings } from '../contract/sub-batches';
+import { BbmError, invalidInput } from '../errors';
 import { checkKnobs, DEFAULT_KNOBS, KNOB_NAMES, type Knobs } from '../knobs';
 
 /**
@@ -26,6 +27,24 @@ export function decimalInteger(raw: string): string {
   if (!/^-?\d{1,19}$/.test(text))
     throw new InvalidArgumentError('must be an integer, written in decimal digits (e.g. 9007199254740993), within bigint.');
   return text;
+}
+
+/**
+ * `--sub-batch-size` / `--sub-batch-pause-ms`: refused with the same codes as in a definition file
+ * or a `configure` update (INVALID_SUB_BATCH_SIZE / INVALID_SUB_BATCH_PAUSE, exit 2), not commander's
+ * generic one, so a script sees one code for one mistake whichever way it came in.
+ */
+export function subBatchFlag(field: 'subBatchSize' | 'subBatchPauseMs'): (raw: string) => number {
+  return (raw: string) => {
+    const value: unknown = /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
+    const problem = checkSubBatchSettings({ [field]: value });
+    if (problem)
+      throw new BbmError(
+        problem.code,
+        problem.message.replace(field, field === 'subBatchSize' ? '--sub-batch-size' : '--sub-batch-pause-ms'),
+      );
+    return value as number;
+  };
 }
 
 /** "60s", "5m", "1h", "500ms" or plain seconds -> milliseconds (1 s .. 1 year). */

@@ -2,6 +2,8 @@ import { Command, Option } from 'commander';
 import { registerDev } from './commands/dev';
 import { registerDoctor } from './commands/doctor';
 import { registerEnqueuer } from './commands/enqueuer';
+import { registerMigrationControl } from './commands/migration-control';
+import { registerMigrationStatus } from './commands/migration-status';
 import { registerHealth } from './commands/health';
 import { registerMigrations } from './commands/migrations';
 import { registerRepositories } from './commands/repositories';
@@ -37,7 +39,9 @@ export function buildProgram(): Command {
       'after',
       '\nExit codes: 0 ok, 1 unexpected, 2 bad input, 3 migration failed, 4 already running, 5 cannot connect, 6 not found.\nGuide: README.md',
     );
-  registerMigrations(program);
+  const migrations = registerMigrations(program);
+  registerMigrationStatus(migrations);
+  registerMigrationControl(migrations);
   registerRepositories(program);
   registerEnqueuer(program);
   registerRun(program);

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import type { $ZodShape } from 'zod/v4/core';
 import { bool, count, decimal, intIn, list, message, oneOf, problemOf, text, type Problem } from './schema-kit';
-import { knobsSchema, migrationName, repositoryKey } from './schemas';
+import { knobsSchema, migrationName, repositoryKey, subBatchFields } from './schemas';
 import { repositoryDoneSchema, wakeRequestSchema } from './enqueuer-schemas';
 
 /**
@@ -70,7 +70,12 @@ export const ACTIVITY_INPUT_SCHEMAS = Object.freeze({
     repository: repositoryKey,
     migration: z.optional(migrationName),
   }),
-  setBatchSize: input('setBatchSize', { repository: repositoryKey, migration: z.optional(migrationName), batchSize: count() }),
+  setBatchSize: input('setBatchSize', {
+    repository: repositoryKey,
+    migration: z.optional(migrationName),
+    batchSize: z.optional(count()),
+    ...subBatchFields,
+  }),
   repositoryProgress: input('repositoryProgress', { repository: repositoryKey }),
   // enqueuer workflow
   notifyEnqueuer: repositoryDoneSchema,

@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import * as z from 'zod/mini';
 import { ErrorCode } from '../errors';
 import { checkKnobs, type Knobs } from '../knobs';
+import { checkSubBatchSettings } from './sub-batches';
 import { enqueuerWorkflowId, repositoryWorkflowId } from './ids';
 import type { ConfigureRequest, IgnoredSignals, MigrationTarget } from './messages';
 import { problemOf, type Problem } from './schema-kit';
@@ -37,11 +38,18 @@ export function repositoryInputProblem(input: unknown, workflowId: string): Prob
 
 /** The configure update, against the knobs in force (`current`); batchSize problems are INVALID_BATCH_SIZE. */
 export function configureProblem(request: unknown, current: Knobs): Problem | undefined {
-  const shape = problemOf(configureSchema, request, 'The configure request', { batchSize: ErrorCode.INVALID_BATCH_SIZE });
+  const shape = problemOf(configureSchema, request, 'The configure request', {
+    batchSize: ErrorCode.INVALID_BATCH_SIZE,
+    subBatchSize: ErrorCode.INVALID_SUB_BATCH_SIZE,
+    subBatchPauseMs: ErrorCode.INVALID_SUB_BATCH_PAUSE,
+  });
   if (shape) return shape;
-  const { batchSize: _b, migration: _m, ...knobs } = request as ConfigureRequest;
+  const { batchSize, migration: _m, subBatchSize, subBatchPauseMs, ...knobs } = request as ConfigureRequest;
   const knobProblem = checkKnobs(knobs, current);
-  return knobProblem ? invalid(knobProblem.message) : undefined;
+  if (knobProblem) return invalid(knobProblem.message);
+  // Against the request's own batch size here; against stored ones by the activity, in its transaction.
+  const subBatch = checkSubBatchSettings({ subBatchSize, subBatchPauseMs }, batchSize);
+  return subBatch ? { code: subBatch.code, message: subBatch.message, path: ['subBatchSize'] } : undefined;
 }
 
 /** A pause, resume or retry signal's payload: nothing, `{}` or `{"migration":"<name>"}`. */

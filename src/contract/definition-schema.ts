@@ -2,7 +2,7 @@ import * as z from 'zod/mini';
 import { BatchingStrategy, LIMITS } from '../engine/constants';
 import { ErrorCode } from '../errors';
 import { bool, intIn, matching, message, text } from './schema-kit';
-import { migrationName, repositoryKey } from './schemas';
+import { migrationName, repositoryKey, subBatchFields } from './schemas';
 
 /**
  * A migration definition, as `bbm migrations create` flags, a `--file` (JSON or YAML) or
@@ -31,6 +31,7 @@ export const definitionSchema = message(
       ),
     ),
     batchSize: z.optional(intIn(LIMITS.MIN_BATCH_SIZE, LIMITS.MAX_BATCH_SIZE)),
+    ...subBatchFields,
     minValue: z.optional(bound),
     maxValue: z.optional(bound),
     args: z.optional(z.record(z.string(), z.unknown(), { error: 'must be a JSON object of work function arguments' })),
@@ -49,6 +50,8 @@ export const DEFINITION_CODES: Readonly<Partial<Record<string, ErrorCode>>> = Ob
   column: ErrorCode.INVALID_IDENTIFIER,
   strategy: ErrorCode.INVALID_BATCHING_STRATEGY,
   batchSize: ErrorCode.INVALID_BATCH_SIZE,
+  subBatchSize: ErrorCode.INVALID_SUB_BATCH_SIZE,
+  subBatchPauseMs: ErrorCode.INVALID_SUB_BATCH_PAUSE,
   minValue: ErrorCode.INVALID_RANGE,
   maxValue: ErrorCode.INVALID_RANGE,
 });

@@ -24,3 +24,16 @@ export function repositoryWorkflowId(repository: string): string {
 export function repositoryFromWorkflowId(workflowId: string): string | undefined {
   return workflowId.startsWith(REPOSITORY_WORKFLOW_PREFIX) ? workflowId.slice(REPOSITORY_WORKFLOW_PREFIX.length) : undefined;
 }
+
+/**
+ * What a repository key may look like: 1 to 200 characters, letters, digits and `_ . : / @ -`,
+ * starting with a letter or digit (e.g. `public.images`, `tenant-42`, `team/a`). The key becomes
+ * part of a workflow ID, a search attribute value and log lines, so it stays printable and short.
+ */
+export const REPOSITORY_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:/@-]{0,199}$/;
+
+/** Why `key` is not a repository key, or undefined when it is one. Pure, for the client side and workflow validators alike. */
+export function repositoryKeyProblem(key: unknown): string | undefined {
+  if (typeof key === 'string' && REPOSITORY_KEY_PATTERN.test(key)) return undefined;
+  return `Repository key ${JSON.stringify(key)} is invalid: use letters, digits, _ . : / @ - (up to 200).`;
+}

@@ -7,4 +7,5 @@
 export * from './ids';
 export * from './messages';
 export * from './search-attributes';
+export * from './sub-batches';
 export * from './workflows';

@@ -27,6 +27,13 @@ export const retrySignal = defineSignal<[MigrationTarget?]>('retry');
 export interface ConfigureRequest extends Partial<Knobs> {
   /** Change the batch size of unfinished migrations (of `migration` only when given). */
   batchSize?: number;
+  /**
+   * Rows per sub-batch of unfinished migrations (at most their batch size); null turns sub-batches
+   * off. Refused with INVALID_SUB_BATCH_SIZE. See src/contract/sub-batches.ts.
+   */
+  subBatchSize?: number | null;
+  /** Milliseconds between sub-batches (0..60000); refused with INVALID_SUB_BATCH_PAUSE. */
+  subBatchPauseMs?: number;
   migration?: string;
 }
 /** Change the batch loop's knobs while it runs; the validator refuses bad values before anything changes. */

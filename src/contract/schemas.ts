@@ -1,6 +1,8 @@
 import * as z from 'zod/mini';
 import { LIMITS } from '../engine/constants';
 import { DEFAULT_HEALTH_KNOBS, HEALTH_KNOB_RANGES, type HealthKnobs } from '../health/knobs';
+import { REPOSITORY_KEY_PATTERN } from './ids';
+import { SUB_BATCH_LIMITS } from './sub-batches';
 import { bool, count, intIn, list, matching, message, oneOf, tolerant } from './schema-kit';
 
 /**
@@ -13,7 +15,7 @@ import { bool, count, intIn, list, matching, message, oneOf, tolerant } from './
  * Pure module: the workflow sandbox loads it.
  */
 
-export const REPOSITORY_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:/@-]{0,199}$/;
+export { REPOSITORY_KEY_PATTERN };
 export const MIGRATION_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$/;
 export const repositoryKey = matching(REPOSITORY_KEY_PATTERN, 'a repository key (letters, digits, _ . : / @ -, up to 200)');
 export const migrationName = matching(MIGRATION_NAME_PATTERN, 'a migration name (letters, digits, _ . : -, up to 200)');
@@ -66,11 +68,32 @@ export const migrationTargetSchema = z.nullish(
   message({ migration: z.optional(migrationName) }, { unknown: 'field', expected: '{} or {"migration":"<name>"}' }),
 );
 
+/** A migration's sub-batch settings (src/contract/sub-batches.ts), in a definition or a configure request. */
+export const subBatchFields = {
+  subBatchSize: z.optional(
+    z.nullable(
+      intIn(
+        SUB_BATCH_LIMITS.MIN_SIZE,
+        SUB_BATCH_LIMITS.MAX_SIZE,
+        `an integer from ${SUB_BATCH_LIMITS.MIN_SIZE} to ${SUB_BATCH_LIMITS.MAX_SIZE} (or null for one transaction per job)`,
+      ),
+    ),
+  ),
+  subBatchPauseMs: z.optional(
+    intIn(
+      SUB_BATCH_LIMITS.MIN_PAUSE_MS,
+      SUB_BATCH_LIMITS.MAX_PAUSE_MS,
+      `an integer from ${SUB_BATCH_LIMITS.MIN_PAUSE_MS} to ${SUB_BATCH_LIMITS.MAX_PAUSE_MS} (milliseconds)`,
+    ),
+  ),
+};
+
 /** The configure update: knobs, plus `batchSize` (and `migration` to change one migration's batch size). */
 export const configureSchema = message(
   {
     ...knobsSchema.shape,
     batchSize: z.optional(intIn(LIMITS.MIN_BATCH_SIZE, LIMITS.MAX_BATCH_SIZE)),
+    ...subBatchFields,
     migration: z.optional(migrationName),
   },
   { unknown: 'configure field', expected: 'a JSON object of knobs, e.g. {"maxJobPerBatch":2}' },

@@ -1,4 +1,4 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { BbmConfig } from '../config';
 import type { WorkRegistry } from '../engine/registry';
@@ -6,9 +6,8 @@ import type { Knobs } from '../knobs';
 import { formatCount, formatDuration, type Output } from '../cli/output';
 import { ProgressView } from '../cli/progress';
 import { repositoryWorkflowId } from '../contract/ids';
-import { SA } from '../contract/search-attributes';
-import { WORKFLOW_TYPES, type RepositoryWorkflow } from '../contract/workflows';
 import { getCapacity, setCapacity, wakeEnqueuer } from '../enqueuer/client';
+import { startRepositoryWorkflow } from '../repository/workflow';
 import { ensureDataset, rowsLeft } from './dataset';
 import { DEMO_PREFIX, demoMigrationStates, demoRepository, ensureDemoMigrations, type DemoMigrationState } from './migrations';
 
@@ -122,18 +121,8 @@ async function startRepositories(deps: DemoDeps, options: DemoOptions, states: D
   let started = 0;
   let running = 0;
   for (const repository of [...new Set(states.filter((s) => !settled(s)).map((s) => s.repository))]) {
-    try {
-      await client.workflow.start<RepositoryWorkflow>(WORKFLOW_TYPES.repository, {
-        taskQueue: config.taskQueue,
-        workflowId: repositoryWorkflowId(repository),
-        args: [{ repository, knobs: DEMO_KNOBS }],
-        typedSearchAttributes: [{ key: SA.repository, value: repository }],
-      });
-      started += 1;
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      running += 1;
-    }
+    if ((await startRepositoryWorkflow(client, repository, { taskQueue: config.taskQueue, knobs: DEMO_KNOBS })).started) started += 1;
+    else running += 1;
   }
   return `started ${started} repository workflows directly${running ? ` (${running} were already running)` : ''}`;
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { BbmConfig } from '../config';
 import type { Logger } from '../logger';
 import { startDevPostgres, type DevPostgres } from './postgres';
+import { checkReusedServices } from './reuse';
 import { findOrBuildTemporalCli } from './temporal-cli';
 import { startDevTemporal, type DevTemporalServer } from './temporal-server';
 
@@ -36,6 +37,7 @@ export interface StartDevStackOptions {
  */
 export async function startDevStack(options: StartDevStackOptions): Promise<DevStack> {
   const { config, logger } = options;
+  await checkReusedServices(config);
   const root = options.ephemeral ? fs.mkdtempSync(path.join(os.tmpdir(), 'bbm-dev-')) : config.dataDir;
   const started: { stop(): Promise<void> }[] = [];
   let stopped = false;

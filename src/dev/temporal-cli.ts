@@ -82,7 +82,8 @@ async function buildTemporalCli(toolsDir: string, logger: Logger): Promise<strin
   return binary;
 }
 
-function findOnPath(name: string, searchPath: string): string | undefined {
+/** The first executable `name` in the PATH-style list `searchPath`. */
+export function findOnPath(name: string, searchPath: string): string | undefined {
   for (const dir of searchPath.split(path.delimiter)) {
     if (!dir) continue;
     const candidate = path.join(dir, name);
@@ -91,7 +92,7 @@ function findOnPath(name: string, searchPath: string): string | undefined {
   return undefined;
 }
 
-function isExecutable(file: string): boolean {
+export function isExecutable(file: string): boolean {
   try {
     fs.accessSync(file, fs.constants.X_OK);
     return fs.statSync(file).isFile();

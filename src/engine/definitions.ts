@@ -1,7 +1,8 @@
 import type { Pool } from 'pg';
 import { DEFINITION_CODES, definitionSchema } from '../contract/definition-schema';
+import { REPOSITORY_KEY_PATTERN } from '../contract/ids';
 import { problemOf } from '../contract/schema-kit';
-import { REPOSITORY_KEY_PATTERN } from '../contract/schemas';
+import { checkSubBatchSettings, DEFAULT_SUB_BATCH_PAUSE_MS } from '../contract/sub-batches';
 import { BbmError, ErrorCode, invalidInput } from '../errors';
 import { insertMigration, migrationByName } from '../store/migrations';
 import { columnMax, countNulls, plannerEstimate } from '../store/target';
@@ -34,6 +35,13 @@ export interface MigrationDefinition {
   /** Rows per job (distinct: distinct values per job). @default 1000 */
   batchSize?: number;
   /**
+   * Rows per sub-batch (each commits on its own, so row locks last one sub-batch), at most
+   * `batchSize`. @default null: each job is one transaction. See src/contract/sub-batches.ts.
+   */
+  subBatchSize?: number | null;
+  /** Milliseconds between two sub-batches of a job (0..60000). @default 100 (GitLab's pause_ms) */
+  subBatchPauseMs?: number;
+  /**
    * First value of the range (serial, distinct): a safe-integer number, a bigint, or a decimal
    * string for values beyond 2^53 ("9007199254740993"); it must fit the column's type. @default 1
    */
@@ -64,6 +72,9 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
   const column = parseIdentifier(def.column, 'Column name');
   const strategy = (def.strategy ?? BatchingStrategy.SERIAL) as Strategy; // a known one: checked by the schema
   const batchSize = def.batchSize ?? 1000;
+  // The schema checked each field; this checks the sub-batch size against the batch size.
+  const subBatchProblem = checkSubBatchSettings(def, batchSize);
+  if (subBatchProblem) throw new BbmError(subBatchProblem.code, subBatchProblem.message);
   const minValue = def.minValue === undefined ? 1n : exactInteger(def.minValue, 'minValue');
   const givenMax = def.maxValue === undefined ? undefined : exactInteger(def.maxValue, 'maxValue');
   if (givenMax !== undefined && minValue > givenMax) {
@@ -107,6 +118,8 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
       minValue,
       maxValue,
       batchSize,
+      subBatchSize: def.subBatchSize ?? null,
+      subBatchPauseMs: def.subBatchPauseMs ?? DEFAULT_SUB_BATCH_PAUSE_MS,
       batchingStrategy: strategy,
       totalTupleCount: await estimateRows(db, table, column, strategy, minValue, maxValue),
       status: def.paused ? MigrationStatus.PAUSED : MigrationStatus.ACTIVE,

@@ -10,6 +10,7 @@ import { jobRows, type JobRows } from './job-rows';
 import { migrationProgress } from './progress';
 import { span } from './range';
 import type { WorkRegistry, WorkTarget } from './registry';
+import { commitSubBatch, eachSubBatch, nextSubBatch, type MoreSubBatches, type SubBatchProgress } from './sub-batches';
 import type { ExecuteJobResult, FenceToken } from './types';
 
 export interface ExecuteJobInput {
@@ -20,6 +21,8 @@ export interface ExecuteJobInput {
   jobTimeoutMs: number;
   /** Confirmed (and share-locked) just before COMMIT. Omit only outside the workflow. */
   fence?: FenceToken;
+  /** Called after each committed sub-batch that leaves more of the job to do (the activity heartbeats). */
+  onSubBatch?: (progress: SubBatchProgress) => void;
 }
 
 export interface ExecuteJobDeps {
@@ -42,6 +45,10 @@ export interface ExecuteJobDeps {
  * again by the next job, so the attempt fails with NO_PROGRESS (job failure code no_progress,
  * message naming the count) and is rolled back whole, like any failed attempt; at the attempt
  * limit the migration fails with max_job_retry. This holds for every work function.
+ *
+ * With sub-batches (a migration's sub-batch size below its batch size) each sub-batch is such a
+ * transaction: its work commits with the job's cursor, fenced the same way, so row locks last one
+ * sub-batch and a retry continues after the last committed one (src/engine/sub-batches.ts).
  */
 export async function executeJob(
   deps: ExecuteJobDeps,
@@ -56,13 +63,18 @@ export async function executeJob(
   client.on('error', onClientError);
   const onAbort = (): void => void cancelBackend(deps.pool, client);
   signal.addEventListener('abort', onAbort, { once: true });
+  const startedAt = performance.now();
   try {
-    // One round trip for both; the timeout is an integer we computed, not user text.
-    await client.query(`BEGIN; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(input.jobTimeoutMs))}`);
-    const outcome = await runInTransaction(deps, client, input, signal);
-    await client.query('COMMIT');
-    if (outcome instanceof BbmError) throw outcome;
-    return outcome;
+    // One transaction for the job, or one per sub-batch (src/engine/sub-batches.ts).
+    const runOne = async (): Promise<ExecuteJobResult | MoreSubBatches> => {
+      // One round trip for both; the timeout is an integer we computed, not user text.
+      await client.query(`BEGIN; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(input.jobTimeoutMs))}`);
+      const outcome = await runInTransaction(deps, client, input, signal, startedAt);
+      await client.query('COMMIT');
+      if (outcome instanceof BbmError) throw outcome;
+      return outcome;
+    };
+    return await eachSubBatch(runOne, { signal, jobTimeoutMs: input.jobTimeoutMs, db: client, onSubBatch: input.onSubBatch });
   } catch (err) {
     try {
       await client.query('ROLLBACK');
@@ -79,13 +91,17 @@ export async function executeJob(
   }
 }
 
-/** Returns the result to commit, or a BbmError to throw after committing the failure record. */
+/**
+ * Returns the result to commit, a request for the job's next sub-batch, or a BbmError to throw
+ * after committing the failure record.
+ */
 async function runInTransaction(
   deps: ExecuteJobDeps,
   client: PoolClient,
   input: ExecuteJobInput,
   signal: AbortSignal,
-): Promise<ExecuteJobResult | BbmError> {
+  startedAt: number,
+): Promise<ExecuteJobResult | MoreSubBatches | BbmError> {
   // Migration first, then job: the order find and retry use too, so bbm's transactions never
   // deadlock. Holding the migration row also makes pause/resume wait for the job in flight.
   const migration = await lockMigrationOfJob(client, input.jobId);
@@ -121,24 +137,28 @@ async function runInTransaction(
   }
   const table = parseTableName(migration.tableName);
   const strategy = migration.batchingStrategy as WorkTarget['strategy'];
+  const quotedTable = quoteTable(table);
+  const quotedColumn = quoteIdent(migration.columnName);
+  // null: the whole job in this transaction, as without sub-batches.
+  const sub = await nextSubBatch(client, { quotedTable, quotedColumn }, migration, job);
 
   await client.query('SAVEPOINT bbm_work');
   const started = performance.now();
   let rowsChanged: number;
   try {
-    const rows: JobRows = await jobRows(client, migration, job, table);
+    const rows: JobRows = await jobRows(client, migration, job, table, sub);
     rowsChanged = rows.empty
       ? 0
       : await work.run({
           client,
           table,
-          quotedTable: quoteTable(table),
+          quotedTable,
           column: migration.columnName,
-          quotedColumn: quoteIdent(migration.columnName),
-          start: job.minValue,
-          end: job.maxValue,
+          quotedColumn,
+          start: sub?.start != null ? BigInt(sub.start) : job.minValue,
+          end: sub?.end != null ? BigInt(sub.end) : job.maxValue,
           where: rows.where,
-          batchSize: migration.batchSize,
+          batchSize: sub ? sub.limit : migration.batchSize,
           strategy,
           args: migration.workArgs,
           signal,
@@ -168,6 +188,12 @@ async function runInTransaction(
           `Job ${job.id} of "${migration.name}" failed (attempt ${counted} of ${input.maxJobAttempts}): ${message}`,
           details,
         );
+  }
+  if (sub) {
+    // The job's time so far in this execution, pauses between its sub-batches included.
+    const committed = await commitSubBatch(client, migration, job, sub, rowsChanged, performance.now() - startedAt);
+    if (input.fence && !(await holdsLease(client, input.fence))) throw leaseLost(input.fence);
+    return committed;
   }
   const durationMs = performance.now() - started;
   const rows = BigInt(rowsChanged);

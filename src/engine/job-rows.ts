@@ -5,6 +5,7 @@ import { keyInSet, lockNullBatch, nullsLeft } from '../store/target';
 import type { JobRow, MigrationRow } from '../store/types';
 import { isRangeStrategy } from './constants';
 import { formatIdent, formatTable, quoteIdent, type QualifiedName } from './identifiers';
+import type { SubBatch } from './sub-batches';
 
 /** The rows of one job: what the work function gets as `ctx.where`, and how the job's progress is checked. */
 export interface JobRows {
@@ -25,10 +26,18 @@ export interface JobRows {
  * the column IS NULL", so after the work every one of them must have left it (filled or
  * deleted); one still NULL would be picked again forever.
  */
-export async function jobRows(client: PoolClient, migration: MigrationRow, job: JobRow, table: QualifiedName): Promise<JobRows> {
+export async function jobRows(
+  client: PoolClient,
+  migration: MigrationRow,
+  job: JobRow,
+  table: QualifiedName,
+  sub: SubBatch | null = null,
+): Promise<JobRows> {
   if (isRangeStrategy(migration.batchingStrategy)) {
+    // A sub-batch narrows the range to its own bounds (src/engine/sub-batches.ts).
+    const bounds = sub?.start != null && sub.end != null ? [sub.start, sub.end] : [job.minValue, job.maxValue];
     return {
-      where: { sql: `${quoteIdent(migration.columnName)} BETWEEN $1 AND $2`, values: [job.minValue, job.maxValue] },
+      where: { sql: `${quoteIdent(migration.columnName)} BETWEEN $1 AND $2`, values: bounds },
       empty: false,
       checkProgress: async () => undefined,
     };
@@ -41,7 +50,8 @@ export async function jobRows(client: PoolClient, migration: MigrationRow, job: 
       { table: formatTable(table) },
     );
   }
-  const batch = await lockNullBatch(client, table, migration.columnName, key, migration.batchSize);
+  // With sub-batches, each one locks only its own next rows, so locks last one sub-batch.
+  const batch = await lockNullBatch(client, table, migration.columnName, key, sub ? sub.limit : migration.batchSize);
   return {
     where: { sql: keyInSet(key, 1), values: [batch.keys] },
     empty: batch.count === 0,

@@ -1,5 +1,6 @@
 import { migrationById } from '../store/migrations';
-import { jobCounts } from '../store/jobs';
+import { migrationsWithJobs } from '../store/progress';
+import { jobCounts, type JobCounts } from '../store/jobs';
 import type { MigrationRow, Queryable } from '../store/types';
 import { failureCodeName, isRangeStrategy, MigrationStatus, migrationStatusName } from './constants';
 import { decimal } from './int8';
@@ -14,7 +15,14 @@ import type { MigrationProgress } from './types';
 export async function migrationProgress(db: Queryable, migration: MigrationRow | string): Promise<MigrationProgress | null> {
   const m = typeof migration === 'string' ? await migrationById(db, migration) : migration;
   if (!m) return null;
-  const counts = await jobCounts(db, m.id);
+  return progressOf(m, await jobCounts(db, m.id));
+}
+
+/**
+ * The same from a migration row and its job counts already read (src/store/progress.ts reads
+ * both for many migrations in one statement). Pure; rate and ETA are measured up to `now`.
+ */
+export function progressOf(m: MigrationRow, counts: JobCounts, now: Date = new Date()): MigrationProgress {
   const finished = m.status === MigrationStatus.FINISHED;
   let fraction: number;
   if (isRangeStrategy(m.batchingStrategy) && m.maxValue !== null) {
@@ -24,7 +32,7 @@ export async function migrationProgress(db: Queryable, migration: MigrationRow |
     fraction = m.totalTupleCount ? Number(m.rowsProcessed) / Number(m.totalTupleCount) : 0;
   }
   const percent = finished ? 100 : Math.min(99.9, Math.round(fraction * 1000) / 10);
-  const elapsedS = m.startedAt ? ((m.finishedAt ?? new Date()).getTime() - m.startedAt.getTime()) / 1000 : 0;
+  const elapsedS = m.startedAt ? ((m.finishedAt ?? now).getTime() - m.startedAt.getTime()) / 1000 : 0;
   const rowsPerSecond = elapsedS > 0 ? Math.round((Number(m.rowsProcessed) / elapsedS) * 10) / 10 : null;
   let etaSeconds: number | null = null;
   if (finished) etaSeconds = 0;
@@ -45,7 +53,22 @@ export async function migrationProgress(db: Queryable, migration: MigrationRow |
     rowsPerSecond,
     etaSeconds,
     batchSize: m.batchSize,
+    subBatchSize: m.subBatchSize,
+    subBatchPauseMs: m.subBatchPauseMs,
     startedAt: m.startedAt?.toISOString() ?? null,
     finishedAt: m.finishedAt?.toISOString() ?? null,
   };
+}
+
+/**
+ * Every selected migration (one by name, a repository's, or all; oldest first) with its
+ * progress, read in one statement. What the CLI's status views and the repository workflow's
+ * progress activity show.
+ */
+export async function migrationsProgress(
+  db: Queryable,
+  filter: { name?: string; repository?: string } = {},
+): Promise<Array<{ migration: MigrationRow; progress: MigrationProgress }>> {
+  const now = new Date();
+  return (await migrationsWithJobs(db, filter)).map(({ migration, jobs }) => ({ migration, progress: progressOf(migration, jobs, now) }));
 }

@@ -52,14 +52,17 @@ export interface MigrationProgress {
   /** Decimal string: the planner's estimate at definition time. */
   totalEstimate: string | null;
   jobs: { active: number; finished: number; failed: number };
-  /** The latest job's range, as decimal strings (both null for the NULL strategy). */
-  currentRange: { start: string | null; end: string | null } | null;
+  /** The latest job's range, as decimal strings (both null for the NULL strategy); `cursor`: the last id its committed sub-batches reached. */
+  currentRange: { start: string | null; end: string | null; cursor?: string | null } | null;
   /** The newest failed job's last error (e.g. "no_progress: 1 of the job's 1 row(s) still have ..."); null when no job has failed. */
   lastError: string | null;
   /** Rows per second since the migration started running. */
   rowsPerSecond: number | null;
   etaSeconds: number | null;
   batchSize: number;
+  /** Rows per sub-batch; null: each job is one transaction. */
+  subBatchSize: number | null;
+  subBatchPauseMs: number;
   startedAt: string | null;
   finishedAt: string | null;
 }
@@ -73,8 +76,12 @@ export interface FindJobResult {
 }
 
 export interface ExecuteJobResult {
-  outcome: 'finished' | 'already_finished' | 'skipped';
-  /** Why a job was skipped (its migration was paused or is no longer runnable). */
+  /**
+   * `partial`: a job in sub-batches stopped at its time budget with its cursor kept; the next
+   * find hands it out again and it continues after the cursor.
+   */
+  outcome: 'finished' | 'already_finished' | 'skipped' | 'partial';
+  /** Why a job was skipped (its migration was paused or is no longer runnable) or is partial. */
   reason?: string;
   /** Rows the work function changed, as a decimal string. */
   rows: string;

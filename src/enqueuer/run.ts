@@ -1,11 +1,10 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { MigrationStatus } from '../engine/constants';
 import { resumeMigrations } from '../engine/control';
 import { BbmError, ErrorCode } from '../errors';
 import type { Knobs } from '../knobs';
 import { wakeEnqueuer, type EnqueuerStartOptions } from './client';
-import { migrationTally, type MigrationTally } from './queries';
+import { failedMigrationNames, migrationTally, type MigrationTally } from '../store/eligible';
 
 export interface RunToCompletionOptions {
   client: Client;
@@ -68,7 +67,6 @@ export async function runToCompletion(options: RunToCompletionOptions): Promise<
     const tally = await migrationTally(options.pool);
     options.onProgress?.({ ...tally, elapsedMs: Date.now() - t0 });
     if (tally.byStatus.active === 0 && tally.byStatus.running === 0) {
-      const { rows } = await options.pool.query(`SELECT name FROM bbm.migrations WHERE status = ${MigrationStatus.FAILED} ORDER BY id`);
       const finished = tally.byStatus.finished ?? 0;
       const failed = tally.byStatus.failed ?? 0;
       const paused = tally.byStatus.paused ?? 0;
@@ -77,7 +75,7 @@ export async function runToCompletion(options: RunToCompletionOptions): Promise<
         failed,
         paused,
         total: tally.total,
-        failedMigrations: rows.map((r) => String(r.name)),
+        failedMigrations: await failedMigrationNames(options.pool),
         resumed,
         durationMs: Date.now() - t0,
         ok: failed === 0 && paused === 0,

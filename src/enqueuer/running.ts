@@ -1,6 +1,7 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { WORKFLOW_TYPES } from '../contract/workflows';
-import { repositoryFromWorkflowId, repositoryWorkflowId } from '../contract/ids';
+import { repositoryFromWorkflowId } from '../contract/ids';
+import { describeRepositoryWorkflow } from '../repository/workflow';
 
 /** Visibility query for the repository workflows running on a task queue. */
 export function runningRepositoriesQuery(taskQueue: string): string {
@@ -73,13 +74,8 @@ export async function runningRepositories(client: Client, input: RunningInput): 
 }
 
 async function describe(client: Client, repository: string): Promise<{ running: boolean; runId?: string }> {
-  try {
-    const d = await client.workflow.getHandle(repositoryWorkflowId(repository)).describe();
-    return { running: d.status.name === 'RUNNING', runId: d.runId };
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return { running: false };
-    throw err;
-  }
+  const d = await describeRepositoryWorkflow(client, repository);
+  return { running: d?.status === 'RUNNING', runId: d?.runId };
 }
 
 async function waitForClose(

@@ -1,8 +1,6 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Knobs } from '../knobs';
-import { repositoryWorkflowId } from '../contract/ids';
-import { SA } from '../contract/search-attributes';
-import { WORKFLOW_TYPES, type RepositoryWorkflow } from '../contract/workflows';
+import { startRepositoryWorkflow } from '../repository/workflow';
 
 export interface StartRepositoriesInput {
   taskQueue: string;
@@ -36,20 +34,13 @@ export async function startRepositories(client: Client, input: StartRepositories
   const startedBefore = new Set(input.startedBefore ?? []);
   const outcome = new Map<string, 'started' | 'already'>();
   const startOne = async (repository: string): Promise<void> => {
-    try {
-      await client.workflow.start<RepositoryWorkflow>(WORKFLOW_TYPES.repository, {
-        workflowId: repositoryWorkflowId(repository),
-        taskQueue: input.taskQueue,
-        args: [{ repository, ...(input.knobs && Object.keys(input.knobs).length > 0 ? { knobs: input.knobs } : {}) }],
-        typedSearchAttributes: [{ key: SA.repository, value: repository }],
-        staticSummary: `Started by the bbm enqueuer (${input.reason})`,
-      });
-      outcome.set(repository, 'started');
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      // A retry of this call finds its own earlier starts running: those still count as started.
-      outcome.set(repository, startedBefore.has(repository) ? 'started' : 'already');
-    }
+    const { started } = await startRepositoryWorkflow(client, repository, {
+      taskQueue: input.taskQueue,
+      knobs: input.knobs,
+      summary: `Started by the bbm enqueuer (${input.reason})`,
+    });
+    // A retry of this call finds its own earlier starts running: those still count as started.
+    outcome.set(repository, started || startedBefore.has(repository) ? 'started' : 'already');
   };
   const inOrder = (kind: 'started' | 'already'): string[] => input.repositories.filter((r) => outcome.get(r) === kind);
   for (let i = 0; i < input.repositories.length; i += START_CONCURRENCY) {

@@ -5,7 +5,7 @@ import { idText, num, numOrNull, type JobRow, type Queryable } from './types';
 /** Named queries over bbm.jobs. */
 
 const COLUMNS = `id, migration_id, min_value, max_value, status, attempts, retry_base, failure_error_code, last_error, rows_affected,
-  created_at, started_at, finished_at, duration_ms`;
+  cursor_id, sub_batches, created_at, started_at, finished_at, duration_ms`;
 
 export function toJob(r: Record<string, unknown>): JobRow {
   return {
@@ -19,6 +19,8 @@ export function toJob(r: Record<string, unknown>): JobRow {
     failureErrorCode: numOrNull(r.failure_error_code),
     lastError: (r.last_error as string | null) ?? null,
     rowsAffected: fromDb(r.rows_affected),
+    cursorId: r.cursor_id === null || r.cursor_id === undefined ? null : String(r.cursor_id),
+    subBatches: num(r.sub_batches ?? 0),
     createdAt: r.created_at as Date,
     startedAt: (r.started_at as Date | null) ?? null,
     finishedAt: (r.finished_at as Date | null) ?? null,
@@ -84,32 +86,41 @@ export async function markJobFailed(db: Queryable, id: string, failureCode: numb
 export interface JobCounts {
   active: number;
   failed: number;
-  /** The range of the most recent job, for "current range" displays, as exact decimal text. */
-  lastRange: { start: string | null; end: string | null } | null;
+  /** The range of the most recent job, for "current range" displays, as exact decimal text; `cursor`: its sub-batch cursor. */
+  lastRange: { start: string | null; end: string | null; cursor: string | null } | null;
   /** last_error of the newest failed job (what an operator needs after a failure). */
   lastError: string | null;
 }
 
 /**
- * Active and failed jobs (few, and behind partial indexes) and the latest range. Finished jobs
- * are counted on the migration row instead, so this stays cheap however long a migration runs.
+ * The three per-migration columns of JobCounts as scalar subqueries over `migrationId`, an SQL
+ * expression (`$1`, or `m.id` inside a query over bbm.migrations m). Active and failed jobs are
+ * few and behind partial indexes; finished jobs are counted on the migration row instead, so this
+ * stays cheap however long a migration runs.
  */
-export async function jobCounts(db: Queryable, migrationId: string): Promise<JobCounts> {
-  const { rows } = await db.query(
-    `SELECT (SELECT count(*) FROM bbm.jobs WHERE migration_id = $1 AND status = ${JobStatus.ACTIVE}) AS active,
-            (SELECT count(*) FROM bbm.jobs WHERE migration_id = $1 AND status = ${JobStatus.FAILED}) AS failed,
-            (SELECT json_build_object('start', min_value::text, 'end', max_value::text) FROM bbm.jobs WHERE migration_id = $1 ORDER BY id DESC LIMIT 1) AS last_range,
-            (SELECT last_error FROM bbm.jobs WHERE migration_id = $1 AND status = ${JobStatus.FAILED} ORDER BY id DESC LIMIT 1) AS last_error`,
-    [migrationId],
-  );
-  const r = rows[0] ?? {};
+export function jobCountsColumns(migrationId: string): string {
   // As text: a JSON number would be parsed into a JS number and lose digits beyond 2^53.
+  return `(SELECT count(*) FROM bbm.jobs j WHERE j.migration_id = ${migrationId} AND j.status = ${JobStatus.ACTIVE}) AS jobs_active,
+    (SELECT count(*) FROM bbm.jobs j WHERE j.migration_id = ${migrationId} AND j.status = ${JobStatus.FAILED}) AS jobs_failed,
+    (SELECT json_build_object('start', j.min_value::text, 'end', j.max_value::text, 'cursor', j.cursor_id::text) FROM bbm.jobs j
+      WHERE j.migration_id = ${migrationId} ORDER BY j.id DESC LIMIT 1) AS jobs_last_range,
+    (SELECT j.last_error FROM bbm.jobs j WHERE j.migration_id = ${migrationId} AND j.status = ${JobStatus.FAILED} ORDER BY j.id DESC LIMIT 1) AS jobs_last_error`;
+}
+
+/** JobCounts from a row that selected jobCountsColumns. */
+export function toJobCounts(r: Record<string, unknown>): JobCounts {
   return {
-    active: num(r.active ?? 0),
-    failed: num(r.failed ?? 0),
-    lastRange: (r.last_range as JobCounts['lastRange']) ?? null,
-    lastError: (r.last_error as string | null) ?? null,
+    active: num(r.jobs_active ?? 0),
+    failed: num(r.jobs_failed ?? 0),
+    lastRange: (r.jobs_last_range as JobCounts['lastRange']) ?? null,
+    lastError: (r.jobs_last_error as string | null) ?? null,
   };
+}
+
+/** Active and failed jobs, the latest range and the newest failure of one migration. */
+export async function jobCounts(db: Queryable, migrationId: string): Promise<JobCounts> {
+  const { rows } = await db.query(`SELECT ${jobCountsColumns('$1')}`, [migrationId]);
+  return toJobCounts(rows[0] ?? {});
 }
 
 /** Give a migration's failed jobs a fresh attempt budget (retry / re-run), keeping their stored attempts. */

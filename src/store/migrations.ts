@@ -1,3 +1,4 @@
+import { DEFAULT_SUB_BATCH_PAUSE_MS } from '../contract/sub-batches';
 import { MigrationStatus } from '../engine/constants';
 import { fromDb, fromDbOrNull } from '../engine/int8';
 import { idText, num, numOrNull, type MigrationRow, type Queryable } from './types';
@@ -5,7 +6,7 @@ import { idText, num, numOrNull, type MigrationRow, type Queryable } from './typ
 /** Named queries over bbm.migrations. */
 
 const COLUMNS = `id, name, repository, job_name, table_name, column_name, work_args, min_value, max_value, batch_size,
-  batching_strategy, status, failure_error_code, total_tuple_count, rows_processed, jobs_finished, covered_ids, created_at, updated_at, started_at, finished_at`;
+  sub_batch_size, sub_batch_pause_ms, batching_strategy, status, failure_error_code, total_tuple_count, rows_processed, jobs_finished, covered_ids, created_at, updated_at, started_at, finished_at`;
 
 export function toMigration(r: Record<string, unknown>): MigrationRow {
   return {
@@ -19,6 +20,8 @@ export function toMigration(r: Record<string, unknown>): MigrationRow {
     minValue: fromDb(r.min_value),
     maxValue: fromDbOrNull(r.max_value),
     batchSize: num(r.batch_size),
+    subBatchSize: numOrNull(r.sub_batch_size),
+    subBatchPauseMs: num(r.sub_batch_pause_ms ?? DEFAULT_SUB_BATCH_PAUSE_MS),
     batchingStrategy: String(r.batching_strategy),
     status: num(r.status),
     failureErrorCode: numOrNull(r.failure_error_code),
@@ -43,6 +46,10 @@ export interface NewMigration {
   minValue: bigint;
   maxValue: bigint | null;
   batchSize: number;
+  /** @default null (one transaction per job) */
+  subBatchSize?: number | null;
+  /** @default DEFAULT_SUB_BATCH_PAUSE_MS */
+  subBatchPauseMs?: number;
   batchingStrategy: string;
   totalTupleCount: bigint | null;
   status: MigrationStatus;
@@ -51,8 +58,8 @@ export interface NewMigration {
 export async function insertMigration(db: Queryable, m: NewMigration): Promise<MigrationRow> {
   const { rows } = await db.query(
     `INSERT INTO bbm.migrations (name, repository, job_name, table_name, column_name, work_args, min_value, max_value,
-       batch_size, batching_strategy, total_tuple_count, status)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${COLUMNS}`,
+       batch_size, batching_strategy, total_tuple_count, status, sub_batch_size, sub_batch_pause_ms)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING ${COLUMNS}`,
     [
       m.name,
       m.repository,
@@ -66,6 +73,8 @@ export async function insertMigration(db: Queryable, m: NewMigration): Promise<M
       m.batchingStrategy,
       m.totalTupleCount,
       m.status,
+      m.subBatchSize ?? null,
+      m.subBatchPauseMs ?? DEFAULT_SUB_BATCH_PAUSE_MS,
     ],
   );
   return toMigration(rows[0]);
@@ -160,16 +169,6 @@ export async function transitionMigrations(
       WHERE ($1::text IS NULL OR repository = $1) AND ($2::text IS NULL OR name = $2) AND status = ANY($3::smallint[])
       RETURNING name`,
     [filter.repository ?? null, filter.name ?? null, from, to],
-  );
-  return rows.map((r) => String(r.name)).sort();
-}
-
-export async function setBatchSize(db: Queryable, filter: { repository?: string; name?: string }, batchSize: number): Promise<string[]> {
-  const { rows } = await db.query(
-    `UPDATE bbm.migrations SET batch_size = $3, updated_at = now()
-      WHERE ($1::text IS NULL OR repository = $1) AND ($2::text IS NULL OR name = $2)
-        AND status NOT IN (${MigrationStatus.FINISHED}) RETURNING name`,
-    [filter.repository ?? null, filter.name ?? null, batchSize],
   );
   return rows.map((r) => String(r.name)).sort();
 }

@@ -21,6 +21,10 @@ export interface MigrationRow {
   /** NULL for the NULL strategy. */
   maxValue: bigint | null;
   batchSize: number;
+  /** Rows per sub-batch; null: each job is one transaction. See src/contract/sub-batches.ts. */
+  subBatchSize: number | null;
+  /** Sleep between two sub-batches of a job, ms. */
+  subBatchPauseMs: number;
   batchingStrategy: string;
   status: number;
   failureErrorCode: number | null;
@@ -47,6 +51,13 @@ export interface JobRow {
   failureErrorCode: number | null;
   lastError: string | null;
   rowsAffected: bigint;
+  /**
+   * Serial strategy: the last id whose sub-batch has committed (decimal string: a Postgres
+   * bigint), null before the first. A retry starts after it.
+   */
+  cursorId: string | null;
+  /** Sub-batches committed over all attempts. */
+  subBatches: number;
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;

@@ -23,10 +23,18 @@ export async function connectClient(config: BbmConfig): Promise<Client> {
   }
 }
 
-/** The worker's own connection (Rust core). */
+/**
+ * The worker's own connection (Rust core). With DNS load balancing on (the default), a host name
+ * with one address per frontend gives a connection to each and calls are spread over them, so
+ * losing one frontend does not stop the worker (test/faults/cluster.test.ts).
+ */
 export async function connectWorker(config: BbmConfig): Promise<NativeConnection> {
+  const { dnsRefreshSeconds } = config.temporal;
   try {
-    return await NativeConnection.connect(config.temporal.connectionOptions);
+    return await NativeConnection.connect({
+      ...config.temporal.connectionOptions,
+      dnsLoadBalancingConfig: dnsRefreshSeconds > 0 ? { resolutionInterval: dnsRefreshSeconds * 1000 } : null,
+    });
   } catch (err) {
     throw unreachable(config, err);
   }

@@ -13,6 +13,7 @@ import { connectClient } from '../../src/temporal/connection';
 import { repositoryWorkflowId } from '../../src/contract/ids';
 import { repositoryMigration } from '../../workflows/repository';
 import { createTestDatabase } from '../helpers/db';
+import { testEnv } from '../helpers/env';
 import { uniqueTaskQueue } from '../helpers/temporal';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
 import { assertExactlyOnce, createCounterTable, rowsProcessed, waitFor } from './lib/data';
@@ -20,7 +21,7 @@ import { assertExactlyOnce, createCounterTable, rowsProcessed, waitFor } from '.
 const ROWS = 100_000;
 
 test('the Temporal server restarting mid-migration (file-backed) loses nothing: the worker reconnects and every row is incremented once', async (t) => {
-  const binary = process.env.BBM_TEST_TEMPORAL_CLI;
+  const binary = testEnv.temporalCli;
   assert.ok(binary, 'BBM_TEST_TEMPORAL_CLI is set by test/run.ts');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bbm-temporal-restart-'));
   const dbFile = path.join(dir, 'temporal.db');

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { after } from 'node:test';
 import { Client, type Pool } from 'pg';
 import { createPool } from '../../src/db/pool';
+import { testEnv } from './env';
 
 const beforePoolEnd: (() => Promise<void>)[] = [];
 
@@ -16,12 +17,6 @@ export interface TestDatabase {
   name: string;
 }
 
-function env(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run tests through \`npm test\` (test/run.ts), which starts the services.`);
-  return value;
-}
-
 /**
  * A fresh database at the latest bbm schema, copied from the run's template, with a pool that is
  * closed after the file's tests. Databases are left in place (the run's server is thrown away),
@@ -29,11 +24,11 @@ function env(name: string): string {
  */
 export async function createTestDatabase(label = 'db'): Promise<TestDatabase> {
   const name = `t_${label.replace(/\W/g, '_').slice(0, 30)}_${randomBytes(4).toString('hex')}`;
-  const adminUrl = env('BBM_TEST_ADMIN_URL');
+  const adminUrl = testEnv.adminUrl;
   const admin = new Client({ connectionString: adminUrl });
   await admin.connect();
   try {
-    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${env('BBM_TEST_TEMPLATE_DB')}`);
+    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${testEnv.templateDb}`);
   } finally {
     await admin.end();
   }
@@ -56,4 +51,10 @@ export async function createItems(pool: Pool, name: string, ids: number[] | numb
   await pool.query(`CREATE TABLE ${name} (id bigint PRIMARY KEY, payload text, copy text, counter integer NOT NULL DEFAULT 0)`);
   await pool.query(`INSERT INTO ${name} (id, payload) SELECT i, 'p' || i FROM unnest($1::bigint[]) AS i`, [list]);
   await pool.query(`ANALYZE ${name}`);
+}
+
+/** Lowest and highest `counter` and the row count of `table`: every row at 1 means each was applied exactly once. */
+export async function counters(pool: Pool, table = 'items'): Promise<{ lo: number; hi: number; n: number }> {
+  const { rows } = await pool.query(`SELECT min(counter)::int AS lo, max(counter)::int AS hi, count(*)::int AS n FROM ${table}`);
+  return rows[0];
 }

@@ -2,18 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { after } from 'node:test';
 import { Client, type Pool } from 'pg';
 import { createPool } from '../../src/db/pool';
-import { BUILTIN_WORK } from '../../src/engine/builtin-work';
 import { defineMigration, type MigrationDefinition } from '../../src/engine/definitions';
 import { executeJob } from '../../src/engine/execute-job';
 import { findJob, type FindJobInput } from '../../src/engine/find-job';
 import { acquireLease } from '../../src/engine/lease';
-import { WorkRegistry, type WorkContext, type WorkFunction } from '../../src/engine/registry';
+import type { WorkRegistry, WorkContext, WorkFunction } from '../../src/engine/registry';
 import type { FindJobResult, JobDescriptor } from '../../src/engine/types';
 import { ErrorCode, isBbmError } from '../../src/errors';
 import { listJobs } from '../../src/store/jobs';
 import { releaseLease } from '../../src/store/leases';
 import { migrationByName } from '../../src/store/migrations';
 import type { JobRow, MigrationRow } from '../../src/store/types';
+import { testEnv } from './env';
 
 /**
  * Drives the engine the way the anchor's synchronous worker does (find, execute, repeat), with
@@ -40,10 +40,7 @@ export interface StepResult {
   error?: string;
 }
 
-/** The built-in work functions plus `extra`. */
-export function registryWith(...extra: WorkFunction[]): WorkRegistry {
-  return new WorkRegistry([...BUILTIN_WORK, ...extra]);
-}
+export { registryWith } from './work';
 
 /** A work function defined inline by a test. */
 export function work(name: string, run: (ctx: WorkContext) => Promise<number>): WorkFunction {
@@ -123,10 +120,7 @@ export async function jobSummary(pool: Pool, name: string): Promise<Array<[strin
   return (await jobsOf(pool, name)).map((j) => [j.minValue?.toString() ?? null, j.maxValue?.toString() ?? null, j.attempts, j.status]);
 }
 
-export async function counters(pool: Pool, table = 'items'): Promise<{ lo: number; hi: number; n: number }> {
-  const { rows } = await pool.query(`SELECT min(counter)::int AS lo, max(counter)::int AS hi, count(*)::int AS n FROM ${table}`);
-  return rows[0];
-}
+export { counters } from './db';
 
 export interface Deferred<T = void> {
   promise: Promise<T>;
@@ -141,8 +135,7 @@ export function deferred<T = void>(): Deferred<T> {
 
 /** A brand-new database without bbm's schema (for schema migration tests); its pools end after the file. */
 export async function createEmptyDatabase(label: string): Promise<{ url: string; pool(max?: number): Pool }> {
-  const adminUrl = process.env.BBM_TEST_ADMIN_URL;
-  if (!adminUrl) throw new Error('BBM_TEST_ADMIN_URL is not set: run tests through `npm test`.');
+  const adminUrl = testEnv.adminUrl;
   const name = `e_${label.replace(/\W/g, '_').slice(0, 30)}_${randomBytes(4).toString('hex')}`;
   const admin = new Client({ connectionString: adminUrl });
   await admin.connect();

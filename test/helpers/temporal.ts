@@ -7,6 +7,7 @@ import { BUILTIN_WORK } from '../../src/engine/builtin-work';
 import { createLogger } from '../../src/logger';
 import { createBbmWorker, type BbmWorker } from '../../src/worker';
 import { stopBeforePoolsEnd, type TestDatabase } from './db';
+import { testEnv } from './env';
 
 export interface TestWorker extends BbmWorker {
   config: BbmConfig;
@@ -32,7 +33,7 @@ export async function startTestWorker(
   const config = resolveConfig(process.env, {
     databaseUrl: db.url,
     taskQueue,
-    logLevel: options.logLevel ?? process.env.BBM_TEST_LOG_LEVEL ?? 'silent',
+    logLevel: options.logLevel ?? testEnv.logLevel,
   });
   // Tests that assert on log lines pass their own stream.
   const logger = createLogger({ level: config.logLevel, pretty: false, destination: options.logDestination ?? process.stderr });
@@ -41,7 +42,7 @@ export async function startTestWorker(
     pool: db.pool,
     logger,
     registry: options.registry ?? new WorkRegistry([...BUILTIN_WORK]),
-    workflowBundle: { codePath: requireEnv('BBM_TEST_WORKFLOW_BUNDLE') },
+    workflowBundle: { codePath: testEnv.workflowBundle },
   });
   const running = built.worker.run();
   let stopped = false;
@@ -63,10 +64,4 @@ export async function testClient(): Promise<Client> {
   const client = await connectClient(resolveConfig(process.env));
   after(() => client.connection.close());
   return client;
-}
-
-function requireEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run tests through \`npm test\`.`);
-  return value;
 }

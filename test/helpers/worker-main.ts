@@ -10,6 +10,7 @@ import { resolveConfig } from '../../src/config';
 import { createPool } from '../../src/db/pool';
 import { createLogger } from '../../src/logger';
 import { createBbmWorker } from '../../src/worker';
+import { testEnv } from './env';
 
 const READY_LINE = 'bbm-worker ready';
 
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
   if (!config.databaseUrl) throw new Error('worker-main needs DATABASE_URL');
   const logger = createLogger({ level: config.logLevel, pretty: false, destination: process.stderr });
   const pool = createPool({ url: config.databaseUrl, max: config.poolSize, applicationName: 'bbm-test-worker' });
-  const bundle = process.env.BBM_TEST_WORKFLOW_BUNDLE;
+  const bundle = testEnv.workflowBundleIfBuilt;
   const built = await createBbmWorker({
     config,
     pool,

@@ -13,6 +13,8 @@ export interface SpawnWorkerOptions {
   env?: Record<string, string | undefined>;
   /** @default 60000 */
   readyTimeoutMs?: number;
+  /** Run it through another program, e.g. with a private /etc/hosts (src/dev/frontends-name.ts). */
+  wrap?: (command: string, args: string[]) => { command: string; args: string[] };
 }
 
 export interface WorkerProcess {
@@ -47,7 +49,10 @@ export async function spawnWorker(options: SpawnWorkerOptions): Promise<WorkerPr
     DATABASE_URL: options.databaseUrl,
     BBM_TASK_QUEUE: options.taskQueue,
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const { command, args } = options.wrap
+    ? options.wrap(process.execPath, ['--import', 'tsx', ENTRY])
+    : { command: process.execPath, args: ['--import', 'tsx', ENTRY] };
+  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   const lines: string[] = [];
   let exitedFlag = false;

@@ -7,6 +7,7 @@ import { redactUrl, withTemporalAddress, type BbmConfig } from '../../config';
 import { checkConnection, createPool } from '../../db/pool';
 import { migrateSchema } from '../../db/schema';
 import { startDevStack, type DevStack } from '../../dev/stack';
+import { startClusterStack, type ClusterStack } from '../../dev/cluster-stack';
 import { runDemo } from '../../demo';
 import { createLogger, type Logger } from '../../logger';
 import { action } from '../action';
@@ -24,6 +25,8 @@ interface DevOptions {
   direct?: boolean;
   exitWhenDone?: boolean;
   workModule?: string;
+  /** Nodes of a local Temporal cluster on Postgres instead of the dev server (`--cluster` alone: 3). */
+  cluster?: number | true;
 }
 
 export function registerDev(program: Command): void {
@@ -39,6 +42,11 @@ export function registerDev(program: Command): void {
     .option('--direct', 'demo: start every repository workflow directly instead of through the enqueuer')
     .option('--exit-when-done', 'demo: stop everything and exit once the demo has finished (exit 3 if a migration failed)')
     .option('--work-module <path>', 'module exporting your work functions, for the in-process worker')
+    .option(
+      '--cluster [nodes]',
+      'run Temporal as a cluster of N server nodes (default 3) on Postgres persistence and visibility, as in production, instead of the dev server',
+      integerIn(1, 9),
+    )
     .action(action<DevOptions>((ctx, _args, opts) => dev(ctx, opts)));
 }
 
@@ -74,8 +82,16 @@ async function dev(ctx: CliContext, opts: DevOptions): Promise<number> {
   let pool: Pool | undefined;
   let worker: RunningWorker | undefined;
   try {
-    out.line('bbm dev: starting Postgres and the Temporal dev server (first run: may build the Temporal CLI)...');
-    stack = await startDevStack({ config: base, logger: consoleLogger, ephemeral: false, ui: true });
+    if (opts.cluster) {
+      const nodes = opts.cluster === true ? 3 : opts.cluster;
+      out.line(
+        `bbm dev: starting Postgres and a ${nodes}-node Temporal cluster (first run: builds the Temporal server, schema tool and UI with Go)...`,
+      );
+      stack = await startClusterStack({ config: base, logger: consoleLogger, ephemeral: false, nodes, ui: true });
+    } else {
+      out.line('bbm dev: starting Postgres and the Temporal dev server (first run: may build the Temporal CLI)...');
+      stack = await startDevStack({ config: base, logger: consoleLogger, ephemeral: false, ui: true });
+    }
     if (signalled) return exitFor(signalled);
     const config: BbmConfig = withTemporalAddress({ ...base, databaseUrl: stack.databaseUrl }, stack.temporalAddress);
     pool = createPool({ url: stack.databaseUrl, max: config.poolSize, applicationName: 'bbm-dev' });
@@ -144,6 +160,7 @@ function printBanner(
   if (stack.uiUrl) rows.push(['Temporal web UI', `${stack.uiUrl}/namespaces/${ns}/workflows`]);
   rows.push(['Postgres', redactUrl(stack.databaseUrl)]);
   rows.push(['Temporal', `${stack.temporalAddress} (namespace ${config.temporal.namespace}, task queue ${config.taskQueue})`]);
+  if ('cluster' in stack) rows.push(['Cluster frontends', (stack as ClusterStack).cluster.frontends.join(', ')]);
   if (worker.metricsServer) rows.push(['Worker metrics', `http://127.0.0.1:${worker.metricsServer.port}/metrics`]);
   if (logFile) rows.push(['Worker logs', logFile]);
   rows.push(['State kept in', config.dataDir]);

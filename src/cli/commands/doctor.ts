@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { schemaVersion } from '../../db/schema';
 import { isBbmError } from '../../errors';
 import { SEARCH_ATTRIBUTES } from '../../contract/search-attributes';
 import { WORKFLOW_TYPES, type HealthCheckWorkflow } from '../../contract/workflows';
@@ -62,10 +61,8 @@ async function runChecks(ctx: CliContext, timeoutMs: number): Promise<Check[]> {
   });
 
   try {
-    const pool = await ctx.db();
-    const { rows } = await pool.query("SELECT current_setting('server_version') AS v, current_database() AS db");
-    checks.push({ check: 'postgres', ok: true, detail: `PostgreSQL ${rows[0].v}, database ${rows[0].db} (${ctx.describeDatabase()})` });
-    const version = await schemaVersion(pool);
+    const { serverVersion, database, schemaVersion: version } = await ctx.databaseInfo();
+    checks.push({ check: 'postgres', ok: true, detail: `PostgreSQL ${serverVersion}, database ${database} (${ctx.describeDatabase()})` });
     checks.push(
       version > 0
         ? { check: 'bbm schema', ok: true, detail: `version ${version}` }

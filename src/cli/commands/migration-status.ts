@@ -1,12 +1,8 @@
 import type { Command } from 'commander';
-import type { Pool } from 'pg';
-import { notFound } from '../../errors';
-import { migrationProgress } from '../../engine/progress';
-import type { MigrationProgress } from '../../engine/types';
-import { listMigrations, migrationByName } from '../../store/migrations';
+import { overall, type MigrationProgress } from '../../repository';
 import { action } from '../action';
 import { ExitCode } from '../exit-codes';
-import { formatCount, formatDuration, formatPercent, renderFields, renderTable } from '../output';
+import { formatCount, formatDuration, formatPercent, renderFields, renderTable, subBatchText } from '../output';
 import { duration } from '../parse';
 import { ProgressView } from '../progress';
 
@@ -25,8 +21,8 @@ export function registerMigrationStatus(group: Command): void {
     .option('--repository <key>', 'only this repository (without a name)')
     .action(
       action<StatusOptions>(async (ctx, [name], opts) => {
-        const pool = await ctx.db();
-        const load = (): Promise<MigrationProgress[]> => selectProgress(pool, name, opts.repository);
+        const repositories = ctx.repositories();
+        const load = (): Promise<MigrationProgress[]> => repositories.progress({ name, repository: name ? undefined : opts.repository });
         let progress = await load();
         if (!opts.watch) {
           ctx.out.result(name ? progress[0] : progress, () => (name ? renderOne(progress[0] as MigrationProgress) : renderAll(progress)));
@@ -67,41 +63,6 @@ export function registerMigrationStatus(group: Command): void {
     );
 }
 
-async function selectProgress(pool: Pool, name: string | undefined, repository: string | undefined): Promise<MigrationProgress[]> {
-  if (name) {
-    const row = await migrationByName(pool, name);
-    if (!row) throw notFound(name);
-    const p = await migrationProgress(pool, row);
-    return p ? [p] : [];
-  }
-  const out: MigrationProgress[] = [];
-  for (const row of await listMigrations(pool, { repository })) {
-    const p = await migrationProgress(pool, row);
-    if (p) out.push(p);
-  }
-  return out;
-}
-
-/** The selection as one bar: percent weighted by each migration's size (floats, display only); rows summed exactly. */
-export function overall(progress: MigrationProgress[]): { fraction: number; rows: bigint; detail: string } {
-  let weight = 0;
-  let done = 0;
-  let rows = 0n;
-  const counts: Record<string, number> = {};
-  for (const p of progress) {
-    const w = Math.max(1, Number(p.totalEstimate ?? 1));
-    weight += w;
-    done += (w * p.percent) / 100;
-    rows += BigInt(p.rowsProcessed);
-    counts[p.status] = (counts[p.status] ?? 0) + 1;
-  }
-  const detail = ['finished', 'running', 'active', 'paused', 'failed']
-    .filter((s) => counts[s])
-    .map((s) => `${counts[s]} ${s}`)
-    .join(', ');
-  return { fraction: weight === 0 ? 0 : done / weight, rows, detail };
-}
-
 function renderAll(progress: MigrationProgress[]): string {
   if (progress.length === 0) return 'No migrations yet. Define one with `bbm migrations create`.';
   return renderTable(
@@ -121,11 +82,10 @@ function renderAll(progress: MigrationProgress[]): string {
 }
 
 function renderOne(p: MigrationProgress): string {
-  const range = p.currentRange
-    ? p.currentRange.start === null
-      ? 'next NULL rows'
-      : `${p.currentRange.start}..${p.currentRange.end}`
-    : null;
+  const r = p.currentRange;
+  // A job part-done in sub-batches shows how far it got.
+  const partDone = r?.cursor && r.cursor !== String(r.end) ? ` (sub-batches done through ${r.cursor})` : '';
+  const range = r ? (r.start === null ? 'next NULL rows' : `${r.start}..${r.end}${partDone}`) : null;
   return renderFields([
     ['migration', `${p.name} (#${p.id})`],
     ['repository', p.repository],
@@ -135,6 +95,7 @@ function renderOne(p: MigrationProgress): string {
     ['last range', range],
     ['last error', p.lastError],
     ['batch size', formatCount(p.batchSize)],
+    ['sub-batches', subBatchText(p.subBatchSize, p.subBatchPauseMs)],
     ['rate', p.rowsPerSecond === null ? null : `${formatCount(p.rowsPerSecond)} rows/s`],
     ['eta', p.status === 'finished' ? null : formatDuration(p.etaSeconds)],
     ['started', p.startedAt],

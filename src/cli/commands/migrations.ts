@@ -6,17 +6,14 @@ import { failureCodeName, migrationStatusName } from '../../engine/constants';
 import { defineMigration, type MigrationDefinition } from '../../engine/definitions';
 import { DEFINITION_CODES, definitionFileSchema } from '../../contract/definition-schema';
 import { problemOf } from '../../contract/schema-kit';
+import { BbmError, invalidInput } from '../../errors';
+import type { MigrationRow } from '../../repository';
 import { formatIdent } from '../../engine/identifiers';
 import { decimal } from '../../engine/int8';
-import { BbmError, invalidInput } from '../../errors';
-import { listMigrations } from '../../store/migrations';
-import type { MigrationRow } from '../../store/types';
 import { action } from '../action';
-import { formatCount, renderFields, renderTable } from '../output';
-import { collectArg, decimalInteger, integerIn, jsonObject } from '../parse';
+import { formatCount, renderFields, renderTable, subBatchText } from '../output';
+import { collectArg, decimalInteger, integerIn, jsonObject, subBatchFlag } from '../parse';
 import { loadWorkRegistry } from '../registry';
-import { registerMigrationControl } from './migration-control';
-import { registerMigrationStatus } from './migration-status';
 
 interface CreateOptions {
   file?: string;
@@ -27,6 +24,8 @@ interface CreateOptions {
   column?: string;
   strategy?: string;
   batchSize?: number;
+  subBatchSize?: number;
+  subBatchPauseMs?: number;
   minValue?: string;
   maxValue?: string;
   arg?: Record<string, unknown>;
@@ -35,7 +34,8 @@ interface CreateOptions {
   workModule?: string;
 }
 
-export function registerMigrations(program: Command): void {
+/** The `migrations` group with create and list; status and control add their commands to it (see program.ts). */
+export function registerMigrations(program: Command): Command {
   const group = program.command('migrations').description('define, inspect and control migrations');
 
   group
@@ -55,6 +55,12 @@ export function registerMigrations(program: Command): void {
     )
     .addOption(new Option('--strategy <strategy>', 'batching strategy (default serial)').choices(['serial', 'distinct', 'null']))
     .option('--batch-size <n>', 'rows per job; distinct: distinct values per job (default 1000)', integerIn(1, 1_000_000))
+    .option(
+      '--sub-batch-size <n>',
+      'rows per sub-batch, at most the batch size: each commits on its own, so row locks last one sub-batch (default: off, one transaction per job; GitLab uses 100)',
+      subBatchFlag('subBatchSize'),
+    )
+    .option('--sub-batch-pause-ms <ms>', 'pause between sub-batches, 0..60000 ms (default 100, as GitLab)', subBatchFlag('subBatchPauseMs'))
     .option('--min-value <n>', 'first value (serial, distinct; default 1); any integer of the column type, exactly', decimalInteger)
     .option('--max-value <n>', 'last value (serial, distinct; default: max(column) now)', decimalInteger)
     .option('--arg <key=value>', 'work function argument (repeatable), e.g. --arg from=payload --arg to=copy', collectArg)
@@ -83,7 +89,7 @@ export function registerMigrations(program: Command): void {
     .option('--repository <key>', 'only this repository')
     .action(
       action<{ repository?: string }>(async (ctx, _args, opts) => {
-        const rows = await listMigrations(await ctx.db(), { repository: opts.repository });
+        const rows = await ctx.repositories().migrations({ repository: opts.repository });
         ctx.out.result(rows.map(migrationJson), () =>
           rows.length === 0
             ? 'No migrations yet. Define one with `bbm migrations create`.'
@@ -105,8 +111,7 @@ export function registerMigrations(program: Command): void {
       }),
     );
 
-  registerMigrationStatus(group);
-  registerMigrationControl(group);
+  return group;
 }
 
 /** A file's fields, then flags on top; unknown file keys are refused (a typo must not be ignored). */
@@ -121,6 +126,8 @@ export function buildDefinition(opts: CreateOptions): MigrationDefinition {
     column: opts.column,
     strategy: opts.strategy,
     batchSize: opts.batchSize,
+    subBatchSize: opts.subBatchSize,
+    subBatchPauseMs: opts.subBatchPauseMs,
     minValue: opts.minValue,
     maxValue: opts.maxValue,
     paused: opts.paused,
@@ -165,6 +172,8 @@ export function migrationJson(m: MigrationRow): Record<string, unknown> {
     column: m.columnName,
     strategy: m.batchingStrategy,
     batchSize: m.batchSize,
+    subBatchSize: m.subBatchSize,
+    subBatchPauseMs: m.subBatchPauseMs,
     // bigint values are decimal strings in JSON (exact beyond 2^53; see src/engine/int8.ts).
     minValue: decimal(m.minValue),
     maxValue: decimal(m.maxValue),
@@ -187,6 +196,7 @@ function describeRow(m: MigrationRow): [string, string | number | null][] {
     ['strategy', m.batchingStrategy],
     ['range', rangeText(m)],
     ['batch size', formatCount(m.batchSize)],
+    ['sub-batches', subBatchText(m.subBatchSize, m.subBatchPauseMs)],
     ['rows (estimate)', formatCount(m.totalTupleCount)],
   ];
 }

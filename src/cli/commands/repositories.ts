@@ -1,23 +1,13 @@
-import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { REPOSITORY_KEY_PATTERN } from '../../contract/schemas';
-import { migrationProgress } from '../../engine/progress';
-import type { MigrationProgress } from '../../engine/types';
-import { BbmError, ErrorCode, invalidInput, isBbmError, unknownRepository } from '../../errors';
 import type { Knobs } from '../../knobs';
-import { listMigrations } from '../../store/migrations';
-import { repositoryWorkflowId } from '../../contract/ids';
-import { progressQuery, type RepositoryProgress } from '../../contract/messages';
-import type { RepositorySummary, RepositoryWorkflow } from '../../contract/workflows';
+import { overall, type RepositoryStatus } from '../../repository';
 import { action } from '../action';
+import { addCancelCommand } from '../cancel-command';
 import type { CliContext } from '../context';
 import { ExitCode } from '../exit-codes';
 import { formatCount, formatPercent, renderFields, renderTable } from '../output';
 import { checkedKnobs, collectKnob } from '../parse';
 import { ProgressView } from '../progress';
-import { repositoryWorkflowStatus } from '../temporal';
-import { addCancelCommand, startRepository } from './migration-control';
-import { overall } from './migration-status';
 
 interface StartOptions {
   knob?: Partial<Knobs>;
@@ -49,36 +39,24 @@ export function registerRepositories(program: Command): void {
   addCancelCommand(group.command('cancel <repository>'));
 }
 
-function checkKey(key: string): void {
-  if (!REPOSITORY_KEY_PATTERN.test(key))
-    throw invalidInput(`Repository key ${JSON.stringify(key)} is invalid: use letters, digits, _ . : / @ - (up to 200).`);
-}
-
 async function start(ctx: CliContext, key: string, opts: StartOptions): Promise<number> {
-  checkKey(key);
-  checkedKnobs(opts.knob);
-  if (ctx.config.databaseUrl && (await listMigrations(await ctx.db(), { repository: key })).length === 0) throw unknownRepository(key);
-  const client = await ctx.client();
-  const workflowId = repositoryWorkflowId(key);
-  const runId = await startRepository(client, ctx.config.taskQueue, key, { knobs: checkedKnobs(opts.knob), retryFailed: opts.retryFailed });
-  if (runId === undefined) {
-    throw new BbmError(
-      ErrorCode.ALREADY_RUNNING,
-      `Repository ${key} is already running (workflow ${workflowId}). Follow it with \`bbm repositories status ${key}\`.`,
-      { repository: key },
-    );
-  }
+  const repositories = ctx.repositories();
+  const { workflowId, runId } = await repositories.start(key, { knobs: checkedKnobs(opts.knob), retryFailed: opts.retryFailed });
+  const taskQueue = ctx.config.taskQueue;
   if (!opts.wait) {
-    ctx.out.result({ repository: key, workflowId, runId, taskQueue: ctx.config.taskQueue, started: true }, () =>
+    ctx.out.result({ repository: key, workflowId, runId, taskQueue, started: true }, () =>
       [
-        `Started repository ${key}: workflow ${workflowId} (run ${runId}) on task queue ${ctx.config.taskQueue}.`,
+        `Started repository ${key}: workflow ${workflowId} (run ${runId}) on task queue ${taskQueue}.`,
         `Follow it: bbm repositories status ${key}`,
       ].join('\n'),
     );
     return ExitCode.OK;
   }
   ctx.out.line(`Started repository ${key}: workflow ${workflowId} (run ${runId}).`);
-  const summary = await follow(ctx, client, key);
+  const view = new ProgressView({ out: ctx.out, title: key });
+  const summary = await repositories
+    .follow(key, (p) => view.update({ ...overall(p.migrations), detail: p.detail ? `${p.state}: ${p.detail}` : p.state }))
+    .finally(() => view.stop());
   ctx.out.result(
     summary,
     () =>
@@ -87,127 +65,73 @@ async function start(ctx: CliContext, key: string, opts: StartOptions): Promise<
   return summary.state === 'failed' ? ExitCode.MIGRATION_FAILED : ExitCode.OK;
 }
 
-/** Poll the progress query while waiting for the result. */
-async function follow(ctx: CliContext, client: Client, key: string): Promise<RepositorySummary> {
-  const handle = client.workflow.getHandle<RepositoryWorkflow>(repositoryWorkflowId(key));
-  const view = new ProgressView({ out: ctx.out, title: key });
-  let done = false;
-  const result = handle.result().finally(() => (done = true));
-  while (!done) {
-    try {
-      const p = await handle.query(progressQuery);
-      view.update({ ...overall(p.migrations), detail: p.detail ? `${p.state}: ${p.detail}` : p.state });
-    } catch {
-      // The workflow may be between runs (continue-as-new) or just closing; the next poll catches up.
-    }
-    await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, 1_000))]);
-  }
-  view.stop();
-  return result;
-}
-
 async function status(ctx: CliContext, key: string): Promise<number> {
-  checkKey(key);
-  const client = await ctx.client();
-  const workflowStatus = await repositoryWorkflowStatus(client, key);
-  let live: RepositoryProgress | undefined;
-  if (workflowStatus === 'RUNNING') {
-    try {
-      live = await client.workflow.getHandle(repositoryWorkflowId(key)).query(progressQuery);
-    } catch (err) {
-      // A query needs a worker to answer it; the database still knows the migrations' progress.
-      ctx.out.note(
-        `warning: the workflow did not answer the progress query (${(err as Error).message}); is a worker running? Showing the database's view.`,
-      );
-    }
+  const s = await ctx.repositories().status(key);
+  if (s.liveError) {
+    ctx.out.note(
+      `warning: the workflow did not answer the progress query (${s.liveError}); is a worker running? Showing the database's view.`,
+    );
   }
-  let migrations: MigrationProgress[] | undefined = live?.migrations;
-  if (!live && ctx.config.databaseUrl) {
-    const pool = await ctx.db();
-    migrations = [];
-    for (const m of await listMigrations(pool, { repository: key })) {
-      const p = await migrationProgress(pool, m);
-      if (p) migrations.push(p);
-    }
-  }
-  if (!workflowStatus && (!migrations || migrations.length === 0)) throw unknownRepository(key);
+  const { live } = s;
   const data = {
     repository: key,
-    workflowId: repositoryWorkflowId(key),
-    workflowStatus: workflowStatus ?? null,
+    workflowId: s.workflowId,
+    workflowStatus: s.workflowStatus,
     state: live?.state ?? null,
     detail: live?.detail ?? null,
     knobs: live?.knobs ?? null,
     totals: live?.totals ?? null,
-    migrations: migrations ?? [],
+    migrations: s.migrations,
   };
-  ctx.out.result(data, () => {
-    const fields: [string, string | number | null][] = [
-      ['repository', key],
-      ['workflow', `${data.workflowId} (${workflowStatus ? workflowStatus.toLowerCase() : 'never started'})`],
-    ];
-    if (live) {
-      fields.push(['state', live.detail ? `${live.state}: ${live.detail}` : live.state]);
-      fields.push([
-        'done so far',
-        `${formatCount(live.totals.jobs)} jobs, ${formatCount(live.totals.rows)} rows, ${formatCount(live.totals.batches)} batches, run ${live.totals.runs}`,
-      ]);
-      fields.push([
-        'knobs',
-        Object.entries(live.knobs)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(' '),
-      ]);
-    }
-    const table = renderTable(
-      ['MIGRATION', 'STATUS', 'PROGRESS', 'ROWS', 'JOBS DONE', 'FAILED JOBS'],
-      (migrations ?? []).map((m) => [
-        m.name,
-        m.failure ? `${m.status} (${m.failure})` : m.status,
-        formatPercent(m.percent),
-        formatCount(m.rowsProcessed),
-        formatCount(m.jobs.finished),
-        formatCount(m.jobs.failed),
-      ]),
-    );
-    return `${renderFields(fields)}\n\n${table}`;
-  });
+  ctx.out.result(data, () => `${renderFields(statusFields(s))}\n\n${migrationTable(s)}`);
   return ExitCode.OK;
 }
 
+function statusFields(s: RepositoryStatus): [string, string | number | null][] {
+  const fields: [string, string | number | null][] = [
+    ['repository', s.repository],
+    ['workflow', `${s.workflowId} (${s.workflowStatus ? s.workflowStatus.toLowerCase() : 'never started'})`],
+  ];
+  const { live } = s;
+  if (live) {
+    fields.push(['state', live.detail ? `${live.state}: ${live.detail}` : live.state]);
+    fields.push([
+      'done so far',
+      `${formatCount(live.totals.jobs)} jobs, ${formatCount(live.totals.rows)} rows, ${formatCount(live.totals.batches)} batches, run ${live.totals.runs}`,
+    ]);
+    fields.push([
+      'knobs',
+      Object.entries(live.knobs)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' '),
+    ]);
+  }
+  return fields;
+}
+
+function migrationTable(s: RepositoryStatus): string {
+  return renderTable(
+    ['MIGRATION', 'STATUS', 'PROGRESS', 'ROWS', 'JOBS DONE', 'FAILED JOBS'],
+    s.migrations.map((m) => [
+      m.name,
+      m.failure ? `${m.status} (${m.failure})` : m.status,
+      formatPercent(m.percent),
+      formatCount(m.rowsProcessed),
+      formatCount(m.jobs.finished),
+      formatCount(m.jobs.failed),
+    ]),
+  );
+}
+
 async function list(ctx: CliContext): Promise<number> {
-  const rows = await listMigrations(await ctx.db());
-  const byRepository = new Map<string, { migrations: number; statuses: Record<string, number> }>();
-  for (const m of rows) {
-    const entry = byRepository.get(m.repository) ?? { migrations: 0, statuses: {} };
-    const progress = await migrationProgress(await ctx.db(), m);
-    entry.migrations += 1;
-    const s = progress?.status ?? 'unknown';
-    entry.statuses[s] = (entry.statuses[s] ?? 0) + 1;
-    byRepository.set(m.repository, entry);
-  }
-  let client: Client | undefined;
-  try {
-    client = await ctx.client();
-  } catch (err) {
-    if (!isBbmError(err)) throw err;
-    ctx.out.note(`warning: ${err.message} Workflow status is not shown.`);
-  }
-  const out: { repository: string; migrations: number; statuses: Record<string, number>; workflowStatus: string | null }[] = [];
-  for (const [repository, entry] of [...byRepository.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-    out.push({
-      repository,
-      migrations: entry.migrations,
-      statuses: entry.statuses,
-      workflowStatus: client ? ((await repositoryWorkflowStatus(client, repository)) ?? null) : null,
-    });
-  }
-  ctx.out.result(out, () =>
-    out.length === 0
+  const { repositories, warning } = await ctx.repositories().list();
+  if (warning) ctx.out.note(`warning: ${warning}`);
+  ctx.out.result(repositories, () =>
+    repositories.length === 0
       ? 'No repositories yet: define a migration with `bbm migrations create`.'
       : renderTable(
           ['REPOSITORY', 'MIGRATIONS', 'STATUSES', 'WORKFLOW'],
-          out.map((r) => [
+          repositories.map((r) => [
             r.repository,
             r.migrations,
             Object.entries(r.statuses)

@@ -15,6 +15,7 @@ import { repositoryWorkflowId } from '../../../src/contract/ids';
 import { configureUpdate, pauseSignal, progressQuery, resumeSignal } from '../../../src/contract/messages';
 import { repositoryMigration } from '../../../workflows/repository';
 import { createTestDatabase } from '../../helpers/db';
+import { testEnv } from '../../helpers/env';
 import { startTestWorker, testClient, uniqueTaskQueue } from '../../helpers/temporal';
 import { createCounterTable, snapshot, waitFor } from './data';
 
@@ -25,7 +26,7 @@ const ROOT = path.join(__dirname, '..', '..', '..');
 export type Observed = string;
 
 export interface BadInputCase {
-  entry: 'Temporal CLI --input' | 'signal' | 'configure update' | 'defineMigration' | 'bbm CLI';
+  entry: 'Temporal CLI --input' | 'Temporal CLI update' | 'signal' | 'configure update' | 'defineMigration' | 'bbm CLI';
   what: string;
   /** The stable code the refusal must carry. */
   expected: string;
@@ -108,6 +109,42 @@ function viaUpdate(what: string, request: unknown, expected = 'INVALID_INPUT'): 
       }
       const after = await ctx.blocked.query(progressQuery);
       assert.deepEqual(after.knobs, before.knobs, `${what}: knobs changed`);
+      return observed;
+    },
+  };
+}
+
+/** The `configure` update sent by the Temporal CLI with raw JSON; observed as the failure type it prints. */
+function viaTemporalCliUpdate(what: string, input: string, expected: string): BadInputCase {
+  return {
+    entry: 'Temporal CLI update',
+    what,
+    expected,
+    async run(ctx) {
+      const before = await ctx.blocked.query(progressQuery);
+      let observed: string;
+      try {
+        await execFileAsync(ctx.temporalCli, [
+          'workflow',
+          'update',
+          'execute',
+          '--address',
+          ctx.temporalAddress,
+          '--namespace',
+          'default',
+          '--workflow-id',
+          repositoryWorkflowId(RUNNING_REPO),
+          '--name',
+          'configure',
+          '--input',
+          input,
+        ]);
+        observed = 'ACCEPTED';
+      } catch (err) {
+        const output = `${(err as { stderr?: string }).stderr ?? ''}${(err as { stdout?: string }).stdout ?? ''}`;
+        observed = /\b(INVALID_[A-Z_]+)\b/.exec(output)?.[1] ?? `no code in: ${output.trim().split('\n')[0]}`;
+      }
+      assert.deepEqual((await ctx.blocked.query(progressQuery)).knobs, before.knobs, `${what}: knobs changed`);
       return observed;
     },
   };
@@ -216,6 +253,15 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
   viaTemporalCli('unknown field batchSize (issue 10 item 5)', `{"repository":"${IDLE_REPO}","batchSize":-5}`),
   viaTemporalCli('retryFailed is not a boolean', `{"repository":"${IDLE_REPO}","retryFailed":"yes"}`),
   viaTemporalCli('health threshold of the wrong type ("1.5s")', `{"repository":"${IDLE_REPO}","knobs":{"maxReplicationLagMs":"1.5s"}}`),
+  viaTemporalCli(
+    'a sub-batch size among the knobs (it belongs to the migration)',
+    `{"repository":"${IDLE_REPO}","knobs":{"subBatchSize":10}}`,
+  ),
+
+  viaTemporalCliUpdate('subBatchSize 0', '{"subBatchSize":0}', 'INVALID_SUB_BATCH_SIZE'),
+  viaTemporalCliUpdate('subBatchSize "50" (a string)', '{"subBatchSize":"50"}', 'INVALID_SUB_BATCH_SIZE'),
+  viaTemporalCliUpdate('subBatchSize 500 above the stored batch size 100', '{"subBatchSize":500}', 'INVALID_SUB_BATCH_SIZE'),
+  viaTemporalCliUpdate('subBatchPauseMs -1', '{"subBatchPauseMs":-1}', 'INVALID_SUB_BATCH_PAUSE'),
 
   viaUpdate('maxJobPerBatch -1', { maxJobPerBatch: -1 }),
   viaUpdate('minDelayMs 5 > maxDelayMs 1', { minDelayMs: 5, maxDelayMs: 1 }),
@@ -230,6 +276,12 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
   viaUpdate('unknown field batchSzie next to a valid knob', { maxJobPerBatch: 2, batchSzie: 5 }),
   viaUpdate('maxWalArchiveBacklog -1', { maxWalArchiveBacklog: -1 }),
   viaUpdate('throttleOnVacuum "no"', { throttleOnVacuum: 'no' }),
+  viaUpdate('subBatchSize 1.5', { subBatchSize: 1.5 }, 'INVALID_SUB_BATCH_SIZE'),
+  viaUpdate('subBatchSize 2e6 (past 1,000,000)', { subBatchSize: 2_000_000 }, 'INVALID_SUB_BATCH_SIZE'),
+  viaUpdate('subBatchSize 60 above batchSize 50 of the same request', { batchSize: 50, subBatchSize: 60 }, 'INVALID_SUB_BATCH_SIZE'),
+  viaUpdate('subBatchSize 200 above the stored batch size 100', { subBatchSize: 200, maxJobPerBatch: 7 }, 'INVALID_SUB_BATCH_SIZE'),
+  viaUpdate('subBatchPauseMs "100" (a string)', { subBatchPauseMs: '100' }, 'INVALID_SUB_BATCH_PAUSE'),
+  viaUpdate('subBatchPauseMs 1e9 (past 60,000)', { subBatchPauseMs: 1e9 }, 'INVALID_SUB_BATCH_PAUSE'),
 
   viaSignal('pause with migration: 42', (h) => h.signal(pauseSignal, { migration: 42 as unknown as string })),
   viaSignal('pause naming no existing migration', (h) => h.signal(pauseSignal, { migration: 'no-such-migration' })),
@@ -253,6 +305,10 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
   viaDefine("batch size 'x'", { batchSize: 'x' }, 'INVALID_BATCH_SIZE'),
   viaDefine('maxValue 2^60 (not a safe integer)', { maxValue: 2 ** 60 }, 'INVALID_RANGE'),
   viaDefine('minValue above maxValue', { minValue: 10, maxValue: 1 }, 'INVALID_RANGE'),
+  viaDefine('sub-batch size 0', { subBatchSize: 0 }, 'INVALID_SUB_BATCH_SIZE'),
+  viaDefine("sub-batch size '10'", { subBatchSize: '10' }, 'INVALID_SUB_BATCH_SIZE'),
+  viaDefine('sub-batch size 200 above batch size 100', { batchSize: 100, subBatchSize: 200 }, 'INVALID_SUB_BATCH_SIZE'),
+  viaDefine('sub-batch pause 60001 ms', { subBatchPauseMs: 60_001 }, 'INVALID_SUB_BATCH_PAUSE'),
   viaDefine('unknown work function', { work: 'drop_everything' }, 'INVALID_JOB_SIGNATURE'),
   viaDefine('unknown table', { table: 'no_such_table' }, 'INVALID_TABLE'),
   viaDefine('unknown column', { column: 'no_such_column' }, 'INVALID_COLUMN'),
@@ -297,6 +353,34 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
       '-5',
     ],
     'INVALID_INPUT exit 2',
+  ),
+  ...(
+    [
+      ['--sub-batch-size 0', ['--sub-batch-size', '0'], 'INVALID_SUB_BATCH_SIZE exit 2'],
+      ['--sub-batch-size ten', ['--sub-batch-size', 'ten'], 'INVALID_SUB_BATCH_SIZE exit 2'],
+      ['--sub-batch-size 500 above --batch-size 100', ['--batch-size', '100', '--sub-batch-size', '500'], 'INVALID_SUB_BATCH_SIZE exit 2'],
+      ['--sub-batch-pause-ms -1', ['--sub-batch-pause-ms', '-1'], 'INVALID_SUB_BATCH_PAUSE exit 2'],
+    ] as const
+  ).map(([what, flags, expected]) =>
+    viaBbmCli(
+      `migrations create ${what}`,
+      [
+        'migrations',
+        'create',
+        '--name',
+        'cli-bad',
+        '--work',
+        'increment',
+        '--table',
+        'items',
+        '--column',
+        'id',
+        '--arg',
+        'target=counter',
+        ...flags,
+      ],
+      expected,
+    ),
   ),
   viaBbmCli(
     'migrations create --work drop_everything',
@@ -361,7 +445,7 @@ export async function badInputContext(label: string): Promise<BadInputContext> {
   await startTestWorker(db, { taskQueue, registry });
   const client = await testClient();
   const blocked = await startBlocked(client, taskQueue);
-  const temporalCli = process.env.BBM_TEST_TEMPORAL_CLI;
+  const temporalCli = testEnv.temporalCli;
   const temporalAddress = process.env.TEMPORAL_ADDRESS;
   assert.ok(temporalCli && temporalAddress, 'BBM_TEST_TEMPORAL_CLI and TEMPORAL_ADDRESS are set by test/run.ts');
   return { pool: db.pool, url: db.url, client, taskQueue, registry, blocked, temporalCli, temporalAddress };

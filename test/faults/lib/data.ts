@@ -81,9 +81,12 @@ export async function rowsProcessed(pool: Pool, names: string[]): Promise<number
 /** Everything a refused input must leave untouched: bbm's tables and the data. */
 export async function snapshot(pool: Pool, table: string): Promise<unknown> {
   const migrations = await pool.query(
-    'SELECT id, name, repository, status, batch_size, rows_processed, min_value, max_value, work_args, failure_error_code FROM bbm.migrations ORDER BY id',
+    `SELECT id, name, repository, status, batch_size, sub_batch_size, sub_batch_pause_ms, rows_processed, min_value, max_value, work_args,
+            failure_error_code FROM bbm.migrations ORDER BY id`,
   );
-  const jobs = await pool.query('SELECT id, migration_id, status, attempts, min_value, max_value FROM bbm.jobs ORDER BY id');
+  const jobs = await pool.query(
+    'SELECT id, migration_id, status, attempts, min_value, max_value, cursor_id, sub_batches FROM bbm.jobs ORDER BY id',
+  );
   const leases = await pool.query('SELECT repository, holder, token FROM bbm.leases ORDER BY repository');
   const data = await pool.query(
     `SELECT count(*)::int AS n, coalesce(sum(counter), 0)::bigint AS counters, md5(string_agg(id || ':' || counter || ':' || payload, ',' ORDER BY id)) AS digest FROM ${table}`,

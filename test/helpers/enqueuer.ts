@@ -7,13 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { BUILTIN_WORK } from '../src/engine/builtin-work';
-import { defineMigration } from '../src/engine/definitions';
-import { WorkRegistry, type WorkFunction } from '../src/engine/registry';
-import { WORKFLOW_TYPES } from '../src/contract/workflows';
-import { enqueuerWorkflowId, repositoryFromWorkflowId } from '../src/contract/ids';
-import { createItems, type TestDatabase } from './helpers/db';
-import { startTestWorker, uniqueTaskQueue, type TestWorker } from './helpers/temporal';
+import { defineMigration } from '../../src/engine/definitions';
+import type { WorkFunction, WorkRegistry } from '../../src/engine/registry';
+import { WORKFLOW_TYPES } from '../../src/contract/workflows';
+import { enqueuerWorkflowId, repositoryFromWorkflowId } from '../../src/contract/ids';
+import { createItems, type TestDatabase } from './db';
+import { startTestWorker, uniqueTaskQueue, type TestWorker } from './temporal';
+import { registryWith } from './work';
 
 /** Knobs that make a tiny repository migration take a fraction of a second. */
 export const FAST = Object.freeze({ minDelayMs: 0, maxDelayMs: 0 });
@@ -40,7 +40,7 @@ export async function defineRepositories(
   count: number,
   options: { registry?: WorkRegistry; work?: string; prefix?: string; table?: string } = {},
 ): Promise<string[]> {
-  const registry = options.registry ?? new WorkRegistry([...BUILTIN_WORK]);
+  const registry = options.registry ?? registryWith();
   const table = options.table ?? 'items';
   await createItems(db.pool, table, count * 3);
   const keys: string[] = [];
@@ -67,18 +67,6 @@ export async function defineRepositories(
   return keys;
 }
 
-/** Takes `ms` per job, touching nothing: time for a test to act while repositories run. */
-export function sleepyWork(ms: number, name = 'sleepy'): WorkFunction {
-  return {
-    name,
-    description: `sleeps ${ms} ms (tests)`,
-    async run(ctx) {
-      await ctx.client.query('SELECT pg_sleep($1)', [ms / 1000]);
-      return 0;
-    },
-  };
-}
-
 export function alwaysFails(name = 'always_fails'): WorkFunction {
   return {
     name,
@@ -87,10 +75,6 @@ export function alwaysFails(name = 'always_fails'): WorkFunction {
       throw new Error('this work always fails');
     },
   };
-}
-
-export function registryWith(...extra: WorkFunction[]): WorkRegistry {
-  return new WorkRegistry([...BUILTIN_WORK, ...extra]);
 }
 
 export interface LoggingWorker extends TestWorker {
@@ -155,7 +139,7 @@ export async function repositoryExecutions(client: Client, taskQueue: string): P
 }
 
 /** Wait until visibility has recorded `count` closed repository executions. */
-export async function closedExecutions(client: Client, taskQueue: string, count: number, timeoutMs = 30_000): Promise<Execution[]> {
+export async function closedExecutions(client: Client, taskQueue: string, count: number, timeoutMs = 60_000): Promise<Execution[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const all = await repositoryExecutions(client, taskQueue);
@@ -277,9 +261,4 @@ export async function withCleanup(
     await terminateEnqueuer(worker.client, worker.taskQueue);
     await worker.stop();
   }
-}
-
-export async function counterRange(pool: Pool, table = 'items'): Promise<{ lo: number; hi: number; n: number }> {
-  const { rows } = await pool.query(`SELECT min(counter)::int AS lo, max(counter)::int AS hi, count(*)::int AS n FROM ${table}`);
-  return rows[0];
 }

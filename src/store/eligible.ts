@@ -1,7 +1,7 @@
 import { MigrationStatus, migrationStatusName } from '../engine/constants';
-import { num, type Queryable } from '../store/types';
+import { num, type Queryable } from './types';
 
-/** Named queries the enqueuer and run-to-completion ask of bbm.migrations / bbm.jobs. */
+/** Named queries the enqueuer and run-to-completion (`bbm run`) ask of bbm.migrations / bbm.jobs. */
 
 export interface EligibleRepositories {
   /** Eligible repositories not running, best first, at most `limit`. */
@@ -84,4 +84,10 @@ export async function migrationTally(db: Queryable): Promise<MigrationTally> {
   const raw = total === 0 ? 100 : (done / total) * 100;
   const percent = settled === total ? 100 : Math.min(99.9, Math.floor(raw * 10) / 10);
   return { byStatus, total, percent };
+}
+
+/** Names of the failed migrations, oldest first: what `bbm run` lists when it ends. */
+export async function failedMigrationNames(db: Queryable): Promise<string[]> {
+  const { rows } = await db.query(`SELECT name FROM bbm.migrations WHERE status = ${MigrationStatus.FAILED} ORDER BY id`);
+  return rows.map((r) => String(r.name));
 }

@@ -1,0 +1,130 @@
+import { JobStatus, MigrationStatus } from '../engine/constants';
+import { numOrNull, type MigrationRow, type Queryable } from './types';
+import { toMigration } from './migrations';
+
+/**
+ * Named queries for sub-batches: the bookkeeping a sub-batch commits with its work, and the
+ * settings. Ids, cursors and spans travel as decimal strings (Postgres bigint), never as JS
+ * numbers; Postgres does the arithmetic.
+ */
+
+/** What one committed sub-batch adds: the job's cursor and rows, and the migration's counters. */
+export interface SubBatchRecord {
+  /** bbm.jobs.id, a decimal string. */
+  jobId: string;
+  /** Serial: the sub-batch's last id, the job's new cursor; null for the NULL strategy. */
+  cursorId: string | null;
+  rows: number;
+  /** Ids the sub-batch covers (serial), for the migration's covered_ids; "0" for the NULL strategy. */
+  span: string;
+}
+
+/**
+ * A sub-batch that does not finish its job: move the job's cursor, add its rows, and count them on
+ * the migration, in one statement. The job is (again) active: it is in progress, and after a
+ * crash find hands it out before anything else, so the retry continues after the cursor.
+ */
+export async function recordSubBatch(db: Queryable, r: SubBatchRecord): Promise<void> {
+  await db.query(
+    `WITH job AS (
+       UPDATE bbm.jobs SET status = ${JobStatus.ACTIVE}, cursor_id = $2::bigint, rows_affected = rows_affected + $3::bigint,
+              sub_batches = sub_batches + 1, started_at = coalesce(started_at, clock_timestamp()), updated_at = clock_timestamp()
+        WHERE id = $1 RETURNING migration_id)
+     UPDATE bbm.migrations SET rows_processed = rows_processed + $3::bigint, covered_ids = covered_ids + $4::bigint, updated_at = now()
+      WHERE id = (SELECT migration_id FROM job)`,
+    [r.jobId, r.cursorId, r.rows, r.span],
+  );
+}
+
+/**
+ * The sub-batch that finishes its job: the job is finished with the rows of all its sub-batches,
+ * and the migration counts this sub-batch's rows and span plus one finished job. Returns the
+ * updated migration (for progress). An attempt is counted, as for a job run in one transaction.
+ */
+export async function finishSubBatchedJob(db: Queryable, r: SubBatchRecord & { durationMs: number }): Promise<MigrationRow> {
+  const { rows } = await db.query(
+    `WITH job AS (
+       UPDATE bbm.jobs SET status = ${JobStatus.FINISHED}, attempts = attempts + 1, cursor_id = coalesce($2::bigint, max_value),
+              rows_affected = rows_affected + $3::bigint, sub_batches = sub_batches + 1, failure_error_code = NULL, last_error = NULL,
+              duration_ms = $5::float8, started_at = coalesce(started_at, clock_timestamp() - make_interval(secs => $5::float8 / 1000)),
+              finished_at = clock_timestamp(), updated_at = clock_timestamp()
+        WHERE id = $1 RETURNING migration_id)
+     UPDATE bbm.migrations SET rows_processed = rows_processed + $3::bigint, covered_ids = covered_ids + $4::bigint,
+            jobs_finished = jobs_finished + 1, updated_at = now()
+      WHERE id = (SELECT migration_id FROM job) RETURNING *`,
+    [r.jobId, r.cursorId, r.rows, r.span, r.durationMs],
+  );
+  return toMigration(rows[0]);
+}
+
+/**
+ * Where a serial sub-batch starting at `from` ends: the `size`-th existing value of the column in
+ * [from, to], so sparse ids never make empty sub-batches (the rule job ranges follow too); null
+ * when fewer rows are left, and the sub-batch then runs to `to`. `table` and `column` must be
+ * quoted identifiers; the bounds are parameters.
+ */
+export async function subBatchEnd(
+  db: Queryable,
+  quotedTable: string,
+  quotedColumn: string,
+  from: string,
+  to: string,
+  size: number,
+): Promise<string | null> {
+  const { rows } = await db.query(
+    `SELECT ${quotedColumn}::text AS v FROM ${quotedTable} WHERE ${quotedColumn} >= $1 AND ${quotedColumn} <= $2
+      ORDER BY ${quotedColumn} LIMIT 1 OFFSET $3`,
+    [from, to, size - 1],
+  );
+  return rows[0] ? String(rows[0].v) : null;
+}
+
+/** Fields a settings change may set; absent ones keep their value (subBatchSize null clears it). */
+export interface BatchSettingsChange {
+  batchSize?: number;
+  subBatchSize?: number | null;
+  subBatchPauseMs?: number;
+}
+
+/** A migration's batch settings after a change. */
+export interface BatchSettings {
+  name: string;
+  batchSize: number;
+  subBatchSize: number | null;
+  subBatchPauseMs: number;
+}
+
+/**
+ * Apply a settings change to the unfinished migrations of a repository (or one by name) and
+ * return their new settings, so the caller can check them before it commits.
+ */
+export async function updateBatchSettings(
+  db: Queryable,
+  filter: { repository?: string; name?: string },
+  change: BatchSettingsChange,
+): Promise<BatchSettings[]> {
+  const { rows } = await db.query(
+    `UPDATE bbm.migrations SET batch_size = coalesce($3, batch_size),
+            sub_batch_size = CASE WHEN $4::boolean THEN $5::integer ELSE sub_batch_size END,
+            sub_batch_pause_ms = coalesce($6, sub_batch_pause_ms), updated_at = now()
+      WHERE ($1::text IS NULL OR repository = $1) AND ($2::text IS NULL OR name = $2)
+        AND status NOT IN (${MigrationStatus.FINISHED})
+      RETURNING name, batch_size, sub_batch_size, sub_batch_pause_ms`,
+    [
+      filter.repository ?? null,
+      filter.name ?? null,
+      change.batchSize ?? null,
+      change.subBatchSize !== undefined,
+      change.subBatchSize ?? null,
+      change.subBatchPauseMs ?? null,
+    ],
+  );
+  return rows
+    .map((r) => ({
+      name: String(r.name),
+      batchSize: Number(r.batch_size),
+      subBatchSize: numOrNull(r.sub_batch_size),
+      subBatchPauseMs: Number(r.sub_batch_pause_ms),
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
