@@ -1,35 +1,14 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { BbmError, ErrorCode } from '../src/errors';
+import { activityInputProblem, type ActivityName } from '../src/contract/activity-schemas';
+import { BbmError, NON_RETRYABLE_CODES } from '../src/errors';
 
 /**
- * Codes a retry cannot fix. Everything else (WORK_FAILED, NO_PROGRESS, connection errors, timeouts) is left
- * to the activity's retry policy. WORK_FUNCTION_NOT_FOUND and LOCK_TIMEOUT are non-retryable
- * here on purpose: the workflow handles them by waiting visibly, then trying again.
+ * Codes a retry cannot fix, from the error-policy table (src/errors.ts). Everything else
+ * (WORK_FAILED, connection errors, timeouts) is left to the activity's retry policy.
+ * WORK_FUNCTION_NOT_FOUND and LOCK_TIMEOUT are non-retryable on purpose: the workflow handles
+ * them by waiting visibly, then trying again.
  */
-const NON_RETRYABLE = new Set<string>([
-  ErrorCode.INVALID_INPUT,
-  ErrorCode.INVALID_IDENTIFIER,
-  ErrorCode.INVALID_TABLE,
-  ErrorCode.INVALID_COLUMN,
-  ErrorCode.INVALID_JOB_SIGNATURE,
-  ErrorCode.INVALID_BATCHING_STRATEGY,
-  ErrorCode.INVALID_RANGE,
-  ErrorCode.INVALID_BATCH_SIZE,
-  ErrorCode.INVALID_SUB_BATCH_SIZE,
-  ErrorCode.INVALID_SUB_BATCH_PAUSE,
-  ErrorCode.MISSING_NULL_INDEX,
-  ErrorCode.MISSING_INDEX,
-  ErrorCode.MISSING_UNIQUE_KEY,
-  ErrorCode.PAGINATION_COLUMN_NOT_UNIQUE,
-  ErrorCode.MIGRATION_EXISTS,
-  ErrorCode.MIGRATION_NOT_FOUND,
-  ErrorCode.INVALID_STATE,
-  ErrorCode.MAX_JOB_RETRY,
-  ErrorCode.LEASE_LOST,
-  ErrorCode.LOCK_TIMEOUT,
-  ErrorCode.WORK_FUNCTION_NOT_FOUND,
-  ErrorCode.CANCELLED,
-]);
+const NON_RETRYABLE = new Set<string>(NON_RETRYABLE_CODES);
 
 /** Turn a BbmError into an ApplicationFailure whose `type` is the stable code. Other errors pass through. */
 export function toFailure(err: unknown): unknown {
@@ -49,4 +28,13 @@ export async function adapt<T>(fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     throw toFailure(err);
   }
+}
+
+/**
+ * Refuse an input that does not fit the activity's schema (src/contract/activity-schemas.ts)
+ * with a non-retryable INVALID_INPUT naming the field, before the activity does anything.
+ */
+export function checkInput(activity: ActivityName, input: unknown): void {
+  const problem = activityInputProblem(activity, input);
+  if (problem) throw toFailure(new BbmError(problem.code, `${problem.message}.`, { activity, field: problem.path.join('.') }));
 }

@@ -1,5 +1,4 @@
 import {
-  ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -11,10 +10,18 @@ import {
   type RetryPolicy,
 } from '@temporalio/workflow';
 import type { EnqueuerActivities, WakeUpContext } from '../activities/enqueuer';
-import { capacityProblem, ENQUEUER_DEFAULTS, enqueuerInputProblem, wakeRequestProblem } from '../src/enqueuer/policy';
-import { ErrorCode } from '../src/errors';
+import { ENQUEUER_DEFAULTS } from '../src/enqueuer/policy';
 import type { Knobs } from '../src/knobs';
-import { enqueuerWorkflowId } from '../src/contract/ids';
+import {
+  asFailure,
+  assertNoQueryArgs,
+  capacityRequestProblem,
+  enqueuerStartProblem,
+  noteIgnoredSignal,
+  repositoryDoneProblem,
+  tickInputProblem,
+  wakeProblem,
+} from '../src/contract/checks';
 import {
   capacityQuery,
   enqueuerStatusQuery,
@@ -95,16 +102,22 @@ export async function enqueuer(input: EnqueuerInput = {}): Promise<void> {
   report.runs += 1;
 
   setHandler(wakeSignal, (request?: WakeRequest) => {
-    const problem = wakeRequestProblem(request);
+    const problem = wakeProblem(request);
     if (problem) {
-      log.warn('ignoring an invalid wake request', { problem });
+      report = { ...report, ignoredSignals: noteIgnoredSignal(report.ignoredSignals, problem) };
+      log.warn('ignoring an invalid wake request', { problem: problem.message });
       return;
     }
     if (request?.knobs !== undefined) knobs = { ...request.knobs };
     pending.push(request ?? {});
   });
   setHandler(repositoryDoneSignal, (done: RepositoryDone) => {
-    if (!done || typeof done.repository !== 'string') return;
+    const problem = repositoryDoneProblem(done);
+    if (problem) {
+      report = { ...report, ignoredSignals: noteIgnoredSignal(report.ignoredSignals, problem) };
+      log.warn('ignoring an invalid repositoryDone signal', { problem: problem.message });
+      return;
+    }
     closing.set(done.repository, { runId: typeof done.runId === 'string' ? done.runId : undefined, checks: 0 });
     pending.push({ reason: `repository:${done.repository}` });
   });
@@ -119,14 +132,14 @@ export async function enqueuer(input: EnqueuerInput = {}): Promise<void> {
     },
     { validator: validateCapacity },
   );
-  setHandler(capacityQuery, () => capacity);
-  setHandler(enqueuerStatusQuery, (): EnqueuerReport => ({
-    ...report,
-    capacity,
-    pending: pending.length,
-    tracked: [...tracked].sort(),
-    knobs,
-  }));
+  setHandler(capacityQuery, (...args: unknown[]) => {
+    assertNoQueryArgs('capacity', args);
+    return capacity;
+  });
+  setHandler(enqueuerStatusQuery, (...args: unknown[]): EnqueuerReport => {
+    assertNoQueryArgs('status', args);
+    return { ...report, capacity, pending: pending.length, tracked: [...tracked].sort(), knobs };
+  });
 
   // A plain start (no signal) still does one wake-up.
   if (!carried) pending.push({ reason: 'start' });
@@ -221,7 +234,9 @@ export async function enqueuer(input: EnqueuerInput = {}): Promise<void> {
  * the enqueuer with signal-with-start, then ends. Its ID is the schedule's plus a timestamp.
  */
 export async function enqueuerTick(input: EnqueuerTickInput = {}): Promise<{ workflowId: string }> {
-  return wakeEnqueuerFromTick({ reason: input.reason ?? 'schedule' });
+  const problem = tickInputProblem(input);
+  if (problem) throw asFailure(problem);
+  return wakeEnqueuerFromTick({ reason: input?.reason ?? 'schedule' });
 }
 
 /** Merge the requests of one wake-up: reasons joined, and no prefix filter if any request had none. */
@@ -236,23 +251,11 @@ function wakeUpContext(requests: WakeRequest[], wakeUp: number, capacity: number
 }
 
 function validateCapacity(request: CapacityRequest): void {
-  if (!request || typeof request !== 'object' || Array.isArray(request)) {
-    throw ApplicationFailure.nonRetryable('setCapacity takes a JSON object like {"capacity":5}.', ErrorCode.INVALID_INPUT);
-  }
-  const problem = capacityProblem(request.capacity);
-  if (problem) throw ApplicationFailure.nonRetryable(`${problem}.`, ErrorCode.INVALID_INPUT);
+  const problem = capacityRequestProblem(request);
+  if (problem) throw asFailure(problem);
 }
 
 function validateInput(input: EnqueuerInput, workflowId: string, taskQueue: string): void {
-  const fail = (message: string): never => {
-    throw ApplicationFailure.nonRetryable(message, ErrorCode.INVALID_INPUT);
-  };
-  if (!input || typeof input !== 'object' || Array.isArray(input)) fail('Input must be a JSON object like {"capacity":5}.');
-  const problem = enqueuerInputProblem(input);
-  if (problem) fail(`Invalid enqueuer input: ${problem}.`);
-  if (workflowId !== enqueuerWorkflowId(taskQueue)) {
-    fail(
-      `The enqueuer's workflow ID must be "${enqueuerWorkflowId(taskQueue)}" (one per task queue); got "${workflowId}". Wake it with signal-with-start on that ID.`,
-    );
-  }
+  const problem = enqueuerStartProblem(input, workflowId, taskQueue);
+  if (problem) throw asFailure(problem);
 }

@@ -21,10 +21,17 @@ import type { EnqueuerActivities } from '../activities/enqueuer';
 import type { RepositoryActivities } from '../activities/repository';
 import { addDecimal } from '../src/engine/int8';
 import type { ExecuteJobResult, FenceToken, FindJobResult, JobDescriptor, MigrationProgress } from '../src/engine/types';
-import { ErrorCode } from '../src/errors';
-import { checkKnobs, DEFAULT_KNOBS, type Knobs } from '../src/knobs';
-import { LIMITS } from '../src/engine/constants';
-import { repositoryWorkflowId } from '../src/contract/ids';
+import { ErrorCode, JOB_FAILING_CODES } from '../src/errors';
+import { DEFAULT_KNOBS, type Knobs } from '../src/knobs';
+import {
+  asFailure,
+  assertNoQueryArgs,
+  configureProblem,
+  migrationTargetProblem,
+  noteIgnoredSignal,
+  repositoryInputProblem,
+  targetMigration,
+} from '../src/contract/checks';
 import {
   configureUpdate,
   pauseSignal,
@@ -37,7 +44,6 @@ import {
   type RepositoryTotals,
 } from '../src/contract/messages';
 import { SA } from '../src/contract/search-attributes';
-import { checkSubBatchSettings } from '../src/contract/sub-batches';
 import type { ControlRequest, RepositorySummary, RepositoryWorkflowInput } from '../src/contract/workflows';
 
 // Bookkeeping is idempotent or fenced, so transient failures (a Postgres restart) retry until they pass.
@@ -86,13 +92,13 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
   // Signals have no validator, so a malformed one is ignored (and logged) rather than guessed at:
   // a typo must never pause a whole repository or fail its workflow.
   setHandler(pauseSignal, (target?: MigrationTarget) => {
-    const request = controlRequest('pause', target);
+    const request = controlRequest('pause', target, totals);
     if (!request) return;
     pending.push(request);
     state = 'pausing';
   });
   setHandler(resumeSignal, (target?: MigrationTarget) => {
-    const request = controlRequest('resume', target);
+    const request = controlRequest('resume', target, totals);
     if (request) pending.push(request);
   });
   setHandler(
@@ -112,7 +118,10 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
     },
     { validator: validateConfigure(() => knobs) },
   );
-  setHandler(progressQuery, (): RepositoryProgress => ({ repository, state, detail, knobs, migrations: [...progress.values()], totals }));
+  setHandler(progressQuery, (...args: unknown[]): RepositoryProgress => {
+    assertNoQueryArgs('progress', args);
+    return { repository, state, detail, knobs, migrations: [...progress.values()], totals };
+  });
 
   const published: Record<string, unknown> = {};
   const publish = (migration?: MigrationProgress): void => {
@@ -315,19 +324,17 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
   }
 }
 
-const NON_RETRYABLE_JOB_ERRORS = new Set<string>([ErrorCode.INVALID_INPUT]);
+const NON_RETRYABLE_JOB_ERRORS = new Set<string>(JOB_FAILING_CODES);
 
-/** A well-formed pause/resume payload ({} or {"migration": "name"}), or undefined after logging why not. */
-function controlRequest(kind: ControlRequest['kind'], target: unknown): ControlRequest | undefined {
-  if (target === undefined || target === null) return { kind };
-  if (typeof target === 'object' && !Array.isArray(target)) {
-    const migration = (target as { migration?: unknown }).migration;
-    if (migration === undefined) return { kind };
-    if (typeof migration === 'string' && migration.length > 0 && migration.length <= 200) return { kind, migration };
+/** A well-formed pause/resume payload ({} or {"migration": "name"}), or undefined after logging and counting why not. */
+function controlRequest(kind: ControlRequest['kind'], target: unknown, totals: RepositoryTotals): ControlRequest | undefined {
+  const problem = migrationTargetProblem(kind, target);
+  if (!problem) {
+    const migration = targetMigration(target);
+    return migration === undefined ? { kind } : { kind, migration };
   }
-  log.warn(`ignored a malformed ${kind} signal: expected {} or {"migration":"<name>"}`, {
-    payload: JSON.stringify(target) ?? String(target),
-  });
+  totals.ignoredSignals = noteIgnoredSignal(totals.ignoredSignals, problem);
+  log.warn(`ignored a malformed ${kind} signal: ${problem.message}`, { payload: JSON.stringify(target) ?? String(target) });
   return undefined;
 }
 
@@ -401,46 +408,13 @@ function failureMessage(err: unknown): string {
 }
 
 function validateInput(input: RepositoryWorkflowInput, workflowId: string): void {
-  const fail = (message: string): never => {
-    throw ApplicationFailure.nonRetryable(message, ErrorCode.INVALID_INPUT);
-  };
-  if (!input || typeof input !== 'object') fail('Input must be a JSON object like {"repository":"public.images"}.');
-  if (typeof input.repository !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.:/@-]{0,199}$/.test(input.repository)) {
-    fail(`"repository" must be a repository key (letters, digits, _ . : / @ -); got ${JSON.stringify(input.repository)}.`);
-  }
-  if (workflowId !== repositoryWorkflowId(input.repository)) {
-    fail(
-      `The workflow ID must be "${repositoryWorkflowId(input.repository)}" so that one repository has one execution; got "${workflowId}".`,
-    );
-  }
-  const problem = checkKnobs(input.knobs);
-  if (problem) fail(`Invalid knobs: ${problem.message}.`);
-  if (input.retryFailed !== undefined && typeof input.retryFailed !== 'boolean') fail('"retryFailed" must be true or false.');
+  const problem = repositoryInputProblem(input, workflowId);
+  if (problem) throw asFailure(problem);
 }
 
 function validateConfigure(current: () => Knobs) {
   return (request: ConfigureRequest): void => {
-    if (!request || typeof request !== 'object' || Array.isArray(request))
-      throw ApplicationFailure.nonRetryable('configure takes a JSON object of knobs.', ErrorCode.INVALID_INPUT);
-    const { batchSize, subBatchSize, subBatchPauseMs, migration, ...rest } = request;
-    const problem = checkKnobs(rest, current());
-    if (problem) throw ApplicationFailure.nonRetryable(problem.message, ErrorCode.INVALID_INPUT);
-    if (
-      batchSize !== undefined &&
-      (typeof batchSize !== 'number' ||
-        !Number.isInteger(batchSize) ||
-        batchSize < LIMITS.MIN_BATCH_SIZE ||
-        batchSize > LIMITS.MAX_BATCH_SIZE)
-    ) {
-      throw ApplicationFailure.nonRetryable(
-        `batchSize must be an integer from ${LIMITS.MIN_BATCH_SIZE} to ${LIMITS.MAX_BATCH_SIZE}; got ${JSON.stringify(batchSize)}.`,
-        ErrorCode.INVALID_BATCH_SIZE,
-      );
-    }
-    // Against the request's own batch size here; against stored ones by the activity, in its transaction.
-    const subBatch = checkSubBatchSettings({ subBatchSize, subBatchPauseMs }, batchSize);
-    if (subBatch) throw ApplicationFailure.nonRetryable(subBatch.message, subBatch.code);
-    if (migration !== undefined && typeof migration !== 'string')
-      throw ApplicationFailure.nonRetryable('migration must be a migration name.', ErrorCode.INVALID_INPUT);
+    const problem = configureProblem(request, current());
+    if (problem) throw asFailure(problem);
   };
 }

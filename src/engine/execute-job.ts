@@ -1,10 +1,9 @@
 import type { Pool, PoolClient } from 'pg';
-import { BbmError, ErrorCode, isBbmError } from '../errors';
+import { BbmError, ErrorCode, isBbmError, leaseLost } from '../errors';
 import { lockJob, markJobFailed, markJobFinished } from '../store/jobs';
 import { holdsLease } from '../store/leases';
 import { countFinishedJob, lockMigrationOfJob, setMigrationStatus } from '../store/migrations';
 import { FailureCode, isRangeStrategy, JobStatus, MigrationStatus } from './constants';
-import { leaseLost } from './find-job';
 import { parseTableName, quoteIdent, quoteTable } from './identifiers';
 import { decimal } from './int8';
 import { jobRows, type JobRows } from './job-rows';
