@@ -9,7 +9,7 @@ import type { Knobs } from '../src/knobs';
 import type { Logger } from '../src/logger';
 import { enqueuerWorkflowId } from '../src/contract/ids';
 import { repositoryDoneSignal, type RepositoryDone, type WakeRequest } from '../src/contract/messages';
-import { adapt } from './failures';
+import { adapt, checkInput } from './failures';
 
 export interface EnqueuerActivityDeps {
   client: Client;
@@ -108,6 +108,7 @@ export function createEnqueuerActivities(deps: EnqueuerActivityDeps) {
      * Only a running enqueuer is signalled: with none running, nobody is managing capacity.
      */
     async notifyEnqueuer(input: RepositoryDone): Promise<{ delivered: boolean }> {
+      checkInput('notifyEnqueuer', input);
       const info = Context.current().info;
       const workflowId = enqueuerWorkflowId(info.taskQueue);
       try {
@@ -123,6 +124,7 @@ export function createEnqueuerActivities(deps: EnqueuerActivityDeps) {
 
     /** Count what runs (Temporal) and pick what to start next (Postgres). Reads only: safe to retry. */
     async surveyRepositories(input: SurveyInput): Promise<SurveyResult> {
+      checkInput('surveyRepositories', input);
       return adapt(async () => {
         const ctx = Context.current();
         const { running, closed, stillClosing } = await runningRepositories(deps.client, {
@@ -166,6 +168,7 @@ export function createEnqueuerActivities(deps: EnqueuerActivityDeps) {
 
     /** Start the chosen repositories, in order; one already running keeps its slot and is reported. */
     async startRepositories(input: StartInput): Promise<StartResult> {
+      checkInput('startRepositories', input);
       return adapt(async () => {
         const ctx = Context.current();
         const previous = ctx.info.heartbeatDetails as string[] | undefined;
@@ -190,6 +193,7 @@ export function createEnqueuerActivities(deps: EnqueuerActivityDeps) {
 
     /** The schedule's tick: wake (or start) the enqueuer of this task queue. */
     async wakeEnqueuerFromTick(input: WakeRequest): Promise<{ workflowId: string }> {
+      checkInput('wakeEnqueuerFromTick', input);
       return adapt(async () => {
         const { workflowId } = await wakeEnqueuer(deps.client, Context.current().info.taskQueue, input);
         return { workflowId };

@@ -1,39 +1,16 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { activityInputProblem, type ActivityName } from '../src/contract/activity-schemas';
 import { isConnectionError } from '../src/db/connection-errors';
-import { BbmError, ErrorCode } from '../src/errors';
+import { BbmError, ErrorCode, NON_RETRYABLE_CODES } from '../src/errors';
 
 /**
- * Codes a retry cannot fix. Everything else (WORK_FAILED, NO_PROGRESS, connection errors,
- * timeouts) is left to the activity's retry policy. WORK_FUNCTION_NOT_FOUND, LOCK_TIMEOUT,
- * LEASE_LOST and STALE_STATE are non-retryable here on purpose: the workflow handles them (it
- * waits visibly, or drops what it carried and finds again).
+ * Codes a retry cannot fix, from the error-policy table (src/errors.ts). Everything else
+ * (WORK_FAILED, NO_PROGRESS, connection errors, timeouts) is left to the activity's retry policy.
+ * WORK_FUNCTION_NOT_FOUND, LOCK_TIMEOUT, LEASE_LOST and STALE_STATE are non-retryable on purpose:
+ * the workflow handles them (it waits visibly, or drops what it carried and finds again).
  */
-const NON_RETRYABLE = new Set<string>([
-  ErrorCode.INVALID_INPUT,
-  ErrorCode.INVALID_IDENTIFIER,
-  ErrorCode.INVALID_TABLE,
-  ErrorCode.INVALID_COLUMN,
-  ErrorCode.INVALID_JOB_SIGNATURE,
-  ErrorCode.INVALID_BATCHING_STRATEGY,
-  ErrorCode.INVALID_RANGE,
-  ErrorCode.INVALID_BATCH_SIZE,
-  ErrorCode.INVALID_SUB_BATCH_SIZE,
-  ErrorCode.INVALID_SUB_BATCH_PAUSE,
-  ErrorCode.MISSING_NULL_INDEX,
-  ErrorCode.MISSING_INDEX,
-  ErrorCode.MISSING_UNIQUE_KEY,
-  ErrorCode.PAGINATION_COLUMN_NOT_UNIQUE,
-  ErrorCode.MIGRATION_EXISTS,
-  ErrorCode.MIGRATION_NOT_FOUND,
-  ErrorCode.INVALID_STATE,
-  ErrorCode.MAX_JOB_RETRY,
-  ErrorCode.LEASE_LOST,
-  ErrorCode.STALE_STATE,
-  ErrorCode.LOCK_TIMEOUT,
-  ErrorCode.WORK_FUNCTION_NOT_FOUND,
-  ErrorCode.CANCELLED,
-]);
+const NON_RETRYABLE = new Set<string>(NON_RETRYABLE_CODES);
 
 /**
  * Retry delay after a lost database connection: short and bounded, whatever the policy's
@@ -83,4 +60,13 @@ function currentAttempt(): number {
   } catch {
     return 1; // not inside an activity (a direct call)
   }
+}
+
+/**
+ * Refuse an input that does not fit the activity's schema (src/contract/activity-schemas.ts)
+ * with a non-retryable INVALID_INPUT naming the field, before the activity does anything.
+ */
+export function checkInput(activity: ActivityName, input: unknown): void {
+  const problem = activityInputProblem(activity, input);
+  if (problem) throw toFailure(new BbmError(problem.code, `${problem.message}.`, { activity, field: problem.path.join('.') }));
 }

@@ -5,7 +5,7 @@ import { checkHealth, type CheckHealthInput, type CheckHealthResult } from '../s
 import { HealthMonitor } from '../src/health/monitor';
 import type { HealthRegistry } from '../src/health/registry';
 import type { BbmMetrics } from '../src/metrics';
-import { adapt } from './failures';
+import { adapt, checkInput } from './failures';
 
 export interface HealthActivityDeps {
   pool: Pool;
@@ -19,7 +19,8 @@ export function createHealthActivities(deps: HealthActivityDeps) {
   // One monitor per worker: repositories on it share cached readings of the same table.
   const monitor = new HealthMonitor({ db: deps.pool, indicators: deps.healthIndicators });
   return {
-    async databaseInfo(_input: Record<string, never> = {}): Promise<{ serverVersion: string; database: string; schemaVersion: number }> {
+    async databaseInfo(input: Record<string, never> = {}): Promise<{ serverVersion: string; database: string; schemaVersion: number }> {
+      checkInput('databaseInfo', input);
       return { ...(await serverInfo(deps.pool)), schemaVersion: await schemaVersion(deps.pool) };
     },
 
@@ -29,6 +30,7 @@ export function createHealthActivities(deps: HealthActivityDeps) {
      * are published as gauges. Bad input fails non-retryably with its code; database errors retry.
      */
     async checkHealth(input: CheckHealthInput): Promise<CheckHealthResult> {
+      checkInput('checkHealth', input);
       return adapt(async () => {
         const result = await checkHealth({ db: deps.pool, monitor, indicators: deps.healthIndicators }, input);
         if (!result.cached) deps.metrics?.recordHealth(result.readings, result.thresholds);

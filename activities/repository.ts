@@ -13,7 +13,7 @@ import type { Logger } from '../src/logger';
 import type { BbmMetrics } from '../src/metrics';
 import { releaseLease } from '../src/store/leases';
 import { databaseNow } from '../src/store/server';
-import { adapt } from './failures';
+import { adapt, checkInput } from './failures';
 
 export interface RepositoryActivityDeps {
   pool: Pool;
@@ -104,6 +104,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
 
   return {
     async acquireLease(input: AcquireLeaseInput): Promise<FenceToken> {
+      checkInput('acquireLease', input);
       return adapt(() =>
         timed('lock', async () => {
           const ctx = Context.current();
@@ -115,6 +116,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
     },
 
     async findJob(input: FindJobActivityInput): Promise<FindJobResult> {
+      checkInput('findJob', input);
       return adapt(() =>
         timed('find', async () => {
           const result = await findJob(pool, input);
@@ -131,6 +133,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
     },
 
     async executeJob(input: ExecuteJobActivityInput): Promise<ExecuteJobResult> {
+      checkInput('executeJob', input);
       const ctx = Context.current();
       const { job } = input;
       const l = log().child({
@@ -196,6 +199,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
 
     /** Let the lease go and draw the jittered pause before the next batch (randomness belongs outside the workflow). */
     async releaseLease(input: ReleaseLeaseInput): Promise<{ delayMs: number }> {
+      checkInput('releaseLease', input);
       return adapt(() =>
         timed('release', async () => {
           await releaseLease(pool, input.fence);
@@ -209,6 +213,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
     },
 
     async controlMigrations(input: ControlInput): Promise<string[]> {
+      checkInput('controlMigrations', input);
       return adapt(async () => {
         const selector = { repository: input.repository, name: input.migration };
         const apply = { pause: pauseMigrations, resume: resumeMigrations, retry: retryFailedMigrations }[input.action];
@@ -223,6 +228,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
      * so that workflow histories recorded before sub-batches existed still replay.
      */
     async setBatchSize(input: BatchSizeInput): Promise<string[]> {
+      checkInput('setBatchSize', input);
       const { repository, migration, ...change } = input;
       return adapt(() => changeBatchSettings(pool, { repository, name: migration }, change));
     },
@@ -231,6 +237,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
     async repositoryProgress(input: {
       repository: string;
     }): Promise<{ migrations: MigrationProgress[]; definitions: MigrationDefinitionMemo[]; now: string }> {
+      checkInput('repositoryProgress', input);
       return adapt(async () => {
         const all = await migrationsProgress(pool, { repository: input.repository });
         const definitions = all.map(({ migration: m }): MigrationDefinitionMemo => ({

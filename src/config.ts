@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { loadClientConfigProfile, toClientOptions, type ClientConfigProfile } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
-import { BbmError, ErrorCode } from './errors';
+import { BbmError, configError, ErrorCode } from './errors';
 
 /**
  * The whole of bbm's configuration, resolved once at start-up (defaults, then environment,
@@ -180,10 +180,6 @@ function integerSetting(raw: string | number | undefined, fallback: number, sett
     throw configError(setting, String(raw), `an integer from ${min} to ${max}`);
   }
   return value;
-}
-
-function configError(setting: string, value: string, expected: string): BbmError {
-  return new BbmError(ErrorCode.CONFIG_INVALID, `Invalid ${setting}: "${value}". Expected ${expected}.`, { setting });
 }
 
 /** A URL with its password replaced, safe for logs and error messages. */

@@ -1,75 +1,150 @@
 /**
- * Every error bbm raises on purpose carries a stable `code`. Codes are the contract with users:
- * the CLI maps them to exit codes, activities map them to Temporal failure `type`s, and the
- * README's troubleshooting table is keyed by them. Messages say what to do next.
+ * Every error bbm raises on purpose carries a stable `code`. Codes are the contract with users,
+ * and ERROR_POLICY below is the one table of what each means and how it is handled. From it are
+ * derived: the activity failure mapping (activities/failures.ts: retryable or not), the CLI's
+ * exit codes (src/cli/exit-codes.ts), the job errors that fail a repository workflow
+ * (JOB_FAILING_CODES), and the README's troubleshooting table (test/unit/error-policy.test.ts
+ * checks that the README matches). Messages say what to do next.
  *
  * This module is imported by workflow code too, so it must stay free of Node built-ins.
  */
+import type { FenceToken } from './engine/types';
 
-export const ErrorCode = Object.freeze({
-  /** A setting or a flag has a value bbm cannot use. */
-  CONFIG_INVALID: 'CONFIG_INVALID',
-  /** Input of a command, signal, update or workflow is malformed. */
-  INVALID_INPUT: 'INVALID_INPUT',
-  /** A table or column name is not a plain SQL identifier. */
-  INVALID_IDENTIFIER: 'INVALID_IDENTIFIER',
-  INVALID_TABLE: 'INVALID_TABLE',
-  INVALID_COLUMN: 'INVALID_COLUMN',
-  /** The work function named by a migration is not registered (anchor: invalid job signature). */
-  INVALID_JOB_SIGNATURE: 'INVALID_JOB_SIGNATURE',
-  INVALID_BATCHING_STRATEGY: 'INVALID_BATCHING_STRATEGY',
-  INVALID_RANGE: 'INVALID_RANGE',
-  INVALID_BATCH_SIZE: 'INVALID_BATCH_SIZE',
-  /** A sub-batch size that is not an integer in range, or exceeds its batch size. */
-  INVALID_SUB_BATCH_SIZE: 'INVALID_SUB_BATCH_SIZE',
-  /** A pause between sub-batches that is not an integer number of milliseconds in range. */
-  INVALID_SUB_BATCH_PAUSE: 'INVALID_SUB_BATCH_PAUSE',
-  /** A NULL-strategy migration needs `CREATE INDEX ... WHERE column IS NULL`. */
-  MISSING_NULL_INDEX: 'MISSING_NULL_INDEX',
-  /** A distinct-strategy migration needs an index whose first column is the pagination column (for the loose index scan). */
-  MISSING_INDEX: 'MISSING_INDEX',
-  /** A NULL-strategy migration needs a primary key (or a unique index over NOT NULL columns) to name each job's rows. */
-  MISSING_UNIQUE_KEY: 'MISSING_UNIQUE_KEY',
-  /** The serial strategy needs a pagination column that is unique on its own, or a job could hold any number of rows. */
-  PAGINATION_COLUMN_NOT_UNIQUE: 'PAGINATION_COLUMN_NOT_UNIQUE',
-  MIGRATION_EXISTS: 'MIGRATION_EXISTS',
-  MIGRATION_NOT_FOUND: 'MIGRATION_NOT_FOUND',
-  /** No migration belongs to that repository key. */
-  REPOSITORY_NOT_FOUND: 'REPOSITORY_NOT_FOUND',
-  /** The operation does not apply to the migration's current status. */
-  INVALID_STATE: 'INVALID_STATE',
-  DUPLICATE_WORK_FUNCTION: 'DUPLICATE_WORK_FUNCTION',
-  /** The work function is not registered on *this* worker: transient during rolling deploys. */
-  WORK_FUNCTION_NOT_FOUND: 'WORK_FUNCTION_NOT_FOUND',
-  /** A work function threw. */
-  WORK_FAILED: 'WORK_FAILED',
-  /** A NULL-strategy job left some of its rows NULL, so the next job would find them again: an attempt that failed. */
-  NO_PROGRESS: 'NO_PROGRESS',
-  MAX_JOB_RETRY: 'MAX_JOB_RETRY',
-  /** The repository lease is held by another holder and did not free up in time. */
-  LOCK_TIMEOUT: 'LOCK_TIMEOUT',
-  /** The caller's fencing token is no longer current: a newer attempt owns the repository. */
-  LEASE_LOST: 'LEASE_LOST',
-  /**
-   * State the workflow carried (a job it found, the migration of that job) is no longer in the
-   * database: it went back in time (a crash with asynchronous commit, a failover, a restore). The
-   * workflow drops what it carried and finds again; nothing was written.
-   */
-  STALE_STATE: 'STALE_STATE',
-  ALREADY_RUNNING: 'ALREADY_RUNNING',
-  /** The operation was cancelled; whatever it had started was rolled back. */
-  CANCELLED: 'CANCELLED',
-  /**
-   * A command waited longer than its timeout for a running workflow to confirm a change (pause,
-   * resume). The request stands: the workflow applies it when a worker gets to it.
-   */
-  TIMEOUT: 'TIMEOUT',
-  CANNOT_CONNECT: 'CANNOT_CONNECT',
-  TEMPORAL_CLI_MISSING: 'TEMPORAL_CLI_MISSING',
-  SERVICE_START_FAILED: 'SERVICE_START_FAILED',
-});
+/** The CLI's exit codes: the contract with scripts and CI jobs. Anything bbm did not anticipate is 1. */
+export const ExitCode = Object.freeze({
+  OK: 0,
+  UNEXPECTED: 1,
+  BAD_INPUT: 2,
+  MIGRATION_FAILED: 3,
+  ALREADY_RUNNING: 4,
+  CANNOT_CONNECT: 5,
+  NOT_FOUND: 6,
+} as const);
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+export interface ErrorPolicy {
+  /** Whether an activity failing with this code is retried by its retry policy (false: non-retryable failure). */
+  retryable: boolean;
+  /** The CLI's exit code when a command fails with it. */
+  exit: ExitCode;
+  /** One line: what happened. The README's troubleshooting table adds what to do. */
+  meaning: string;
+}
+
+const { BAD_INPUT, MIGRATION_FAILED, NOT_FOUND, UNEXPECTED } = ExitCode;
+
+/** Code -> retryable, exit code, meaning. The order is the README's. */
+export const ERROR_POLICY = Object.freeze({
+  CONFIG_INVALID: { retryable: true, exit: BAD_INPUT, meaning: "A setting or flag cannot be used, or bbm's tables are missing." },
+  INVALID_INPUT: {
+    retryable: false,
+    exit: BAD_INPUT,
+    meaning: 'A flag, file, signal, update, query, activity or workflow input is malformed.',
+  },
+  INVALID_IDENTIFIER: { retryable: false, exit: BAD_INPUT, meaning: "A table, schema or column name breaks PostgreSQL's naming rules." },
+  INVALID_TABLE: { retryable: false, exit: BAD_INPUT, meaning: 'The table does not exist, or disappeared while the migration ran.' },
+  INVALID_COLUMN: {
+    retryable: false,
+    exit: BAD_INPUT,
+    meaning: 'The column does not exist, is not an integer for a range strategy, or lost its unique index.',
+  },
+  INVALID_JOB_SIGNATURE: { retryable: false, exit: BAD_INPUT, meaning: 'No work function with that name is registered.' },
+  INVALID_BATCHING_STRATEGY: { retryable: false, exit: BAD_INPUT, meaning: 'Unknown batching strategy.' },
+  INVALID_RANGE: {
+    retryable: false,
+    exit: BAD_INPUT,
+    meaning: "A bound is above the other or the column's maximum, does not fit the column, or is not an exact integer.",
+  },
+  INVALID_BATCH_SIZE: { retryable: false, exit: BAD_INPUT, meaning: 'Batch size outside 1..1,000,000.' },
+  INVALID_SUB_BATCH_SIZE: {
+    retryable: false,
+    exit: BAD_INPUT,
+    meaning: "Sub-batch size not an integer in 1..1,000,000, or above the migration's batch size.",
+  },
+  INVALID_SUB_BATCH_PAUSE: { retryable: false, exit: BAD_INPUT, meaning: 'Pause between sub-batches not an integer in 0..60,000 ms.' },
+  MISSING_NULL_INDEX: { retryable: false, exit: BAD_INPUT, meaning: 'The NULL strategy needs a partial index WHERE column IS NULL.' },
+  MISSING_UNIQUE_KEY: {
+    retryable: false,
+    exit: BAD_INPUT,
+    meaning: 'The NULL strategy needs a primary key (or a unique index over NOT NULL columns) to name rows.',
+  },
+  MISSING_INDEX: {
+    retryable: false,
+    exit: BAD_INPUT,
+    meaning: 'The distinct strategy needs a btree index whose first column is the pagination column.',
+  },
+  PAGINATION_COLUMN_NOT_UNIQUE: {
+    retryable: false,
+    exit: BAD_INPUT,
+    meaning: "The serial strategy's column has no unique index of its own, so a job could hold any number of rows.",
+  },
+  MIGRATION_EXISTS: { retryable: false, exit: BAD_INPUT, meaning: 'A migration with that name already exists.' },
+  MIGRATION_NOT_FOUND: { retryable: false, exit: NOT_FOUND, meaning: 'No migration with that name.' },
+  REPOSITORY_NOT_FOUND: { retryable: false, exit: NOT_FOUND, meaning: 'No migration belongs to that repository key.' },
+  INVALID_STATE: { retryable: false, exit: BAD_INPUT, meaning: "The operation does not apply to the migration's current status." },
+  DUPLICATE_WORK_FUNCTION: { retryable: false, exit: BAD_INPUT, meaning: 'Two work functions share a name.' },
+  WORK_FUNCTION_NOT_FOUND: {
+    retryable: false,
+    exit: MIGRATION_FAILED,
+    meaning: 'This worker lacks the work function (a rolling deploy); the repository waits and tries again.',
+  },
+  WORK_FAILED: { retryable: true, exit: MIGRATION_FAILED, meaning: 'The work function threw; the job is retried up to maxJobAttempts.' },
+  NO_PROGRESS: {
+    retryable: true,
+    exit: MIGRATION_FAILED,
+    meaning: 'A NULL-strategy job left some of its rows NULL, so they would be found again; the attempt was rolled back.',
+  },
+  MAX_JOB_RETRY: {
+    retryable: false,
+    exit: MIGRATION_FAILED,
+    meaning: 'A job failed maxJobAttempts times: the migration failed (max_job_retry).',
+  },
+  LOCK_TIMEOUT: {
+    retryable: false,
+    exit: UNEXPECTED,
+    meaning: 'The repository lease is held by another holder; the workflow waits and tries again.',
+  },
+  LEASE_LOST: {
+    retryable: false,
+    exit: UNEXPECTED,
+    meaning: "A newer attempt owns the repository's lease; this one's writes were refused.",
+  },
+  STALE_STATE: {
+    retryable: false,
+    exit: UNEXPECTED,
+    meaning: 'A job the workflow had found is gone from the database (it lost recent commits); the workflow finds again.',
+  },
+  ALREADY_RUNNING: { retryable: true, exit: ExitCode.ALREADY_RUNNING, meaning: "The repository's workflow is already running." },
+  CANCELLED: { retryable: false, exit: UNEXPECTED, meaning: 'The operation was cancelled; what it had started was rolled back.' },
+  TIMEOUT: {
+    retryable: true,
+    exit: UNEXPECTED,
+    meaning: 'A running workflow did not apply a pause or resume within --timeout; the signal stands.',
+  },
+  CANNOT_CONNECT: { retryable: true, exit: ExitCode.CANNOT_CONNECT, meaning: 'Postgres or Temporal cannot be reached.' },
+  TEMPORAL_CLI_MISSING: { retryable: false, exit: UNEXPECTED, meaning: 'No temporal binary was found, and no Go to build one.' },
+  SERVICE_START_FAILED: { retryable: true, exit: UNEXPECTED, meaning: 'The local Postgres or Temporal dev server did not start.' },
+  SETUP_FAILED: { retryable: false, exit: UNEXPECTED, meaning: "bbm setup could not register bbm's search attributes in the namespace." },
+} satisfies Record<string, ErrorPolicy>);
+
+export type ErrorCode = keyof typeof ERROR_POLICY;
+
+/** Every code by name: `ErrorCode.INVALID_INPUT === 'INVALID_INPUT'`. */
+export const ErrorCode: Readonly<{ [K in ErrorCode]: K }> = Object.freeze(
+  Object.fromEntries(Object.keys(ERROR_POLICY).map((code) => [code, code])) as { [K in ErrorCode]: K },
+);
+
+export const ERROR_CODES = Object.freeze(Object.keys(ERROR_POLICY) as ErrorCode[]);
+
+/** Codes a retry cannot fix: activities raise them as non-retryable failures. */
+export const NON_RETRYABLE_CODES = Object.freeze(ERROR_CODES.filter((code) => !ERROR_POLICY[code].retryable));
+
+/**
+ * Job errors that fail the repository workflow instead of being waited out: the non-retryable
+ * bad-input codes (the same job with the same input cannot succeed). The workflow handles the
+ * other non-retryable codes itself (MAX_JOB_RETRY, LEASE_LOST, STALE_STATE, WORK_FUNCTION_NOT_FOUND).
+ */
+export const JOB_FAILING_CODES = Object.freeze(NON_RETRYABLE_CODES.filter((code) => ERROR_POLICY[code].exit === ExitCode.BAD_INPUT));
 
 /** Thrown when bbm refuses or fails an operation for a reason it can name. */
 export class BbmError extends Error {
@@ -89,21 +164,49 @@ export function isBbmError(err: unknown, code?: ErrorCode): err is BbmError {
   return err instanceof BbmError && (code === undefined || err.code === code);
 }
 
-/** Shorthand for the most common refusal: input that does not fit. */
+// ---- factories of the errors raised in more than one place ------------------------------------
+
+/** INVALID_INPUT: the most common refusal, input that does not fit. */
 export function invalidInput(message: string, details: Record<string, unknown> = {}): BbmError {
   return new BbmError(ErrorCode.INVALID_INPUT, message, details);
 }
 
-/** Thrown when a named migration does not exist (exit 6). */
+/** LEASE_LOST: `fence` is no longer the repository's current lease (a newer attempt took it). */
+export function leaseLost(fence: FenceToken): BbmError {
+  return new BbmError(
+    ErrorCode.LEASE_LOST,
+    `The lease on repository "${fence.repository}" is no longer held with token ${fence.token}; a newer attempt owns it. Nothing was written.`,
+    { repository: fence.repository, token: fence.token },
+  );
+}
+
+/** MIGRATION_NOT_FOUND (exit 6): no migration named `name`. */
 export function notFound(name: string): BbmError {
   return new BbmError(ErrorCode.MIGRATION_NOT_FOUND, `No migration named "${name}". List them with \`bbm migrations list\`.`, { name });
 }
 
-/** Thrown when no migration belongs to a repository key (exit 6). */
+/** REPOSITORY_NOT_FOUND (exit 6): no migration belongs to `repository`. */
 export function unknownRepository(repository: string): BbmError {
   return new BbmError(
     ErrorCode.REPOSITORY_NOT_FOUND,
     `No migrations belong to repository "${repository}". List them with \`bbm migrations list\`.`,
     { repository },
+  );
+}
+
+/** CONFIG_INVALID: `setting` has `value`, which is not `expected` (e.g. "an integer from 1 to 65535"). */
+export function configError(setting: string, value: string, expected: string): BbmError {
+  return new BbmError(ErrorCode.CONFIG_INVALID, `Invalid ${setting}: "${value}". Expected ${expected}.`, { setting });
+}
+
+/**
+ * CANNOT_CONNECT (exit 5): `service` at `address` (never with a password: redact URLs first)
+ * did not answer; `hint` says which settings to check.
+ */
+export function cannotConnect(service: 'Postgres' | 'Temporal', address: string, err: unknown, hint: string): BbmError {
+  return new BbmError(
+    ErrorCode.CANNOT_CONNECT,
+    `Cannot connect to ${service} at ${address}: ${(err as Error)?.message ?? String(err)}. ${hint}`,
+    { service, address },
   );
 }

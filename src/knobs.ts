@@ -1,10 +1,12 @@
 import { ErrorCode } from './errors';
-import { LIMITS } from './engine/constants';
-import { DEFAULT_HEALTH_KNOBS, HEALTH_BOOLEAN_KNOBS, HEALTH_KNOB_RANGES, type HealthBooleanKnob, type HealthKnobs } from './health/knobs';
+import { problemOf } from './contract/schema-kit';
+import { knobsSchema } from './contract/schemas';
+import { DEFAULT_HEALTH_KNOBS, type HealthKnobs } from './health/knobs';
 
 /**
- * The batch loop's settings. Defaults are the anchor's. Pure module: the workflow validates
- * updates with it, the CLI validates flags with it, so both refuse the same values the same way.
+ * The batch loop's settings. Defaults are the anchor's; names, types and ranges are the knobs
+ * schema's (src/contract/schemas.ts). Pure module: the workflow validates updates with it, the
+ * CLI validates flags with it, so both refuse the same values the same way.
  */
 export interface Knobs extends HealthKnobs {
   /** Jobs per lock (batch). @default 5 */
@@ -44,22 +46,7 @@ export const DEFAULT_KNOBS: Readonly<Knobs> = Object.freeze({
   ...DEFAULT_HEALTH_KNOBS,
 });
 
-type NumericKnob = Exclude<keyof Knobs, 'localActivities' | HealthBooleanKnob>;
-const BOOLEAN_KNOBS: readonly (keyof Knobs)[] = ['localActivities', ...HEALTH_BOOLEAN_KNOBS];
-
-const RANGES: Readonly<Record<NumericKnob, readonly [number, number]>> = Object.freeze({
-  maxJobPerBatch: [1, 1000],
-  maxBatchTimeoutMs: [1_000, 86_400_000],
-  jobTimeoutMs: [100, 86_400_000],
-  lockWaitTimeoutMs: [0, 3_600_000],
-  minDelayMs: [0, 3_600_000],
-  maxDelayMs: [0, 3_600_000],
-  maxJobAttempts: [LIMITS.MIN_JOB_ATTEMPTS, LIMITS.MAX_JOB_ATTEMPTS],
-  historyEventBudget: [500, 50_000],
-  ...HEALTH_KNOB_RANGES,
-});
-
-export const KNOB_NAMES = Object.freeze([...(Object.keys(RANGES) as (keyof Knobs)[]), ...BOOLEAN_KNOBS]);
+export const KNOB_NAMES = Object.freeze(Object.keys(knobsSchema.shape) as (keyof Knobs)[]);
 
 /** A refusal with a stable code, as plain data (workflow code turns it into an ApplicationFailure). */
 export interface KnobProblem {
@@ -67,21 +54,15 @@ export interface KnobProblem {
   message: string;
 }
 
-/** Check a partial set of knobs; returns the first problem, or undefined when all are fine. */
+/**
+ * Check a partial set of knobs against the knobs schema (src/contract/schemas.ts: unknown knobs,
+ * types, ranges), then minDelayMs <= maxDelayMs once merged into `base`. Returns the problem
+ * (INVALID_INPUT), or undefined when all are fine; undefined and null mean "no knobs".
+ */
 export function checkKnobs(partial: unknown, base: Knobs = DEFAULT_KNOBS): KnobProblem | undefined {
   if (partial === undefined || partial === null) return undefined;
-  if (typeof partial !== 'object' || Array.isArray(partial)) return problem('knobs must be a JSON object');
-  for (const [key, value] of Object.entries(partial)) {
-    if (BOOLEAN_KNOBS.includes(key as keyof Knobs)) {
-      if (typeof value !== 'boolean') return problem(`${key} must be true or false; got ${JSON.stringify(value)}`);
-      continue;
-    }
-    const range = RANGES[key as NumericKnob];
-    if (!range) return problem(`unknown knob "${key}"; known: ${KNOB_NAMES.join(', ')}`);
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < range[0] || value > range[1]) {
-      return problem(`${key} must be an integer from ${range[0]} to ${range[1]}; got ${JSON.stringify(value)}`);
-    }
-  }
+  const shape = problemOf(knobsSchema, partial, 'knobs');
+  if (shape) return problem(shape.message);
   const merged = { ...base, ...(partial as Partial<Knobs>) };
   if (merged.minDelayMs > merged.maxDelayMs)
     return problem(`minDelayMs (${merged.minDelayMs}) must not exceed maxDelayMs (${merged.maxDelayMs})`);

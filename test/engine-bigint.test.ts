@@ -38,7 +38,7 @@ test('ids just above 2^53 with batch size 3 over the default range: every counte
   const p = await migrationProgress(engine.pool, await migration(engine.pool, 'm'));
   assert.deepEqual(
     [p?.status, p?.rowsProcessed, p?.currentRange],
-    ['finished', '10', { start: '9007199254741002', end: '9007199254741002' }],
+    ['finished', '10', { start: '9007199254741002', end: '9007199254741002', cursor: null }],
   );
 });
 
@@ -135,6 +135,21 @@ test('one job spanning the whole int8 range (2^64 ids, batch size 3) counts its 
   assert.deepEqual(await counters(engine.pool, 't'), { lo: 1, hi: 1, n: 3 });
   assert.equal((await migrationProgress(engine.pool, await migration(engine.pool, 'm')))?.percent, 100);
   assert.equal((await migrationTally(engine.pool)).percent, 100);
+});
+
+test('sub-batches across the whole int8 range count a sub-batch span above 2^63 exactly and apply every row once', async () => {
+  const engine = await engineWithIds('bigsubspan', [INT8_MIN, '0', '1', INT8_MAX]);
+  await define(engine, { name: 'm', table: 't', batchSize: 4, subBatchSize: 2, subBatchPauseMs: 0, minValue: INT8_MIN });
+  const run = await runToEnd(engine);
+  assert.deepEqual(run.errors, []);
+  assert.deepEqual(await jobSummary(engine.pool, 'm'), [[INT8_MIN, INT8_MAX, 1, DONE]]);
+  // The first sub-batch is [INT8_MIN, 0]: 2^63 + 1 ids, one more than an int8 holds.
+  const { rows } = await engine.pool.query(
+    'SELECT j.sub_batches, j.cursor_id::text AS cursor, m.covered_ids::text AS covered FROM bbm.jobs j JOIN bbm.migrations m ON m.id = j.migration_id',
+  );
+  assert.deepEqual(rows, [{ sub_batches: 2, cursor: INT8_MAX, covered: '18446744073709551616' }]);
+  assert.deepEqual(await counters(engine.pool, 't'), { lo: 1, hi: 1, n: 4 });
+  assert.equal((await migrationProgress(engine.pool, await migration(engine.pool, 'm')))?.percent, 100);
 });
 
 test('range bounds outside the pagination column type are refused with INVALID_RANGE, naming the type and its limits', async () => {

@@ -6,7 +6,8 @@ import { executeJob } from '../src/engine/execute-job';
 import { findJob } from '../src/engine/find-job';
 import { acquireLease } from '../src/engine/lease';
 import type { WorkContext } from '../src/engine/registry';
-import { ErrorCode } from '../src/errors';
+import type { SubBatchProgress } from '../src/engine/sub-batches';
+import { ErrorCode, type BbmError } from '../src/errors';
 import { createItems, createTestDatabase } from './helpers/db';
 import { counters, deferred, define, JOB_TIMEOUT_MS, jobsOf, migration, REPO, registryWith, work, type Engine } from './helpers/engine';
 import { assertNoSubBatchTwice, installSubBatchLog, subBatchLog } from './helpers/sub-batches';
@@ -123,12 +124,12 @@ test('a pause that lands during a sub-batch stops the job after it with the curs
   const [job] = await jobsOf(engine.pool, 'm');
   const done = job?.subBatches ?? 0;
   assert.ok(done >= 2 && done < 10, `stopped mid-job, after ${done} sub-batches`);
-  assert.deepEqual([job?.status, job?.cursorId, job?.rowsAffected], [JobStatus.ACTIVE, String(done * 100), done * 100]);
+  assert.deepEqual([job?.status, job?.cursorId, job?.rowsAffected], [JobStatus.ACTIVE, BigInt(done * 100), BigInt(done * 100)]);
 
   await resumeMigrations(engine.pool, { name: 'm' });
   assert.equal(await firstJob(engine), jobId, 'find hands out the part-done job first');
   const resumed = await executeJob(engine, { jobId, maxJobAttempts: 3, jobTimeoutMs: JOB_TIMEOUT_MS });
-  assert.deepEqual([resumed.outcome, resumed.rows], ['finished', 1000]);
+  assert.deepEqual([resumed.outcome, resumed.rows], ['finished', '1000'], "the job's rows over all its sub-batches");
   assert.deepEqual(
     calls,
     Array.from({ length: 10 }, (_, k) => `${k * 100 + 1}-${k * 100 + 100}`),
@@ -144,6 +145,7 @@ test('a cancellation between sub-batches cuts the pause short, keeps the cursor,
   await define(engine, { name: 'm', work: 'hooked', args: {}, batchSize: 500, subBatchSize: 100, subBatchPauseMs: 60_000 });
   const jobId = await firstJob(engine);
   const controller = new AbortController();
+  const reported: SubBatchProgress[] = [];
   const t0 = performance.now();
   await assert.rejects(
     executeJob(
@@ -153,19 +155,29 @@ test('a cancellation between sub-batches cuts the pause short, keeps the cursor,
         maxJobAttempts: 3,
         jobTimeoutMs: 300_000,
         // Cancelled while the job sleeps its 60 s pause after the first sub-batch.
-        onSubBatch: () => void setTimeout(() => controller.abort(), 50),
+        onSubBatch: (progress) => {
+          reported.push(progress);
+          setTimeout(() => controller.abort(), 50);
+        },
       },
       controller.signal,
     ),
-    { code: ErrorCode.CANCELLED, message: /1 committed sub-batch\(es\) stay, and it continues after id 100/ },
+    (err: BbmError) => {
+      assert.equal(err.code, ErrorCode.CANCELLED);
+      assert.match(err.message, /1 committed sub-batch\(es\) stay, and it continues after id 100/);
+      assert.equal(JSON.stringify(err.details), JSON.stringify({ jobId, cursorId: '100' }), 'the details are JSON, the cursor exact text');
+      return true;
+    },
   );
   assert.ok(performance.now() - t0 < 30_000, 'the 60 s pause was cut short');
+  // What the activity heartbeats: JSON, with the cursor and the rows as decimal strings.
+  assert.equal(JSON.stringify(reported), JSON.stringify([{ jobId, cursorId: '100', rows: '100', subBatches: 1 }]));
   const [job] = await jobsOf(engine.pool, 'm');
-  assert.deepEqual([job?.status, job?.cursorId, job?.attempts], [JobStatus.ACTIVE, '100', 0]);
+  assert.deepEqual([job?.status, job?.cursorId, job?.attempts], [JobStatus.ACTIVE, 100n, 0]);
 
   await changeBatchSettings(engine.pool, { name: 'm' }, { subBatchSize: null });
   const result = await executeJob(engine, { jobId, maxJobAttempts: 3, jobTimeoutMs: JOB_TIMEOUT_MS });
-  assert.deepEqual([result.outcome, result.rows], ['finished', 500]);
+  assert.deepEqual([result.outcome, result.rows], ['finished', '500']);
   assert.deepEqual(calls, ['1-100', '101-500']);
   assertNoSubBatchTwice(await subBatchLog(engine.pool));
   assert.deepEqual(await counters(engine.pool), { lo: 1, hi: 1, n: 500 });
@@ -189,7 +201,7 @@ test('a lease lost during a sub-batch rolls that sub-batch back, and the new hol
     (await subBatchLog(engine.pool)).map((s) => [s.first, s.last]),
     [[1, 100]],
   );
-  assert.equal((await jobsOf(engine.pool, 'm'))[0]?.cursorId, '100');
+  assert.equal((await jobsOf(engine.pool, 'm'))[0]?.cursorId, 100n);
 
   const newer = await acquireLease(engine.pool, { repository: REPO, holder: 'newer', ttlMs: 60_000, waitMs: 1_000 });
   const result = await executeJob(engine, { jobId, maxJobAttempts: 3, jobTimeoutMs: JOB_TIMEOUT_MS, fence: newer });
@@ -213,7 +225,7 @@ test('a job in sub-batches that would outrun its time budget stops as partial, a
   assert.equal(log.length, 10);
   assertNoSubBatchTwice(log);
   const [job] = await jobsOf(engine.pool, 'm');
-  assert.deepEqual([job?.attempts, job?.subBatches, job?.rowsAffected], [1, 10, 1000], 'stopping at the budget is not a failed attempt');
+  assert.deepEqual([job?.attempts, job?.subBatches, job?.rowsAffected], [1, 10, 1000n], 'stopping at the budget is not a failed attempt');
   assert.deepEqual(await counters(engine.pool), { lo: 1, hi: 1, n: 1000 });
 });
 

@@ -45,8 +45,8 @@ test('a repository workflow carries ids above 2^53, near the int8 maximum and ne
   assert.deepEqual(
     summary.migrations.map((m) => [m.name, m.status, m.rowsProcessed, m.currentRange]),
     [
-      ['negative', 'finished', '10', { start: '-9007199254740993', end: '0' }],
-      ['positive', 'finished', '20', { start: '9223372036854775806', end: '9223372036854775807' }],
+      ['negative', 'finished', '10', { start: '-9007199254740993', end: '0', cursor: null }],
+      ['positive', 'finished', '20', { start: '9223372036854775806', end: '9223372036854775807', cursor: null }],
     ],
   );
   const { rows } = await db.pool.query('SELECT count(*)::int AS n, min(counter) AS lo, max(counter) AS hi FROM t');

@@ -1,24 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
 import { defineMigration } from '../src/engine/definitions';
 import { repositoryWorkflowId } from '../src/contract/ids';
 import { createItems, createTestDatabase } from './helpers/db';
-import { testEnv } from './helpers/env';
 import { startTestWorker } from './helpers/temporal';
+import { temporal } from './helpers/temporal-cli';
 import { waitFor } from './helpers/wait';
 import { registryWith, slowIncrement } from './helpers/work';
-
-const run = promisify(execFile);
-
-/** The real `temporal` binary, with the run's server address: exactly what the README tells people to type. */
-async function temporal(...args: string[]): Promise<string> {
-  const binary = testEnv.temporalCli;
-  assert.ok(binary, 'BBM_TEST_TEMPORAL_CLI is set by test/run.ts');
-  const { stdout } = await run(binary, [...args, '--address', String(process.env.TEMPORAL_ADDRESS)], { timeout: 60_000 });
-  return stdout;
-}
 
 test('the temporal CLI starts, queries, updates, signals and lists a repository workflow with the README commands', async () => {
   const db = await createTestDatabase('tcli');

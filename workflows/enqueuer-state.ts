@@ -1,5 +1,7 @@
 import { log } from '@temporalio/workflow';
-import { ENQUEUER_DEFAULTS, wakeRequestProblem } from '../src/enqueuer/policy';
+import { ENQUEUER_DEFAULTS } from '../src/enqueuer/policy';
+import { noteIgnoredSignal, repositoryDoneProblem, wakeProblem } from '../src/contract/checks';
+import type { Problem } from '../src/contract/schema-kit';
 import type { Knobs } from '../src/knobs';
 import type { CapacityRequest, EnqueuerReport, RepositoryDone, WakeRequest } from '../src/contract/messages';
 import type { EnqueuerInput } from '../src/contract/workflows';
@@ -61,18 +63,16 @@ export class EnqueuerState {
 
   /** The wake signal. An invalid request is logged and ignored (signals have no validator). */
   wake(request?: WakeRequest): void {
-    const problem = wakeRequestProblem(request);
-    if (problem) {
-      log.warn('ignoring an invalid wake request', { problem });
-      return;
-    }
+    const problem = wakeProblem(request);
+    if (problem) return this.ignore('wake request', problem);
     if (request?.knobs !== undefined) this.knobs = { ...request.knobs };
     this.pending.push(request ?? {});
   }
 
   /** A repository reached a final state: look at it (and for a free slot) at once. */
   repositoryDone(done: RepositoryDone): void {
-    if (!done || typeof done.repository !== 'string') return;
+    const problem = repositoryDoneProblem(done);
+    if (problem) return this.ignore('repositoryDone signal', problem);
     this.closing.set(done.repository, { runId: typeof done.runId === 'string' ? done.runId : undefined, checks: 0 });
     this.pending.push({ reason: `repository:${done.repository}` });
   }
@@ -84,6 +84,12 @@ export class EnqueuerState {
     log.info('capacity changed', { previous, capacity: this.capacity });
     if (this.capacity > previous) this.pending.push({ reason: 'capacity' });
     return this.capacity;
+  }
+
+  /** Signals cannot be refused: a malformed one is logged, and counted in the status query. */
+  private ignore(what: string, problem: Problem): void {
+    this.report = { ...this.report, ignoredSignals: noteIgnoredSignal(this.report.ignoredSignals, problem) };
+    log.warn(`ignoring an invalid ${what}`, { problem: problem.message });
   }
 
   /** The status query. */

@@ -1,15 +1,8 @@
-import {
-  ApplicationFailure,
-  allHandlersFinished,
-  condition,
-  continueAsNew,
-  proxyActivities,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { EnqueuerActivities } from '../activities/enqueuer';
 import { capacityQuery, enqueuerStatusQuery, repositoryDoneSignal, setCapacityUpdate, wakeSignal } from '../src/contract/messages';
-import { capacityRequestProblem, enqueuerStartProblem, type Refusal } from '../src/contract/validate';
+import { asFailure, assertNoQueryArgs, capacityRequestProblem, enqueuerStartProblem, tickInputProblem } from '../src/contract/checks';
+import type { Problem } from '../src/contract/schema-kit';
 import type { EnqueuerInput, EnqueuerTickInput } from '../src/contract/workflows';
 import { EnqueuerState } from './enqueuer-state';
 import { ENQUEUER_RETRY, wakeUp } from './enqueuer-wake';
@@ -41,8 +34,14 @@ export async function enqueuer(input: EnqueuerInput = {}): Promise<void> {
   setHandler(setCapacityUpdate, (request) => state.setCapacity(request), {
     validator: (request) => refuseIf(capacityRequestProblem(request)),
   });
-  setHandler(capacityQuery, () => state.capacity);
-  setHandler(enqueuerStatusQuery, () => state.status());
+  setHandler(capacityQuery, (...args: unknown[]) => {
+    assertNoQueryArgs('capacity', args);
+    return state.capacity;
+  });
+  setHandler(enqueuerStatusQuery, (...args: unknown[]) => {
+    assertNoQueryArgs('status', args);
+    return state.status();
+  });
 
   for (;;) {
     if (state.pending.length === 0) {
@@ -68,10 +67,11 @@ export async function enqueuer(input: EnqueuerInput = {}): Promise<void> {
  * the enqueuer with signal-with-start, then ends. Its ID is the schedule's plus a timestamp.
  */
 export async function enqueuerTick(input: EnqueuerTickInput = {}): Promise<{ workflowId: string }> {
-  return wakeEnqueuerFromTick({ reason: input.reason ?? 'schedule' });
+  refuseIf(tickInputProblem(input));
+  return wakeEnqueuerFromTick({ reason: input?.reason ?? 'schedule' });
 }
 
 /** Bad input fails at once, with the stable code as the failure type. */
-function refuseIf(refusal: Refusal | undefined): void {
-  if (refusal) throw ApplicationFailure.nonRetryable(refusal.message, refusal.code);
+function refuseIf(problem: Problem | undefined): void {
+  if (problem) throw asFailure(problem);
 }

@@ -4,7 +4,7 @@ import type { ExecuteJobResult, FenceToken, FindJobResult, MigrationProgress } f
 import { DEFAULT_KNOBS, type Knobs } from '../src/knobs';
 import type { ConfigureRequest, RepositoryProgress, RepositoryState, RepositoryTotals } from '../src/contract/messages';
 import { SA } from '../src/contract/search-attributes';
-import { parseControlRequest } from '../src/contract/validate';
+import { migrationTargetProblem, noteIgnoredSignal, targetMigration } from '../src/contract/checks';
 import type { ControlKind, ControlRequest, RepositoryWorkflowInput } from '../src/contract/workflows';
 import { bookkeeping } from './repository-activities';
 
@@ -55,14 +55,20 @@ export class RepositoryRun {
 
   // ---- messages: record, never decide ------------------------------------------------------
 
-  /** A pause, resume or retry signal. A malformed one is logged and ignored: a typo must not stop a repository. */
+  /**
+   * A pause, resume or retry signal: nothing, `{}` or `{"migration":"<name>"}`. Signals cannot be
+   * refused, so a malformed one is logged and counted (progress query) and otherwise ignored: a
+   * typo must not stop a repository.
+   */
   request(kind: ControlKind, payload: unknown): void {
-    const parsed = parseControlRequest(kind, payload);
-    if ('refusal' in parsed) {
-      log.warn(parsed.refusal.message, { repository: this.repository });
+    const problem = migrationTargetProblem(kind, payload);
+    if (problem) {
+      this.totals.ignoredSignals = noteIgnoredSignal(this.totals.ignoredSignals, problem);
+      log.warn(`ignored a malformed ${kind} signal: ${problem.message}`, { payload: JSON.stringify(payload) ?? String(payload) });
       return;
     }
-    this.pending.push(parsed.request);
+    const migration = targetMigration(payload);
+    this.pending.push(migration === undefined ? { kind } : { kind, migration });
     if (kind === 'pause' && !FINAL_STATES.has(this.state)) this.state = 'pausing';
   }
 

@@ -1,5 +1,4 @@
 import {
-  ApplicationFailure,
   CancellationScope,
   allHandlersFinished,
   condition,
@@ -12,7 +11,8 @@ import {
 } from '@temporalio/workflow';
 import type { Knobs } from '../src/knobs';
 import { configureUpdate, pauseSignal, progressQuery, resumeSignal, retrySignal } from '../src/contract/messages';
-import { configureRequestProblem, repositoryInputProblem, type Refusal } from '../src/contract/validate';
+import { asFailure, assertNoQueryArgs, configureProblem, repositoryInputProblem } from '../src/contract/checks';
+import type { Problem } from '../src/contract/schema-kit';
 import type { RepositorySummary, RepositoryWorkflowInput } from '../src/contract/workflows';
 import { runBatch } from './repository-batch';
 import { applyRequests, begin, cancelled, decide, notify } from './repository-control';
@@ -37,9 +37,12 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
   setHandler(resumeSignal, (target) => run.request('resume', target));
   setHandler(retrySignal, (target) => run.request('retry', target));
   setHandler(configureUpdate, (request) => run.configure(request), {
-    validator: (request) => refuseIf(configureRequestProblem(request, run.knobs)),
+    validator: (request) => refuseIf(configureProblem(request, run.knobs)),
   });
-  setHandler(progressQuery, () => run.view());
+  setHandler(progressQuery, (...args: unknown[]) => {
+    assertNoQueryArgs('progress', args);
+    return run.view();
+  });
 
   try {
     await begin(run);
@@ -81,6 +84,6 @@ function shouldContinueAsNew(knobs: Knobs): boolean {
 }
 
 /** Bad input fails at once, with the stable code as the failure type. */
-function refuseIf(refusal: Refusal | undefined): void {
-  if (refusal) throw ApplicationFailure.nonRetryable(refusal.message, refusal.code);
+function refuseIf(problem: Problem | undefined): void {
+  if (problem) throw asFailure(problem);
 }

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { ErrorCode } from '../errors';
+import { ErrorCode, JOB_FAILING_CODES } from '../errors';
 
 /**
  * Reading the failures activities raise (an ActivityFailure wrapping an ApplicationFailure whose
@@ -28,7 +28,7 @@ export function failureMessage(err: unknown): string {
  *   database, or the database was unreachable for longer than the job's retries): drop it, take
  *   the lease again and find the next job, as soon as the database answers;
  * - `wait_for_work_function`: this worker lacks the function (a rolling deploy): wait visibly;
- * - `fatal`: a bug or bad input no retry can fix: fail the workflow;
+ * - `fatal`: bad input no retry can fix (JOB_FAILING_CODES in src/errors.ts): fail the workflow;
  * - `retry_later`: anything else transient (timeouts, a worker killed repeatedly): back off, then resume.
  */
 export type JobFailureOutcome = 'migration_failed' | 'find_again' | 'wait_for_work_function' | 'fatal' | 'retry_later';
@@ -39,7 +39,8 @@ const OUTCOMES: Readonly<Partial<Record<string, JobFailureOutcome>>> = Object.fr
   [ErrorCode.STALE_STATE]: 'find_again',
   [ErrorCode.CANNOT_CONNECT]: 'find_again',
   [ErrorCode.WORK_FUNCTION_NOT_FOUND]: 'wait_for_work_function',
-  [ErrorCode.INVALID_INPUT]: 'fatal',
+  // The bad-input codes of the error-policy table: the same job with the same input cannot succeed.
+  ...Object.fromEntries(JOB_FAILING_CODES.map((code) => [code, 'fatal'])),
 });
 
 /** The batch loop's reaction to a job failure of type `type` (see JobFailureOutcome). */

@@ -4,7 +4,6 @@
  */
 
 export const REPOSITORY_WORKFLOW_PREFIX = 'bbm-repository:';
-
 /**
  * `bbm-enqueuer/<task queue>`: `bbm-enqueuer/bbm` with the default task queue. One enqueuer per
  * deployment (a task queue and its database), so two deployments sharing a namespace stay apart.
@@ -37,9 +36,4 @@ export const REPOSITORY_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:/@-]{0,199}$/;
 export function repositoryKeyProblem(key: unknown): string | undefined {
   if (typeof key === 'string' && REPOSITORY_KEY_PATTERN.test(key)) return undefined;
   return `Repository key ${JSON.stringify(key)} is invalid: use letters, digits, _ . : / @ - (up to 200).`;
-}
-
-/** True when `value` is a well-formed repository key (see REPOSITORY_KEY_PATTERN). */
-export function isRepositoryKey(value: unknown): value is string {
-  return repositoryKeyProblem(value) === undefined;
 }

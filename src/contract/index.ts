@@ -9,5 +9,4 @@ export * from './messages';
 export * from './search-attributes';
 export * from './sub-batches';
 export * from './workflows';
-export * from './validate';
 export * from './failures';

@@ -77,6 +77,15 @@ export interface RepositoryTotals {
   migrationsFailed: string[];
   /** Runs of this workflow so far (1 + continue-as-new count). */
   runs: number;
+  /** Signals ignored because their payload did not fit (signals cannot be refused); absent until one is. */
+  ignoredSignals?: IgnoredSignals;
+}
+
+/** How many signals a workflow ignored for a malformed payload, and why it ignored the last one. */
+export interface IgnoredSignals {
+  count: number;
+  /** The last refusal's message, naming the signal, the field and what it accepts. */
+  last: string;
 }
 
 export const progressQuery = defineQuery<RepositoryProgress>('progress');
@@ -149,5 +158,7 @@ export interface EnqueuerReport {
   runs: number;
   /** Workflow time of the last wake-up (ISO 8601). */
   at: string | null;
+  /** wake and repositoryDone signals ignored because their payload did not fit; absent until one is. */
+  ignoredSignals?: IgnoredSignals;
 }
 export const enqueuerStatusQuery = defineQuery<EnqueuerReport>('status');

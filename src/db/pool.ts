@@ -1,6 +1,6 @@
 import { Pool, type PoolConfig } from 'pg';
 import { redactUrl } from '../config';
-import { BbmError, ErrorCode } from '../errors';
+import { cannotConnect } from '../errors';
 
 export interface CreatePoolOptions {
   url: string;
@@ -29,9 +29,6 @@ export async function checkConnection(pool: Pool, url: string): Promise<void> {
   try {
     await pool.query('SELECT 1');
   } catch (err) {
-    throw new BbmError(
-      ErrorCode.CANNOT_CONNECT,
-      `Cannot connect to Postgres at ${redactUrl(url)}: ${(err as Error).message}. Check DATABASE_URL and that the server is running.`,
-    );
+    throw cannotConnect('Postgres', redactUrl(url), err, 'Check DATABASE_URL and that the server is running.');
   }
 }

@@ -1,15 +1,17 @@
 import type { Pool } from 'pg';
+import { DEFINITION_CODES, definitionSchema } from '../contract/definition-schema';
+import { REPOSITORY_KEY_PATTERN } from '../contract/ids';
+import { problemOf } from '../contract/schema-kit';
 import { checkSubBatchSettings, DEFAULT_SUB_BATCH_PAUSE_MS } from '../contract/sub-batches';
 import { BbmError, ErrorCode, invalidInput } from '../errors';
 import { insertMigration, migrationByName } from '../store/migrations';
 import { columnMax, countNulls, plannerEstimate } from '../store/target';
 import type { MigrationRow, Queryable } from '../store/types';
-import { isKnownStrategy, isRangeStrategy, BatchingStrategy, LIMITS, MigrationStatus } from './constants';
+import { isRangeStrategy, BatchingStrategy, MigrationStatus, type BatchingStrategy as Strategy } from './constants';
 import { formatTable, parseIdentifier, parseTableName, type QualifiedName } from './identifiers';
 import { exactInteger } from './int8';
 import { clampToInt8, span } from './range';
 import type { WorkRegistry } from './registry';
-import { REPOSITORY_KEY_PATTERN } from '../contract/ids';
 import { checkColumn, checkStrategy, checkTable } from './target-checks';
 
 /** What a user gives to define a migration (CLI flags, a JSON/YAML file, or code). */
@@ -52,8 +54,6 @@ export interface MigrationDefinition {
   paused?: boolean;
 }
 
-export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$/;
-
 interface DefineDeps {
   pool: Pool;
   registry: WorkRegistry;
@@ -61,27 +61,18 @@ interface DefineDeps {
 
 /**
  * Validate everything up front, then insert. Nothing is written unless every check passes, so
- * a bad definition leaves no trace; each refusal has its own error code.
+ * a bad definition leaves no trace; each refusal has its own error code. The fields' shapes come
+ * from the definition schema (src/contract/definition-schema.ts), which refuses unknown fields.
  */
 export async function defineMigration(deps: DefineDeps, def: MigrationDefinition): Promise<MigrationRow> {
-  if (def === null || typeof def !== 'object') throw invalidInput('A migration definition must be an object.');
-  const name = checkPattern(def.name, NAME_PATTERN, 'name', 'letters, digits, _ . : - (up to 200, starting with a letter or digit)');
+  const problem = problemOf(definitionSchema, def, 'A migration definition', DEFINITION_CODES);
+  if (problem) throw new BbmError(problem.code, `${problem.message}.`, { field: problem.path.join('.') });
+  const name = def.name;
   const table = parseTableName(def.table);
   const column = parseIdentifier(def.column, 'Column name');
-  const strategy = def.strategy ?? BatchingStrategy.SERIAL;
-  if (!isKnownStrategy(strategy)) {
-    throw new BbmError(
-      ErrorCode.INVALID_BATCHING_STRATEGY,
-      `Unknown batching strategy ${JSON.stringify(strategy)}: use "serial" (ranges of a unique column), "distinct" (ranges of distinct values) or "null" (rows where the column IS NULL).`,
-    );
-  }
+  const strategy = (def.strategy ?? BatchingStrategy.SERIAL) as Strategy; // a known one: checked by the schema
   const batchSize = def.batchSize ?? 1000;
-  if (!Number.isInteger(batchSize) || batchSize < LIMITS.MIN_BATCH_SIZE || batchSize > LIMITS.MAX_BATCH_SIZE) {
-    throw new BbmError(
-      ErrorCode.INVALID_BATCH_SIZE,
-      `Batch size must be an integer from ${LIMITS.MIN_BATCH_SIZE} to ${LIMITS.MAX_BATCH_SIZE}; got ${JSON.stringify(def.batchSize)}.`,
-    );
-  }
+  // The schema checked each field; this checks the sub-batch size against the batch size.
   const subBatchProblem = checkSubBatchSettings(def, batchSize);
   if (subBatchProblem) throw new BbmError(subBatchProblem.code, subBatchProblem.message);
   const minValue = def.minValue === undefined ? 1n : exactInteger(def.minValue, 'minValue');
@@ -89,11 +80,8 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
   if (givenMax !== undefined && minValue > givenMax) {
     throw new BbmError(ErrorCode.INVALID_RANGE, `minValue (${minValue}) must not be greater than maxValue (${givenMax}).`);
   }
-  const repository =
-    def.repository === undefined
-      ? defaultRepository(table)
-      : checkPattern(def.repository, REPOSITORY_KEY_PATTERN, 'repository', 'letters, digits, _ . : / @ - (up to 200)');
-  const work = deps.registry.get(String(def.work));
+  const repository = def.repository ?? defaultRepository(table);
+  const work = deps.registry.get(def.work);
   if (!work) {
     throw new BbmError(
       ErrorCode.INVALID_JOB_SIGNATURE,
@@ -101,7 +89,6 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
     );
   }
   const args = def.args ?? {};
-  if (typeof args !== 'object' || Array.isArray(args)) throw invalidInput('args must be a JSON object.');
   checkExactNumbers(args, 'args');
   work.validateArgs?.(args, { strategy, column });
 
@@ -154,12 +141,6 @@ function defaultRepository(table: QualifiedName): string {
     );
   }
   return key;
-}
-
-function checkPattern(value: unknown, pattern: RegExp, what: string, expected: string): string {
-  if (typeof value !== 'string' || !pattern.test(value))
-    throw invalidInput(`Migration ${what} ${JSON.stringify(value)} is invalid: use ${expected}.`, { field: what });
-  return value;
 }
 
 /** An integer beyond 2^53 in args was rounded on its way in (JSON, YAML, code): refuse it rather than store another value. */

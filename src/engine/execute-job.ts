@@ -1,10 +1,9 @@
 import type { Pool, PoolClient } from 'pg';
-import { BbmError, ErrorCode, isBbmError } from '../errors';
+import { BbmError, ErrorCode, isBbmError, leaseLost } from '../errors';
 import { lockJob, markJobFailed, markJobFinished } from '../store/jobs';
 import { holdsLease } from '../store/leases';
 import { countFinishedJob, lockMigrationOfJob, setMigrationStatus } from '../store/migrations';
 import { FailureCode, isRangeStrategy, JobStatus, MigrationStatus } from './constants';
-import { leaseLost } from './find-job';
 import { parseTableName, quoteIdent, quoteTable } from './identifiers';
 import { decimal } from './int8';
 import { jobRows, type JobRows } from './job-rows';
@@ -157,13 +156,15 @@ async function runInTransaction(
   const quotedTable = quoteTable(table);
   const quotedColumn = quoteIdent(migration.columnName);
   // null: the whole job in this transaction, as without sub-batches.
-  const sub = await nextSubBatch(client, { quotedTable, quotedColumn }, migration, job);
+  const sub = await nextSubBatch(client, { table, column: migration.columnName }, migration, job);
 
   await client.query('SAVEPOINT bbm_work');
   const started = performance.now();
   let rowsChanged: number;
+  let found: number | null;
   try {
     const rows: JobRows = await jobRows(client, migration, job, table, sub);
+    found = rows.found;
     rowsChanged = rows.empty
       ? 0
       : await work.run({
@@ -172,8 +173,8 @@ async function runInTransaction(
           quotedTable,
           column: migration.columnName,
           quotedColumn,
-          start: sub?.start != null ? BigInt(sub.start) : job.minValue,
-          end: sub?.end != null ? BigInt(sub.end) : job.maxValue,
+          start: sub ? sub.start : job.minValue,
+          end: sub ? sub.end : job.maxValue,
           where: rows.where,
           batchSize: sub ? sub.limit : migration.batchSize,
           strategy,
@@ -208,7 +209,14 @@ async function runInTransaction(
   }
   if (sub) {
     // The job's time so far in this execution, pauses between its sub-batches included.
-    const committed = await commitSubBatch(client, migration, job, sub, rowsChanged, performance.now() - startedAt);
+    const committed = await commitSubBatch(
+      client,
+      migration,
+      job,
+      sub,
+      { rows: BigInt(rowsChanged), found },
+      performance.now() - startedAt,
+    );
     if (input.fence && !(await holdsLease(client, input.fence))) throw leaseLost(input.fence);
     return committed;
   }

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { BbmError, ErrorCode } from '../errors';
+import { leaseLost } from '../errors';
 import { firstJobWithStatus, insertJob, lastJob, resetRetryBudget } from '../store/jobs';
 import { holdAndRenewLease } from '../store/leases';
 import { uniqueColumnSql } from '../store/catalog';
@@ -164,12 +164,4 @@ async function newJob(client: PoolClient, m: MigrationRow): Promise<JobRow | und
 
 function ref(m: MigrationRow, failure: FailureCode | null): MigrationRef {
   return { id: m.id, name: m.name, failure: failureCodeName(failure) };
-}
-
-export function leaseLost(fence: FenceToken): BbmError {
-  return new BbmError(
-    ErrorCode.LEASE_LOST,
-    `The lease on repository "${fence.repository}" is no longer held with token ${fence.token}; a newer attempt owns it. Nothing was written.`,
-    { repository: fence.repository, token: fence.token },
-  );
 }

@@ -12,6 +12,8 @@ export interface JobRows {
   where: { sql: string; values: unknown[] };
   /** No row to work on (NULL strategy: none left, or all held by other transactions): the work is not called. */
   empty: boolean;
+  /** NULL strategy: the rows the engine locked for the work (at most the batch or sub-batch size); null for range strategies. */
+  found: number | null;
   /** After the work, inside its transaction: throws NO_PROGRESS when some of the job's rows would be found again. */
   checkProgress(rowsChanged: number): Promise<void>;
 }
@@ -35,10 +37,11 @@ export async function jobRows(
 ): Promise<JobRows> {
   if (isRangeStrategy(migration.batchingStrategy)) {
     // A sub-batch narrows the range to its own bounds (src/engine/sub-batches.ts).
-    const bounds = sub?.start != null && sub.end != null ? [sub.start, sub.end] : [job.minValue, job.maxValue];
+    const bounds = sub ? [sub.start, sub.end] : [job.minValue, job.maxValue];
     return {
       where: { sql: `${quoteIdent(migration.columnName)} BETWEEN $1 AND $2`, values: bounds },
       empty: false,
+      found: null,
       checkProgress: async () => undefined,
     };
   }
@@ -55,6 +58,7 @@ export async function jobRows(
   return {
     where: { sql: keyInSet(key, 1), values: [batch.keys] },
     empty: batch.count === 0,
+    found: batch.count,
     async checkProgress(rowsChanged) {
       if (batch.count === 0) return;
       const left = await nullsLeft(client, table, migration.columnName, key, batch.keys);

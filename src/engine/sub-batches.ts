@@ -1,34 +1,41 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BbmError, ErrorCode } from '../errors';
-import { finishSubBatchedJob, recordSubBatch, subBatchEnd, type SubBatchRecord } from '../store/sub-batches';
+import { finishSubBatchedJob, recordSubBatch, type SubBatchRecord } from '../store/sub-batches';
+import { rowBoundary } from '../store/target';
 import type { JobRow, MigrationRow, Queryable } from '../store/types';
 import { BatchingStrategy } from './constants';
+import type { QualifiedName } from './identifiers';
+import { decimal } from './int8';
 import { migrationProgress } from './progress';
+import { span } from './range';
 import type { ExecuteJobResult } from './types';
 
 /**
  * Sub-batches: a job applied in parts that each commit, so row locks are held for one part only.
  *
  * Exactly-once rests on the job's cursor. Every sub-batch commits its work together with the
- * cursor (serial: the last id done; NULL strategy: the rows done) and the migration's counters,
- * in the transaction executeJob fences like any job, so a retry, a new lease holder or a resume
- * continues after the last committed sub-batch and never applies one twice.
+ * cursor (range strategies: the last id done; NULL strategy: the rows done) and the migration's
+ * counters, in the transaction executeJob fences like any job, so a retry, a new lease holder or a
+ * resume continues after the last committed sub-batch and never applies one twice.
  *
- * Serial strategy: a sub-batch is the next `subBatchSize` existing ids of the job's range after
- * the cursor. NULL strategy: a job is a budget of `batchSize` rows; each sub-batch asks the work
- * function for the next `subBatchSize` rows where the column IS NULL, and the job finishes when
- * its budget is spent or a sub-batch finds fewer rows than it asked for.
+ * Range strategies (serial, distinct): a sub-batch runs from after the cursor to the
+ * `subBatchSize`-th existing row of the job's range (for distinct, plus the other rows sharing
+ * that last value). NULL strategy: a job is a budget of `batchSize` rows; each sub-batch locks the
+ * next `subBatchSize` rows where the column IS NULL (src/engine/job-rows.ts), and the job finishes
+ * when its budget is spent or a sub-batch finds fewer such rows than it asked for.
+ *
+ * Ids, bounds and row counts are `bigint` here, decimal strings once they leave the engine.
  */
 
 /** The part of a job that one transaction applies. */
 export interface SubBatch {
-  /** Serial: inclusive bounds (decimal strings, Postgres bigint); null for the NULL strategy. */
-  start: string | null;
-  end: string | null;
-  /** Rows the work function may change: the `batchSize` it is given. */
+  /** Range strategies: inclusive bounds; null for the NULL strategy. */
+  start: bigint | null;
+  end: bigint | null;
+  /** Rows the sub-batch may take: the `batchSize` the work function is given (NULL strategy: the rows locked). */
   limit: number;
-  /** Serial: end - start + 1 (decimal string), added to the migration's covered ids. */
-  span: string;
+  /** Range strategies: end - start + 1 (up to 2^64), added to the migration's covered ids; 0 for the NULL strategy. */
+  span: bigint;
 }
 
 /** A committed sub-batch that did not finish its job: executeJob pauses, then runs the next one. */
@@ -37,15 +44,25 @@ export interface MoreSubBatches {
   pauseMs: number;
   migrationId: MigrationRow['id'];
   jobId: string;
-  cursorId: string | null;
+  cursorId: bigint | null;
   /** The job's rows so far, over all sub-batches. */
-  rows: number;
+  rows: bigint;
   subBatches: number;
   attempts: number;
 }
 
-/** Reported after each committed sub-batch that leaves more to do (the activity heartbeats it). */
-export type SubBatchProgress = Pick<MoreSubBatches, 'jobId' | 'cursorId' | 'rows' | 'subBatches'>;
+/**
+ * Reported after each committed sub-batch that leaves more to do (the activity heartbeats it, so
+ * it is JSON: the cursor and the rows are decimal strings).
+ */
+export interface SubBatchProgress {
+  jobId: string;
+  /** Range strategies: the last id done; null for the NULL strategy. */
+  cursorId: string | null;
+  /** The job's rows so far, over all its sub-batches. */
+  rows: string;
+  subBatches: number;
+}
 
 /**
  * The next sub-batch of `job`, or null when the job runs as one transaction exactly as before
@@ -55,41 +72,50 @@ export type SubBatchProgress = Pick<MoreSubBatches, 'jobId' | 'cursorId' | 'rows
  */
 export async function nextSubBatch(
   db: Queryable,
-  target: { quotedTable: string; quotedColumn: string },
+  target: { table: QualifiedName; column: string },
   migration: MigrationRow,
   job: JobRow,
 ): Promise<SubBatch | null> {
   const size = migration.subBatchSize !== null && migration.subBatchSize < migration.batchSize ? migration.subBatchSize : null;
   if (size === null && job.subBatches === 0) return null;
   if (migration.batchingStrategy === BatchingStrategy.NULL_ROWS) {
-    const budget = Math.max(1, migration.batchSize - Number(job.rowsAffected));
-    return { start: null, end: null, limit: Math.min(size ?? budget, budget), span: '0' };
+    // What is left of the job's budget; at least 1, so a batch size lowered mid-job still ends it.
+    const left = BigInt(migration.batchSize) - job.rowsAffected;
+    const budget = left > 0n ? Number(left) : 1;
+    return { start: null, end: null, limit: Math.min(size ?? budget, budget), span: 0n };
   }
-  const jobEnd = String(job.maxValue);
-  const start = job.cursorId === null ? String(job.minValue) : (BigInt(job.cursorId) + 1n).toString();
-  let end = jobEnd;
+  if (job.minValue === null || job.maxValue === null)
+    throw new BbmError(ErrorCode.INVALID_INPUT, `Job ${job.id} of "${migration.name}" has no range, but its strategy needs one.`, {
+      jobId: job.id,
+    });
+  const start = job.cursorId === null ? job.minValue : job.cursorId + 1n;
+  let end = job.maxValue;
   // [start, start + size - 1] reaching the job's end holds at most `size` rows; past that, look.
-  if (size !== null && BigInt(start) + BigInt(size) - 1n < BigInt(jobEnd))
-    end = (await subBatchEnd(db, target.quotedTable, target.quotedColumn, start, jobEnd, size)) ?? jobEnd;
-  return { start, end, limit: migration.batchSize, span: (BigInt(end) - BigInt(start) + 1n).toString() };
+  if (size !== null && start + BigInt(size) - 1n < job.maxValue)
+    end = (await rowBoundary(db, target.table, target.column, start, job.maxValue, size)) ?? job.maxValue;
+  return { start, end, limit: migration.batchSize, span: span(start, end) };
 }
 
 /**
  * Record a sub-batch whose work succeeded, in its transaction (the caller confirms the fence, then
  * commits). The one that finishes the job finishes it with every sub-batch's rows; any other moves
- * the cursor and asks for more.
+ * the cursor and asks for more. `found`: the rows the engine locked for a NULL-strategy sub-batch
+ * (fewer than its limit: no more NULL rows free to take, so the job is done); ignored otherwise.
  */
 export async function commitSubBatch(
   db: Queryable,
   migration: MigrationRow,
   job: JobRow,
   sub: SubBatch,
-  rows: number,
+  done: { rows: bigint; found: number | null },
   durationMs: number,
 ): Promise<ExecuteJobResult | MoreSubBatches> {
-  const record: SubBatchRecord = { jobId: String(job.id), cursorId: sub.end, rows, span: sub.span };
-  const total = Number(job.rowsAffected) + rows;
-  const finishes = sub.end !== null ? BigInt(sub.end) >= BigInt(String(job.maxValue)) : rows < sub.limit || total >= migration.batchSize;
+  const record: SubBatchRecord = { jobId: job.id, cursorId: sub.end, rows: done.rows, span: sub.span };
+  const total = job.rowsAffected + done.rows;
+  const finishes =
+    sub.end !== null
+      ? job.maxValue === null || sub.end >= job.maxValue
+      : (done.found ?? 0) < sub.limit || total >= BigInt(migration.batchSize);
   if (!finishes) {
     await recordSubBatch(db, record);
     return {
@@ -106,7 +132,7 @@ export async function commitSubBatch(
   const updated = await finishSubBatchedJob(db, { ...record, durationMs });
   return {
     outcome: 'finished',
-    rows: String(total),
+    rows: decimal(total),
     durationMs,
     attempts: job.attempts + 1,
     progress: await migrationProgress(db, updated),
@@ -141,7 +167,12 @@ export async function eachSubBatch(
     const outcome = await runOne();
     if (outcome.outcome !== 'more') return outcome;
     longestMs = Math.max(longestMs, performance.now() - before);
-    options.onSubBatch?.({ jobId: outcome.jobId, cursorId: outcome.cursorId, rows: outcome.rows, subBatches: outcome.subBatches });
+    options.onSubBatch?.({
+      jobId: outcome.jobId,
+      cursorId: decimal(outcome.cursorId),
+      rows: decimal(outcome.rows),
+      subBatches: outcome.subBatches,
+    });
     if (options.signal.aborted) throw cancelled(outcome);
     const elapsedMs = performance.now() - started;
     if (elapsedMs + outcome.pauseMs + 2 * longestMs > options.jobTimeoutMs) {
@@ -163,6 +194,6 @@ function cancelled(at: MoreSubBatches): BbmError {
   return new BbmError(
     ErrorCode.CANCELLED,
     `The job was cancelled between sub-batches; its ${at.subBatches} committed sub-batch(es) stay, and it continues after ${at.cursorId === null ? `${at.rows} rows` : `id ${at.cursorId}`} when resumed.`,
-    { jobId: at.jobId, cursorId: at.cursorId },
+    { jobId: at.jobId, cursorId: decimal(at.cursorId) },
   );
 }

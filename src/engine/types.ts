@@ -52,8 +52,13 @@ export interface MigrationProgress {
   /** Decimal string: the planner's estimate at definition time. */
   totalEstimate: string | null;
   jobs: { active: number; finished: number; failed: number };
-  /** The latest job's range, as decimal strings (both null for the NULL strategy); `cursor`: the last id its committed sub-batches reached. */
-  currentRange: { start: string | null; end: string | null; cursor?: string | null } | null;
+  /**
+   * The latest job's range, as decimal strings (start and end null for the NULL strategy); null
+   * before the first job. `cursor`: the last id the job's committed sub-batches reached (its end
+   * once it finished in sub-batches); null when it has none: no sub-batch committed yet, a job run
+   * as one transaction, or the NULL strategy.
+   */
+  currentRange: { start: string | null; end: string | null; cursor: string | null } | null;
   /** The newest failed job's last error (e.g. "no_progress: 1 of the job's 1 row(s) still have ..."); null when no job has failed. */
   lastError: string | null;
   /** Rows per second since the migration started running. */

@@ -1,3 +1,6 @@
+import { wakeProblem } from '../contract/checks';
+import { problemOf } from '../contract/schema-kit';
+import { capacity, CAPACITY_RANGE, enqueuerInputSchema } from '../contract/enqueuer-schemas';
 import { checkKnobs } from '../knobs';
 
 /**
@@ -20,40 +23,16 @@ export const ENQUEUER_DEFAULTS = Object.freeze({
   recheckSeconds: 60,
 });
 
-export const CAPACITY_RANGE = Object.freeze([0, 1000] as const);
-const BUDGET_RANGE = [100, 50_000] as const;
-const RECHECK_RANGE = [1, 86_400] as const;
-const MAX_PREFIX_LENGTH = 200;
-const MAX_REASON_LENGTH = 200;
+export { CAPACITY_RANGE };
 
 /** The problem with a capacity value, or undefined when it is fine. */
 export function capacityProblem(value: unknown): string | undefined {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < CAPACITY_RANGE[0] || value > CAPACITY_RANGE[1]) {
-    return `capacity must be an integer from ${CAPACITY_RANGE[0]} (start nothing new) to ${CAPACITY_RANGE[1]}; got ${JSON.stringify(value) ?? String(value)}`;
-  }
-  return undefined;
+  return problemOf(capacity, value, 'capacity')?.message;
 }
 
-/** The problem with a wake request, or undefined when it is fine. */
+/** The problem with a wake request (the wake signal's payload), or undefined when it is fine. */
 export function wakeRequestProblem(request: unknown): string | undefined {
-  if (request === undefined || request === null) return undefined;
-  if (typeof request !== 'object' || Array.isArray(request)) return 'a wake request must be a JSON object like {"reason":"cli"}';
-  const r = request as Record<string, unknown>;
-  for (const key of Object.keys(r)) {
-    if (!['reason', 'repositoryPrefix', 'knobs'].includes(key))
-      return `unknown wake request field "${key}"; known: reason, repositoryPrefix, knobs`;
-  }
-  if (r.reason !== undefined && (typeof r.reason !== 'string' || r.reason.length > MAX_REASON_LENGTH))
-    return `reason must be a string of at most ${MAX_REASON_LENGTH} characters`;
-  if (
-    r.repositoryPrefix !== undefined &&
-    (typeof r.repositoryPrefix !== 'string' || r.repositoryPrefix.length === 0 || r.repositoryPrefix.length > MAX_PREFIX_LENGTH)
-  ) {
-    return `repositoryPrefix must be a non-empty string of at most ${MAX_PREFIX_LENGTH} characters`;
-  }
-  const knobs = checkKnobs(r.knobs);
-  if (knobs) return `invalid knobs: ${knobs.message}`;
-  return undefined;
+  return wakeProblem(request)?.message;
 }
 
 export interface EnqueuerSettings {
@@ -63,22 +42,10 @@ export interface EnqueuerSettings {
   knobs?: unknown;
 }
 
-/** The problem with the enqueuer's start input, or undefined when it is fine. */
+/** The problem with the enqueuer's start input (without `carried`), or undefined when it is fine. */
 export function enqueuerInputProblem(input: EnqueuerSettings): string | undefined {
-  if (input.capacity !== undefined) {
-    const problem = capacityProblem(input.capacity);
-    if (problem) return problem;
-  }
-  const ranged: Array<[string, unknown, readonly [number, number]]> = [
-    ['historyEventBudget', input.historyEventBudget, BUDGET_RANGE],
-    ['recheckSeconds', input.recheckSeconds, RECHECK_RANGE],
-  ];
-  for (const [name, value, [lo, hi]] of ranged) {
-    if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < lo || value > hi)) {
-      return `${name} must be an integer from ${lo} to ${hi}; got ${JSON.stringify(value)}`;
-    }
-  }
+  const shape = problemOf(enqueuerInputSchema, input, 'The enqueuer input');
+  if (shape) return shape.message;
   const knobs = checkKnobs(input.knobs);
-  if (knobs) return `invalid knobs: ${knobs.message}`;
-  return undefined;
+  return knobs ? `knobs: ${knobs.message}` : undefined;
 }

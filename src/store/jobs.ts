@@ -19,7 +19,7 @@ export function toJob(r: Record<string, unknown>): JobRow {
     failureErrorCode: numOrNull(r.failure_error_code),
     lastError: (r.last_error as string | null) ?? null,
     rowsAffected: fromDb(r.rows_affected),
-    cursorId: r.cursor_id === null || r.cursor_id === undefined ? null : String(r.cursor_id),
+    cursorId: fromDbOrNull(r.cursor_id),
     subBatches: num(r.sub_batches ?? 0),
     createdAt: r.created_at as Date,
     startedAt: (r.started_at as Date | null) ?? null,

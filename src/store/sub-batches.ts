@@ -4,19 +4,20 @@ import { toMigration } from './migrations';
 
 /**
  * Named queries for sub-batches: the bookkeeping a sub-batch commits with its work, and the
- * settings. Ids, cursors and spans travel as decimal strings (Postgres bigint), never as JS
- * numbers; Postgres does the arithmetic.
+ * settings. Cursors, row counts and spans are `bigint` (Postgres bigint, exact), passed as
+ * parameters; bbm's own job id is its decimal text. Postgres does the arithmetic.
  */
 
 /** What one committed sub-batch adds: the job's cursor and rows, and the migration's counters. */
 export interface SubBatchRecord {
   /** bbm.jobs.id, a decimal string. */
   jobId: string;
-  /** Serial: the sub-batch's last id, the job's new cursor; null for the NULL strategy. */
-  cursorId: string | null;
-  rows: number;
-  /** Ids the sub-batch covers (serial), for the migration's covered_ids; "0" for the NULL strategy. */
-  span: string;
+  /** Range strategies: the sub-batch's last id, the job's new cursor; null for the NULL strategy. */
+  cursorId: bigint | null;
+  /** Rows the work changed in this sub-batch. */
+  rows: bigint;
+  /** Ids the sub-batch covers (range strategies), for the migration's covered_ids (up to 2^64); 0 for the NULL strategy. */
+  span: bigint;
 }
 
 /**
@@ -30,7 +31,7 @@ export async function recordSubBatch(db: Queryable, r: SubBatchRecord): Promise<
        UPDATE bbm.jobs SET status = ${JobStatus.ACTIVE}, cursor_id = $2::bigint, rows_affected = rows_affected + $3::bigint,
               sub_batches = sub_batches + 1, started_at = coalesce(started_at, clock_timestamp()), updated_at = clock_timestamp()
         WHERE id = $1 RETURNING migration_id)
-     UPDATE bbm.migrations SET rows_processed = rows_processed + $3::bigint, covered_ids = covered_ids + $4::bigint, updated_at = now()
+     UPDATE bbm.migrations SET rows_processed = rows_processed + $3::bigint, covered_ids = covered_ids + $4::numeric, updated_at = now()
       WHERE id = (SELECT migration_id FROM job)`,
     [r.jobId, r.cursorId, r.rows, r.span],
   );
@@ -49,34 +50,12 @@ export async function finishSubBatchedJob(db: Queryable, r: SubBatchRecord & { d
               duration_ms = $5::float8, started_at = coalesce(started_at, clock_timestamp() - make_interval(secs => $5::float8 / 1000)),
               finished_at = clock_timestamp(), updated_at = clock_timestamp()
         WHERE id = $1 RETURNING migration_id)
-     UPDATE bbm.migrations SET rows_processed = rows_processed + $3::bigint, covered_ids = covered_ids + $4::bigint,
+     UPDATE bbm.migrations SET rows_processed = rows_processed + $3::bigint, covered_ids = covered_ids + $4::numeric,
             jobs_finished = jobs_finished + 1, updated_at = now()
       WHERE id = (SELECT migration_id FROM job) RETURNING *`,
     [r.jobId, r.cursorId, r.rows, r.span, r.durationMs],
   );
   return toMigration(rows[0]);
-}
-
-/**
- * Where a serial sub-batch starting at `from` ends: the `size`-th existing value of the column in
- * [from, to], so sparse ids never make empty sub-batches (the rule job ranges follow too); null
- * when fewer rows are left, and the sub-batch then runs to `to`. `table` and `column` must be
- * quoted identifiers; the bounds are parameters.
- */
-export async function subBatchEnd(
-  db: Queryable,
-  quotedTable: string,
-  quotedColumn: string,
-  from: string,
-  to: string,
-  size: number,
-): Promise<string | null> {
-  const { rows } = await db.query(
-    `SELECT ${quotedColumn}::text AS v FROM ${quotedTable} WHERE ${quotedColumn} >= $1 AND ${quotedColumn} <= $2
-      ORDER BY ${quotedColumn} LIMIT 1 OFFSET $3`,
-    [from, to, size - 1],
-  );
-  return rows[0] ? String(rows[0].v) : null;
 }
 
 /** Fields a settings change may set; absent ones keep their value (subBatchSize null clears it). */

@@ -52,10 +52,10 @@ export interface JobRow {
   lastError: string | null;
   rowsAffected: bigint;
   /**
-   * Serial strategy: the last id whose sub-batch has committed (decimal string: a Postgres
-   * bigint), null before the first. A retry starts after it.
+   * Range strategies: the last id whose sub-batch has committed, null before the first (and
+   * always for the NULL strategy, whose cursor is rowsAffected). A retry starts after it.
    */
-  cursorId: string | null;
+  cursorId: bigint | null;
   /** Sub-batches committed over all attempts. */
   subBatches: number;
   createdAt: Date;

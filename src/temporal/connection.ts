@@ -1,14 +1,15 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { BbmConfig } from '../config';
-import { BbmError, ErrorCode } from '../errors';
+import { cannotConnect } from '../errors';
 
-function cannotConnect(config: BbmConfig, err: unknown): BbmError {
+function unreachable(config: BbmConfig, err: unknown) {
   const address = config.temporal.address ?? 'localhost:7233';
-  return new BbmError(
-    ErrorCode.CANNOT_CONNECT,
-    `Cannot connect to Temporal at ${address} (namespace ${config.temporal.namespace}): ${(err as Error).message}. Check TEMPORAL_ADDRESS (or your Temporal CLI profile) and that the server is running.`,
-    { address },
+  return cannotConnect(
+    'Temporal',
+    `${address} (namespace ${config.temporal.namespace})`,
+    err,
+    'Check TEMPORAL_ADDRESS (or your Temporal CLI profile) and that the server is running.',
   );
 }
 
@@ -18,7 +19,7 @@ export async function connectClient(config: BbmConfig): Promise<Client> {
     const connection = await Connection.connect({ ...config.temporal.connectionOptions, connectTimeout: '10 seconds' });
     return new Client({ connection, namespace: config.temporal.namespace });
   } catch (err) {
-    throw cannotConnect(config, err);
+    throw unreachable(config, err);
   }
 }
 
@@ -35,6 +36,6 @@ export async function connectWorker(config: BbmConfig): Promise<NativeConnection
       dnsLoadBalancingConfig: dnsRefreshSeconds > 0 ? { resolutionInterval: dnsRefreshSeconds * 1000 } : null,
     });
   } catch (err) {
-    throw cannotConnect(config, err);
+    throw unreachable(config, err);
   }
 }

@@ -7,12 +7,12 @@ test('capacity takes an integer from 0 to 1000 and nothing else', () => {
   for (const bad of [-1, 1.5, 'x', 100_000, null, undefined]) assert.match(capacityProblem(bad) ?? '', /capacity must be an integer/);
 });
 
-test('a wake request refuses unknown fields and names the known ones', () => {
+test('a wake request refuses unknown fields and names the accepted ones', () => {
   assert.equal(wakeRequestProblem({}), undefined);
   assert.equal(wakeRequestProblem({ reason: 'cli', repositoryPrefix: 'demo/', knobs: { maxJobPerBatch: 2 } }), undefined);
-  assert.match(wakeRequestProblem({ reasn: 'x' }) ?? '', /unknown wake request field "reasn"; known: reason, repositoryPrefix, knobs/);
+  assert.match(wakeRequestProblem({ reasn: 'x' }) ?? '', /unknown wake request field "reasn"; accepted: reason, repositoryPrefix, knobs/);
   assert.match(wakeRequestProblem({ repositoryPrefix: '' }) ?? '', /repositoryPrefix must be a non-empty string/);
-  assert.match(wakeRequestProblem({ knobs: { nope: 1 } }) ?? '', /invalid knobs/);
+  assert.match(wakeRequestProblem({ knobs: { nope: 1 } }) ?? '', /knobs: unknown knob "nope"/);
   assert.ok(wakeRequestProblem([]));
 });
 

@@ -4,7 +4,9 @@ import { type Command, Option } from 'commander';
 import YAML from 'yaml';
 import { failureCodeName, migrationStatusName } from '../../engine/constants';
 import { defineMigration, type MigrationDefinition } from '../../engine/definitions';
-import { invalidInput } from '../../errors';
+import { DEFINITION_CODES, definitionFileSchema } from '../../contract/definition-schema';
+import { problemOf } from '../../contract/schema-kit';
+import { BbmError, invalidInput } from '../../errors';
 import type { MigrationRow } from '../../repository';
 import { formatIdent } from '../../engine/identifiers';
 import { decimal } from '../../engine/int8';
@@ -12,22 +14,6 @@ import { action } from '../action';
 import { formatCount, renderFields, renderTable, subBatchText } from '../output';
 import { collectArg, decimalInteger, integerIn, jsonObject, subBatchFlag } from '../parse';
 import { loadWorkRegistry } from '../registry';
-
-const DEFINITION_KEYS: readonly (keyof MigrationDefinition)[] = [
-  'name',
-  'repository',
-  'work',
-  'table',
-  'column',
-  'strategy',
-  'batchSize',
-  'subBatchSize',
-  'subBatchPauseMs',
-  'minValue',
-  'maxValue',
-  'args',
-  'paused',
-];
 
 interface CreateOptions {
   file?: string;
@@ -170,11 +156,9 @@ function readDefinitionFile(file: string): Partial<MigrationDefinition> {
   } catch (err) {
     throw invalidInput(`--file ${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(err as Error).message}`);
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
-    throw invalidInput(`--file ${file} must hold one object with the definition fields (${DEFINITION_KEYS.join(', ')}).`);
-  const unknown = Object.keys(parsed).filter((k) => !DEFINITION_KEYS.includes(k as keyof MigrationDefinition));
-  if (unknown.length > 0)
-    throw invalidInput(`--file ${file} has unknown field(s) ${unknown.join(', ')}; allowed: ${DEFINITION_KEYS.join(', ')}.`);
+  // The definition schema's own check: unknown fields are refused, naming the accepted ones.
+  const problem = problemOf(definitionFileSchema, parsed, 'The file', DEFINITION_CODES);
+  if (problem) throw new BbmError(problem.code, `--file ${file}: ${problem.message}.`, { field: problem.path.join('.') });
   return parsed as Partial<MigrationDefinition>;
 }
 

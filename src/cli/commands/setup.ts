@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { migrateSchema, schemaVersion } from '../../db/schema';
 import { SEARCH_ATTRIBUTES } from '../../contract/search-attributes';
+import { BbmError, ErrorCode } from '../../errors';
 import { action } from '../action';
 import type { CliContext } from '../context';
 import { ExitCode } from '../exit-codes';
@@ -69,12 +70,14 @@ async function registerSearchAttributes(
       });
     } catch (err) {
       if (!/already exists/i.test((err as Error).message)) {
-        throw new Error(
+        throw new BbmError(
+          ErrorCode.SETUP_FAILED,
           `Could not register search attributes ${missing.map(([n]) => n).join(', ')} in namespace ${namespace}: ${(err as Error).message}. ` +
             'On Temporal Cloud add them in the web UI or with `tcld namespace search-attributes add`; elsewhere: ' +
             missing
               .map(([n, t]) => `temporal operator search-attribute create --namespace ${namespace} --name ${n} --type ${t}`)
               .join(' ; '),
+          { namespace, missing: missing.map(([n]) => n) },
           { cause: err },
         );
       }

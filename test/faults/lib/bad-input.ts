@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual, promisify } from 'node:util';
 import { ApplicationFailure } from '@temporalio/common';
@@ -206,12 +208,18 @@ function viaDefine(what: string, def: Record<string, unknown>, expected: string)
 }
 
 /** The bbm CLI in its own process; observed as `error[CODE] exit N`. */
-function viaBbmCli(what: string, args: string[], expected: string): BadInputCase {
+/** `file`: a definition file written to the temp folder first; `{file}` in `args` becomes its path. */
+function viaBbmCli(what: string, args: string[], expected: string, file?: { name: string; text: string }): BadInputCase {
   return {
     entry: 'bbm CLI',
     what,
     expected,
     async run(ctx) {
+      if (file) {
+        const written = path.join(os.tmpdir(), `bbm-bad-input-${process.pid}-${file.name}`);
+        fs.writeFileSync(written, file.text);
+        args = args.map((a) => (a === '{file}' ? written : a));
+      }
       const env = { ...process.env, DATABASE_URL: ctx.url, BBM_TASK_QUEUE: ctx.taskQueue, BBM_LOG_LEVEL: 'silent' };
       try {
         await execFileAsync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], {
@@ -242,6 +250,7 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
   viaTemporalCli('negative delay', `{"repository":"${IDLE_REPO}","knobs":{"minDelayMs":-5}}`),
   viaTemporalCli('knob of the wrong type ("5")', `{"repository":"${IDLE_REPO}","knobs":{"maxJobPerBatch":"5"}}`),
   viaTemporalCli('knobs is not an object', `{"repository":"${IDLE_REPO}","knobs":"fast"}`),
+  viaTemporalCli('unknown field batchSize (issue 10 item 5)', `{"repository":"${IDLE_REPO}","batchSize":-5}`),
   viaTemporalCli('retryFailed is not a boolean', `{"repository":"${IDLE_REPO}","retryFailed":"yes"}`),
   viaTemporalCli('health threshold of the wrong type ("1.5s")', `{"repository":"${IDLE_REPO}","knobs":{"maxReplicationLagMs":"1.5s"}}`),
   viaTemporalCli(
@@ -264,6 +273,7 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
   viaUpdate('localActivities "no"', { localActivities: 'no' }),
   viaUpdate('migration is a number', { migration: 42 }),
   viaUpdate('request is an array', [1, 2]),
+  viaUpdate('unknown field batchSzie next to a valid knob', { maxJobPerBatch: 2, batchSzie: 5 }),
   viaUpdate('maxWalArchiveBacklog -1', { maxWalArchiveBacklog: -1 }),
   viaUpdate('throttleOnVacuum "no"', { throttleOnVacuum: 'no' }),
   viaUpdate('subBatchSize 1.5', { subBatchSize: 1.5 }, 'INVALID_SUB_BATCH_SIZE'),
@@ -276,6 +286,7 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
   viaSignal('pause with migration: 42', (h) => h.signal(pauseSignal, { migration: 42 as unknown as string })),
   viaSignal('pause naming no existing migration', (h) => h.signal(pauseSignal, { migration: 'no-such-migration' })),
   viaSignal('resume with migration: ["a"]', (h) => h.signal(resumeSignal, { migration: ['a'] as unknown as string })),
+  viaSignal('pause with an unknown field migraton', (h) => h.signal(pauseSignal, { migraton: 'bad-m1' } as { migration?: string })),
   viaSignal('pause with a bare string payload', (h) => h.signal(pauseSignal, 'everything' as unknown as { migration?: string })),
 
   viaDefine('SQL in the table name', { table: 'items; DROP TABLE items' }, 'INVALID_IDENTIFIER'),
@@ -303,6 +314,7 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
   viaDefine('unknown column', { column: 'no_such_column' }, 'INVALID_COLUMN'),
   viaDefine('unknown strategy', { strategy: 'random' }, 'INVALID_BATCHING_STRATEGY'),
   viaDefine('duplicate name', { name: 'bad-m2' }, 'MIGRATION_EXISTS'),
+  viaDefine('unknown field batchsize (lower case)', { batchsize: 10 }, 'INVALID_INPUT'),
 
   viaBbmCli(
     'migrations create with SQL in --table',
@@ -375,6 +387,10 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
     ['migrations', 'create', '--name', 'cli-bad', '--work', 'drop_everything', '--table', 'items', '--column', 'id'],
     'INVALID_JOB_SIGNATURE exit 2',
   ),
+  viaBbmCli('migrations create --file with an unknown field', ['migrations', 'create', '--file', '{file}'], 'INVALID_INPUT exit 2', {
+    name: 'unknown-field.yaml',
+    text: 'name: cli-bad\nwork: increment\ntable: items\ncolumn: id\nbatch_size: 10\n',
+  }),
   viaBbmCli('repositories start with an unknown --knob', ['repositories', 'start', IDLE_REPO, '--knob', 'bogus=1'], 'INVALID_INPUT exit 2'),
   viaBbmCli('repositories start with SQL in the key', ['repositories', 'start', "r'; DROP TABLE items; --"], 'INVALID_INPUT exit 2'),
   viaBbmCli('migrations pause of an unknown name', ['migrations', 'pause', 'no-such-migration'], 'MIGRATION_NOT_FOUND exit 6'),
