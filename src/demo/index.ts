@@ -152,7 +152,7 @@ async function summarise(deps: DemoDeps, states: DemoMigrationState[], seconds: 
   deps.out.line(
     left === 0
       ? 'Verified: every row has digest = md5(manifest).'
-      : `Check: ${formatCount(left)} rows still lack their digest (see \`bbm migrations status\`).`,
+      : `Check: ${formatCount(left)} rows do not have digest = md5(manifest): unfinished demo migrations, or another migration changed them (see \`bbm migrations status\`).`,
   );
   return { finished, failed, interrupted };
 }
