@@ -66,7 +66,10 @@ export async function executeJob(
   // error; the client's 'error' event, unheard while checked out, would crash the process.
   const onClientError = (): void => undefined;
   client.on('error', onClientError);
-  const onAbort = (): void => void cancelBackend(deps.pool, client);
+  let cancelling: Promise<void> | undefined;
+  const onAbort = (): void => {
+    cancelling = cancelBackend(deps.pool, client);
+  };
   signal.addEventListener('abort', onAbort, { once: true });
   const startedAt = performance.now();
   try {
@@ -94,8 +97,12 @@ export async function executeJob(
     throw err;
   } finally {
     signal.removeEventListener('abort', onAbort);
+    // pg_cancel_backend names a backend, not a statement: a cancel still in flight would cancel
+    // whatever the next borrower of this pooled connection runs. Wait for it, and never hand a
+    // connection that was sent a cancel back to the pool.
+    if (cancelling) await cancelling;
     client.off('error', onClientError);
-    client.release(broken);
+    client.release(broken ?? (cancelling ? new Error('a cancel was sent to this connection; discarded') : undefined));
   }
 }
 
