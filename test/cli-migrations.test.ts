@@ -275,7 +275,7 @@ test('retry puts a failed migration back to running; retrying one that did not f
   assert.match(twice.stderr, /^error\[INVALID_STATE\]: Migration "doomed" is running; only failed migrations can be retried/);
 });
 
-test('cancel stops the repository workflow and leaves its migration resumable', async () => {
+test('cancel stops the repository workflow and pauses its migration, which resume and start continue to the end', async () => {
   const db = await createTestDatabase('cli_cancel');
   await createItems(db.pool, 'items', 1000);
   const worker = await startTestWorker(db);
@@ -317,11 +317,14 @@ test('cancel stops the repository workflow and leaves its migration resumable', 
   );
   const cancelled = await bbm(['migrations', 'cancel', 'rc'], env);
   assert.equal(cancelled.code, 0, shown(cancelled));
-  assert.match(cancelled.stdout, /Cancelled rc\. Its migrations keep their progress; continue with: bbm repositories start rc/);
+  assert.match(
+    cancelled.stdout,
+    /Cancelled rc\. Its migrations are paused and keep their progress; continue with: bbm migrations resume --repository rc --start/,
+  );
   const description = await worker.client.workflow.getHandle(repositoryWorkflowId('rc')).describe();
   assert.equal(description.status.name, 'CANCELLED');
   const status = (await db.pool.query('SELECT status FROM bbm.migrations')).rows[0].status;
-  assert.ok([1, 4].includes(Number(status)), `still active or running (${status})`);
+  assert.equal(Number(status), 0, 'paused by the cancel, so nothing starts the repository again behind the operator');
 
   const nothing = await bbm(['repositories', 'cancel', 'rc'], env);
   assert.equal(nothing.code, 0, shown(nothing));
@@ -329,6 +332,8 @@ test('cancel stops the repository workflow and leaves its migration resumable', 
   const unknown = await bbm(['migrations', 'cancel', 'nobody'], env);
   assert.equal(unknown.code, 6, shown(unknown));
 
+  const resumed = await bbm(['migrations', 'resume', '--repository', 'rc'], env);
+  assert.equal(resumed.code, 0, shown(resumed));
   const restarted = await bbm(['repositories', 'start', 'rc', '--wait', '--knob', 'minDelayMs=0', '--knob', 'maxDelayMs=0'], env, 180_000);
   assert.equal(restarted.code, 0, shown(restarted));
   const { rows } = await db.pool.query('SELECT min(counter) AS lo, max(counter) AS hi FROM items');

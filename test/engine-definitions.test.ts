@@ -5,8 +5,8 @@ import { BatchingStrategy, LIMITS, MigrationStatus } from '../src/engine/constan
 import type { MigrationDefinition } from '../src/engine/definitions';
 import { WorkRegistry } from '../src/engine/registry';
 import { ErrorCode } from '../src/errors';
-import { createItems, createTestDatabase } from './helpers/db';
-import { define, migration, registryWith, work, type Engine } from './helpers/engine';
+import { counters, createItems, createTestDatabase } from './helpers/db';
+import { define, migration, registryWith, runToEnd, work, type Engine } from './helpers/engine';
 
 async function engineWithItems(label: string): Promise<Engine> {
   const db = await createTestDatabase(label);
@@ -104,6 +104,27 @@ test('a good definition records its range, its estimate and an active status', a
   assert.equal(m.totalTupleCount, 20n);
   const paused = await define(engine, { name: 'paused', paused: true, repository: undefined });
   assert.deepEqual([paused.status, paused.repository], [MigrationStatus.PAUSED, 'public.items']);
+});
+
+test('without --min-value a range starts at the column minimum, so ids at zero and below are migrated too', async () => {
+  const engine = await engineWithItems('defmin');
+  await engine.pool.query('INSERT INTO items (id) VALUES (-7), (0)');
+  const m = await define(engine, { name: 'from_min', batchSize: 10 });
+  assert.deepEqual([m.minValue, m.maxValue], [-7n, 20n]);
+  const summary = await runToEnd(engine);
+  assert.deepEqual(summary.errors, []);
+  assert.deepEqual(await counters(engine.pool), { lo: 1, hi: 1, n: 22 }, 'every row, the negative one included, exactly once');
+
+  const upTo = await define(engine, { name: 'up_to', maxValue: 5 });
+  assert.deepEqual([upTo.minValue, upTo.maxValue], [-7n, 5n], 'a given maximum keeps the column minimum');
+  await assert.rejects(define(engine, { name: 'below', maxValue: -8 }), {
+    code: ErrorCode.INVALID_RANGE,
+    message: /the column's current minimum \(-7\) is greater than maxValue \(-8\)/,
+  });
+  const empty = await createTestDatabase('defmin_empty');
+  await createItems(empty.pool, 'items', 0);
+  const none = await define({ pool: empty.pool, registry: registryWith() }, { name: 'empty' });
+  assert.deepEqual([none.minValue, none.maxValue], [1n, 1n], 'an empty table gives the one-value range 1..1');
 });
 
 test('the NULL strategy without a partial index WHERE column IS NULL is refused with MISSING_NULL_INDEX and writes nothing', async () => {

@@ -243,6 +243,40 @@ test('the wake-up log reports a repository already running, and no_repository_fo
   });
 });
 
+test('a cancelled repository stays stopped: the cancel pauses its migrations, so the enqueuer it notifies finds nothing to start', async () => {
+  const db = await createTestDatabase('enq_cancel');
+  const gate = gatedWork();
+  const registry = registryWith(gate.work);
+  const [r1] = await defineRepositories(db, 1, { registry, work: 'gated' });
+  const worker = await startLoggingWorker(db, { registry });
+  const { client, taskQueue } = worker;
+  await withCleanup(worker, async () => {
+    const handle = client.workflow.getHandle(repositoryWorkflowId(r1!));
+    try {
+      await wakeEnqueuer(client, taskQueue, { reason: 'test-cancel', knobs: FAST }, { capacity: 5 });
+      await waitFor('the job to wait at the gate', async () => gate.waiting() > 0 || undefined);
+      // As `temporal workflow cancel` or the web UI would: straight to Temporal, not through bbm.
+      await handle.cancel();
+      await assert.rejects(handle.result(), /cancel/i);
+    } finally {
+      gate.open();
+    }
+    const line = await waitFor('the wake-up the cancelled repository caused', async () =>
+      wakeUpLines(worker.lines).find((l) => String(l.reason).split(',').includes(`repository:${r1}`)),
+    );
+    assert.deepEqual(line.started, [], 'the enqueuer started nothing');
+    assert.equal(line.no_repository_found, true);
+    assert.equal((await handle.describe()).status.name, 'CANCELLED', 'the newest run of the repository is the cancelled one');
+    const { rows } = await db.pool.query('SELECT status FROM bbm.migrations');
+    assert.deepEqual(
+      rows.map((r) => Number(r.status)),
+      [0],
+      'the migration is paused',
+    );
+    assert.deepEqual(await counters(db.pool), { lo: 0, hi: 0, n: 3 }, 'the job in flight rolled back');
+  });
+});
+
 test('the schedule is created idempotently and its tick wakes the enqueuer, whether it runs or not', async () => {
   const db = await createTestDatabase('enq_schedule');
   const keys = await defineRepositories(db, 2);

@@ -15,4 +15,6 @@ export const PATCHES = Object.freeze({
   findAgainWhenDatabaseLost: 'find-again-when-database-lost',
   /** Long local-activity batches yield a workflow task after about 2 s of job time. */
   localYield: 'local-yield',
+  /** A cancelled run pauses its migrations, so the enqueuer does not start the repository again at once. */
+  pauseOnCancel: 'pause-on-cancel',
 });

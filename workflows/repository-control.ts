@@ -85,12 +85,22 @@ export async function notify(run: RepositoryRun, state: RepositoryState): Promis
 
 /**
  * After a cancellation (run non-cancellable): give the lease back, apply the control requests that
- * arrived before it (a pause sent just before a cancel still pauses), and say so. The migrations
- * stay resumable.
+ * arrived before it (a pause sent just before a cancel still pauses), pause the repository's
+ * migrations that could still run, and say so. Without that pause the enqueuer, woken by the
+ * notification, would start the repository again at once and undo the cancel (found by a user
+ * trying it); the migrations keep their progress, and `bbm migrations resume --repository <key> --start`
+ * continues them.
  */
 export async function cancelled(run: RepositoryRun): Promise<void> {
   if (run.fence) await bookkeeping.releaseLease({ fence: run.fence, minDelayMs: 0, maxDelayMs: 0 });
   if (run.pending.length > 0 && patched(PATCHES.requestsOnCancel)) await applyRequests(run);
-  run.setState('cancelled', 'cancelled; the in-flight job was rolled back and the migrations stay resumable');
+  let detail = 'cancelled; the in-flight job was rolled back and the migrations stay resumable';
+  if (patched(PATCHES.pauseOnCancel)) {
+    const paused = await bookkeeping.controlMigrations({ action: 'pause', repository: run.repository });
+    if (paused.length > 0)
+      log.info('cancel paused the migrations that could still run', { repository: run.repository, migrations: paused });
+    detail = `cancelled; the in-flight job was rolled back and ${paused.length} migration(s) paused; continue with: bbm migrations resume --repository ${run.repository} --start`;
+  }
+  run.setState('cancelled', detail);
   await notify(run, 'cancelled');
 }

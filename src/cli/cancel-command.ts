@@ -11,7 +11,7 @@ import { duration } from './parse';
  */
 export function addCancelCommand(cmd: Command): Command {
   return cmd
-    .description('cancel the repository workflow; the job in flight rolls back and its migrations stay resumable')
+    .description('cancel the repository workflow; the job in flight rolls back and its migrations are paused, keeping their progress')
     .option('--timeout <duration>', 'how long to wait for the workflow to close', duration, 60_000)
     .action(action<{ timeout: number }>((ctx, [repository], opts) => cancel(ctx, repository as string, opts.timeout)));
 }
@@ -25,7 +25,7 @@ async function cancel(ctx: CliContext, repository: string, timeoutMs: number): P
     }
     return outcome.pending
       ? `Cancellation of ${repository} requested; the workflow has not closed within ${timeoutMs / 1000}s (it finishes the job in flight first).`
-      : `Cancelled ${repository}. Its migrations keep their progress; continue with: bbm repositories start ${repository}`;
+      : `Cancelled ${repository}. Its migrations are paused and keep their progress; continue with: bbm migrations resume --repository ${repository} --start`;
   });
   return ExitCode.OK;
 }

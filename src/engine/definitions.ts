@@ -5,7 +5,7 @@ import { problemOf } from '../contract/schema-kit';
 import { checkSubBatchSettings, DEFAULT_SUB_BATCH_PAUSE_MS } from '../contract/sub-batches';
 import { BbmError, ErrorCode, invalidInput } from '../errors';
 import { insertMigration, migrationByName } from '../store/migrations';
-import { columnMax, countNulls, plannerEstimate } from '../store/target';
+import { columnBounds, countNulls, plannerEstimate } from '../store/target';
 import type { MigrationRow, Queryable } from '../store/types';
 import { isRangeStrategy, BatchingStrategy, MigrationStatus, type BatchingStrategy as Strategy } from './constants';
 import { formatTable, parseIdentifier, parseTableName, type QualifiedName } from './identifiers';
@@ -43,7 +43,7 @@ export interface MigrationDefinition {
   subBatchPauseMs?: number;
   /**
    * First value of the range (serial, distinct): a safe-integer number, a bigint, or a decimal
-   * string for values beyond 2^53 ("9007199254740993"); it must fit the column's type. @default 1
+   * string for values beyond 2^53 ("9007199254740993"); it must fit the column's type. @default min(column) at definition time (1 for an empty table)
    */
   minValue?: number | bigint | string;
   /** Last value of the range, in the same forms. @default max(column) at definition time */
@@ -75,10 +75,10 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
   // The schema checked each field; this checks the sub-batch size against the batch size.
   const subBatchProblem = checkSubBatchSettings(def, batchSize);
   if (subBatchProblem) throw new BbmError(subBatchProblem.code, subBatchProblem.message);
-  const minValue = def.minValue === undefined ? 1n : exactInteger(def.minValue, 'minValue');
+  const givenMin = def.minValue === undefined ? undefined : exactInteger(def.minValue, 'minValue');
   const givenMax = def.maxValue === undefined ? undefined : exactInteger(def.maxValue, 'maxValue');
-  if (givenMax !== undefined && minValue > givenMax) {
-    throw new BbmError(ErrorCode.INVALID_RANGE, `minValue (${minValue}) must not be greater than maxValue (${givenMax}).`);
+  if (givenMin !== undefined && givenMax !== undefined && givenMin > givenMax) {
+    throw new BbmError(ErrorCode.INVALID_RANGE, `minValue (${givenMin}) must not be greater than maxValue (${givenMax}).`);
   }
   const repository = def.repository ?? defaultRepository(table);
   const work = deps.registry.get(def.work);
@@ -96,17 +96,11 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
   await checkTable(db, table);
   const type = await checkColumn(db, table, column);
   for (const c of work.requiredColumns?.(args, { strategy, column }) ?? []) await checkColumn(db, table, c);
-  await checkStrategy(db, table, column, type, strategy, [minValue, givenMax]);
+  await checkStrategy(db, table, column, type, strategy, [givenMin, givenMax]);
   if (await migrationByName(db, name))
     throw new BbmError(ErrorCode.MIGRATION_EXISTS, `A migration named "${name}" already exists; choose another name.`, { name });
 
-  const maxValue = isRangeStrategy(strategy) ? (givenMax ?? (await columnMax(db, table, column)) ?? minValue) : null;
-  if (maxValue !== null && minValue > maxValue) {
-    throw new BbmError(
-      ErrorCode.INVALID_RANGE,
-      `minValue (${minValue}) is greater than the column's current maximum (${maxValue}); there is nothing to migrate.`,
-    );
-  }
+  const { minValue, maxValue } = await rangeOf(db, table, column, strategy, givenMin, givenMax);
   try {
     return await insertMigration(db, {
       name,
@@ -129,6 +123,35 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
       throw new BbmError(ErrorCode.MIGRATION_EXISTS, `A migration named "${name}" already exists; choose another name.`, { name });
     throw err;
   }
+}
+
+/**
+ * The range a range strategy covers: the bounds given, and for a bound not given the column's
+ * current minimum or maximum. The minimum is the column's, not 1 (GitLab's default), because rows
+ * at 0 or below would otherwise be skipped while the migration reports 100 % (found by a user).
+ * An empty table gives the one-value range 1..1. The NULL strategy has no range: minValue is
+ * stored as given (default 1) and maxValue is null.
+ *
+ * @throws BbmError INVALID_RANGE when the bounds leave nothing to migrate.
+ */
+async function rangeOf(
+  db: Queryable,
+  table: QualifiedName,
+  column: string,
+  strategy: Strategy,
+  givenMin: bigint | undefined,
+  givenMax: bigint | undefined,
+): Promise<{ minValue: bigint; maxValue: bigint | null }> {
+  if (!isRangeStrategy(strategy)) return { minValue: givenMin ?? 1n, maxValue: null };
+  const current = givenMin === undefined || givenMax === undefined ? await columnBounds(db, table, column) : { min: null, max: null };
+  const minValue = givenMin ?? current.min ?? givenMax ?? 1n;
+  const maxValue = givenMax ?? current.max ?? minValue;
+  if (minValue > maxValue) {
+    const which = givenMin === undefined ? `the column's current minimum (${minValue})` : `minValue (${minValue})`;
+    const than = givenMax === undefined ? `the column's current maximum (${maxValue})` : `maxValue (${maxValue})`;
+    throw new BbmError(ErrorCode.INVALID_RANGE, `${which} is greater than ${than}; there is nothing to migrate.`);
+  }
+  return { minValue, maxValue };
 }
 
 /** The table's schema and exact name, when that is a valid key (a table named with odd characters needs an explicit one). */

@@ -9,10 +9,18 @@ import type { Queryable } from './types';
  * bounds as `bigint`, key sets as JSON text) travel as parameters and never through a JS number.
  */
 
-/** The column's current maximum, or null when the table is empty. */
-export async function columnMax(db: Queryable, table: QualifiedName, column: string): Promise<bigint | null> {
-  const { rows } = await db.query(`SELECT max(${quoteIdent(column)})::text AS max FROM ${quoteTable(table)}`);
-  return fromDbOrNull(rows[0]?.max);
+/**
+ * The column's current minimum and maximum (both null when the table has no non-NULL value).
+ * One statement; with an index on the column both ends are index lookups.
+ */
+export async function columnBounds(
+  db: Queryable,
+  table: QualifiedName,
+  column: string,
+): Promise<{ min: bigint | null; max: bigint | null }> {
+  const c = quoteIdent(column);
+  const { rows } = await db.query(`SELECT min(${c})::text AS min, max(${c})::text AS max FROM ${quoteTable(table)}`);
+  return { min: fromDbOrNull(rows[0]?.min), max: fromDbOrNull(rows[0]?.max) };
 }
 
 /** Planner statistics: reltuples (-1 when never analysed) and the column's NULL fraction, if known. */
