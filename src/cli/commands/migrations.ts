@@ -61,7 +61,11 @@ export function registerMigrations(program: Command): Command {
       subBatchFlag('subBatchSize'),
     )
     .option('--sub-batch-pause-ms <ms>', 'pause between sub-batches, 0..60000 ms (default 100, as GitLab)', subBatchFlag('subBatchPauseMs'))
-    .option('--min-value <n>', 'first value (serial, distinct; default: min(column) now); any integer of the column type, exactly', decimalInteger)
+    .option(
+      '--min-value <n>',
+      'first value (serial, distinct; default: min(column) now); any integer of the column type, exactly',
+      decimalInteger,
+    )
     .option('--max-value <n>', 'last value (serial, distinct; default: max(column) now)', decimalInteger)
     .option('--arg <key=value>', 'work function argument (repeatable), e.g. --arg from=payload --arg to=copy', collectArg)
     .option('--args <json>', 'work function arguments as a JSON object', jsonObject)
