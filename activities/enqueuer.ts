@@ -58,6 +58,8 @@ export interface StartInput {
   wake: WakeUpContext;
   repositories: string[];
   knobs: Partial<Knobs>;
+  /** Knobs scoped to repository key prefixes. @default {} */
+  knobsByPrefix?: Record<string, Partial<Knobs>>;
   /** From the survey, for the log line. */
   running: number;
   alreadyRunning: string[];
@@ -176,6 +178,7 @@ export function createEnqueuerActivities(deps: EnqueuerActivityDeps) {
           taskQueue: ctx.info.taskQueue,
           repositories: input.repositories,
           knobs: input.knobs,
+          knobsByPrefix: input.knobsByPrefix,
           reason: input.wake.reason,
           startedBefore: Array.isArray(previous) ? previous : [],
           onStarted: heartbeat(ctx),

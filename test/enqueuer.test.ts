@@ -9,7 +9,8 @@ import { eligibleRepositories } from '../src/store/eligible';
 import { runToCompletion, type RunProgress } from '../src/enqueuer/run';
 import { deleteSchedule, ensureSchedule } from '../src/enqueuer/schedule';
 import { enqueuerScheduleId, enqueuerWorkflowId, repositoryWorkflowId } from '../src/contract/ids';
-import { capacityQuery, setCapacityUpdate } from '../src/contract/messages';
+import { capacityQuery, progressQuery, setCapacityUpdate } from '../src/contract/messages';
+import { DEFAULT_KNOBS } from '../src/knobs';
 import { repositoryMigration } from '../workflows/repository';
 import {
   FAST,
@@ -274,6 +275,38 @@ test('a cancelled repository stays stopped: the cancel pauses its migrations, so
       'the migration is paused',
     );
     assert.deepEqual(await counters(db.pool), { lo: 0, hi: 0, n: 3 }, 'the job in flight rolled back');
+  });
+});
+
+test('knobs sent with a prefixed wake apply to that prefix only; other repositories keep the default knobs', async () => {
+  const db = await createTestDatabase('enq_scoped_knobs');
+  const gate = gatedWork();
+  const registry = registryWith(gate.work);
+  const [scoped] = await defineRepositories(db, 1, { registry, work: 'gated' });
+  const [plain] = await defineRepositories(db, 1, { registry, work: 'gated', table: 'items_b' });
+  const worker = await startLoggingWorker(db, { registry });
+  const { client, taskQueue } = worker;
+  const prefix = scoped!.slice(0, -3);
+  await withCleanup(worker, async () => {
+    try {
+      await wakeEnqueuer(
+        client,
+        taskQueue,
+        { reason: 'test-scoped', repositoryPrefix: prefix, knobs: { ...FAST, maxJobAttempts: 1 } },
+        { capacity: 5 },
+      );
+      await wakeEnqueuer(client, taskQueue, { reason: 'test-plain', repositoryPrefix: plain!.slice(0, -3) });
+      await waitFor('both jobs to wait at the gate', async () => gate.waiting() >= 2 || undefined);
+      const knobsOf = async (r: string) => (await client.workflow.getHandle(repositoryWorkflowId(r)).query(progressQuery)).knobs;
+      assert.equal((await knobsOf(scoped!)).maxJobAttempts, 1, 'the scoped knobs');
+      assert.equal((await knobsOf(plain!)).maxJobAttempts, DEFAULT_KNOBS.maxJobAttempts, "the defaults, not the other prefix's knobs");
+      const status = await enqueuerStatus(client, taskQueue);
+      assert.deepEqual(status?.knobs, {});
+      assert.deepEqual(status?.knobsByPrefix, { [prefix]: { ...FAST, maxJobAttempts: 1 } });
+    } finally {
+      gate.open();
+    }
+    for (const r of [scoped!, plain!]) await client.workflow.getHandle(repositoryWorkflowId(r)).result();
   });
 });
 

@@ -19,6 +19,8 @@ export class EnqueuerState {
   capacity: number;
   /** Knobs for the repository workflows it starts. */
   knobs: Partial<Knobs>;
+  /** Knobs for the repositories of a key prefix, set by wakes with a prefix (see knobsFor in src/enqueuer/policy). */
+  knobsByPrefix: Record<string, Partial<Knobs>>;
   readonly historyEventBudget: number;
   readonly recheckSeconds: number;
   /** Repositories started or found running, not yet seen finish. */
@@ -33,6 +35,7 @@ export class EnqueuerState {
     const carried = input.carried;
     this.capacity = input.capacity ?? ENQUEUER_DEFAULTS.capacity;
     this.knobs = { ...input.knobs };
+    this.knobsByPrefix = { ...carried?.knobsByPrefix };
     this.historyEventBudget = input.historyEventBudget ?? ENQUEUER_DEFAULTS.historyEventBudget;
     this.recheckSeconds = input.recheckSeconds ?? ENQUEUER_DEFAULTS.recheckSeconds;
     this.tracked = new Set(carried?.tracked ?? []);
@@ -65,7 +68,11 @@ export class EnqueuerState {
   wake(request?: WakeRequest): void {
     const problem = wakeProblem(request);
     if (problem) return this.ignore('wake request', problem);
-    if (request?.knobs !== undefined) this.knobs = { ...request.knobs };
+    if (request?.knobs !== undefined) {
+      if (request.repositoryPrefix === undefined) this.knobs = { ...request.knobs };
+      else if (Object.keys(request.knobs).length === 0) delete this.knobsByPrefix[request.repositoryPrefix];
+      else this.knobsByPrefix[request.repositoryPrefix] = { ...request.knobs };
+    }
     this.pending.push(request ?? {});
   }
 
@@ -94,7 +101,14 @@ export class EnqueuerState {
 
   /** The status query. */
   status(): EnqueuerReport {
-    return { ...this.report, capacity: this.capacity, pending: this.pending.length, tracked: [...this.tracked].sort(), knobs: this.knobs };
+    return {
+      ...this.report,
+      capacity: this.capacity,
+      pending: this.pending.length,
+      tracked: [...this.tracked].sort(),
+      knobs: this.knobs,
+      knobsByPrefix: this.knobsByPrefix,
+    };
   }
 
   // ---- the loop ------------------------------------------------------------------------------
@@ -122,6 +136,7 @@ export class EnqueuerState {
         closing: [...this.closing].map(([repository, c]) => ({ repository, ...c })),
         pending: this.pending.splice(0),
         report: this.report,
+        knobsByPrefix: this.knobsByPrefix,
       },
     };
   }

@@ -46,6 +46,7 @@ export async function wakeUp(state: EnqueuerState, requests: WakeRequest[]): Pro
       wake,
       repositories: survey.candidates,
       knobs: state.knobs,
+      knobsByPrefix: state.knobsByPrefix,
       running: survey.running.length,
       alreadyRunning: survey.alreadyRunning,
     });

@@ -90,6 +90,7 @@ export const ACTIVITY_INPUT_SCHEMAS = Object.freeze({
     wake: wakeUpContextSchema,
     repositories: list(repositoryKey),
     knobs: knobsSchema,
+    knobsByPrefix: z.optional(z.record(z.string(), knobsSchema)),
     running: count(),
     alreadyRunning: list(z.string()),
   }),

@@ -46,6 +46,7 @@ const enqueuerReportSchema = tolerant(
     pending: count(),
     tracked: list(z.string()),
     knobs: knobsSchema,
+    knobsByPrefix: z.optional(z.record(z.string(), knobsSchema)),
     runs: count(),
     at: z.nullable(z.string()),
     ignoredSignals: z.optional(ignoredSignalsSchema),
@@ -70,6 +71,7 @@ export const enqueuerCarriedSchema = tolerant(
       ),
     ),
     report: enqueuerReportSchema,
+    knobsByPrefix: z.optional(z.record(z.string(), knobsSchema)),
   },
   { unknown: 'carried field', expected: 'the state a previous run carried over' },
 );

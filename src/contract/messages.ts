@@ -104,7 +104,10 @@ export interface WakeRequest {
   repositoryPrefix?: string;
   /**
    * Knobs for the repository workflows the enqueuer starts from now on (e.g. `{"maxJobAttempts":1}`).
-   * They replace the enqueuer's previous knobs and are kept until another wake sets them; `{}` clears them.
+   * Without `repositoryPrefix` they replace the enqueuer's default knobs; with it they apply only to
+   * repositories whose key starts with that prefix (the longest matching prefix wins), so a demo
+   * or a one-off backfill does not leave its knobs on everyone else's repositories. They are kept
+   * until another wake sets them for the same scope; `{}` clears them.
    */
   knobs?: Partial<Knobs>;
 }
@@ -154,6 +157,8 @@ export interface EnqueuerReport {
   tracked: string[];
   /** Knobs given to the repository workflows it starts. */
   knobs: Partial<Knobs>;
+  /** Knobs scoped to a repository key prefix (a wake's `repositoryPrefix` with `knobs`). */
+  knobsByPrefix?: Record<string, Partial<Knobs>>;
   /** Runs of the enqueuer (1 + continue-as-new count). */
   runs: number;
   /** Workflow time of the last wake-up (ISO 8601). */

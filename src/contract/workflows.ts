@@ -83,6 +83,8 @@ export interface EnqueuerCarriedState {
   closing: Array<{ repository: string; runId?: string; checks?: number }>;
   pending: WakeRequest[];
   report: EnqueuerReport;
+  /** Knobs scoped to a repository key prefix. @default {} */
+  knobsByPrefix?: Record<string, Partial<Knobs>>;
 }
 
 /** The enqueuer never returns (it continues as new); typed for `client.workflow.signalWithStart`. */

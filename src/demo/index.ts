@@ -113,8 +113,9 @@ async function startRepositories(deps: DemoDeps, options: DemoOptions, states: D
     await wakeEnqueuer(
       client,
       config.taskQueue,
+      // Scoped to the demo's prefix: the enqueuer keeps these fast knobs for demo repositories only.
       { reason: 'demo', repositoryPrefix: DEMO_PREFIX, knobs: DEMO_KNOBS },
-      { capacity: options.capacity, knobs: DEMO_KNOBS },
+      { capacity: options.capacity },
     );
     return `woke the enqueuer (capacity ${options.capacity}): it starts the repository workflows, ${options.capacity} at a time`;
   }

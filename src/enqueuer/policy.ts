@@ -1,7 +1,7 @@
 import { wakeProblem } from '../contract/checks';
 import { problemOf } from '../contract/schema-kit';
 import { capacity, CAPACITY_RANGE, enqueuerInputSchema } from '../contract/enqueuer-schemas';
-import { checkKnobs } from '../knobs';
+import { checkKnobs, type Knobs } from '../knobs';
 
 /**
  * The enqueuer's defaults and input checks. Pure module: the workflow's validators and the client
@@ -33,6 +33,22 @@ export function capacityProblem(value: unknown): string | undefined {
 /** The problem with a wake request (the wake signal's payload), or undefined when it is fine. */
 export function wakeRequestProblem(request: unknown): string | undefined {
   return wakeProblem(request)?.message;
+}
+
+/**
+ * The knobs a repository starts with: those of the longest prefix in `byPrefix` that its key
+ * starts with, or else the enqueuer's default `knobs`. Scoped knobs replace the defaults whole
+ * (they are not merged), as a wake's knobs always have.
+ */
+export function knobsFor(
+  repository: string,
+  knobs: Partial<Knobs>,
+  byPrefix: Readonly<Record<string, Partial<Knobs>>> = {},
+): Partial<Knobs> {
+  let best: string | undefined;
+  for (const prefix of Object.keys(byPrefix))
+    if (repository.startsWith(prefix) && (best === undefined || prefix.length > best.length)) best = prefix;
+  return best === undefined ? knobs : byPrefix[best]!;
 }
 
 export interface EnqueuerSettings {

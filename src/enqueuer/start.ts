@@ -1,12 +1,15 @@
 import type { Client } from '@temporalio/client';
 import type { Knobs } from '../knobs';
 import { startRepositoryWorkflow } from '../repository/workflow';
+import { knobsFor } from './policy';
 
 export interface StartRepositoriesInput {
   taskQueue: string;
   /** In order; each one either starts or is reported already running. */
   repositories: string[];
   knobs?: Partial<Knobs>;
+  /** Knobs for repositories of a key prefix instead of `knobs` (see knobsFor). @default {} */
+  knobsByPrefix?: Record<string, Partial<Knobs>>;
   /** Shown as the workflow's summary in the UI. */
   reason: string;
   /** Already started by an earlier attempt of the same call (its heartbeat details). */
@@ -36,7 +39,7 @@ export async function startRepositories(client: Client, input: StartRepositories
   const startOne = async (repository: string): Promise<void> => {
     const { started } = await startRepositoryWorkflow(client, repository, {
       taskQueue: input.taskQueue,
-      knobs: input.knobs,
+      knobs: knobsFor(repository, input.knobs ?? {}, input.knobsByPrefix),
       summary: `Started by the bbm enqueuer (${input.reason})`,
     });
     // A retry of this call finds its own earlier starts running: those still count as started.

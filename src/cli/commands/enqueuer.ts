@@ -27,7 +27,11 @@ export function registerEnqueuer(program: Command): void {
     .description('wake the enqueuer (signal-with-start): it starts repository workflows up to its capacity')
     .option('--reason <text>', 'who is asking (logged and reported)', 'cli')
     .option('--prefix <text>', 'only repositories whose key starts with this')
-    .option('--knob <name=value>', 'knobs for the repository workflows it starts from now on (repeatable)', collectKnob)
+    .option(
+      '--knob <name=value>',
+      'knobs for the repository workflows it starts from now on (repeatable); with --prefix, only for that prefix',
+      collectKnob,
+    )
     .option('--capacity <n>', 'capacity to start with, when no enqueuer runs yet', integerIn(0, 1000))
     .option('--no-wait', "do not wait for the wake-up's report")
     .action(action<EnqueueOptions>((ctx, _args, opts) => enqueue(ctx, opts)));
@@ -119,6 +123,8 @@ function renderReport(r: EnqueuerReport): string {
     ['running', r.running.length > 0 ? `${r.running.length}: ${r.running.join(', ')}` : '0'],
     ['started now', r.started.length > 0 ? r.started.join(', ') : 'none'],
     ['already running', r.alreadyRunning.length > 0 ? r.alreadyRunning.join(', ') : 'none'],
+    ['knobs', Object.keys(r.knobs).length > 0 ? JSON.stringify(r.knobs) : 'defaults'],
+    ...Object.entries(r.knobsByPrefix ?? {}).map(([prefix, knobs]): [string, string] => [`knobs for ${prefix}*`, JSON.stringify(knobs)]),
     [
       'note',
       r.noRepositoryFound ? 'no repository found (nothing eligible that is not already running)' : r.atCapacity ? 'at capacity' : null,
