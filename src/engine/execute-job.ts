@@ -154,7 +154,8 @@ async function runInTransaction(
   if (!work) {
     throw new BbmError(
       ErrorCode.WORK_FUNCTION_NOT_FOUND,
-      `Work function "${migration.jobName}" is not registered on this worker (a rolling deploy?). The job was not attempted; it will be retried.`,
+      `Work function "${migration.jobName}" is not registered on this worker (a rolling deploy?). The job was not attempted; it will be retried. ` +
+        `Every worker on a task queue must register the same work functions (the same --work-module): a repository's jobs run on the worker that holds its workflow, which may be this one.`,
       { workName: migration.jobName, migration: migration.name },
     );
   }
