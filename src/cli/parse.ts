@@ -1,4 +1,6 @@
 import { InvalidArgumentError } from 'commander';
+import { DEFINITION_CODES, definitionFileSchema } from '../contract/definition-schema';
+import { problemOf } from '../contract/schema-kit';
 import { checkSubBatchSettings } from '../contract/sub-batches';
 import { BbmError, invalidInput } from '../errors';
 import { checkKnobs, DEFAULT_KNOBS, KNOB_NAMES, type Knobs } from '../knobs';
@@ -44,6 +46,21 @@ export function subBatchFlag(field: 'subBatchSize' | 'subBatchPauseMs'): (raw: s
         problem.message.replace(field, field === 'subBatchSize' ? '--sub-batch-size' : '--sub-batch-pause-ms'),
       );
     return value as number;
+  };
+}
+
+/**
+ * A definition field given as a flag, checked by the definition schema so the flag and a
+ * definition file refuse the same values with the same code (e.g. `--batch-size -5` and
+ * `batchSize: -5` both give INVALID_BATCH_SIZE, `--strategy foo` INVALID_BATCHING_STRATEGY).
+ * Integer text becomes a number; anything else stays text and is refused as the wrong type.
+ */
+export function definitionFlag(field: 'batchSize' | 'strategy', flag: string): (raw: string) => string | number {
+  return (raw: string) => {
+    const value = field === 'batchSize' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
+    const problem = problemOf(definitionFileSchema, { [field]: value }, 'A migration definition', DEFINITION_CODES);
+    if (problem) throw new BbmError(problem.code, `${problem.message.replace(field, flag)}.`, { field });
+    return value;
   };
 }
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import YAML from 'yaml';
 import { failureCodeName, migrationStatusName } from '../../engine/constants';
 import { defineMigration, type MigrationDefinition } from '../../engine/definitions';
@@ -12,7 +12,7 @@ import { formatIdent } from '../../engine/identifiers';
 import { decimal } from '../../engine/int8';
 import { action } from '../action';
 import { formatCount, renderFields, renderTable, subBatchText } from '../output';
-import { collectArg, decimalInteger, integerIn, jsonObject, subBatchFlag } from '../parse';
+import { collectArg, decimalInteger, definitionFlag, jsonObject, subBatchFlag } from '../parse';
 import { loadWorkRegistry } from '../registry';
 
 interface CreateOptions {
@@ -53,8 +53,16 @@ export function registerMigrations(program: Command): Command {
       '--column <column>',
       'serial: a unique integer column (usually id); distinct: a non-unique integer column; null: the column whose NULLs are filled',
     )
-    .addOption(new Option('--strategy <strategy>', 'batching strategy (default serial)').choices(['serial', 'distinct', 'null']))
-    .option('--batch-size <n>', 'rows per job; distinct: distinct values per job (default 1000)', integerIn(1, 1_000_000))
+    .option(
+      '--strategy <strategy>',
+      'batching strategy: serial, distinct or null (default serial)',
+      definitionFlag('strategy', '--strategy'),
+    )
+    .option(
+      '--batch-size <n>',
+      'rows per job, 1..1000000; distinct: distinct values per job (default 1000)',
+      definitionFlag('batchSize', '--batch-size'),
+    )
     .option(
       '--sub-batch-size <n>',
       'rows per sub-batch, at most the batch size: each commits on its own, so row locks last one sub-batch (default: off, one transaction per job; GitLab uses 100)',

@@ -352,7 +352,7 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
       '--batch-size',
       '-5',
     ],
-    'INVALID_INPUT exit 2',
+    'INVALID_BATCH_SIZE exit 2',
   ),
   ...(
     [
