@@ -25,12 +25,16 @@ const ABOVE_2_53 = Array.from({ length: 10 }, (_, i) => (9007199254740992n + Big
 test('ids just above 2^53 with batch size 3 over the default range: every counter ends at exactly 1 and job boundaries are exact', async () => {
   const engine = await engineWithIds('big53', ABOVE_2_53);
   const defined = await define(engine, { name: 'm', table: 't', batchSize: 3 });
-  assert.equal(String(defined.maxValue), '9007199254741002', 'the default range ends at the exact column maximum');
+  assert.deepEqual(
+    [String(defined.minValue), String(defined.maxValue)],
+    ['9007199254740993', '9007199254741002'],
+    'the default range is the exact column minimum and maximum',
+  );
   const run = await runToEnd(engine);
   assert.deepEqual(run.errors, []);
   assert.deepEqual(await counters(engine.pool, 't'), { lo: 1, hi: 1, n: 10 });
   assert.deepEqual(await jobSummary(engine.pool, 'm'), [
-    ['1', '9007199254740995', 1, DONE],
+    ['9007199254740993', '9007199254740995', 1, DONE],
     ['9007199254740996', '9007199254740998', 1, DONE],
     ['9007199254740999', '9007199254741001', 1, DONE],
     ['9007199254741002', '9007199254741002', 1, DONE],

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { noop } from '../src/engine/builtin-work';
 import { BatchingStrategy, LIMITS, MigrationStatus } from '../src/engine/constants';
-import type { MigrationDefinition } from '../src/engine/definitions';
+import { defineMigration, type MigrationDefinition } from '../src/engine/definitions';
 import { WorkRegistry } from '../src/engine/registry';
 import { ErrorCode } from '../src/errors';
 import { counters, createItems, createTestDatabase } from './helpers/db';
@@ -125,6 +125,19 @@ test('without --min-value a range starts at the column minimum, so ids at zero a
   await createItems(empty.pool, 'items', 0);
   const none = await define({ pool: empty.pool, registry: registryWith() }, { name: 'empty' });
   assert.deepEqual([none.minValue, none.maxValue], [1n, 1n], 'an empty table gives the one-value range 1..1');
+});
+
+test('a table never analysed gets a counted row estimate, not the span of its ids', async () => {
+  const db = await createTestDatabase('defsparse');
+  await db.pool.query('CREATE TABLE sparse (id bigint PRIMARY KEY, counter integer NOT NULL DEFAULT 0)');
+  await db.pool.query(
+    `INSERT INTO sparse (id) SELECT i * 100000000000000000 FROM generate_series(1, 52) i UNION ALL SELECT 9223372036854775807`,
+  );
+  const m = await defineMigration(
+    { pool: db.pool, registry: registryWith() },
+    { name: 'sparse', repository: 'r', work: 'increment', table: 'sparse', column: 'id', args: { target: 'counter' } },
+  );
+  assert.equal(m.totalTupleCount, 53n);
 });
 
 test('the NULL strategy without a partial index WHERE column IS NULL is refused with MISSING_NULL_INDEX and writes nothing', async () => {

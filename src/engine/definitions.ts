@@ -5,7 +5,7 @@ import { problemOf } from '../contract/schema-kit';
 import { checkSubBatchSettings, DEFAULT_SUB_BATCH_PAUSE_MS } from '../contract/sub-batches';
 import { BbmError, ErrorCode, invalidInput } from '../errors';
 import { insertMigration, migrationByName } from '../store/migrations';
-import { columnBounds, countNulls, plannerEstimate } from '../store/target';
+import { columnBounds, countInRange, countNulls, plannerEstimate } from '../store/target';
 import type { MigrationRow, Queryable } from '../store/types';
 import { isRangeStrategy, BatchingStrategy, MigrationStatus, type BatchingStrategy as Strategy } from './constants';
 import { formatTable, parseIdentifier, parseTableName, type QualifiedName } from './identifiers';
@@ -178,6 +178,9 @@ function checkExactNumbers(value: unknown, path: string): void {
     for (const [k, v] of Object.entries(value)) checkExactNumbers(v, Array.isArray(value) ? `${path}[${k}]` : `${path}.${k}`);
 }
 
+/** Rows counted at most when a table was never analysed (an index range scan of up to this many entries). */
+const UNANALYSED_COUNT_CAP = 1_000_000;
+
 /** Planner statistics once, at definition (the anchor's approach); a fallback when the table was never analysed. */
 async function estimateRows(
   db: Queryable,
@@ -188,7 +191,13 @@ async function estimateRows(
   max: bigint | null,
 ): Promise<bigint | null> {
   const { tuples, nullFraction } = await plannerEstimate(db, table, column);
-  if (isRangeStrategy(strategy)) return tuples > 0n ? tuples : max === null ? null : clampToInt8(span(min, max));
+  if (isRangeStrategy(strategy)) {
+    if (tuples > 0n || max === null) return tuples > 0n ? tuples : null;
+    // Never analysed (a new table): count, up to a cap; the id span alone would claim 2^63 rows
+    // for a few sparse ids (found by a user: 53 rows shown as 9223372036854775807).
+    const counted = await countInRange(db, table, column, min, max, UNANALYSED_COUNT_CAP);
+    return counted < BigInt(UNANALYSED_COUNT_CAP) ? counted : clampToInt8(span(min, max));
+  }
   if (tuples > 0n && nullFraction !== null) return BigInt(Math.round(Number(tuples) * nullFraction));
   return countNulls(db, table, column);
 }

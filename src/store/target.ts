@@ -44,6 +44,26 @@ export async function countNulls(db: Queryable, table: QualifiedName, column: st
 }
 
 /**
+ * Rows with the column in [min, max], counted up to `cap` (the count stops there, so a big table
+ * costs at most `cap` index entries): exact below the cap, `cap` otherwise.
+ */
+export async function countInRange(
+  db: Queryable,
+  table: QualifiedName,
+  column: string,
+  min: bigint,
+  max: bigint,
+  cap: number,
+): Promise<bigint> {
+  const c = quoteIdent(column);
+  const { rows } = await db.query(
+    `SELECT count(*) AS n FROM (SELECT 1 FROM ${quoteTable(table)} WHERE ${c} BETWEEN $1::bigint AND $2::bigint LIMIT $3) s`,
+    [min.toString(), max.toString(), cap],
+  );
+  return fromDb(rows[0]?.n ?? 0);
+}
+
+/**
  * Serial: the `batchSize`-th row's value from `start` (at most `max`), so [start, value] holds
  * exactly batchSize rows of a unique column; null when fewer are left.
  */
