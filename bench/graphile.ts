@@ -41,6 +41,7 @@ export async function graphileRun(
     await utils.release();
   }
 
+  const jobs = Math.ceil(options.rows / options.batch);
   let rows = 0;
   let done = 0;
   let failure: Error | undefined;
@@ -67,13 +68,24 @@ export async function graphileRun(
     if (error && !failure) failure = error instanceof Error ? error : new Error(String(error));
     done += 1;
     if (done % 10 === 0) onProgress(rows);
-    if (done >= Math.ceil(options.rows / options.batch) || failure) finish();
+    if (done >= jobs || failure) finish();
   });
+  // A runner that dies (e.g. its pool loses the database) completes no more jobs: stop waiting then.
+  runner.promise.then(
+    () => finish(),
+    (err: unknown) => {
+      failure ??= err instanceof Error ? err : new Error(String(err));
+      finish();
+    },
+  );
   await allDone;
   const wallMs = performance.now() - started;
   beforeEnd();
-  await runner.stop();
-  if (failure) throw new Error(`graphile-worker, ${options.workers} worker(s): a job failed: ${failure.message}`);
+  await runner.stop().catch((err: unknown) => {
+    if (!failure) throw err; // a runner that already died may refuse to stop: its failure is the news
+  });
+  if (failure) throw new Error(`graphile-worker, ${options.workers} worker(s): ${failure.message}`);
+  if (done < jobs) throw new Error(`graphile-worker, ${options.workers} worker(s): the runner stopped after ${done} of ${jobs} jobs`);
   await expectQueueEmpty(url);
   return { rows, jobs: done, workers: options.workers, wallMs };
 }
