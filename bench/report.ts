@@ -121,9 +121,11 @@ function perJobBreakdown(report: BenchReport): string[] {
     const sqlMs = engine.overheadMsPerJob ?? 0;
     const plain = report.contenders.find((c) => c.contender === 'plain' && c.batch === engine.batch);
     const bbm = report.contenders.find((c) => c.contender === 'sequential' && c.batch === engine.batch);
-    const temporal = bbm
-      ? `Temporal ${Math.max(0, (bbm.overheadMsPerJob ?? 0) - sqlMs).toFixed(2)} ms/job (bbm 1 repository's ${(bbm.overheadMsPerJob ?? 0).toFixed(2)} ms beside the UPDATE, minus the engine's)`
-      : 'Temporal not measured';
+    const temporalMs = bbm ? (bbm.overheadMsPerJob ?? 0) - sqlMs : undefined;
+    const temporal =
+      temporalMs === undefined
+        ? 'Temporal not measured'
+        : `Temporal ${temporalMs >= 0 ? `${temporalMs.toFixed(2)} ms/job` : 'not measurable in this run (the engine alone took longer per job than bbm: other load)'} (bbm 1 repository's ${(bbm?.overheadMsPerJob ?? 0).toFixed(2)} ms beside the UPDATE, minus the engine's)`;
     lines.push(
       `  batch ${engine.batch}: the UPDATE ${(engine.workMsPerJob ?? 0).toFixed(2)} ms in the engine${bbm ? `, ${(bbm.workMsPerJob ?? 0).toFixed(2)} ms in bbm` : ''}${plain ? `, ${(plain.workMsPerJob ?? 0).toFixed(2)} ms in the plain loop` : ''}; ` +
         `engine SQL ${statements.toFixed(1)} statements, ${sqlMs.toFixed(2)} ms/job beside the UPDATE; ${temporal}`,
