@@ -1,7 +1,11 @@
 /**
- * `npm run bench`: bbm against the plain SQL loop it replaces, on one machine in one run.
+ * `npm run bench`: bbm against the plain SQL loop it replaces and against graphile-worker (the
+ * Postgres job queue a Node user would pick instead), on one machine in one run. N (--repos) is the
+ * width of the parallel figures: N bbm repositories, N plain loops, N graphile-worker workers.
  *
- *   npm run bench                                   2,000,000 rows, batches 1000 and 10000, 2 repositories
+ *   npm run bench                                   2,000,000 rows, batches 1000 and 10000, N = 2
+ *   npm run bench -- --quick                        smoke run (20,000 rows, batch 1000, small no-op and enqueuer phases)
+ *   npm run bench -- --repeat 5                     every figure 5 times: the median, with min and max
  *   npm run bench -- --rows 200000 --batch 1000 --repos 4
  *   npm run bench -- --cluster                      against a 3-node Temporal cluster on Postgres (--cluster 5: 5 nodes)
  *
@@ -15,7 +19,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { Command, InvalidArgumentError } from 'commander';
 import { Client as PgClient, type Pool } from 'pg';
 import { resolveConfig, withTemporalAddress } from '../src/config';
 import { createPool } from '../src/db/pool';
@@ -30,76 +33,31 @@ import { createLogger } from '../src/logger';
 import { connectClient } from '../src/temporal/connection';
 import { WORKFLOWS_PATH } from '../src/worker';
 import { runBbm, splitRange, type BbmRunResult } from './bbm-run';
-import { createDataset, createIdTable, dropBenchTables, resetDataset, TABLE, wrongDigests } from './dataset';
+import { backfillFigures, type BackfillContext } from './backfill';
+import { createDataset, createIdTable, dropBenchTables, TABLE } from './dataset';
 import { CpuMeter, type CpuSeconds } from './cpu';
 import { engineLoop } from './engine-loop';
 import { enqueueThroughput, type EnqueueResult } from './enqueue';
-import { plainLoop } from './plain-loop';
+import { parseBenchOptions } from './options';
 import { ProgressLine } from './progress';
-import { bbmResult, engineResult, evaluateTargets, formatReport, plainResult, type BenchReport, type ContenderResult } from './report';
+import { formatReport } from './report';
+import type { BenchReport, ContenderResult } from './results';
+import { evaluateTargets } from './targets';
 import { startBenchWorker } from './worker-process';
-
-interface Options {
-  rows: number;
-  batch: number[];
-  repos: number;
-  noopJobs: number;
-  tinyRepos: number;
-  jobsPerBatch: number;
-  repeat: number;
-  output: string;
-  /** Run Temporal as a local cluster of this many nodes on Postgres instead of the dev server (`--cluster` alone: 3). */
-  cluster?: number | true;
-}
 
 const BENCH_DB = 'bbm_bench';
 const MB = 1024 * 1024;
 const NOOP_TABLE = 'bench_noop';
 const TINY_TABLE = 'bench_tiny';
 
-function positiveInt(max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`expected an integer from 1 to ${max}`);
-    return n;
-  };
-}
-
-function batchList(value: string): number[] {
-  const list = value.split(',').map((v) => Number(v.trim()));
-  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 1_000_000))
-    throw new InvalidArgumentError('expected a comma list of batch sizes from 1 to 1000000, e.g. 1000,10000');
-  return list;
-}
-
-function parseOptions(argv: string[]): Options {
-  const program = new Command('npm run bench --')
-    .description('Benchmark bbm against a plain UPDATE loop (see bench/main.ts).')
-    .option('--rows <n>', 'rows in the benchmark table', positiveInt(100_000_000), 2_000_000)
-    .option('--batch <list>', 'batch sizes, comma separated', batchList, [1_000, 10_000])
-    .option('--repos <n>', 'repositories running in parallel in contender (c)', positiveInt(64), 2)
-    .option('--noop-jobs <n>', 'jobs of the no-op migration that measures orchestration overhead', positiveInt(100_000), 1_000)
-    .option('--tiny-repos <n>', 'tiny repositories started to measure enqueuer throughput', positiveInt(100_000), 1_000)
-    .option('--jobs-per-batch <n>', 'maxJobPerBatch knob of the bbm runs (jobs per lease)', positiveInt(1_000), 100)
-    .option('--repeat <n>', 'run each contender n times and keep the fastest (a busy machine skews single runs)', positiveInt(10), 1)
-    .option('--output <file>', 'JSON results file', path.join(__dirname, 'results', 'latest.json'))
-    .option(
-      '--cluster [nodes]',
-      'run against a local Temporal cluster of N nodes (default 3) on PostgreSQL persistence and visibility instead of the dev server',
-      positiveInt(9),
-    )
-    .showHelpAfterError()
-    .parse(argv, { from: 'user' });
-  return program.opts<Options>();
-}
-
 async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2));
+  const options = parseBenchOptions(process.argv.slice(2));
   const progress = new ProgressLine();
   const config = resolveConfig(process.env, { logLevel: process.env.BBM_LOG_LEVEL ?? 'warn' });
   const logger = createLogger({ level: config.logLevel, pretty: false, destination: process.stderr });
   const startedAt = new Date().toISOString();
   const loadAtStart = os.loadavg().map((l) => Number(l.toFixed(2)));
+  process.stderr.write(`load average (1, 5, 15 min) at start: ${loadAtStart.join(', ')}\n`);
   const knobs: Partial<Knobs> = { minDelayMs: 0, maxDelayMs: 0, maxJobPerBatch: options.jobsPerBatch };
 
   progress.update('starting services');
@@ -186,120 +144,21 @@ async function main(): Promise<void> {
 
     const contenders: ContenderResult[] = [];
     const bbmRuns: { label: string; result: BbmRunResult }[] = [];
-    const copyArgs = { from: 'payload', to: 'digest', transform: 'md5' };
     const ranges = splitRange(options.rows, options.repos);
-    const suffix = (round: number): string => (options.repeat > 1 ? `-${round}` : '');
-    for (const batch of options.batch) {
-      const batches = Math.ceil(options.rows / batch);
-      const phaseA = `[batch ${batch}] (a) plain loop`;
-      const plain = await bestOf(options.repeat, async (round) => {
-        await prepare(pool, progress, `batch ${batch}`);
-        const stopCpu = cpu.start();
-        let used: CpuSeconds | undefined;
-        const a = await plainLoop(
-          databaseUrl,
-          options.rows,
-          batch,
-          (rows) => progress.update(roundLabel(phaseA, round, options.repeat), rate(rows, options.rows)),
-          () => void (used = stopCpu()),
-        );
-        await verify(pool, phaseA);
-        return { ...plainResult(batch, a), cpu: used };
-      });
-      contenders.push(plain);
-
-      const phaseE = `[batch ${batch}] profile: engine alone`;
-      contenders.push(
-        await bestOf(options.repeat, async (round) => {
-          await prepare(pool, progress, `batch ${batch}`);
-          const engine = await measured(() =>
-            engineLoop(
-              { pool, registry },
-              {
-                name: `${prefix}-engine-${batch}${suffix(round)}`,
-                work: 'copy_column',
-                table: TABLE,
-                column: 'id',
-                batchSize: batch,
-                minValue: 1,
-                maxValue: options.rows,
-                args: copyArgs,
-              },
-              (rows) => progress.update(roundLabel(phaseE, round, options.repeat), rate(rows, options.rows)),
-            ),
-          );
-          await verify(pool, phaseE);
-          return { ...engineResult(batch, engine.value, plain), cpu: engine.cpu };
-        }),
-      );
-
-      const phaseB = `[batch ${batch}] (b) bbm, 1 repository`;
-      contenders.push(
-        await bestOf(options.repeat, async (round) => {
-          await prepare(pool, progress, `batch ${batch}`);
-          const { value: seq, cpu: used } = await measured(() =>
-            runBbm(
-              {
-                ...ctx,
-                onProgress: (rows, jobs) =>
-                  progress.update(roundLabel(phaseB, round, options.repeat), `${rate(rows, options.rows)}, ${jobs}/${batches} jobs`),
-              },
-              {
-                label: phaseB,
-                knobs,
-                migrations: [
-                  {
-                    name: `${prefix}-seq-${batch}${suffix(round)}`,
-                    work: 'copy_column',
-                    table: TABLE,
-                    column: 'id',
-                    batchSize: batch,
-                    minValue: 1,
-                    maxValue: options.rows,
-                    args: copyArgs,
-                  },
-                ],
-              },
-            ),
-          );
-          await verify(pool, phaseB);
-          bbmRuns.push({ label: `bbm 1 repository, batch ${batch}${suffix(round)}`, result: seq });
-          return { ...bbmResult(batch, 'sequential', seq, plain), cpu: used };
-        }),
-      );
-
-      const phaseC = `[batch ${batch}] (c) bbm, ${ranges.length} repositories`;
-      contenders.push(
-        await bestOf(options.repeat, async (round) => {
-          await prepare(pool, progress, `batch ${batch}`);
-          const { value: par, cpu: used } = await measured(() =>
-            runBbm(
-              {
-                ...ctx,
-                onProgress: (rows, jobs) =>
-                  progress.update(roundLabel(phaseC, round, options.repeat), `${rate(rows, options.rows)}, ${jobs} jobs`),
-              },
-              {
-                label: phaseC,
-                knobs,
-                migrations: ranges.map((r, i) => ({
-                  name: `${prefix}-par-${batch}-r${i}${suffix(round)}`,
-                  work: 'copy_column',
-                  table: TABLE,
-                  column: 'id',
-                  batchSize: batch,
-                  ...r,
-                  args: copyArgs,
-                })),
-              },
-            ),
-          );
-          await verify(pool, phaseC);
-          bbmRuns.push({ label: `bbm ${ranges.length} repositories, batch ${batch}${suffix(round)}`, result: par });
-          return { ...bbmResult(batch, 'parallel', par, plain), cpu: used };
-        }),
-      );
-    }
+    const backfill: BackfillContext = {
+      ...ctx,
+      databaseUrl,
+      progress,
+      measured,
+      startCpu: () => cpu.start(),
+      prefix,
+      knobs,
+      rows: options.rows,
+      repeat: options.repeat,
+      ranges,
+      bbmRuns,
+    };
+    for (const batch of options.batch) contenders.push(...(await backfillFigures(backfill, batch)));
 
     const rssPhases: Record<string, number> = { 'warm-up and backfill runs': worker.phasePeakRss() / MB };
     const phaseNoop = '[no-op] orchestration overhead';
@@ -349,6 +208,7 @@ async function main(): Promise<void> {
         batches: options.batch.join(','),
         repos: ranges.length,
         repeat: options.repeat,
+        quick: options.quick,
         noopJobs: options.noopJobs,
         tinyRepos: options.tinyRepos,
         knobs,
@@ -359,6 +219,7 @@ async function main(): Promise<void> {
       contenders,
       noop: {
         engineMsPerJob: noopEngine.wallMs / Math.max(1, noopEngine.jobs),
+        engineStatementsPerJob: noopEngine.statements.reduce((sum, st) => sum + st.perJob, 0),
         jobs: noopRun.jobs,
         wallMs: noopRun.wallMs,
         jobsPerSecond: noopRun.jobs / (noopRun.wallMs / 1000),
@@ -386,34 +247,6 @@ async function main(): Promise<void> {
     progress.clear();
     await runCleanups(cleanups);
   }
-}
-
-/** Run `n` times and keep the fastest: the run least disturbed by other work on the machine. */
-async function bestOf<T extends { wallMs: number }>(n: number, run: (round: number) => Promise<T>): Promise<T> {
-  let best: T | undefined;
-  for (let round = 1; round <= n; round++) {
-    const result = await run(round);
-    if (!best || result.wallMs < best.wallMs) best = result;
-  }
-  return best as T;
-}
-
-function roundLabel(phase: string, round: number, rounds: number): string {
-  return rounds > 1 ? `${phase} (round ${round}/${rounds})` : phase;
-}
-
-async function prepare(pool: Pool, progress: ProgressLine, phase: string): Promise<void> {
-  progress.update(`[${phase}] resetting the table`, 'digest = NULL, VACUUM FULL, CHECKPOINT');
-  await resetDataset(pool);
-}
-
-async function verify(pool: Pool, phase: string): Promise<void> {
-  const wrong = await wrongDigests(pool);
-  if (wrong > 0) throw new Error(`${phase}: ${wrong} rows do not have digest = md5(payload) afterwards`);
-}
-
-function rate(rows: number, total: number): string {
-  return `${rows.toLocaleString('en-US')}/${total.toLocaleString('en-US')} rows (${((rows / total) * 100).toFixed(0)}%)`;
 }
 
 function portOf(url: string): number | undefined {

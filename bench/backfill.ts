@@ -1,0 +1,146 @@
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import type { WorkRegistry } from '../src/engine/registry';
+import type { Knobs } from '../src/knobs';
+import { runBbm, type BbmRunResult } from './bbm-run';
+import type { CpuSeconds } from './cpu';
+import { resetDataset, TABLE, wrongDigests } from './dataset';
+import { engineLoop } from './engine-loop';
+import { graphileRun } from './graphile';
+import { plainLoops } from './plain-loop';
+import type { ProgressLine } from './progress';
+import { medianOf } from './repeat';
+import { bbmResult, engineResult, graphileResult, plainResult, withLoopRatios, type ContenderResult } from './results';
+
+export interface BackfillContext {
+  pool: Pool;
+  databaseUrl: string;
+  client: Client;
+  registry: WorkRegistry;
+  taskQueue: string;
+  progress: ProgressLine;
+  /** Measure the CPU of each process group around `fn`. */
+  measured: <T>(fn: () => Promise<T>) => Promise<{ value: T; cpu: CpuSeconds }>;
+  /** Start measuring CPU; the function returned stops. */
+  startCpu: () => () => CpuSeconds;
+  prefix: string;
+  knobs: Partial<Knobs>;
+  rows: number;
+  repeat: number;
+  /** N disjoint id ranges: one per repository, plain loop and (by count) graphile-worker worker. */
+  ranges: { minValue: number; maxValue: number }[];
+  /** Every bbm run, for the histories in the results file. */
+  bbmRuns: { label: string; result: BbmRunResult }[];
+}
+
+const COPY_ARGS = { from: 'payload', to: 'digest', transform: 'md5' };
+
+/**
+ * Every contender backfilling the same table at one batch size, each from the same reset table
+ * and each checked row by row afterwards: the plain loop (a), N plain loops, the engine alone,
+ * graphile-worker with 1 and N workers, bbm with 1 repository (b) and with N (c). Each figure is
+ * the median of `repeat` runs.
+ */
+export async function backfillFigures(ctx: BackfillContext, batch: number): Promise<ContenderResult[]> {
+  const n = ctx.ranges.length;
+  const all = [{ minValue: 1, maxValue: ctx.rows }];
+  const out: ContenderResult[] = [];
+  const figure = async (
+    phase: string,
+    run: (report: (detail: string) => void, suffix: string) => Promise<ContenderResult>,
+  ): Promise<ContenderResult> => {
+    const result = await medianOf(ctx.repeat, async (round) => {
+      ctx.progress.update(`[batch ${batch}] resetting the table`, 'digest = NULL, VACUUM FULL, CHECKPOINT');
+      await resetDataset(ctx.pool);
+      const label = ctx.repeat > 1 ? `${phase} (round ${round}/${ctx.repeat})` : phase;
+      const r = await run((detail) => ctx.progress.update(label, detail), ctx.repeat > 1 ? `-${round}` : '');
+      const wrong = await wrongDigests(ctx.pool);
+      if (wrong > 0) throw new Error(`${phase}: ${wrong} rows do not have digest = md5(payload) afterwards`);
+      return r;
+    });
+    out.push(result);
+    return result;
+  };
+  const loops = async (ranges: typeof all, report: (detail: string) => void, plain?: ContenderResult): Promise<ContenderResult> => {
+    const stopCpu = ctx.startCpu();
+    let cpu: CpuSeconds | undefined;
+    const r = await plainLoops(
+      ctx.databaseUrl,
+      ranges,
+      batch,
+      (rows) => report(rate(rows, ctx.rows)),
+      () => void (cpu = stopCpu()),
+    );
+    return { ...plainResult(batch, r, plain), cpu };
+  };
+  const graphile = async (workers: number, report: (detail: string) => void, plain: ContenderResult): Promise<ContenderResult> => {
+    const stopCpu = ctx.startCpu();
+    let cpu: CpuSeconds | undefined;
+    const r = await graphileRun(
+      ctx.databaseUrl,
+      { rows: ctx.rows, batch, workers },
+      (rows) => report(rate(rows, ctx.rows)),
+      () => void (cpu = stopCpu()),
+    );
+    return { ...graphileResult(batch, r, plain), cpu };
+  };
+  const bbm = async (
+    kind: 'sequential' | 'parallel',
+    report: (detail: string) => void,
+    suffix: string,
+    plain: ContenderResult,
+  ): Promise<ContenderResult> => {
+    const ranges = kind === 'sequential' ? all : ctx.ranges;
+    const { value, cpu } = await ctx.measured(() =>
+      runBbm(
+        { ...ctx, onProgress: (rows, jobs) => report(`${rate(rows, ctx.rows)}, ${jobs} jobs`) },
+        {
+          label: `bbm ${kind}, batch ${batch}`,
+          knobs: ctx.knobs,
+          migrations: ranges.map((r, i) => ({
+            name: `${ctx.prefix}-${kind === 'sequential' ? 'seq' : 'par'}-${batch}-r${i}${suffix}`,
+            work: 'copy_column',
+            table: TABLE,
+            column: 'id',
+            batchSize: batch,
+            ...r,
+            args: COPY_ARGS,
+          })),
+        },
+      ),
+    );
+    ctx.bbmRuns.push({ label: `bbm ${ranges.length} repositor${ranges.length > 1 ? 'ies' : 'y'}, batch ${batch}${suffix}`, result: value });
+    return { ...bbmResult(batch, kind, value, plain), cpu };
+  };
+
+  const plain = await figure(`[batch ${batch}] (a) plain loop`, (report) => loops(all, report));
+  if (n > 1) await figure(`[batch ${batch}] ${n} plain loops in parallel`, (report) => loops(ctx.ranges, report, plain));
+  await figure(`[batch ${batch}] profile: engine alone`, async (report, suffix) => {
+    const { value, cpu } = await ctx.measured(() =>
+      engineLoop(
+        ctx,
+        {
+          name: `${ctx.prefix}-engine-${batch}${suffix}`,
+          work: 'copy_column',
+          table: TABLE,
+          column: 'id',
+          batchSize: batch,
+          minValue: 1,
+          maxValue: ctx.rows,
+          args: COPY_ARGS,
+        },
+        (rows) => report(rate(rows, ctx.rows)),
+      ),
+    );
+    return { ...engineResult(batch, value, plain), cpu };
+  });
+  await figure(`[batch ${batch}] graphile-worker, 1 worker`, (report) => graphile(1, report, plain));
+  if (n > 1) await figure(`[batch ${batch}] graphile-worker, ${n} workers`, (report) => graphile(n, report, plain));
+  await figure(`[batch ${batch}] (b) bbm, 1 repository`, (report, suffix) => bbm('sequential', report, suffix, plain));
+  if (n > 1) await figure(`[batch ${batch}] (c) bbm, ${n} repositories`, (report, suffix) => bbm('parallel', report, suffix, plain));
+  return withLoopRatios(out);
+}
+
+function rate(rows: number, total: number): string {
+  return `${rows.toLocaleString('en-US')}/${total.toLocaleString('en-US')} rows (${((rows / total) * 100).toFixed(0)}%)`;
+}

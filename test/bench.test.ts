@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import type { BenchReport } from '../bench/results';
+import { createTestDatabase } from './helpers/db';
+
+const ROOT = path.join(__dirname, '..');
+
+/** Run `npm run bench` (tsx bench/main.ts) with `args` against the run's servers; resolves to its output. */
+function runBench(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'main.ts'), ...args], { cwd: ROOT, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test('the bench in its smallest form reports every contender, sane ratios, the per-job breakdown and the load', async () => {
+  const db = await createTestDatabase('bench');
+  const output = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bbm-bench-test-')), 'result.json');
+  // TEMPORAL_ADDRESS is the run's dev server (test/run.ts); DATABASE_URL makes the bench work in this database.
+  const run = await runBench(['--quick', '--rows', '4000', '--noop-jobs', '10', '--tiny-repos', '3', '--output', output], {
+    ...process.env,
+    DATABASE_URL: db.url,
+    BBM_LOG_LEVEL: 'warn',
+  });
+  assert.equal(run.code, 0, `bench failed:\n${run.stderr.slice(-3000)}`);
+
+  const report = JSON.parse(fs.readFileSync(output, 'utf8')) as BenchReport;
+  const kinds = report.contenders.map((c) => c.contender);
+  assert.deepEqual(kinds, ['plain', 'plain-parallel', 'engine', 'graphile', 'graphile-parallel', 'sequential', 'parallel']);
+  for (const c of report.contenders) {
+    assert.equal(c.rows, 4000, `${c.label} updated every row`);
+    assert.ok(c.ratio !== null && Number.isFinite(c.ratio) && c.ratio > 0, `${c.label}: ratio ${c.ratio} against the plain loop`);
+    if (c.repositories > 1) assert.ok(c.ratioToLoops !== null && c.ratioToLoops > 0, `${c.label}: ratio ${c.ratioToLoops} against 2 loops`);
+  }
+  assert.ok(report.noop.engineStatementsPerJob > 0 && report.noop.engineMsPerJob > 0, 'the no-op job is broken down into engine SQL');
+  assert.equal(report.options.quick, true);
+
+  for (const line of [
+    /graphile-worker, 1 worker/,
+    /graphile-worker, 2 workers/,
+    /2 plain loops in parallel/,
+    /bbm, 2 repositories\n.*[\d.]+x \([\d.]+x of 2 loops\)\n/, // the ratio table's last column
+    /per-job breakdown/,
+    /batch 1000: .*engine SQL [\d.]+ statements, [\d.]+ ms\/job .*Temporal ([\d.]+ ms\/job|not measurable)/,
+    /load average .* at start, .* at the end/,
+    /targets \(issue 12\)/,
+  ])
+    assert.match(run.stdout, line);
+  assert.match(run.stderr, /load average \(1, 5, 15 min\) at start: /);
+});
