@@ -15,6 +15,7 @@ import { BUILTIN_WORK } from './engine/builtin-work';
 import { WorkRegistry } from './engine/registry';
 import type { HealthRegistry } from './health/registry';
 import type { Logger } from './logger';
+import { sdkLogger } from './sdk-logger';
 import { BbmMetrics } from './metrics';
 import { connectClient, connectWorker } from './temporal/connection';
 
@@ -58,13 +59,20 @@ export function workflowBundle(): Promise<WorkflowBundleOption> {
 }
 
 let runtimeInstalled = false;
-/** Install the SDK runtime once per process: SDK logs at warn level, and its Prometheus metrics when asked. */
-export function installRuntime(options: { sdkMetricsAddress?: string } = {}): void {
+/**
+ * Install the SDK runtime once per process: SDK and core logs at warn level (through bbm's logger
+ * when given, see sdkLogger), and the SDK's Prometheus metrics when asked.
+ */
+export function installRuntime(options: { sdkMetricsAddress?: string; logger?: Logger } = {}): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   Runtime.install({
-    logger: new DefaultLogger('WARN'),
-    telemetryOptions: options.sdkMetricsAddress ? { metrics: { prometheus: { bindAddress: options.sdkMetricsAddress } } } : undefined,
+    logger: options.logger ? sdkLogger(options.logger) : new DefaultLogger('WARN'),
+    telemetryOptions: {
+      // Core's own lines are forwarded to the logger above instead of printed raw to the console.
+      ...(options.logger ? { logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} } } : {}),
+      ...(options.sdkMetricsAddress ? { metrics: { prometheus: { bindAddress: options.sdkMetricsAddress } } } : {}),
+    },
   });
 }
 
@@ -73,8 +81,8 @@ export function installRuntime(options: { sdkMetricsAddress?: string } = {}): vo
  * all come through here, so tests exercise what ships.
  */
 export async function createBbmWorker(options: CreateWorkerOptions): Promise<BbmWorker> {
-  installRuntime();
   const { config, pool, logger } = options;
+  installRuntime({ logger });
   const registry = options.registry ?? new WorkRegistry([...BUILTIN_WORK]);
   const metrics = options.metrics ?? new BbmMetrics();
   const ownsConnection = !options.connection;

@@ -39,7 +39,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
   const { installRuntime, createBbmWorker } = require('../worker') as typeof import('../worker');
   // Must precede the first NativeConnection: the runtime (and its exporter) is created once per process.
   const sdkPort = await freePort();
-  installRuntime({ sdkMetricsAddress: `127.0.0.1:${sdkPort}` });
+  installRuntime({ sdkMetricsAddress: `127.0.0.1:${sdkPort}`, logger });
   const metrics = new BbmMetrics({ defaultMetrics: true });
   const built = await createBbmWorker({ config, pool, logger, registry: options.registry, metrics });
   let metricsServer: MetricsServer | undefined;

@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+import { createLogger } from '../../src/logger';
+import { sdkLogger } from '../../src/sdk-logger';
+
+function capture(level: 'info' | 'debug'): { lines: Record<string, unknown>[]; logger: ReturnType<typeof createLogger> } {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { lines, logger: createLogger({ level, pretty: false, destination }) };
+}
+
+test('SDK log lines go through bbm logger at their level, with an error reduced to its message', () => {
+  const { lines, logger } = capture('info');
+  const sdk = sdkLogger(logger);
+  sdk.warn('Activity failed', { error: new Error('boom'), workflowId: 'w' });
+  sdk.debug('noise');
+  assert.equal(lines.length, 1, 'debug is below the level');
+  assert.equal(lines[0]!.level, 40);
+  assert.equal(lines[0]!.msg, 'Activity failed');
+  assert.equal(lines[0]!.error, 'boom');
+  assert.equal(lines[0]!.error_stack, undefined, 'no stack trace unless debug is on');
+  assert.equal(lines[0]!.workflowId, 'w');
+});
+
+test('core warnings about races the SDK already handled go to debug, so a terminal shows only what needs action', () => {
+  const info = capture('info');
+  sdkLogger(info.logger).log('WARN', 'Task not found when completing', { error: 'Workflow task not found.' });
+  assert.deepEqual(info.lines, []);
+  const debug = capture('debug');
+  sdkLogger(debug.logger).log('WARN', 'Task not found when completing', { error: new Error('Workflow task not found.') });
+  assert.equal(debug.lines[0]!.level, 20);
+  assert.match(String(debug.lines[0]!.error_stack), /Workflow task not found/);
+});
