@@ -92,12 +92,14 @@ async function main(): Promise<void> {
 function print(title: string, r: EngineLoopResult): void {
   const perJob = r.wallMs / Math.max(1, r.jobs);
   const statements = r.statements.reduce((n, s) => n + s.perJob, 0);
-  console.log(`\n${title}`);
+  console.log(`\n${title} (${r.finds} finds)`);
   console.log(
     `  ${perJob.toFixed(3)} ms per job (renew ${r.renewMs.toFixed(3)}, find ${r.findMs.toFixed(3)}, execute ${r.executeMs.toFixed(3)}, work ${r.workMs.toFixed(3)}); ${statements.toFixed(1)} statements per job`,
   );
   for (const s of r.statements)
-    console.log(`  ${s.perJob.toFixed(2).padStart(5)} x ${s.msPerCall.toFixed(3).padStart(7)} ms = ${s.msPerJob.toFixed(3)}  ${s.statement}`);
+    console.log(
+      `  ${s.perJob.toFixed(2).padStart(5)} x ${s.msPerCall.toFixed(3).padStart(7)} ms = ${s.msPerJob.toFixed(3)}  ${s.statement}`,
+    );
 }
 
 main().catch((err: unknown) => {

@@ -15,4 +15,6 @@ export const PATCHES = Object.freeze({
   findAgainWhenDatabaseLost: 'find-again-when-database-lost',
   /** Long local-activity batches yield a workflow task after about 2 s of job time. */
   localYield: 'local-yield',
+  /** executeJob also finds the next job in its transaction; find is called only when it found none. */
+  findAhead: 'find-ahead',
 });

@@ -1,13 +1,15 @@
 import type { Pool, PoolClient } from 'pg';
 import { BbmError, ErrorCode, isBbmError, leaseLost } from '../errors';
-import { lockJob, markJobFailed, markJobFinished } from '../store/jobs';
+import { finishJob, lockJobForExecution } from '../store/hot-path';
+import { markJobFailed } from '../store/jobs';
 import { holdsLease } from '../store/leases';
-import { countFinishedJob, lockMigrationOfJob, setMigrationStatus } from '../store/migrations';
+import { setMigrationStatus } from '../store/migrations';
 import { FailureCode, isRangeStrategy, JobStatus, MigrationStatus } from './constants';
 import { parseTableName, quoteIdent, quoteTable } from './identifiers';
 import { decimal } from './int8';
 import { jobRows, type JobRows } from './job-rows';
-import { migrationProgress } from './progress';
+import { findAhead, type FindAheadInput } from './find-ahead';
+import { migrationProgress, progressOf } from './progress';
 import { span } from './range';
 import type { WorkRegistry, WorkTarget } from './registry';
 import { commitSubBatch, eachSubBatch, nextSubBatch, type MoreSubBatches, type SubBatchProgress } from './sub-batches';
@@ -26,6 +28,11 @@ export interface ExecuteJobInput {
    * was handed out again after the database lost the original), the job is refused as stale.
    */
   migrationId?: string;
+  /**
+   * Find-ahead: when the job finishes, also find the next job in the same transaction (and extend
+   * the lease as findJob would), returned as `next` (null: none found this way, call findJob).
+   */
+  findAhead?: FindAheadInput;
   /** Called after each committed sub-batch that leaves more of the job to do (the activity heartbeats). */
   onSubBatch?: (progress: SubBatchProgress) => void;
 }
@@ -119,8 +126,8 @@ async function runInTransaction(
 ): Promise<ExecuteJobResult | MoreSubBatches | BbmError> {
   // Migration first, then job: the order find and retry use too, so bbm's transactions never
   // deadlock. Holding the migration row also makes pause/resume wait for the job in flight.
-  const migration = await lockMigrationOfJob(client, input.jobId);
-  const job = migration ? await lockJob(client, input.jobId) : undefined;
+  // Statement (a): the fence read, the migration and the job locked and read, in one round trip.
+  const { fenced, migration, job } = await lockJobForExecution(client, input.jobId, input.fence);
   if (!migration || !job || (input.migrationId !== undefined && migration.id !== input.migrationId)) {
     // The database no longer has the job it handed out: it went back in time (a crash with
     // asynchronous commit, a failover, a restore). Nothing was done; the caller finds again.
@@ -150,6 +157,8 @@ async function runInTransaction(
       progress: await migrationProgress(client, migration),
     };
   }
+  // The fence is confirmed again, with a lock, before COMMIT; this only spares work bound to roll back.
+  if (input.fence && !fenced) throw leaseLost(input.fence);
   const work = deps.registry.get(migration.jobName);
   if (!work) {
     throw new BbmError(
@@ -229,17 +238,27 @@ async function runInTransaction(
   }
   const durationMs = performance.now() - started;
   const rows = BigInt(rowsChanged);
-  await markJobFinished(client, job.id, rows, durationMs);
   const covered = isRangeStrategy(strategy) && job.minValue !== null && job.maxValue !== null ? span(job.minValue, job.maxValue) : 0n;
-  const updated = await countFinishedJob(client, migration.id, rows, covered);
-  if (input.fence && !(await holdsLease(client, input.fence))) throw leaseLost(input.fence);
-  return {
+  // Statement (b): the outcome recorded, progress counted, the fence confirmed and locked till COMMIT.
+  const done = await finishJob(client, {
+    jobId: job.id,
+    migrationId: migration.id,
+    rows,
+    durationMs,
+    coveredIds: covered,
+    fence: input.fence,
+    leaseTtlMs: input.findAhead?.leaseTtlMs,
+  });
+  if (input.fence && !done.fenced) throw leaseLost(input.fence);
+  const result: ExecuteJobResult = {
     outcome: 'finished',
     rows: decimal(rows),
     durationMs,
     attempts: job.attempts + 1,
-    progress: await migrationProgress(client, updated),
+    progress: progressOf(done.migration, done.counts),
   };
+  if (input.findAhead) result.next = await findAhead(client, { migration: done.migration, job, table }, input.findAhead);
+  return result;
 }
 
 /** Stop the statement running on `client` from another connection (cancellation of an in-flight job). */
