@@ -8,7 +8,7 @@ import { FailureCode, isRangeStrategy, JobStatus, MigrationStatus } from './cons
 import { parseTableName, quoteIdent, quoteTable } from './identifiers';
 import { decimal } from './int8';
 import { jobRows, type JobRows } from './job-rows';
-import { findAhead, type FindAheadInput } from './find-ahead';
+import { aheadDescriptor, nextRangeAfter, type FindAheadInput } from './find-ahead';
 import { migrationProgress, progressOf } from './progress';
 import { span } from './range';
 import type { WorkRegistry, WorkTarget } from './registry';
@@ -82,8 +82,10 @@ export async function executeJob(
   try {
     // One transaction for the job, or one per sub-batch (src/engine/sub-batches.ts).
     const runOne = async (): Promise<ExecuteJobResult | MoreSubBatches> => {
-      // One round trip for both; the timeout is an integer we computed, not user text.
-      await client.query(`BEGIN; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(input.jobTimeoutMs))}`);
+      // One round trip for all three; the timeout is an integer we computed, not user text. The
+      // savepoint the work rolls back to is taken here to save a round trip; a failed attempt takes
+      // the locks again after rolling back to it (runInTransaction).
+      await client.query(`BEGIN; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(input.jobTimeoutMs))}; SAVEPOINT bbm_work`);
       const outcome = await runInTransaction(deps, client, input, signal, startedAt);
       // Cancelled (or its run evicted) after the last statement: roll back rather than commit.
       if (signal.aborted)
@@ -174,7 +176,6 @@ async function runInTransaction(
   // null: the whole job in this transaction, as without sub-batches.
   const sub = await nextSubBatch(client, { table, column: migration.columnName }, migration, job);
 
-  await client.query('SAVEPOINT bbm_work');
   const started = performance.now();
   let rowsChanged: number;
   let found: number | null;
@@ -204,6 +205,9 @@ async function runInTransaction(
     if (signal.aborted) throw err;
     const durationMs = performance.now() - started;
     await client.query('ROLLBACK TO SAVEPOINT bbm_work');
+    // The rollback also dropped the row locks of statement (a), taken after the savepoint: take
+    // them again, migration first, before recording the failure.
+    await lockJobForExecution(client, input.jobId, undefined);
     const noProgress = isBbmError(err, ErrorCode.NO_PROGRESS);
     const message = (err as Error).message ?? String(err);
     const counted = await markJobFailed(client, job.id, noProgress ? FailureCode.NO_PROGRESS : FailureCode.UNKNOWN, message, durationMs);
@@ -239,16 +243,22 @@ async function runInTransaction(
   const durationMs = performance.now() - started;
   const rows = BigInt(rowsChanged);
   const covered = isRangeStrategy(strategy) && job.minValue !== null && job.maxValue !== null ? span(job.minValue, job.maxValue) : 0n;
-  // Statement (b): the outcome recorded, progress counted, the fence confirmed and locked till COMMIT.
-  const done = await finishJob(client, {
-    jobId: job.id,
-    migrationId: migration.id,
-    rows,
-    durationMs,
-    coveredIds: covered,
-    fence: input.fence,
-    leaseTtlMs: input.findAhead?.leaseTtlMs,
-  });
+  // Statement (b): the outcome recorded, progress counted, the fence confirmed and locked till
+  // COMMIT, and (find-ahead) the next job inserted.
+  const ahead = input.findAhead ? nextRangeAfter({ migration, job, table }, input.findAhead) : undefined;
+  const done = await finishJob(
+    client,
+    {
+      jobId: job.id,
+      migrationId: migration.id,
+      rows,
+      durationMs,
+      coveredIds: covered,
+      fence: input.fence,
+      leaseTtlMs: input.findAhead?.leaseTtlMs,
+    },
+    ahead,
+  );
   if (input.fence && !done.fenced) throw leaseLost(input.fence);
   const result: ExecuteJobResult = {
     outcome: 'finished',
@@ -257,7 +267,7 @@ async function runInTransaction(
     attempts: job.attempts + 1,
     progress: progressOf(done.migration, done.counts),
   };
-  if (input.findAhead) result.next = await findAhead(client, { migration: done.migration, job, table }, input.findAhead);
+  if (input.findAhead) result.next = aheadDescriptor(done.migration, done.next);
   return result;
 }
 

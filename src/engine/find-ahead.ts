@@ -1,5 +1,5 @@
-import { insertNextRange } from '../store/hot-path';
-import type { JobRow, MigrationRow, Queryable } from '../store/types';
+import type { NextRange } from '../store/hot-path';
+import type { JobRow, MigrationRow } from '../store/types';
 import { BatchingStrategy, MigrationStatus } from './constants';
 import { describeJob } from './find-job';
 import type { QualifiedName } from './identifiers';
@@ -15,33 +15,28 @@ export interface FindAheadInput {
 }
 
 /**
- * The common case of findJob, done by executeJob right after a serial-strategy job finished, in
- * its transaction: the next range of the same migration, inserted exactly as findJob would
- * (src/store/hot-path.ts insertNextRange lists when that is). Null in every other case (another
- * strategy, the last range, a job to resume or retry, a migration that precedes, a target that
- * changed), and the workflow calls findJob, which handles them all. Since the job is inserted in
- * the same transaction as the one before it commits, the ranges still tile min..max: a rollback
- * (failure, lost fence, cancellation) takes the insert with it, and a job inserted but not yet run
- * is active, which findJob picks first.
+ * The common case of findJob, done by executeJob as part of the statement that finishes a
+ * serial-strategy job: the next range of the same migration, inserted exactly as findJob would
+ * (src/store/hot-path.ts nextRangeSql lists when that is). Here: where that range would lie, or
+ * undefined when find-ahead does not apply (another strategy, a migration not running, the last
+ * range), and the workflow calls findJob, which handles every case. The job is inserted in the
+ * transaction of the one before it, so the ranges still tile min..max: a rollback (failure, lost
+ * fence, cancellation) takes the insert with it, and a job inserted but not yet run is active,
+ * which findJob picks first.
  */
-export async function findAhead(
-  db: Queryable,
+export function nextRangeAfter(
   done: { migration: MigrationRow; job: JobRow; table: QualifiedName },
   input: FindAheadInput,
-): Promise<JobDescriptor | null> {
+): NextRange | undefined {
   const { migration, job } = done;
-  if (migration.batchingStrategy !== BatchingStrategy.SERIAL || migration.status !== MigrationStatus.RUNNING) return null;
-  if (job.maxValue === null || migration.maxValue === null) return null;
+  if (migration.batchingStrategy !== BatchingStrategy.SERIAL || migration.status !== MigrationStatus.RUNNING) return undefined;
+  if (job.maxValue === null || migration.maxValue === null) return undefined;
   const step = nextRange(migration.minValue, migration.maxValue, job.maxValue, migration.batchSize);
-  if (!step) return null;
-  const next = await insertNextRange(db, {
-    migration,
-    table: done.table,
-    jobId: job.id,
-    start: step.start,
-    end: step.end,
-    lookup: step.lookup,
-    exclude: input.exclude,
-  });
+  if (!step) return undefined;
+  return { migration, table: done.table, jobId: job.id, start: step.start, end: step.end, lookup: step.lookup, exclude: input.exclude };
+}
+
+/** The descriptor of the job find-ahead inserted (null: none, call findJob). */
+export function aheadDescriptor(migration: MigrationRow, next: JobRow | undefined): JobDescriptor | null {
   return next ? describeJob(migration, next) : null;
 }

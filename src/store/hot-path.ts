@@ -12,10 +12,13 @@ import type { JobRow, MigrationRow, Queryable } from './types';
  * than a handful of index entries, so their cost does not grow with the number of jobs.
  */
 
-const JOB_ALIASED = JOB_COLUMNS.split(',')
-  .map((c) => c.trim())
-  .map((c) => `j.${c} AS j_${c}`)
-  .join(', ');
+const aliased = (table: string, prefix: string): string =>
+  JOB_COLUMNS.split(',')
+    .map((c) => c.trim())
+    .map((c) => `${table}.${c} AS ${prefix}${c}`)
+    .join(', ');
+const JOB_ALIASED = aliased('j', 'j_');
+const NEXT_ALIASED = aliased('nxt', 'n_');
 
 /** What the opening statement of a job's transaction read: the migration and the job, both locked. */
 export interface LockedJob {
@@ -43,8 +46,7 @@ export async function lockJobForExecution(db: Queryable, jobId: string, fence: F
     values: [jobId, fence?.repository ?? null, fence?.holder ?? null, fence?.token ?? null],
   });
   const r = rows[0] as Record<string, unknown>;
-  const job: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(r)) if (k.startsWith('j_')) job[k.slice(2)] = v;
+  const job = prefixed(r, 'j_');
   return {
     fenced: Boolean(r.fenced),
     migration: r.id === null || r.id === undefined ? undefined : toMigration(r),
@@ -57,6 +59,8 @@ export interface FinishedJob {
   fenced: boolean;
   migration: MigrationRow;
   counts: JobCounts;
+  /** With `ahead`: the next job, inserted by the same statement; undefined when find-ahead does not apply. */
+  next?: JobRow;
 }
 
 /**
@@ -68,10 +72,12 @@ export interface FinishedJob {
 export async function finishJob(
   db: Queryable,
   input: { jobId: string; migrationId: string; rows: bigint; durationMs: number; coveredIds: bigint; fence?: Fence; leaseTtlMs?: number },
+  ahead?: NextRange,
 ): Promise<FinishedJob> {
+  const next = ahead ? nextRangeSql(ahead, 10) : undefined;
   const { rows } = await db.query({
-    name: 'bbm_hot_finish_job',
-    text: `WITH j AS (
+    name: next ? `bbm_hot_finish_ahead_${next.key}` : 'bbm_hot_finish_job',
+    text: `WITH ${next ? `nxt AS (${next.sql}), ` : ''}j AS (
              UPDATE bbm.jobs SET status = ${JobStatus.FINISHED}, attempts = attempts + 1, rows_affected = $2, duration_ms = $3::float8,
                failure_error_code = NULL, last_error = NULL, started_at = clock_timestamp() - make_interval(secs => $3::float8 / 1000),
                finished_at = clock_timestamp(), updated_at = clock_timestamp()
@@ -92,8 +98,8 @@ export async function finishJob(
                WHERE x.migration_id = $4 ORDER BY x.id DESC LIMIT 1) AS jobs_last_range,
              (SELECT x.last_error FROM bbm.jobs x WHERE x.migration_id = $4 AND x.status = ${JobStatus.FAILED} AND x.id <> $1
                ORDER BY x.id DESC LIMIT 1) AS jobs_last_error,
-             (SELECT count(*) FROM j) AS finished
-           FROM m`,
+             (SELECT count(*) FROM j) AS finished${next ? `, ${NEXT_ALIASED}` : ''}
+           FROM m${next ? ' LEFT JOIN nxt ON true' : ''}`,
     values: [
       input.jobId,
       input.rows,
@@ -104,17 +110,24 @@ export async function finishJob(
       input.fence?.holder ?? null,
       input.fence?.token ?? null,
       input.leaseTtlMs ?? null,
+      ...(next?.values ?? []),
     ],
   });
   const r = rows[0] as Record<string, unknown>;
-  return { fenced: Boolean(r.fenced), migration: toMigration(r), counts: toJobCounts(r) };
+  const n = prefixed(r, 'n_');
+  return {
+    fenced: Boolean(r.fenced),
+    migration: toMigration(r),
+    counts: toJobCounts(r),
+    next: n.id === null || n.id === undefined ? undefined : toJob(n),
+  };
 }
 
-/** Where find-ahead looks for the next job; see insertNextRange. */
-export interface NextRangeQuery {
+/** Where find-ahead looks for the next job (see nextRangeSql). */
+export interface NextRange {
   migration: MigrationRow;
   table: QualifiedName;
-  /** The job just finished in this transaction: the next range starts after it. */
+  /** The job being finished: the next range starts after it. */
   jobId: string;
   start: bigint;
   /** The migration's max: the range ends here unless `lookup` finds the batchSize-th row before it. */
@@ -125,33 +138,34 @@ export interface NextRangeQuery {
 }
 
 /**
- * Find-ahead (serial strategy): insert the job after `jobId` in the same transaction, but only when
- * it is exactly what findJob would pick next: the migration is running and no running migration
- * of the repository with a lower id precedes it; it has no job left active by an interrupted run
- * and none after `jobId`; and its target still passes findJob's checks (table, column, unique
- * index). Otherwise nothing is inserted and the caller finds as usual. One statement; named per
- * table and column, since those are part of its text.
+ * Find-ahead (serial strategy), as a data-modifying CTE of statement (b): insert the job after
+ * `jobId`, but only when it is exactly what findJob would pick next: no running migration of the
+ * repository with a lower id precedes this one (which (a) found running, and holds locked); it
+ * has no other job left active by an interrupted run and none after `jobId`; and its target still
+ * passes findJob's checks (column, unique index). Otherwise nothing is inserted and the caller
+ * finds as usual. Parameters from `$first` on; `key` names the statement per table and column,
+ * since those are part of its text.
  */
-export async function insertNextRange(db: Queryable, q: NextRangeQuery): Promise<JobRow | undefined> {
+function nextRangeSql(q: NextRange, first: number): { sql: string; values: unknown[]; key: string } {
+  const $ = (i: number): string => `$${first + i}`;
   const c = quoteIdent(q.migration.columnName);
-  const rel = `to_regclass(format('%I.%I', $7::text, $8::text))`;
-  const text = `INSERT INTO bbm.jobs (migration_id, min_value, max_value)
-    SELECT $1, $3::bigint, CASE WHEN $5::bool
-             THEN coalesce((SELECT ${c} FROM ${quoteTable(q.table)} WHERE ${c} >= $3::bigint AND ${c} <= $4::bigint ORDER BY ${c} LIMIT 1 OFFSET $6), $4::bigint)
-             ELSE $4::bigint END
-     WHERE NOT EXISTS (SELECT 1 FROM bbm.jobs WHERE migration_id = $1 AND status = ${JobStatus.ACTIVE})
-       AND NOT EXISTS (SELECT 1 FROM bbm.jobs WHERE migration_id = $1 AND id > $2)
-       AND NOT EXISTS (SELECT 1 FROM bbm.migrations WHERE repository = $9 AND status = ${MigrationStatus.RUNNING} AND id < $1
-                         AND NOT (id = ANY($10::bigint[])))
-       AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = ${rel} AND attname = $11 AND attnum > 0 AND NOT attisdropped)
-       AND ${uniqueColumnSql(rel, '$11')}
+  const rel = `to_regclass(format('%I.%I', ${$(4)}::text, ${$(5)}::text))`;
+  const sql = `INSERT INTO bbm.jobs (migration_id, min_value, max_value)
+    SELECT $4, ${$(0)}::bigint, CASE WHEN ${$(2)}::bool
+             THEN coalesce((SELECT ${c} FROM ${quoteTable(q.table)} WHERE ${c} >= ${$(0)}::bigint AND ${c} <= ${$(1)}::bigint
+                            ORDER BY ${c} LIMIT 1 OFFSET ${$(3)}), ${$(1)}::bigint)
+             ELSE ${$(1)}::bigint END
+     WHERE NOT EXISTS (SELECT 1 FROM bbm.jobs WHERE migration_id = $4 AND status = ${JobStatus.ACTIVE} AND id <> $1)
+       AND NOT EXISTS (SELECT 1 FROM bbm.jobs WHERE migration_id = $4 AND id > $1)
+       AND NOT EXISTS (SELECT 1 FROM bbm.migrations WHERE repository = ${$(6)} AND status = ${MigrationStatus.RUNNING} AND id < $4
+                         AND NOT (id = ANY(${$(7)}::bigint[])))
+       AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = ${rel} AND attname = ${$(8)} AND attnum > 0 AND NOT attisdropped)
+       AND ${uniqueColumnSql(rel, $(8))}
     RETURNING ${JOB_COLUMNS}`;
-  const { rows } = await db.query({
-    name: `bbm_hot_next_${hashName(`${q.table.schema}.${q.table.name}.${q.migration.columnName}`)}`,
-    text,
+  return {
+    sql,
+    key: hashName(`${q.table.schema}.${q.table.name}.${q.migration.columnName}`),
     values: [
-      q.migration.id,
-      q.jobId,
       q.start,
       q.end,
       q.lookup,
@@ -162,8 +176,13 @@ export async function insertNextRange(db: Queryable, q: NextRangeQuery): Promise
       q.exclude,
       q.migration.columnName,
     ],
-  });
-  return rows[0] ? toJob(rows[0]) : undefined;
+  };
+}
+
+function prefixed(r: Record<string, unknown>, prefix: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(r)) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = v;
+  return out;
 }
 
 /** A short stable name for prepared statements whose text depends on a table (FNV-1a, hex). */
