@@ -1,16 +1,15 @@
 import type { Pool, PoolClient } from 'pg';
 import { BbmError, ErrorCode, isBbmError, leaseLost } from '../errors';
-import { finishJob, lockJobForExecution } from '../store/hot-path';
+import { lockJobForExecution } from '../store/hot-path';
 import { markJobFailed } from '../store/jobs';
 import { holdsLease } from '../store/leases';
 import { setMigrationStatus } from '../store/migrations';
-import { FailureCode, isRangeStrategy, JobStatus, MigrationStatus } from './constants';
+import { FailureCode, JobStatus, MigrationStatus } from './constants';
 import { parseTableName, quoteIdent, quoteTable } from './identifiers';
 import { decimal } from './int8';
 import { jobRows, type JobRows } from './job-rows';
-import { aheadDescriptor, nextRangeAfter, type FindAheadInput } from './find-ahead';
-import { migrationProgress, progressOf } from './progress';
-import { span } from './range';
+import { finishWholeJob, type FindAheadInput } from './find-ahead';
+import { migrationProgress } from './progress';
 import type { WorkRegistry, WorkTarget } from './registry';
 import { commitSubBatch, eachSubBatch, nextSubBatch, type MoreSubBatches, type SubBatchProgress } from './sub-batches';
 import type { ExecuteJobResult, FenceToken } from './types';
@@ -240,35 +239,7 @@ async function runInTransaction(
     if (input.fence && !(await holdsLease(client, input.fence))) throw leaseLost(input.fence);
     return committed;
   }
-  const durationMs = performance.now() - started;
-  const rows = BigInt(rowsChanged);
-  const covered = isRangeStrategy(strategy) && job.minValue !== null && job.maxValue !== null ? span(job.minValue, job.maxValue) : 0n;
-  // Statement (b): the outcome recorded, progress counted, the fence confirmed and locked till
-  // COMMIT, and (find-ahead) the next job inserted.
-  const ahead = input.findAhead ? nextRangeAfter({ migration, job, table }, input.findAhead) : undefined;
-  const done = await finishJob(
-    client,
-    {
-      jobId: job.id,
-      migrationId: migration.id,
-      rows,
-      durationMs,
-      coveredIds: covered,
-      fence: input.fence,
-      leaseTtlMs: input.findAhead?.leaseTtlMs,
-    },
-    ahead,
-  );
-  if (input.fence && !done.fenced) throw leaseLost(input.fence);
-  const result: ExecuteJobResult = {
-    outcome: 'finished',
-    rows: decimal(rows),
-    durationMs,
-    attempts: job.attempts + 1,
-    progress: progressOf(done.migration, done.counts),
-  };
-  if (input.findAhead) result.next = aheadDescriptor(done.migration, done.next);
-  return result;
+  return finishWholeJob(client, { migration, job, table }, input, BigInt(rowsChanged), performance.now() - started);
 }
 
 /** Stop the statement running on `client` from another connection (cancellation of an in-flight job). */

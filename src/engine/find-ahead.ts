@@ -1,10 +1,13 @@
-import type { NextRange } from '../store/hot-path';
-import type { JobRow, MigrationRow } from '../store/types';
-import { BatchingStrategy, MigrationStatus } from './constants';
+import { leaseLost } from '../errors';
+import { finishJob, type NextRange } from '../store/hot-path';
+import type { JobRow, MigrationRow, Queryable } from '../store/types';
+import { BatchingStrategy, isRangeStrategy, MigrationStatus } from './constants';
 import { describeJob } from './find-job';
 import type { QualifiedName } from './identifiers';
-import { nextRange } from './range';
-import type { JobDescriptor } from './types';
+import { decimal } from './int8';
+import { progressOf } from './progress';
+import { nextRange, span } from './range';
+import type { ExecuteJobResult, FenceToken } from './types';
 
 /** What executeJob needs to find the next job in the job's own transaction. */
 export interface FindAheadInput {
@@ -24,7 +27,7 @@ export interface FindAheadInput {
  * fence, cancellation) takes the insert with it, and a job inserted but not yet run is active,
  * which findJob picks first.
  */
-export function nextRangeAfter(
+function nextRangeAfter(
   done: { migration: MigrationRow; job: JobRow; table: QualifiedName },
   input: FindAheadInput,
 ): NextRange | undefined {
@@ -36,7 +39,43 @@ export function nextRangeAfter(
   return { migration, table: done.table, jobId: job.id, start: step.start, end: step.end, lookup: step.lookup, exclude: input.exclude };
 }
 
-/** The descriptor of the job find-ahead inserted (null: none, call findJob). */
-export function aheadDescriptor(migration: MigrationRow, next: JobRow | undefined): JobDescriptor | null {
-  return next ? describeJob(migration, next) : null;
+/**
+ * A whole job's (no sub-batches) closing statement, (b): the outcome recorded, progress counted,
+ * the fence confirmed and locked until COMMIT, and with `input.findAhead` the next job inserted
+ * and the lease extended. Throws LEASE_LOST when the fence no longer holds (the caller rolls back).
+ */
+export async function finishWholeJob(
+  db: Queryable,
+  done: { migration: MigrationRow; job: JobRow; table: QualifiedName },
+  input: { fence?: FenceToken; findAhead?: FindAheadInput },
+  rows: bigint,
+  durationMs: number,
+): Promise<ExecuteJobResult> {
+  const { migration, job } = done;
+  const covered =
+    isRangeStrategy(migration.batchingStrategy) && job.minValue !== null && job.maxValue !== null ? span(job.minValue, job.maxValue) : 0n;
+  const ahead = input.findAhead ? nextRangeAfter(done, input.findAhead) : undefined;
+  const finished = await finishJob(
+    db,
+    {
+      jobId: job.id,
+      migrationId: migration.id,
+      rows,
+      durationMs,
+      coveredIds: covered,
+      fence: input.fence,
+      leaseTtlMs: input.findAhead?.leaseTtlMs,
+    },
+    ahead,
+  );
+  if (input.fence && !finished.fenced) throw leaseLost(input.fence);
+  const result: ExecuteJobResult = {
+    outcome: 'finished',
+    rows: decimal(rows),
+    durationMs,
+    attempts: job.attempts + 1,
+    progress: progressOf(finished.migration, finished.counts),
+  };
+  if (input.findAhead) result.next = finished.next ? describeJob(finished.migration, finished.next) : null;
+  return result;
 }
