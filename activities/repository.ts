@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import { changeBatchSettings, pauseMigrations, resumeMigrations, retryFailedMigrations } from '../src/engine/control';
 import type { ControlKind } from '../src/contract/workflows';
 import { executeJob } from '../src/engine/execute-job';
+import type { FindAheadInput } from '../src/engine/find-ahead';
 import { findJob } from '../src/engine/find-job';
 import { acquireLease } from '../src/engine/lease';
 import { migrationsProgress } from '../src/engine/progress';
@@ -60,6 +61,8 @@ export interface ExecuteJobActivityInput {
   maxJobAttempts: number;
   jobTimeoutMs: number;
   batchId: string;
+  /** Also find the next job in the job's transaction (src/engine/find-ahead.ts). @default off */
+  findAhead?: FindAheadInput;
 }
 export interface ReleaseLeaseInput {
   fence: FenceToken;
@@ -166,6 +169,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
               maxJobAttempts: input.maxJobAttempts,
               jobTimeoutMs: input.jobTimeoutMs,
               fence: input.fence,
+              findAhead: input.findAhead,
               // Between sub-batches: a heartbeat with the cursor (and a chance to hear of a cancellation).
               onSubBatch: heartbeat,
             },

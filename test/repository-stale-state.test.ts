@@ -15,7 +15,7 @@ import { startTestWorker } from './helpers/temporal';
 
 const ROWS = 300;
 
-/** Undo the newest finished job of `migration` as a lost commit would: its rows, its job row and its counts. */
+/** Undo the newest finished job of `migration` as a lost commit would: its rows, its job row, its counts and the job it found ahead. */
 async function loseNewestFinishedJob(pool: Pool, migration: string): Promise<number> {
   const client = await pool.connect();
   try {
@@ -27,6 +27,13 @@ async function loseNewestFinishedJob(pool: Pool, migration: string): Promise<num
     );
     const job = rows[0];
     await client.query('UPDATE items SET counter = counter - 1 WHERE id BETWEEN $1 AND $2', [job.min_value, job.max_value]);
+    // The same transaction inserted the job found ahead after it (src/engine/find-ahead.ts): a
+    // lost commit loses that insert too.
+    const ahead = await client.query(`DELETE FROM bbm.jobs WHERE migration_id = $1 AND id > $2 AND status <> ${JobStatus.FINISHED}`, [
+      job.migration_id,
+      job.id,
+    ]);
+    assert.ok((ahead.rowCount ?? 0) <= 1, 'at most the one job found ahead follows the newest finished job');
     await client.query('DELETE FROM bbm.jobs WHERE id = $1', [job.id]);
     await client.query(
       `UPDATE bbm.migrations SET rows_processed = rows_processed - $2, jobs_finished = jobs_finished - 1,

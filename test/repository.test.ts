@@ -52,3 +52,31 @@ test('a repository with three migrations runs them to completion in the engine o
     ],
   );
 });
+
+test('a repository workflow runs a serial migration with one find for its first job and one to finish it: the rest are found ahead', async () => {
+  const db = await createTestDatabase('repofa');
+  await createItems(db.pool, 'items', 1000);
+  const registry = new WorkRegistry([...BUILTIN_WORK]);
+  await defineMigration(
+    { pool: db.pool, registry },
+    { name: 'fa', repository: 'rfa', work: 'increment', table: 'items', column: 'id', batchSize: 100, args: { target: 'counter' } },
+  );
+  const worker = await startTestWorker(db, { registry });
+  // Regular activities: each call is an ActivityTaskScheduled event naming its activity.
+  const handle = await worker.client.workflow.start(repositoryMigration, {
+    taskQueue: worker.taskQueue,
+    workflowId: repositoryWorkflowId('rfa'),
+    args: [{ repository: 'rfa', knobs: { ...FAST, localActivities: false, maxJobPerBatch: 100 } }],
+  });
+  const summary = await handle.result();
+  assert.equal(summary.state, 'finished');
+  const { rows } = await db.pool.query('SELECT min(counter) AS lo, max(counter) AS hi, count(*)::int AS n FROM items');
+  assert.deepEqual(rows[0], { lo: 1, hi: 1, n: 1000 });
+  const calls = new Map<string, number>();
+  for (const e of (await handle.fetchHistory()).events ?? []) {
+    const type = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (type) calls.set(type, (calls.get(type) ?? 0) + 1);
+  }
+  assert.equal(calls.get('executeJob'), 10);
+  assert.equal(calls.get('findJob'), 2);
+});

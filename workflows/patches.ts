@@ -17,4 +17,6 @@ export const PATCHES = Object.freeze({
   localYield: 'local-yield',
   /** A cancelled run pauses its migrations, so the enqueuer does not start the repository again at once. */
   pauseOnCancel: 'pause-on-cancel',
+  /** executeJob also finds the next job in its transaction; find is called only when it found none. */
+  findAhead: 'find-ahead',
 });

@@ -1,6 +1,7 @@
 import { ActivityCancellationType, proxyActivities, proxyLocalActivities, type RetryPolicy } from '@temporalio/workflow';
 import type { EnqueuerActivities } from '../activities/enqueuer';
 import type { RepositoryActivities } from '../activities/repository';
+import type { FindAheadInput } from '../src/engine/find-ahead';
 import type { ExecuteJobResult, FenceToken, JobDescriptor } from '../src/engine/types';
 import type { Knobs } from '../src/knobs';
 
@@ -41,7 +42,13 @@ export function locker(knobs: Knobs): Pick<RepositoryActivities, 'acquireLease'>
  * Run one job. Per-job retries are this activity's retry policy: maxJobAttempts attempts, each
  * failed one recorded in the job row (the database enforces the limit, with MAX_JOB_RETRY).
  */
-export function execute(knobs: Knobs, job: JobDescriptor, fence: FenceToken, batchId: string): Promise<ExecuteJobResult> {
+export function execute(
+  knobs: Knobs,
+  job: JobDescriptor,
+  fence: FenceToken,
+  batchId: string,
+  findAhead?: FindAheadInput,
+): Promise<ExecuteJobResult> {
   const retry: RetryPolicy = {
     maximumAttempts: knobs.maxJobAttempts,
     initialInterval: '1s',
@@ -50,7 +57,8 @@ export function execute(knobs: Knobs, job: JobDescriptor, fence: FenceToken, bat
   };
   const range = job.start === null ? 'next NULL rows' : `ids ${job.start}..${job.end}`;
   const args: Parameters<RepositoryActivities['executeJob']> = [
-    { job, fence, maxJobAttempts: knobs.maxJobAttempts, jobTimeoutMs: knobs.jobTimeoutMs, batchId },
+    // findAhead only when asked for: an activity of a version before it refuses unknown fields.
+    { job, fence, maxJobAttempts: knobs.maxJobAttempts, jobTimeoutMs: knobs.jobTimeoutMs, batchId, ...(findAhead ? { findAhead } : {}) },
   ];
   const summary = `${job.migrationName}: job ${job.jobId}, ${range}`;
   if (knobs.localActivities) {

@@ -33,15 +33,32 @@ export async function runBatch(run: RepositoryRun): Promise<void> {
   let jobMs = 0;
   let sinceYieldMs = 0;
   let waitMs = 0;
+  // Find-ahead: execute also finds the next job in its transaction, so in the common case a job
+  // costs one activity. A job found ahead but not run (the batch ends, the lease is lost) stays
+  // active in the database, where the next find picks it first.
+  const findAhead = patched(PATCHES.findAhead);
+  let ahead: JobDescriptor | null = null;
   for (let i = 0; i < run.knobs.maxJobPerBatch && run.pending.length === 0 && jobMs < run.knobs.maxBatchTimeoutMs; i++) {
-    const found = await find(run, fence);
-    if (!found) break; // the lease is gone: take it again
-    if (!found.job) {
-      run.drained = true;
-      break;
+    let job = run.retryFailed ? null : ahead;
+    ahead = null;
+    if (!job) {
+      const found = await find(run, fence);
+      if (!found) break; // the lease is gone: take it again
+      if (!found.job) {
+        run.drained = true;
+        break;
+      }
+      job = found.job;
     }
     try {
-      const result = await execute(run.knobs, found.job, fence, batchId);
+      const result = await execute(
+        run.knobs,
+        job,
+        fence,
+        batchId,
+        findAhead ? { exclude: [...run.failed], leaseTtlMs: leaseTtl(run.knobs) } : undefined,
+      );
+      ahead = result.next ?? null;
       jobMs += result.durationMs;
       sinceYieldMs += result.durationMs;
       run.recordExecution(result);
@@ -50,7 +67,7 @@ export async function runBatch(run: RepositoryRun): Promise<void> {
         await sleep(1);
       }
     } catch (err) {
-      const next = onJobFailure(run, err, found.job);
+      const next = onJobFailure(run, err, job);
       if (next === 'next_job') continue;
       waitMs = next === 'end_batch' ? 0 : next.waitMs;
       break;

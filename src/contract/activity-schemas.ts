@@ -63,6 +63,9 @@ export const ACTIVITY_INPUT_SCHEMAS = Object.freeze({
     maxJobAttempts: count(),
     jobTimeoutMs: ms,
     batchId: text(200, true),
+    findAhead: z.optional(
+      message({ exclude: list(decimal(true)), leaseTtlMs: ms }, { unknown: 'findAhead field', expected: 'a find-ahead request' }),
+    ),
   }),
   releaseLease: input('releaseLease', { fence: fenceSchema, minDelayMs: ms, maxDelayMs: ms }),
   controlMigrations: input('controlMigrations', {

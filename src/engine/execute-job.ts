@@ -1,14 +1,15 @@
 import type { Pool, PoolClient } from 'pg';
 import { BbmError, ErrorCode, isBbmError, leaseLost } from '../errors';
-import { lockJob, markJobFailed, markJobFinished } from '../store/jobs';
+import { lockJobForExecution } from '../store/hot-path';
+import { markJobFailed } from '../store/jobs';
 import { holdsLease } from '../store/leases';
-import { countFinishedJob, lockMigrationOfJob, setMigrationStatus } from '../store/migrations';
-import { FailureCode, isRangeStrategy, JobStatus, MigrationStatus } from './constants';
+import { setMigrationStatus } from '../store/migrations';
+import { FailureCode, JobStatus, MigrationStatus } from './constants';
 import { parseTableName, quoteIdent, quoteTable } from './identifiers';
 import { decimal } from './int8';
 import { jobRows, type JobRows } from './job-rows';
+import { finishWholeJob, type FindAheadInput } from './find-ahead';
 import { migrationProgress } from './progress';
-import { span } from './range';
 import type { WorkRegistry, WorkTarget } from './registry';
 import { commitSubBatch, eachSubBatch, nextSubBatch, type MoreSubBatches, type SubBatchProgress } from './sub-batches';
 import type { ExecuteJobResult, FenceToken } from './types';
@@ -26,6 +27,11 @@ export interface ExecuteJobInput {
    * was handed out again after the database lost the original), the job is refused as stale.
    */
   migrationId?: string;
+  /**
+   * Find-ahead: when the job finishes, also find the next job in the same transaction (and extend
+   * the lease as findJob would), returned as `next` (null: none found this way, call findJob).
+   */
+  findAhead?: FindAheadInput;
   /** Called after each committed sub-batch that leaves more of the job to do (the activity heartbeats). */
   onSubBatch?: (progress: SubBatchProgress) => void;
 }
@@ -75,8 +81,10 @@ export async function executeJob(
   try {
     // One transaction for the job, or one per sub-batch (src/engine/sub-batches.ts).
     const runOne = async (): Promise<ExecuteJobResult | MoreSubBatches> => {
-      // One round trip for both; the timeout is an integer we computed, not user text.
-      await client.query(`BEGIN; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(input.jobTimeoutMs))}`);
+      // One round trip for all three; the timeout is an integer we computed, not user text. The
+      // savepoint the work rolls back to is taken here to save a round trip; a failed attempt takes
+      // the locks again after rolling back to it (runInTransaction).
+      await client.query(`BEGIN; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(input.jobTimeoutMs))}; SAVEPOINT bbm_work`);
       const outcome = await runInTransaction(deps, client, input, signal, startedAt);
       // Cancelled (or its run evicted) after the last statement: roll back rather than commit.
       if (signal.aborted)
@@ -119,8 +127,8 @@ async function runInTransaction(
 ): Promise<ExecuteJobResult | MoreSubBatches | BbmError> {
   // Migration first, then job: the order find and retry use too, so bbm's transactions never
   // deadlock. Holding the migration row also makes pause/resume wait for the job in flight.
-  const migration = await lockMigrationOfJob(client, input.jobId);
-  const job = migration ? await lockJob(client, input.jobId) : undefined;
+  // Statement (a): the fence read, the migration and the job locked and read, in one round trip.
+  const { fenced, migration, job } = await lockJobForExecution(client, input.jobId, input.fence);
   if (!migration || !job || (input.migrationId !== undefined && migration.id !== input.migrationId)) {
     // The database no longer has the job it handed out: it went back in time (a crash with
     // asynchronous commit, a failover, a restore). Nothing was done; the caller finds again.
@@ -150,6 +158,8 @@ async function runInTransaction(
       progress: await migrationProgress(client, migration),
     };
   }
+  // The fence is confirmed again, with a lock, before COMMIT; this only spares work bound to roll back.
+  if (input.fence && !fenced) throw leaseLost(input.fence);
   const work = deps.registry.get(migration.jobName);
   if (!work) {
     throw new BbmError(
@@ -166,7 +176,6 @@ async function runInTransaction(
   // null: the whole job in this transaction, as without sub-batches.
   const sub = await nextSubBatch(client, { table, column: migration.columnName }, migration, job);
 
-  await client.query('SAVEPOINT bbm_work');
   const started = performance.now();
   let rowsChanged: number;
   let found: number | null;
@@ -196,6 +205,9 @@ async function runInTransaction(
     if (signal.aborted) throw err;
     const durationMs = performance.now() - started;
     await client.query('ROLLBACK TO SAVEPOINT bbm_work');
+    // The rollback also dropped the row locks of statement (a), taken after the savepoint: take
+    // them again, migration first, before recording the failure.
+    await lockJobForExecution(client, input.jobId, undefined);
     const noProgress = isBbmError(err, ErrorCode.NO_PROGRESS);
     const message = (err as Error).message ?? String(err);
     const counted = await markJobFailed(client, job.id, noProgress ? FailureCode.NO_PROGRESS : FailureCode.UNKNOWN, message, durationMs);
@@ -228,19 +240,7 @@ async function runInTransaction(
     if (input.fence && !(await holdsLease(client, input.fence))) throw leaseLost(input.fence);
     return committed;
   }
-  const durationMs = performance.now() - started;
-  const rows = BigInt(rowsChanged);
-  await markJobFinished(client, job.id, rows, durationMs);
-  const covered = isRangeStrategy(strategy) && job.minValue !== null && job.maxValue !== null ? span(job.minValue, job.maxValue) : 0n;
-  const updated = await countFinishedJob(client, migration.id, rows, covered);
-  if (input.fence && !(await holdsLease(client, input.fence))) throw leaseLost(input.fence);
-  return {
-    outcome: 'finished',
-    rows: decimal(rows),
-    durationMs,
-    attempts: job.attempts + 1,
-    progress: await migrationProgress(client, updated),
-  };
+  return finishWholeJob(client, { migration, job, table }, input, BigInt(rowsChanged), performance.now() - started);
 }
 
 /** Stop the statement running on `client` from another connection (cancellation of an in-flight job). */

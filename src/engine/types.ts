@@ -93,4 +93,9 @@ export interface ExecuteJobResult {
   durationMs: number;
   attempts: number;
   progress: MigrationProgress | null;
+  /**
+   * Only when the caller asked for find-ahead and the job finished: the next job, already found
+   * and inserted in the job's transaction, or null when the caller must call findJob.
+   */
+  next?: JobDescriptor | null;
 }

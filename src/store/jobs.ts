@@ -4,7 +4,7 @@ import { idText, num, numOrNull, type JobRow, type Queryable } from './types';
 
 /** Named queries over bbm.jobs. */
 
-const COLUMNS = `id, migration_id, min_value, max_value, status, attempts, retry_base, failure_error_code, last_error, rows_affected,
+export const JOB_COLUMNS = `id, migration_id, min_value, max_value, status, attempts, retry_base, failure_error_code, last_error, rows_affected,
   cursor_id, sub_batches, created_at, started_at, finished_at, duration_ms`;
 
 export function toJob(r: Record<string, unknown>): JobRow {
@@ -29,28 +29,27 @@ export function toJob(r: Record<string, unknown>): JobRow {
 }
 
 export async function insertJob(db: Queryable, migrationId: string, minValue: bigint | null, maxValue: bigint | null): Promise<JobRow> {
-  const { rows } = await db.query(`INSERT INTO bbm.jobs (migration_id, min_value, max_value) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`, [
-    migrationId,
-    minValue,
-    maxValue,
-  ]);
+  const { rows } = await db.query(
+    `INSERT INTO bbm.jobs (migration_id, min_value, max_value) VALUES ($1, $2, $3) RETURNING ${JOB_COLUMNS}`,
+    [migrationId, minValue, maxValue],
+  );
   return toJob(rows[0]);
 }
 
 export async function lockJob(db: Queryable, id: string): Promise<JobRow | undefined> {
-  const { rows } = await db.query(`SELECT ${COLUMNS} FROM bbm.jobs WHERE id = $1 FOR UPDATE`, [id]);
+  const { rows } = await db.query(`SELECT ${JOB_COLUMNS} FROM bbm.jobs WHERE id = $1 FOR UPDATE`, [id]);
   return rows[0] ? toJob(rows[0]) : undefined;
 }
 
 /** The job with the highest id: where the next serial range starts. */
 export async function lastJob(db: Queryable, migrationId: string): Promise<JobRow | undefined> {
-  const { rows } = await db.query(`SELECT ${COLUMNS} FROM bbm.jobs WHERE migration_id = $1 ORDER BY id DESC LIMIT 1`, [migrationId]);
+  const { rows } = await db.query(`SELECT ${JOB_COLUMNS} FROM bbm.jobs WHERE migration_id = $1 ORDER BY id DESC LIMIT 1`, [migrationId]);
   return rows[0] ? toJob(rows[0]) : undefined;
 }
 
 /** The lowest-id job in `status` (active = left behind by an interrupted run; failed = to retry). */
 export async function firstJobWithStatus(db: Queryable, migrationId: string, status: JobStatus): Promise<JobRow | undefined> {
-  const { rows } = await db.query(`SELECT ${COLUMNS} FROM bbm.jobs WHERE migration_id = $1 AND status = $2 ORDER BY id LIMIT 1`, [
+  const { rows } = await db.query(`SELECT ${JOB_COLUMNS} FROM bbm.jobs WHERE migration_id = $1 AND status = $2 ORDER BY id LIMIT 1`, [
     migrationId,
     status,
   ]);
@@ -58,7 +57,7 @@ export async function firstJobWithStatus(db: Queryable, migrationId: string, sta
 }
 
 export async function listJobs(db: Queryable, migrationId: string): Promise<JobRow[]> {
-  const { rows } = await db.query(`SELECT ${COLUMNS} FROM bbm.jobs WHERE migration_id = $1 ORDER BY id`, [migrationId]);
+  const { rows } = await db.query(`SELECT ${JOB_COLUMNS} FROM bbm.jobs WHERE migration_id = $1 ORDER BY id`, [migrationId]);
   return rows.map(toJob);
 }
 

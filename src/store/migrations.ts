@@ -5,7 +5,7 @@ import { idText, num, numOrNull, type MigrationRow, type Queryable } from './typ
 
 /** Named queries over bbm.migrations. */
 
-const COLUMNS = `id, name, repository, job_name, table_name, column_name, work_args, min_value, max_value, batch_size,
+export const MIGRATION_COLUMNS = `id, name, repository, job_name, table_name, column_name, work_args, min_value, max_value, batch_size,
   sub_batch_size, sub_batch_pause_ms, batching_strategy, status, failure_error_code, total_tuple_count, rows_processed, jobs_finished, covered_ids, created_at, updated_at, started_at, finished_at`;
 
 export function toMigration(r: Record<string, unknown>): MigrationRow {
@@ -59,7 +59,7 @@ export async function insertMigration(db: Queryable, m: NewMigration): Promise<M
   const { rows } = await db.query(
     `INSERT INTO bbm.migrations (name, repository, job_name, table_name, column_name, work_args, min_value, max_value,
        batch_size, batching_strategy, total_tuple_count, status, sub_batch_size, sub_batch_pause_ms)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING ${COLUMNS}`,
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING ${MIGRATION_COLUMNS}`,
     [
       m.name,
       m.repository,
@@ -81,35 +81,36 @@ export async function insertMigration(db: Queryable, m: NewMigration): Promise<M
 }
 
 export async function migrationByName(db: Queryable, name: string): Promise<MigrationRow | undefined> {
-  const { rows } = await db.query(`SELECT ${COLUMNS} FROM bbm.migrations WHERE name = $1`, [name]);
+  const { rows } = await db.query(`SELECT ${MIGRATION_COLUMNS} FROM bbm.migrations WHERE name = $1`, [name]);
   return rows[0] ? toMigration(rows[0]) : undefined;
 }
 
 export async function migrationById(db: Queryable, id: string): Promise<MigrationRow | undefined> {
-  const { rows } = await db.query(`SELECT ${COLUMNS} FROM bbm.migrations WHERE id = $1`, [id]);
+  const { rows } = await db.query(`SELECT ${MIGRATION_COLUMNS} FROM bbm.migrations WHERE id = $1`, [id]);
   return rows[0] ? toMigration(rows[0]) : undefined;
 }
 
 /** The migration a job belongs to, locked. bbm always locks a migration before its jobs, so its transactions never deadlock. */
 export async function lockMigrationOfJob(db: Queryable, jobId: string): Promise<MigrationRow | undefined> {
   const { rows } = await db.query(
-    `SELECT ${COLUMNS} FROM bbm.migrations WHERE id = (SELECT migration_id FROM bbm.jobs WHERE id = $1) FOR UPDATE`,
+    `SELECT ${MIGRATION_COLUMNS} FROM bbm.migrations WHERE id = (SELECT migration_id FROM bbm.jobs WHERE id = $1) FOR UPDATE`,
     [jobId],
   );
   return rows[0] ? toMigration(rows[0]) : undefined;
 }
 
 export async function listMigrations(db: Queryable, filter: { repository?: string } = {}): Promise<MigrationRow[]> {
-  const { rows } = await db.query(`SELECT ${COLUMNS} FROM bbm.migrations WHERE ($1::text IS NULL OR repository = $1) ORDER BY id`, [
-    filter.repository ?? null,
-  ]);
+  const { rows } = await db.query(
+    `SELECT ${MIGRATION_COLUMNS} FROM bbm.migrations WHERE ($1::text IS NULL OR repository = $1) ORDER BY id`,
+    [filter.repository ?? null],
+  );
   return rows.map(toMigration);
 }
 
 /** The next failed migration of a repository, locked; `exclude` skips ones already given up on in this run. */
 export async function lockNextFailed(db: Queryable, repository: string, exclude: string[]): Promise<MigrationRow | undefined> {
   const { rows } = await db.query(
-    `SELECT ${COLUMNS} FROM bbm.migrations
+    `SELECT ${MIGRATION_COLUMNS} FROM bbm.migrations
       WHERE repository = $1 AND status = ${MigrationStatus.FAILED} AND NOT (id = ANY($2::bigint[]))
       ORDER BY id LIMIT 1 FOR UPDATE`,
     [repository, exclude],
@@ -120,7 +121,7 @@ export async function lockNextFailed(db: Queryable, repository: string, exclude:
 /** Running before active, lowest id first (the anchor's order); paused ones are never picked. */
 export async function lockNextRunnable(db: Queryable, repository: string, exclude: string[]): Promise<MigrationRow | undefined> {
   const { rows } = await db.query(
-    `SELECT ${COLUMNS} FROM bbm.migrations
+    `SELECT ${MIGRATION_COLUMNS} FROM bbm.migrations
       WHERE repository = $1 AND status IN (${MigrationStatus.RUNNING}, ${MigrationStatus.ACTIVE}) AND NOT (id = ANY($2::bigint[]))
       ORDER BY (status = ${MigrationStatus.RUNNING}) DESC, id LIMIT 1 FOR UPDATE`,
     [repository, exclude],
@@ -148,7 +149,7 @@ export async function setMigrationStatus(
 export async function countFinishedJob(db: Queryable, id: string, rows: bigint, coveredIds: bigint): Promise<MigrationRow> {
   const result = await db.query(
     `UPDATE bbm.migrations SET rows_processed = rows_processed + $2::bigint, jobs_finished = jobs_finished + 1, covered_ids = covered_ids + $3::numeric, updated_at = now()
-      WHERE id = $1 RETURNING ${COLUMNS}`,
+      WHERE id = $1 RETURNING ${MIGRATION_COLUMNS}`,
     [id, rows, coveredIds],
   );
   return toMigration(result.rows[0]);

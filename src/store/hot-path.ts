@@ -1,0 +1,196 @@
+import { JobStatus, MigrationStatus } from '../engine/constants';
+import { quoteIdent, quoteTable, type QualifiedName } from '../engine/identifiers';
+import { uniqueColumnSql } from './catalog';
+import { JOB_COLUMNS, toJob, toJobCounts, type JobCounts } from './jobs';
+import type { Fence } from './leases';
+import { MIGRATION_COLUMNS, toMigration } from './migrations';
+import type { JobRow, MigrationRow, Queryable } from './types';
+
+/**
+ * The statements a job's transaction runs on every job (issue 12): named, so each connection
+ * parses and plans them once, and each a single round trip however much it does. None reads more
+ * than a handful of index entries, so their cost does not grow with the number of jobs.
+ */
+
+const aliased = (table: string, prefix: string): string =>
+  JOB_COLUMNS.split(',')
+    .map((c) => c.trim())
+    .map((c) => `${table}.${c} AS ${prefix}${c}`)
+    .join(', ');
+const JOB_ALIASED = aliased('j', 'j_');
+const NEXT_ALIASED = aliased('nxt', 'n_');
+
+/** What the opening statement of a job's transaction read: the migration and the job, both locked. */
+export interface LockedJob {
+  /** The fence matched when the transaction began (it is confirmed again, with a lock, before COMMIT). */
+  fenced: boolean;
+  migration: MigrationRow | undefined;
+  job: JobRow | undefined;
+}
+
+/**
+ * Statement (a): check the fence, then lock the job's migration and the job (migration first, the
+ * order find and pause use too, so bbm's transactions never deadlock) and read both. The fence
+ * is only read here; statement (b) confirms it and locks the lease row until COMMIT.
+ */
+export async function lockJobForExecution(db: Queryable, jobId: string, fence: Fence | undefined): Promise<LockedJob> {
+  const { rows } = await db.query({
+    name: 'bbm_hot_lock_job',
+    text: `WITH m AS (
+             SELECT ${MIGRATION_COLUMNS} FROM bbm.migrations WHERE id = (SELECT migration_id FROM bbm.jobs WHERE id = $1) FOR UPDATE
+           )
+           SELECT ($2::text IS NULL OR EXISTS (SELECT 1 FROM bbm.leases WHERE repository = $2 AND holder = $3 AND token = $4::bigint)) AS fenced,
+                  m.*, ${JOB_ALIASED}
+             FROM (SELECT 1) one LEFT JOIN m ON true
+             LEFT JOIN LATERAL (SELECT ${JOB_COLUMNS} FROM bbm.jobs WHERE id = $1 AND m.id IS NOT NULL FOR UPDATE) j ON true`,
+    values: [jobId, fence?.repository ?? null, fence?.holder ?? null, fence?.token ?? null],
+  });
+  const r = rows[0] as Record<string, unknown>;
+  const job = prefixed(r, 'j_');
+  return {
+    fenced: Boolean(r.fenced),
+    migration: r.id === null || r.id === undefined ? undefined : toMigration(r),
+    job: job.id === null || job.id === undefined ? undefined : toJob(job),
+  };
+}
+
+export interface FinishedJob {
+  /** The fence still holds (and its row is locked until COMMIT); false: roll back. */
+  fenced: boolean;
+  migration: MigrationRow;
+  counts: JobCounts;
+  /** With `ahead`: the next job, inserted by the same statement; undefined when find-ahead does not apply. */
+  next?: JobRow;
+}
+
+/**
+ * Statement (b): record the job finished, count it on its migration, confirm the fence (locking
+ * the lease row until COMMIT, so no takeover slips in before it; with `leaseTtlMs` also extending
+ * the lease, which find would otherwise do) and read the counts progress needs. The subqueries see
+ * the jobs as they were before this statement, so the finished job is left out of them by id.
+ */
+export async function finishJob(
+  db: Queryable,
+  input: { jobId: string; migrationId: string; rows: bigint; durationMs: number; coveredIds: bigint; fence?: Fence; leaseTtlMs?: number },
+  ahead?: NextRange,
+): Promise<FinishedJob> {
+  const next = ahead ? nextRangeSql(ahead, 10) : undefined;
+  const { rows } = await db.query({
+    name: next ? `bbm_hot_finish_ahead_${next.key}` : 'bbm_hot_finish_job',
+    text: `WITH ${next ? `nxt AS (${next.sql}), ` : ''}j AS (
+             UPDATE bbm.jobs SET status = ${JobStatus.FINISHED}, attempts = attempts + 1, rows_affected = $2, duration_ms = $3::float8,
+               failure_error_code = NULL, last_error = NULL, started_at = clock_timestamp() - make_interval(secs => $3::float8 / 1000),
+               finished_at = clock_timestamp(), updated_at = clock_timestamp()
+             WHERE id = $1 RETURNING id
+           ), m AS (
+             UPDATE bbm.migrations SET rows_processed = rows_processed + $2::bigint, jobs_finished = jobs_finished + 1,
+               covered_ids = covered_ids + $5::numeric, updated_at = now()
+             WHERE id = $4 RETURNING ${MIGRATION_COLUMNS}
+           ), lease AS (
+             UPDATE bbm.leases SET expires_at = CASE WHEN $9::float8 IS NULL THEN expires_at
+                                                     ELSE greatest(expires_at, now() + make_interval(secs => $9::float8 / 1000)) END
+              WHERE repository = $6 AND holder = $7 AND token = $8::bigint RETURNING 1
+           )
+           SELECT m.*, ($6::text IS NULL OR EXISTS (SELECT 1 FROM lease)) AS fenced,
+             (SELECT count(*) FROM bbm.jobs x WHERE x.migration_id = $4 AND x.status = ${JobStatus.ACTIVE} AND x.id <> $1) AS jobs_active,
+             (SELECT count(*) FROM bbm.jobs x WHERE x.migration_id = $4 AND x.status = ${JobStatus.FAILED} AND x.id <> $1) AS jobs_failed,
+             (SELECT json_build_object('start', x.min_value::text, 'end', x.max_value::text, 'cursor', x.cursor_id::text) FROM bbm.jobs x
+               WHERE x.migration_id = $4 ORDER BY x.id DESC LIMIT 1) AS jobs_last_range,
+             (SELECT x.last_error FROM bbm.jobs x WHERE x.migration_id = $4 AND x.status = ${JobStatus.FAILED} AND x.id <> $1
+               ORDER BY x.id DESC LIMIT 1) AS jobs_last_error,
+             (SELECT count(*) FROM j) AS finished${next ? `, ${NEXT_ALIASED}` : ''}
+           FROM m${next ? ' LEFT JOIN nxt ON true' : ''}`,
+    values: [
+      input.jobId,
+      input.rows,
+      input.durationMs,
+      input.migrationId,
+      input.coveredIds,
+      input.fence?.repository ?? null,
+      input.fence?.holder ?? null,
+      input.fence?.token ?? null,
+      input.leaseTtlMs ?? null,
+      ...(next?.values ?? []),
+    ],
+  });
+  const r = rows[0] as Record<string, unknown>;
+  const n = prefixed(r, 'n_');
+  return {
+    fenced: Boolean(r.fenced),
+    migration: toMigration(r),
+    counts: toJobCounts(r),
+    next: n.id === null || n.id === undefined ? undefined : toJob(n),
+  };
+}
+
+/** Where find-ahead looks for the next job (see nextRangeSql). */
+export interface NextRange {
+  migration: MigrationRow;
+  table: QualifiedName;
+  /** The job being finished: the next range starts after it. */
+  jobId: string;
+  start: bigint;
+  /** The migration's max: the range ends here unless `lookup` finds the batchSize-th row before it. */
+  end: bigint;
+  lookup: boolean;
+  /** Migrations passed over in this run: a lower-id one of them does not take precedence. */
+  exclude: string[];
+}
+
+/**
+ * Find-ahead (serial strategy), as a data-modifying CTE of statement (b): insert the job after
+ * `jobId`, but only when it is exactly what findJob would pick next: no running migration of the
+ * repository with a lower id precedes this one (which (a) found running, and holds locked); it
+ * has no other job left active by an interrupted run and none after `jobId`; and its target still
+ * passes findJob's checks (column, unique index). Otherwise nothing is inserted and the caller
+ * finds as usual. Parameters from `$first` on; `key` names the statement per table and column,
+ * since those are part of its text.
+ */
+function nextRangeSql(q: NextRange, first: number): { sql: string; values: unknown[]; key: string } {
+  const $ = (i: number): string => `$${first + i}`;
+  const c = quoteIdent(q.migration.columnName);
+  const rel = `to_regclass(format('%I.%I', ${$(4)}::text, ${$(5)}::text))`;
+  const sql = `INSERT INTO bbm.jobs (migration_id, min_value, max_value)
+    SELECT $4, ${$(0)}::bigint, CASE WHEN ${$(2)}::bool
+             THEN coalesce((SELECT ${c} FROM ${quoteTable(q.table)} WHERE ${c} >= ${$(0)}::bigint AND ${c} <= ${$(1)}::bigint
+                            ORDER BY ${c} LIMIT 1 OFFSET ${$(3)}), ${$(1)}::bigint)
+             ELSE ${$(1)}::bigint END
+     WHERE NOT EXISTS (SELECT 1 FROM bbm.jobs WHERE migration_id = $4 AND status = ${JobStatus.ACTIVE} AND id <> $1)
+       AND NOT EXISTS (SELECT 1 FROM bbm.jobs WHERE migration_id = $4 AND id > $1)
+       AND NOT EXISTS (SELECT 1 FROM bbm.migrations WHERE repository = ${$(6)} AND status = ${MigrationStatus.RUNNING} AND id < $4
+                         AND NOT (id = ANY(${$(7)}::bigint[])))
+       AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = ${rel} AND attname = ${$(8)} AND attnum > 0 AND NOT attisdropped)
+       AND ${uniqueColumnSql(rel, $(8))}
+    RETURNING ${JOB_COLUMNS}`;
+  return {
+    sql,
+    key: hashName(`${q.table.schema}.${q.table.name}.${q.migration.columnName}`),
+    values: [
+      q.start,
+      q.end,
+      q.lookup,
+      q.migration.batchSize - 1,
+      q.table.schema,
+      q.table.name,
+      q.migration.repository,
+      q.exclude,
+      q.migration.columnName,
+    ],
+  };
+}
+
+function prefixed(r: Record<string, unknown>, prefix: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(r)) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = v;
+  return out;
+}
+
+/** A short stable name for prepared statements whose text depends on a table (FNV-1a, hex). */
+function hashName(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return `${h.toString(16)}_${s.length}`;
+}
