@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { checkSubBatchSettings } from '../contract/sub-batches';
+import { checkGivenTunerSettings } from '../engine/batch-tuner';
 import { BbmError, invalidInput } from '../errors';
 import { checkKnobs, DEFAULT_KNOBS, KNOB_NAMES, type Knobs } from '../knobs';
 
@@ -43,6 +44,23 @@ export function subBatchFlag(field: 'subBatchSize' | 'subBatchPauseMs'): (raw: s
         problem.code,
         problem.message.replace(field, field === 'subBatchSize' ? '--sub-batch-size' : '--sub-batch-pause-ms'),
       );
+    return value as number;
+  };
+}
+
+const TUNER_FLAGS = { targetJobMs: '--target-job-ms', minBatchSize: '--min-batch-size', maxBatchSize: '--max-batch-size' } as const;
+
+/**
+ * `--target-job-ms` / `--min-batch-size` / `--max-batch-size`: the adaptive batch size's rules and
+ * codes (src/engine/batch-tuner.ts; INVALID_INPUT for the target, INVALID_BATCH_SIZE for the
+ * bounds), as a definition file or a `configure` update gets them. min <= max is checked with the
+ * whole definition.
+ */
+export function tunerFlag(field: keyof typeof TUNER_FLAGS): (raw: string) => number {
+  return (raw: string) => {
+    const value: unknown = /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
+    const problem = checkGivenTunerSettings({ [field]: value });
+    if (problem) throw new BbmError(problem.code, `${problem.message.replace(field, TUNER_FLAGS[field])}.`);
     return value as number;
   };
 }

@@ -3,6 +3,7 @@ import { BbmError, ErrorCode, isBbmError, leaseLost } from '../errors';
 import { lockJob, markJobFailed, markJobFinished } from '../store/jobs';
 import { holdsLease } from '../store/leases';
 import { countFinishedJob, lockMigrationOfJob, setMigrationStatus } from '../store/migrations';
+import { jobSize, tuneAfterJob } from './batch-tuning';
 import { FailureCode, isRangeStrategy, JobStatus, MigrationStatus } from './constants';
 import { parseTableName, quoteIdent, quoteTable } from './identifiers';
 import { decimal } from './int8';
@@ -198,6 +199,8 @@ async function runInTransaction(
     const noProgress = isBbmError(err, ErrorCode.NO_PROGRESS);
     const message = (err as Error).message ?? String(err);
     const counted = await markJobFailed(client, job.id, noProgress ? FailureCode.NO_PROGRESS : FailureCode.UNKNOWN, message, durationMs);
+    // The size never grows right after a failure: the tuner hears of it with the failure record.
+    await tuneAfterJob(client, migration, { ok: false, rows: 0, durationMs });
     const exhausted = counted >= input.maxJobAttempts;
     if (exhausted) await setMigrationStatus(client, migration.id, MigrationStatus.FAILED, FailureCode.MAX_JOB_RETRY);
     if (input.fence && !(await holdsLease(client, input.fence))) throw leaseLost(input.fence);
@@ -224,6 +227,11 @@ async function runInTransaction(
       { rows: BigInt(rowsChanged), found },
       performance.now() - startedAt,
     );
+    if (committed.outcome === 'finished') {
+      // Working time: the pauses before this execution's sub-batches are not the batch size's doing.
+      const workMs = Math.max(0, committed.durationMs - job.subBatches * migration.subBatchPauseMs);
+      await tuneAfterJob(client, migration, { ok: true, rows: jobSize(migration, job, BigInt(committed.rows)), durationMs: workMs });
+    }
     if (input.fence && !(await holdsLease(client, input.fence))) throw leaseLost(input.fence);
     return committed;
   }
@@ -232,6 +240,8 @@ async function runInTransaction(
   await markJobFinished(client, job.id, rows, durationMs);
   const covered = isRangeStrategy(strategy) && job.minValue !== null && job.maxValue !== null ? span(job.minValue, job.maxValue) : 0n;
   const updated = await countFinishedJob(client, migration.id, rows, covered);
+  // The next job's size, in this transaction: the tuned size is exactly as durable as this job.
+  updated.batchSize = await tuneAfterJob(client, migration, { ok: true, rows: jobSize(migration, job, rows), durationMs });
   if (input.fence && !(await holdsLease(client, input.fence))) throw leaseLost(input.fence);
   return {
     outcome: 'finished',

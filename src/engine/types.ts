@@ -68,6 +68,14 @@ export interface MigrationProgress {
   /** Rows per sub-batch; null: each job is one transaction. */
   subBatchSize: number | null;
   subBatchPauseMs: number;
+  /**
+   * Adaptive batch size: `batchSize` is the tuned size the next job gets, moving toward
+   * `targetJobMs` per job within `minBatchSize..maxBatchSize`; targetJobMs 0: fixed. Absent from
+   * progress carried by runs of versions before tuning.
+   */
+  targetJobMs?: number;
+  minBatchSize?: number;
+  maxBatchSize?: number;
   startedAt: string | null;
   finishedAt: string | null;
 }
