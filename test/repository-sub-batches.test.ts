@@ -34,6 +34,7 @@ async function setup(label: string, subBatch: { subBatchSize?: number; subBatchP
       work: 'increment',
       table: 'items',
       column: 'id',
+      targetJobMs: 0,
       batchSize: BATCH,
       args: { target: 'counter' },
       ...subBatch,

@@ -84,8 +84,8 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
   const tuning = resolveTunerSettings(def.batchSize ?? 1000, def);
   const tuningProblem = checkTunerSettings(tuning);
   if (tuningProblem) throw new BbmError(tuningProblem.code, `${tuningProblem.message}.`);
-  // The first job's size, within the tuning bounds (a size outside them would be tuned into them anyway).
-  const batchSize = Math.min(tuning.maxBatchSize, Math.max(tuning.minBatchSize, def.batchSize ?? 1000));
+  // The first job's size as given: the bounds bound what the tuner chooses after it.
+  const batchSize = def.batchSize ?? 1000;
   // The schema checked each field; this checks the sub-batch size against the batch size.
   const subBatchProblem = checkSubBatchSettings(def, batchSize);
   if (subBatchProblem) throw new BbmError(subBatchProblem.code, subBatchProblem.message);

@@ -82,9 +82,9 @@ export interface BatchSettings {
 
 /**
  * Apply a settings change to the unfinished migrations of a repository (or one by name) and
- * return their new settings, so the caller can check them before it commits. The batch size is
- * brought within the (new) tuning bounds, as the tuner itself would; bounds with min above max
- * come back unchanged for the caller to refuse (the table's CHECK is the last line).
+ * return their new settings, so the caller can check them before it commits. The tuning bounds
+ * bound what the tuner chooses after the next job, not a batch size set here; bounds with min
+ * above max come back unchanged for the caller to refuse (the table's CHECK is the last line).
  */
 export async function updateBatchSettings(
   db: Queryable,
@@ -98,7 +98,7 @@ export async function updateBatchSettings(
         WHERE ($1::text IS NULL OR repository = $1) AND ($2::text IS NULL OR name = $2)
           AND status NOT IN (${MigrationStatus.FINISHED}))
      UPDATE bbm.migrations m
-        SET batch_size = CASE WHEN b.lo <= b.hi THEN least(b.hi, greatest(b.lo, coalesce($3, m.batch_size))) ELSE coalesce($3, m.batch_size) END,
+        SET batch_size = coalesce($3, m.batch_size),
             sub_batch_size = CASE WHEN $4::boolean THEN $5::integer ELSE m.sub_batch_size END,
             sub_batch_pause_ms = coalesce($6, m.sub_batch_pause_ms), target_job_ms = coalesce($7, m.target_job_ms),
             min_batch_size = CASE WHEN b.lo <= b.hi THEN b.lo ELSE m.min_batch_size END,

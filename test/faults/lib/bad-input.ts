@@ -429,13 +429,23 @@ export async function badInputContext(label: string): Promise<BadInputContext> {
       work: 'increment',
       table: 'items',
       column: 'id',
+      targetJobMs: 0,
       batchSize: 100,
       args: { target: 'counter' },
     },
   );
   await defineMigration(
     { pool: db.pool, registry },
-    { name: 'bad-m2', repository: IDLE_REPO, work: 'increment', table: 'items', column: 'id', batchSize: 100, args: { target: 'counter' } },
+    {
+      name: 'bad-m2',
+      repository: IDLE_REPO,
+      work: 'increment',
+      table: 'items',
+      column: 'id',
+      targetJobMs: 0,
+      batchSize: 100,
+      args: { target: 'counter' },
+    },
   );
   await db.pool.query(
     "INSERT INTO bbm.leases (repository, holder, token, expires_at) VALUES ($1, 'someone-else', 1, now() + interval '1 hour')",
