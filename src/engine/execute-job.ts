@@ -151,6 +151,19 @@ async function runInTransaction(
       progress: await migrationProgress(client, migration),
     };
   }
+  if (migration.pauseRequested) {
+    // Read under the migration row lock, before any work in this transaction: the job stops
+    // between two sub-batches (or before it starts), and resume continues after its cursor.
+    return {
+      outcome: 'skipped',
+      reason: 'a pause was requested; the job stopped before its next sub-batch with its cursor kept',
+      pauseRequested: true,
+      rows: '0',
+      durationMs: 0,
+      attempts: job.attempts,
+      progress: await migrationProgress(client, migration),
+    };
+  }
   const work = deps.registry.get(migration.jobName);
   if (!work) {
     throw new BbmError(

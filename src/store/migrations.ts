@@ -6,7 +6,7 @@ import { idText, num, numOrNull, type MigrationRow, type Queryable } from './typ
 /** Named queries over bbm.migrations. */
 
 const COLUMNS = `id, name, repository, job_name, table_name, column_name, work_args, min_value, max_value, batch_size,
-  sub_batch_size, sub_batch_pause_ms, target_job_ms, min_batch_size, max_batch_size, tuner_state, batching_strategy, status, failure_error_code, total_tuple_count, rows_processed, jobs_finished, covered_ids, created_at, updated_at, started_at, finished_at`;
+  sub_batch_size, sub_batch_pause_ms, target_job_ms, min_batch_size, max_batch_size, tuner_state, pause_requested, batching_strategy, status, failure_error_code, total_tuple_count, rows_processed, jobs_finished, covered_ids, created_at, updated_at, started_at, finished_at`;
 
 export function toMigration(r: Record<string, unknown>): MigrationRow {
   return {
@@ -25,6 +25,7 @@ export function toMigration(r: Record<string, unknown>): MigrationRow {
     targetJobMs: num(r.target_job_ms ?? 0),
     minBatchSize: num(r.min_batch_size ?? 1),
     maxBatchSize: num(r.max_batch_size ?? 1_000_000),
+    pauseRequested: r.pause_requested === true,
     tunerState: (r.tuner_state as MigrationRow['tunerState'] | undefined) ?? { samples: [], afterFailure: false },
     batchingStrategy: String(r.batching_strategy),
     status: num(r.status),
@@ -177,7 +178,7 @@ export async function transitionMigrations(
   to: MigrationStatus,
 ): Promise<string[]> {
   const { rows } = await db.query(
-    `UPDATE bbm.migrations SET status = $4, failure_error_code = NULL, updated_at = now()
+    `UPDATE bbm.migrations SET status = $4, failure_error_code = NULL, pause_requested = false, updated_at = now()
       WHERE ($1::text IS NULL OR repository = $1) AND ($2::text IS NULL OR name = $2) AND status = ANY($3::smallint[])
       RETURNING name`,
     [filter.repository ?? null, filter.name ?? null, from, to],

@@ -32,6 +32,8 @@ export interface MigrationRow {
   maxBatchSize: number;
   /** The tuner's memory: the last successful jobs' rows and ms, and whether the last job failed. */
   tunerState: { samples: Array<{ rows: number; ms: number }>; afterFailure: boolean };
+  /** A pause was asked of the running workflow: a job in flight stops at its next sub-batch (src/store/pause-requests.ts). */
+  pauseRequested: boolean;
   batchingStrategy: string;
   status: number;
   failureErrorCode: number | null;

@@ -112,6 +112,7 @@ function row(m: Partial<MigrationRow>): MigrationRow {
     minBatchSize: 1,
     maxBatchSize: 1_000_000,
     tunerState: { samples: [], afterFailure: false },
+    pauseRequested: false,
     minValue: 1n,
     maxValue: 1000n,
     batchSize: 100,

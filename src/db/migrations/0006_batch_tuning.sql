@@ -12,3 +12,10 @@ ALTER TABLE bbm.migrations
   -- whether the last recorded job failed (the size never grows right after a failure).
   ADD COLUMN tuner_state    jsonb NOT NULL DEFAULT '{"samples":[],"afterFailure":false}',
   ADD CONSTRAINT migrations_batch_size_bounds CHECK (min_batch_size <= max_batch_size);
+
+-- Pause between sub-batches (issue 11): `bbm migrations pause` of a repository whose workflow
+-- runs signals it, then sets this flag. A job in sub-batches reads it under the migration row lock
+-- at its next sub-batch and stops there, cursor kept, so the workflow can apply the pause at once
+-- instead of after the whole job. The status itself is still written by the workflow; any pause
+-- or resume transition clears the flag.
+ALTER TABLE bbm.migrations ADD COLUMN pause_requested boolean NOT NULL DEFAULT false;
