@@ -140,24 +140,17 @@ async function runInTransaction(
       progress: await migrationProgress(client, migration),
     };
   }
-  if (migration.status !== MigrationStatus.RUNNING && migration.status !== MigrationStatus.ACTIVE) {
-    const reason = `migration is ${migration.status === MigrationStatus.PAUSED ? 'paused' : 'no longer runnable'}`;
+  // A requested pause (src/store/pause-requests.ts) is read under the migration row lock, before
+  // any work here: the job stops between two sub-batches, and resume continues after its cursor.
+  const { pauseRequested } = migration;
+  if (pauseRequested || (migration.status !== MigrationStatus.RUNNING && migration.status !== MigrationStatus.ACTIVE)) {
+    const reason = pauseRequested
+      ? 'a pause was requested; the job stopped before its next sub-batch with its cursor kept'
+      : `migration is ${migration.status === MigrationStatus.PAUSED ? 'paused' : 'no longer runnable'}`;
     return {
       outcome: 'skipped',
       reason,
-      rows: '0',
-      durationMs: 0,
-      attempts: job.attempts,
-      progress: await migrationProgress(client, migration),
-    };
-  }
-  if (migration.pauseRequested) {
-    // Read under the migration row lock, before any work in this transaction: the job stops
-    // between two sub-batches (or before it starts), and resume continues after its cursor.
-    return {
-      outcome: 'skipped',
-      reason: 'a pause was requested; the job stopped before its next sub-batch with its cursor kept',
-      pauseRequested: true,
+      ...(pauseRequested ? { pauseRequested } : {}),
       rows: '0',
       durationMs: 0,
       attempts: job.attempts,
