@@ -82,6 +82,10 @@ export interface BatchSizeInput {
   /** null turns sub-batches off (one transaction per job). */
   subBatchSize?: number | null;
   subBatchPauseMs?: number;
+  /** Adaptive batch size: target ms per job (0: off) and the tuned size's bounds. */
+  targetJobMs?: number;
+  minBatchSize?: number;
+  maxBatchSize?: number;
 }
 
 /** Activities of the repository workflow: thin adapters over src/engine. */

@@ -8,6 +8,7 @@ import { acquireLease } from '../src/engine/lease';
 import type { WorkContext } from '../src/engine/registry';
 import type { SubBatchProgress } from '../src/engine/sub-batches';
 import { ErrorCode, type BbmError } from '../src/errors';
+import { requestPause } from '../src/store/pause-requests';
 import { createItems, createTestDatabase } from './helpers/db';
 import { counters, deferred, define, JOB_TIMEOUT_MS, jobsOf, migration, REPO, registryWith, work, type Engine } from './helpers/engine';
 import { assertNoSubBatchTwice, installSubBatchLog, subBatchLog } from './helpers/sub-batches';
@@ -135,6 +136,47 @@ test('a pause that lands during a sub-batch stops the job after it with the curs
     Array.from({ length: 10 }, (_, k) => `${k * 100 + 1}-${k * 100 + 100}`),
     'each sub-batch ran once, the resume starting after the cursor',
   );
+  assertNoSubBatchTwice(await subBatchLog(engine.pool));
+  assert.deepEqual(await counters(engine.pool), { lo: 1, hi: 1, n: 1000 });
+});
+
+test('a pause requested of a running job stops it at its next sub-batch, and the pause written then clears the request', async () => {
+  const inSecond = deferred();
+  const gate = deferred();
+  const { setup } = hookedEngine('sbpausereq', {
+    after: async (_ctx, call) => {
+      if (call !== 2) return;
+      inSecond.resolve();
+      await gate.promise;
+    },
+  });
+  const engine = await setup(1000);
+  await define(engine, { name: 'm', work: 'hooked', args: {}, batchSize: 1000, subBatchSize: 100, subBatchPauseMs: 0 });
+  const jobId = await firstJob(engine);
+  const running = executeJob(engine, { jobId, maxJobAttempts: 3, jobTimeoutMs: JOB_TIMEOUT_MS });
+  await inSecond.promise;
+  // What `bbm migrations pause` does after signalling a running workflow; it waits for the sub-batch's row lock.
+  const requested = requestPause(engine.pool, { name: 'm' });
+  await waitFor('the request to wait for the sub-batch', async () => {
+    const { rows } = await engine.pool.query(
+      "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%SET pause_requested = true%'",
+    );
+    return rows.length === 1;
+  });
+  gate.resolve();
+  assert.deepEqual(await requested, ['m']);
+  const result = await running;
+  assert.deepEqual([result.outcome, result.pauseRequested], ['skipped', true]);
+  const [job] = await jobsOf(engine.pool, 'm');
+  const done = job?.subBatches ?? 0;
+  assert.ok(done >= 2 && done < 10, `stopped mid-job, after ${done} sub-batches`);
+  assert.equal(job?.cursorId, BigInt(done * 100), 'the cursor is kept');
+  // The workflow then writes the status (src/engine/control.ts), which clears the request.
+  assert.deepEqual(await pauseMigrations(engine.pool, { name: 'm' }), ['m']);
+  assert.equal((await migration(engine.pool, 'm')).pauseRequested, false);
+  await resumeMigrations(engine.pool, { name: 'm' });
+  const resumed = await executeJob(engine, { jobId, maxJobAttempts: 3, jobTimeoutMs: JOB_TIMEOUT_MS });
+  assert.deepEqual([resumed.outcome, resumed.rows], ['finished', '1000']);
   assertNoSubBatchTwice(await subBatchLog(engine.pool));
   assert.deepEqual(await counters(engine.pool), { lo: 1, hi: 1, n: 1000 });
 });

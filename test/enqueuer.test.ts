@@ -397,7 +397,7 @@ test('runToCompletion resumes paused migrations, reports progress, and returns t
     await db.pool.query('INSERT INTO more (id) SELECT generate_series(1, 6)');
     await defineMigration(
       { pool: db.pool, registry },
-      { name: 'bad', repository: `${keys[0]}-bad`, work: 'always_fails', table: 'more', column: 'id', batchSize: 10 },
+      { name: 'bad', repository: `${keys[0]}-bad`, work: 'always_fails', table: 'more', column: 'id', targetJobMs: 0, batchSize: 10 },
     );
     await defineMigration(
       { pool: db.pool, registry },
@@ -407,6 +407,7 @@ test('runToCompletion resumes paused migrations, reports progress, and returns t
         work: 'increment',
         table: 'more',
         column: 'id',
+        targetJobMs: 0,
         batchSize: 10,
         args: { target: 'counter' },
       },

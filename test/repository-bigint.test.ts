@@ -25,6 +25,7 @@ test('a repository workflow carries ids above 2^53, near the int8 maximum and ne
         work: 'increment',
         table: 't',
         column: 'id',
+        targetJobMs: 0,
         batchSize: 3,
         minValue,
         maxValue,

@@ -34,7 +34,7 @@ test('pause, resume, configure and progress work while a repository migration ru
   const registry = registryWith(slowIncrement(60));
   await defineMigration(
     { pool: db.pool, registry },
-    { name: 'ctl', repository: 'ctl', work: 'slow_increment', table: 'items', column: 'id', batchSize: 20 },
+    { name: 'ctl', repository: 'ctl', work: 'slow_increment', table: 'items', column: 'id', targetJobMs: 0, batchSize: 20 },
   );
   const worker = await startTestWorker(db, { registry });
   const handle = await worker.client.workflow.start(repositoryMigration, {
@@ -96,7 +96,7 @@ test('a duplicate start of a running repository yields one execution and an alre
   const registry = registryWith(slowIncrement(30));
   await defineMigration(
     { pool: db.pool, registry },
-    { name: 'dup', repository: 'dup', work: 'slow_increment', table: 'items', column: 'id', batchSize: 20 },
+    { name: 'dup', repository: 'dup', work: 'slow_increment', table: 'items', column: 'id', targetJobMs: 0, batchSize: 20 },
   );
   const worker = await startTestWorker(db, { registry });
   const options = {
@@ -119,8 +119,14 @@ test('two repositories run concurrently on one worker', async () => {
   await createItems(db.pool, 'a_items', 200);
   await createItems(db.pool, 'b_items', 200);
   const registry = registryWith(slowIncrement(40));
-  await defineMigration({ pool: db.pool, registry }, { name: 'a', work: 'slow_increment', table: 'a_items', column: 'id', batchSize: 20 });
-  await defineMigration({ pool: db.pool, registry }, { name: 'b', work: 'slow_increment', table: 'b_items', column: 'id', batchSize: 20 });
+  await defineMigration(
+    { pool: db.pool, registry },
+    { name: 'a', work: 'slow_increment', table: 'a_items', column: 'id', targetJobMs: 0, batchSize: 20 },
+  );
+  await defineMigration(
+    { pool: db.pool, registry },
+    { name: 'b', work: 'slow_increment', table: 'b_items', column: 'id', targetJobMs: 0, batchSize: 20 },
+  );
   const worker = await startTestWorker(db, { registry });
   const start = (repo: string) =>
     worker.client.workflow.execute(repositoryMigration, {
@@ -146,7 +152,7 @@ test('cancelling a repository workflow rolls back the job in flight and leaves t
   const registry = registryWith(slowIncrement(3000));
   await defineMigration(
     { pool: db.pool, registry },
-    { name: 'c', repository: 'c', work: 'slow_increment', table: 'items', column: 'id', batchSize: 25 },
+    { name: 'c', repository: 'c', work: 'slow_increment', table: 'items', column: 'id', targetJobMs: 0, batchSize: 25 },
   );
   const worker = await startTestWorker(db, { registry });
   // Regular activities: cancellation reaches the job in flight through its heartbeat.
@@ -209,11 +215,11 @@ for (const via of ['bbm migrations retry, then the retry signal', 'the retry sig
     const registry = registryWith(flaky, slowIncrement(150));
     await defineMigration(
       { pool: db.pool, registry },
-      { name: 'first', repository: 'rr', work: 'flaky', table: 'a_items', column: 'id', batchSize: 20 },
+      { name: 'first', repository: 'rr', work: 'flaky', table: 'a_items', column: 'id', targetJobMs: 0, batchSize: 20 },
     );
     await defineMigration(
       { pool: db.pool, registry },
-      { name: 'second', repository: 'rr', work: 'slow_increment', table: 'b_items', column: 'id', batchSize: 10 },
+      { name: 'second', repository: 'rr', work: 'slow_increment', table: 'b_items', column: 'id', targetJobMs: 0, batchSize: 10 },
     );
     const worker = await startTestWorker(db, { registry });
     const handle = await worker.client.workflow.start(repositoryMigration, {

@@ -17,7 +17,16 @@ test('a migration of 2,000 jobs continues as new and keeps every run under 10,00
   const registry = new WorkRegistry([...BUILTIN_WORK]);
   await defineMigration(
     { pool: db.pool, registry },
-    { name: 'long', repository: 'long', work: 'increment', table: 'items', column: 'id', batchSize: 1, args: { target: 'counter' } },
+    {
+      name: 'long',
+      repository: 'long',
+      work: 'increment',
+      table: 'items',
+      column: 'id',
+      targetJobMs: 0,
+      batchSize: 1,
+      args: { target: 'counter' },
+    },
   );
   const worker = await startTestWorker(db, { registry });
   const workflowId = repositoryWorkflowId('long');
@@ -51,7 +60,7 @@ test('a work function missing on the worker makes the repository wait visibly, t
   const full = registryWith(slowIncrement(10, 'special'));
   await defineMigration(
     { pool: db.pool, registry: full },
-    { name: 'needs_special', repository: 'special', work: 'special', table: 'items', column: 'id', batchSize: 20 },
+    { name: 'needs_special', repository: 'special', work: 'special', table: 'items', column: 'id', targetJobMs: 0, batchSize: 20 },
   );
   const taskQueue = uniqueTaskQueue('missing');
   const old = await startTestWorker(db, { taskQueue, registry: new WorkRegistry([...BUILTIN_WORK]) });

@@ -72,7 +72,7 @@ async function runCase(db: TestDatabase, worker: TestWorker, gate: ActivityGate,
   await createItems(db.pool, table, 30);
   await defineMigration(
     { pool: db.pool, registry: worker.registry },
-    { name: key, repository: key, work: 'increment', table, column: 'id', batchSize: 10, args: { target: 'counter' } },
+    { name: key, repository: key, work: 'increment', table, column: 'id', targetJobMs: 0, batchSize: 10, args: { target: 'counter' } },
   );
   const client: Client = worker.client;
   const handle = client.workflow.getHandle<RepositoryWorkflow>(repositoryWorkflowId(key));
@@ -134,7 +134,7 @@ test('pause, resume and configure arriving while a repository workflow continues
   await createItems(db.pool, 'items', 4_000);
   await defineMigration(
     { pool: db.pool, registry: worker.registry },
-    { name: key, repository: key, work: 'slow_increment', table: 'items', column: 'id', batchSize: 10 },
+    { name: key, repository: key, work: 'slow_increment', table: 'items', column: 'id', targetJobMs: 0, batchSize: 10 },
   );
   const handle = await worker.client.workflow.start(repositoryMigration, {
     taskQueue: worker.taskQueue,
@@ -187,7 +187,7 @@ test('a pause that reached a repository workflow just before its cancellation is
   await createItems(db.pool, 'items', 100);
   await defineMigration(
     { pool: db.pool, registry },
-    { name: 'pc', repository: 'pc', work: 'slow_increment', table: 'items', column: 'id', batchSize: 25 },
+    { name: 'pc', repository: 'pc', work: 'slow_increment', table: 'items', column: 'id', targetJobMs: 0, batchSize: 25 },
   );
   // Regular activities: the cancellation reaches the job in flight at once, before the pause is applied.
   const handle = await worker.client.workflow.start(repositoryMigration, {

@@ -56,7 +56,16 @@ for (const localActivities of [true, false]) {
     await createItems(db.pool, 'items', ROWS);
     await defineMigration(
       { pool: db.pool, registry: worker.registry },
-      { name: key, repository: key, work: 'increment', table: 'items', column: 'id', batchSize: 20, args: { target: 'counter' } },
+      {
+        name: key,
+        repository: key,
+        work: 'increment',
+        table: 'items',
+        column: 'id',
+        targetJobMs: 0,
+        batchSize: 20,
+        args: { target: 'counter' },
+      },
     );
     // 1. The job the workflow just found is gone (the find's commit was lost).
     const lostFind = gate.arm(

@@ -34,6 +34,7 @@ async function setup(label: string, subBatch: { subBatchSize?: number; subBatchP
       work: 'increment',
       table: 'items',
       column: 'id',
+      targetJobMs: 0,
       batchSize: BATCH,
       args: { target: 'counter' },
       ...subBatch,
@@ -98,88 +99,87 @@ test('a worker SIGKILLed between sub-batches is replaced, every row ends at exac
   t.diagnostic(`killed ${kills.join('; ')}`);
 });
 
-// TODO (issue 11, open): with a repository workflow running, `bbm migrations pause` has the workflow
-// write the status, which it does between jobs, so the pause lands after the job in flight rather
-// than after its current sub-batch. The test still runs and reports; it stops being a TODO when the
-// workflow applies a pause while a job runs. The engine-level case (test/engine-sub-batch-control.test.ts)
-// shows a paused status stopping a job between sub-batches.
-test(
-  'sub-batch settings set by the CLI and changed by configure reach the store; a pause lands between sub-batches with the cursor kept, and resume continues after it',
-  { todo: 'issue 11: a pause of a running repository lands between jobs, not yet between sub-batches' },
-  async (t) => {
-    const label = 'sbpausewf';
-    const db = await setup(label, {}, false);
-    const worker = await startTestWorker(db);
-    const created = await bbm(
-      [
-        ...[
-          '--json',
-          'migrations',
-          'create',
-          '--name',
-          label,
-          '--repository',
-          label,
-          '--work',
-          'increment',
-          '--table',
-          'items',
-          '--column',
-          'id',
-        ],
-        ...['--arg', 'target=counter', '--batch-size', String(BATCH), '--sub-batch-size', '500', '--sub-batch-pause-ms', '0'],
+test('sub-batch and tuning settings set by the CLI and changed by configure reach the store; a pause of the running repository lands between sub-batches with the cursor kept, and resume continues after it', async (t) => {
+  const label = 'sbpausewf';
+  const db = await setup(label, {}, false);
+  const worker = await startTestWorker(db);
+  const created = await bbm(
+    [
+      ...[
+        '--json',
+        'migrations',
+        'create',
+        '--name',
+        label,
+        '--repository',
+        label,
+        '--work',
+        'increment',
+        '--table',
+        'items',
+        '--column',
+        'id',
       ],
-      cliEnv(db.url, worker.taskQueue),
-    );
-    assert.equal(created.code, 0, shown(created));
-    assert.deepEqual((({ subBatchSize, subBatchPauseMs }) => ({ subBatchSize, subBatchPauseMs }))(JSON.parse(created.stdout)), {
-      subBatchSize: 500,
-      subBatchPauseMs: 0,
+      ...['--arg', 'target=counter', '--batch-size', String(BATCH), '--sub-batch-size', '500', '--sub-batch-pause-ms', '0'],
+      ...['--target-job-ms', '800', '--min-batch-size', '500'],
+    ],
+    cliEnv(db.url, worker.taskQueue),
+  );
+  assert.equal(created.code, 0, shown(created));
+  const { subBatchSize, subBatchPauseMs, targetJobMs, minBatchSize, maxBatchSize } = JSON.parse(created.stdout);
+  assert.deepEqual(
+    { subBatchSize, subBatchPauseMs, targetJobMs, minBatchSize, maxBatchSize },
+    { subBatchSize: 500, subBatchPauseMs: 0, targetJobMs: 800, minBatchSize: 500, maxBatchSize: 1_000_000 },
+  );
+  // Someone else holds the repository, so the workflow waits while it is configured.
+  await db.pool.query(
+    "INSERT INTO bbm.leases (repository, holder, token, expires_at) VALUES ($1, 'someone-else', 1, now() + interval '1 hour')",
+    [label],
+  );
+  const start = () =>
+    worker.client.workflow.start(repositoryMigration, {
+      taskQueue: worker.taskQueue,
+      workflowId: repositoryWorkflowId(label),
+      args: [{ repository: label, knobs: { minDelayMs: 1, maxDelayMs: 1, lockWaitTimeoutMs: 300 } }],
     });
-    // Someone else holds the repository, so the workflow waits while it is configured.
-    await db.pool.query(
-      "INSERT INTO bbm.leases (repository, holder, token, expires_at) VALUES ($1, 'someone-else', 1, now() + interval '1 hour')",
-      [label],
-    );
-    const start = () =>
-      worker.client.workflow.start(repositoryMigration, {
-        taskQueue: worker.taskQueue,
-        workflowId: repositoryWorkflowId(label),
-        args: [{ repository: label, knobs: { minDelayMs: 1, maxDelayMs: 1, lockWaitTimeoutMs: 300 } }],
-      });
-    const first = await start();
-    await waitFor('the workflow to wait for the lease', async () => (await first.query(progressQuery)).state === 'waiting_for_lock');
-    await first.executeUpdate(configureUpdate, { args: [{ subBatchSize: SUB_BATCH, subBatchPauseMs: 500, migration: label }] });
-    const configured = await migration(db.pool, label);
-    assert.deepEqual([configured.subBatchSize, configured.subBatchPauseMs], [SUB_BATCH, 500]);
-    await db.pool.query('DELETE FROM bbm.leases WHERE repository = $1', [label]);
+  const first = await start();
+  await waitFor('the workflow to wait for the lease', async () => (await first.query(progressQuery)).state === 'waiting_for_lock');
+  await first.executeUpdate(configureUpdate, {
+    args: [{ subBatchSize: SUB_BATCH, subBatchPauseMs: 500, targetJobMs: 0, minBatchSize: 900, migration: label }],
+  });
+  const configured = await migration(db.pool, label);
+  assert.deepEqual(
+    [configured.subBatchSize, configured.subBatchPauseMs, configured.targetJobMs, configured.minBatchSize, configured.maxBatchSize],
+    [SUB_BATCH, 500, 0, 900, 1_000_000],
+    'configure changed the tuning too (off here, so every job keeps its 1000 rows)',
+  );
+  await db.pool.query('DELETE FROM bbm.leases WHERE repository = $1', [label]);
 
-    await waitFor('3 committed sub-batches', async () => (await committedSubBatches(db)) >= 3, 180_000, 20);
-    const paused = await bbm(['migrations', 'pause', label], cliEnv(db.url, worker.taskQueue));
-    assert.equal(paused.code, 0, shown(paused));
-    assert.equal((await first.result()).state, 'paused');
-    const between = await partDoneJob(db);
-    assert.ok(between, 'the pause stopped the first job between two of its sub-batches');
-    assert.equal(await committedSubBatches(db), between.subBatches, 'nothing ran after the pause');
-    assert.equal(
-      (await migration(db.pool, label)).rowsProcessed,
-      BigInt(between.subBatches * SUB_BATCH),
-      'committed sub-batches are counted',
-    );
+  await waitFor('3 committed sub-batches', async () => (await committedSubBatches(db)) >= 3, 180_000, 20);
+  const paused = await bbm(['migrations', 'pause', label], cliEnv(db.url, worker.taskQueue));
+  assert.equal(paused.code, 0, shown(paused));
+  // The CLI returns once the database shows the pause: from then on nothing may commit.
+  const atPause = await committedSubBatches(db);
+  assert.equal((await first.result()).state, 'paused');
+  // Which job the pause lands in depends on how long the CLI takes to start; it must land inside one.
+  const between = await partDoneJob(db);
+  assert.ok(between, 'the pause stopped a job between two of its sub-batches');
+  const committed = await committedSubBatches(db);
+  assert.equal(committed, atPause, 'nothing ran after the pause');
+  const { rows: done } = await db.pool.query(
+    `SELECT coalesce(sum(sub_batches), 0)::int AS n FROM bbm.jobs WHERE status = ${JobStatus.FINISHED}`,
+  );
+  assert.equal(committed, done[0].n + between.subBatches, 'the finished jobs and the part-done one account for every committed sub-batch');
+  assert.equal((await migration(db.pool, label)).rowsProcessed, BigInt(committed * SUB_BATCH), 'committed sub-batches are counted');
 
-    const resumed = await bbm(['migrations', 'resume', label, '--start'], cliEnv(db.url, worker.taskQueue));
-    assert.equal(resumed.code, 0, shown(resumed));
-    assert.equal((await worker.client.workflow.getHandle(repositoryWorkflowId(label)).result()).state, 'finished');
-    await assertExactlyOnce(db.pool, 'items', [label], ROWS);
-    const log = await subBatchLog(db.pool);
-    assertNoSubBatchTwice(log);
-    assert.equal(
-      log[between.subBatches]?.first,
-      Number(between.cursor) + 1,
-      'the first sub-batch after the resume starts after the cursor',
-    );
-    t.diagnostic(
-      `paused after ${between.subBatches} sub-batches (cursor ${between.cursor}); resumed from id ${Number(between.cursor) + 1}`,
-    );
-  },
-);
+  const resumed = await bbm(['migrations', 'resume', label, '--start'], cliEnv(db.url, worker.taskQueue));
+  assert.equal(resumed.code, 0, shown(resumed));
+  assert.equal((await worker.client.workflow.getHandle(repositoryWorkflowId(label)).result()).state, 'finished');
+  await assertExactlyOnce(db.pool, 'items', [label], ROWS);
+  const log = await subBatchLog(db.pool);
+  assertNoSubBatchTwice(log);
+  assert.equal(log[committed]?.first, Number(between.cursor) + 1, 'the first sub-batch after the resume starts after the cursor');
+  t.diagnostic(
+    `paused after ${between.subBatches} sub-batches of a job (${committed} in all; cursor ${between.cursor}); resumed from id ${Number(between.cursor) + 1}`,
+  );
+});

@@ -17,7 +17,7 @@ test('a terminated repository run stops taking jobs within about two seconds of 
   const registry = registryWith(slowIncrement(JOB_MS));
   await defineMigration(
     { pool: db.pool, registry },
-    { name: 'tm', repository: 'tm', work: 'slow_increment', table: 'items', column: 'id', batchSize: 10 },
+    { name: 'tm', repository: 'tm', work: 'slow_increment', table: 'items', column: 'id', targetJobMs: 0, batchSize: 10 },
   );
   const worker = await startTestWorker(db, { registry });
   // Local activities and one long batch: the jobs run back to back inside workflow tasks.

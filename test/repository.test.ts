@@ -18,7 +18,16 @@ test('a repository with three migrations runs them to completion in the engine o
   for (const [i, name] of ['m1', 'm2', 'm3'].entries()) {
     await defineMigration(
       { pool: db.pool, registry },
-      { name, repository: 'r1', work: 'increment', table: 'items', column: 'id', batchSize: 100 + i * 100, args: { target: 'counter' } },
+      {
+        name,
+        repository: 'r1',
+        work: 'increment',
+        table: 'items',
+        column: 'id',
+        targetJobMs: 0,
+        batchSize: 100 + i * 100,
+        args: { target: 'counter' },
+      },
     );
   }
   const worker = await startTestWorker(db, { registry });

@@ -14,7 +14,7 @@ test('the temporal CLI starts, queries, updates, signals and lists a repository 
   const registry = registryWith(slowIncrement(50));
   await defineMigration(
     { pool: db.pool, registry },
-    { name: 'cli_backfill', repository: 'cli/items', work: 'slow_increment', table: 'items', column: 'id', batchSize: 20 },
+    { name: 'cli_backfill', repository: 'cli/items', work: 'slow_increment', table: 'items', column: 'id', targetJobMs: 0, batchSize: 20 },
   );
   const worker = await startTestWorker(db, { registry });
   const workflowId = repositoryWorkflowId('cli/items');

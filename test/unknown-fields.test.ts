@@ -19,7 +19,16 @@ test('a repositoryMigration started by the Temporal CLI with an unknown batchSiz
   const registry = registryWith();
   await defineMigration(
     { pool: db.pool, registry },
-    { name: 'uf_m', repository: 'uf/items', work: 'increment', table: 'items', column: 'id', batchSize: 10, args: { target: 'counter' } },
+    {
+      name: 'uf_m',
+      repository: 'uf/items',
+      work: 'increment',
+      table: 'items',
+      column: 'id',
+      targetJobMs: 0,
+      batchSize: 10,
+      args: { target: 'counter' },
+    },
   );
   const worker = await startTestWorker(db, { registry });
   const workflowId = repositoryWorkflowId('uf/items');

@@ -40,6 +40,7 @@ test('the web UI lists a repository workflow filtered by BbmRepository, and not 
         work: 'increment',
         table: 'items',
         column: 'id',
+        targetJobMs: 0,
         batchSize: 100,
         args: { target: 'counter' },
       },

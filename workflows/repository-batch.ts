@@ -62,6 +62,8 @@ export async function runBatch(run: RepositoryRun): Promise<void> {
       jobMs += result.durationMs;
       sinceYieldMs += result.durationMs;
       run.recordExecution(result);
+      // A pause is on its way (its signal was sent first): end the batch so it is applied now.
+      if (result.outcome === 'skipped' && result.pauseRequested) break;
       if (run.knobs.localActivities && sinceYieldMs >= LOCAL_YIELD_AFTER_MS && patched(PATCHES.localYield)) {
         sinceYieldMs = 0;
         await sleep(1);

@@ -74,16 +74,17 @@ export class RepositoryRun {
 
   /** The configure update (already validated): knobs, and the batch and sub-batch settings in the database. */
   async configure(request: ConfigureRequest): Promise<Knobs> {
-    const { batchSize, subBatchSize, subBatchPauseMs, migration, ...knobs } = request;
+    const { batchSize, subBatchSize, subBatchPauseMs, targetJobMs, minBatchSize, maxBatchSize, migration, ...knobs } = request;
+    const settings = { batchSize, subBatchSize, subBatchPauseMs, targetJobMs, minBatchSize, maxBatchSize };
     // Migration settings first: when the database refuses them (a sub-batch size above a stored
     // batch size), the update fails with nothing changed, knobs included. Histories recorded
     // before this order replay the old one (knobs first).
     const settingsFirst = patched('configure-settings-first');
     if (!settingsFirst) this.knobs = { ...this.knobs, ...knobs };
-    if (batchSize !== undefined || subBatchSize !== undefined || subBatchPauseMs !== undefined)
-      await bookkeeping.setBatchSize({ repository: this.repository, migration, batchSize, subBatchSize, subBatchPauseMs });
+    if (Object.values(settings).some((v) => v !== undefined))
+      await bookkeeping.setBatchSize({ repository: this.repository, migration, ...definedOnly(settings) });
     if (settingsFirst) this.knobs = { ...this.knobs, ...knobs };
-    log.info('knobs changed', { repository: this.repository, knobs: this.knobs, batchSize, subBatchSize, subBatchPauseMs, migration });
+    log.info('knobs changed', { repository: this.repository, knobs: this.knobs, ...settings, migration });
     return this.knobs;
   }
 
@@ -170,4 +171,9 @@ export class RepositoryRun {
   batchId(): string {
     return `${workflowInfo().runId.slice(0, 8)}-${this.totals.batches}`;
   }
+}
+
+/** The fields that are set: an activity input carries no `undefined` (the payload converter drops them anyway). */
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -2,6 +2,7 @@ import { InvalidArgumentError } from 'commander';
 import { DEFINITION_CODES, definitionFileSchema } from '../contract/definition-schema';
 import { problemOf } from '../contract/schema-kit';
 import { checkSubBatchSettings } from '../contract/sub-batches';
+import { checkGivenTunerSettings } from '../engine/batch-tuner';
 import { BbmError, invalidInput } from '../errors';
 import { checkKnobs, DEFAULT_KNOBS, KNOB_NAMES, type Knobs } from '../knobs';
 
@@ -61,6 +62,23 @@ export function definitionFlag(field: 'batchSize' | 'strategy', flag: string): (
     const problem = problemOf(definitionFileSchema, { [field]: value }, 'A migration definition', DEFINITION_CODES);
     if (problem) throw new BbmError(problem.code, `${problem.message.replace(field, flag)}.`, { field });
     return value;
+  };
+}
+
+const TUNER_FLAGS = { targetJobMs: '--target-job-ms', minBatchSize: '--min-batch-size', maxBatchSize: '--max-batch-size' } as const;
+
+/**
+ * `--target-job-ms` / `--min-batch-size` / `--max-batch-size`: the adaptive batch size's rules and
+ * codes (src/engine/batch-tuner.ts; INVALID_INPUT for the target, INVALID_BATCH_SIZE for the
+ * bounds), as a definition file or a `configure` update gets them. min <= max is checked with the
+ * whole definition.
+ */
+export function tunerFlag(field: keyof typeof TUNER_FLAGS): (raw: string) => number {
+  return (raw: string) => {
+    const value: unknown = /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
+    const problem = checkGivenTunerSettings({ [field]: value });
+    if (problem) throw new BbmError(problem.code, `${problem.message.replace(field, TUNER_FLAGS[field])}.`);
+    return value as number;
   };
 }
 

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import type { $ZodShape } from 'zod/v4/core';
 import { bool, count, decimal, intIn, list, message, oneOf, problemOf, text, type Problem } from './schema-kit';
-import { knobsSchema, migrationName, repositoryKey, subBatchFields } from './schemas';
+import { knobsSchema, migrationName, repositoryKey, subBatchFields, tunerFields } from './schemas';
 import { repositoryDoneSchema, wakeRequestSchema } from './enqueuer-schemas';
 
 /**
@@ -78,6 +78,7 @@ export const ACTIVITY_INPUT_SCHEMAS = Object.freeze({
     migration: z.optional(migrationName),
     batchSize: z.optional(count()),
     ...subBatchFields,
+    ...tunerFields,
   }),
   repositoryProgress: input('repositoryProgress', { repository: repositoryKey }),
   // enqueuer workflow

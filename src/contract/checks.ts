@@ -3,6 +3,7 @@ import * as z from 'zod/mini';
 import { ErrorCode } from '../errors';
 import { checkKnobs, type Knobs } from '../knobs';
 import { checkSubBatchSettings } from './sub-batches';
+import { checkGivenTunerSettings } from '../engine/batch-tuner';
 import { enqueuerWorkflowId, repositoryWorkflowId } from './ids';
 import type { ConfigureRequest, IgnoredSignals, MigrationTarget } from './messages';
 import { problemOf, type Problem } from './schema-kit';
@@ -42,11 +43,24 @@ export function configureProblem(request: unknown, current: Knobs): Problem | un
     batchSize: ErrorCode.INVALID_BATCH_SIZE,
     subBatchSize: ErrorCode.INVALID_SUB_BATCH_SIZE,
     subBatchPauseMs: ErrorCode.INVALID_SUB_BATCH_PAUSE,
+    minBatchSize: ErrorCode.INVALID_BATCH_SIZE,
+    maxBatchSize: ErrorCode.INVALID_BATCH_SIZE,
   });
   if (shape) return shape;
-  const { batchSize, migration: _m, subBatchSize, subBatchPauseMs, ...knobs } = request as ConfigureRequest;
+  const {
+    batchSize,
+    migration: _m,
+    subBatchSize,
+    subBatchPauseMs,
+    targetJobMs,
+    minBatchSize,
+    maxBatchSize,
+    ...knobs
+  } = request as ConfigureRequest;
   const knobProblem = checkKnobs(knobs, current);
   if (knobProblem) return invalid(knobProblem.message);
+  const tuning = checkGivenTunerSettings({ targetJobMs, minBatchSize, maxBatchSize });
+  if (tuning) return { code: tuning.code, message: tuning.message, path: ['minBatchSize'] };
   // Against the request's own batch size here; against stored ones by the activity, in its transaction.
   const subBatch = checkSubBatchSettings({ subBatchSize, subBatchPauseMs }, batchSize);
   return subBatch ? { code: subBatch.code, message: subBatch.message, path: ['subBatchSize'] } : undefined;

@@ -2,7 +2,7 @@ import * as z from 'zod/mini';
 import { BatchingStrategy, LIMITS } from '../engine/constants';
 import { ErrorCode } from '../errors';
 import { bool, intIn, matching, message, text } from './schema-kit';
-import { migrationName, repositoryKey, subBatchFields } from './schemas';
+import { migrationName, repositoryKey, subBatchFields, tunerFields } from './schemas';
 
 /**
  * A migration definition, as `bbm migrations create` flags, a `--file` (JSON or YAML) or
@@ -32,6 +32,7 @@ export const definitionSchema = message(
     ),
     batchSize: z.optional(intIn(LIMITS.MIN_BATCH_SIZE, LIMITS.MAX_BATCH_SIZE)),
     ...subBatchFields,
+    ...tunerFields,
     minValue: z.optional(bound),
     maxValue: z.optional(bound),
     args: z.optional(z.record(z.string(), z.unknown(), { error: 'must be a JSON object of work function arguments' })),
@@ -52,6 +53,8 @@ export const DEFINITION_CODES: Readonly<Partial<Record<string, ErrorCode>>> = Ob
   batchSize: ErrorCode.INVALID_BATCH_SIZE,
   subBatchSize: ErrorCode.INVALID_SUB_BATCH_SIZE,
   subBatchPauseMs: ErrorCode.INVALID_SUB_BATCH_PAUSE,
+  minBatchSize: ErrorCode.INVALID_BATCH_SIZE,
+  maxBatchSize: ErrorCode.INVALID_BATCH_SIZE,
   minValue: ErrorCode.INVALID_RANGE,
   maxValue: ErrorCode.INVALID_RANGE,
 });

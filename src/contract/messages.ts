@@ -35,6 +35,14 @@ export interface ConfigureRequest extends Partial<Knobs> {
   subBatchSize?: number | null;
   /** Milliseconds between sub-batches (0..60000); refused with INVALID_SUB_BATCH_PAUSE. */
   subBatchPauseMs?: number;
+  /**
+   * Adaptive batch size of unfinished migrations: the duration one job should take (0..3600000 ms,
+   * 0 turns tuning off; INVALID_INPUT), and the bounds of the tuned size (1..1000000, min <= max,
+   * also against stored values; INVALID_BATCH_SIZE). See src/engine/batch-tuner.ts.
+   */
+  targetJobMs?: number;
+  minBatchSize?: number;
+  maxBatchSize?: number;
   migration?: string;
 }
 /** Change the batch loop's knobs while it runs; the validator refuses bad values before anything changes. */

@@ -88,12 +88,25 @@ export const subBatchFields = {
   ),
 };
 
+/**
+ * A migration's adaptive batch size settings (src/engine/batch-tuner.ts), in a definition or a
+ * configure request: the target duration of one job (0 turns tuning off) and the bounds of the
+ * tuned size. Their combination (min <= max, also against stored values) is checked by
+ * checkTunerSettings and the store.
+ */
+export const tunerFields = {
+  targetJobMs: z.optional(intIn(0, 3_600_000, 'an integer from 0 to 3600000 (milliseconds; 0 turns tuning off)')),
+  minBatchSize: z.optional(intIn(LIMITS.MIN_BATCH_SIZE, LIMITS.MAX_BATCH_SIZE)),
+  maxBatchSize: z.optional(intIn(LIMITS.MIN_BATCH_SIZE, LIMITS.MAX_BATCH_SIZE)),
+};
+
 /** The configure update: knobs, plus `batchSize` (and `migration` to change one migration's batch size). */
 export const configureSchema = message(
   {
     ...knobsSchema.shape,
     batchSize: z.optional(intIn(LIMITS.MIN_BATCH_SIZE, LIMITS.MAX_BATCH_SIZE)),
     ...subBatchFields,
+    ...tunerFields,
     migration: z.optional(migrationName),
   },
   { unknown: 'configure field', expected: 'a JSON object of knobs, e.g. {"maxJobPerBatch":2}' },

@@ -21,7 +21,10 @@ import { ErrorCode } from '../errors';
  */
 
 export interface BatchTunerSettings {
-  /** The duration one job should take, in ms. Source: pt-online-schema-change's `--chunk-time` (0.5 s). @default 500 */
+  /**
+   * The duration one job should take, in ms; 0 turns tuning off (the batch size stays as set).
+   * Source: pt-online-schema-change's `--chunk-time` (0.5 s). @default 500
+   */
   targetJobMs: number;
   /** Lower bound of the tuned size. Source: GitLab's MIN_BATCH_SIZE. @default 1000 */
   minBatchSize: number;
@@ -76,6 +79,19 @@ export function initialTunerState(batchSize: number, settings: BatchTunerSetting
   return { batchSize: clampSize(batchSize, settings), samples: [], afterFailure: false };
 }
 
+/**
+ * The bounds a migration gets when its definition gives none: GitLab's 1,000 and bbm's batch size
+ * limit, widened to take in the migration's own batch size, so a migration defined with a small
+ * (or the largest) batch size starts where it was told to.
+ */
+export function resolveTunerSettings(batchSize: number, given: Partial<BatchTunerSettings> = {}): BatchTunerSettings {
+  return {
+    targetJobMs: given.targetJobMs ?? DEFAULT_TUNER_SETTINGS.targetJobMs,
+    minBatchSize: given.minBatchSize ?? Math.min(DEFAULT_TUNER_SETTINGS.minBatchSize, batchSize, given.maxBatchSize ?? batchSize),
+    maxBatchSize: given.maxBatchSize ?? Math.max(DEFAULT_TUNER_SETTINGS.maxBatchSize, batchSize),
+  };
+}
+
 /** The state after one more job, with the size for the next one. Does not modify `state`. */
 export function recordJob(state: BatchTunerState, settings: BatchTunerSettings, outcome: JobOutcome): BatchTunerState {
   if (!outcome.ok) return { batchSize: clampSize(state.batchSize, settings), samples: state.samples, afterFailure: true };
@@ -121,7 +137,7 @@ export interface TunerProblem {
 }
 
 const RANGES: Readonly<Record<keyof BatchTunerSettings, readonly [number, number]>> = Object.freeze({
-  targetJobMs: [10, 3_600_000],
+  targetJobMs: [0, 3_600_000],
   minBatchSize: [1, 1_000_000],
   maxBatchSize: [1, 1_000_000],
 });
@@ -148,4 +164,14 @@ export function checkTunerSettings(partial: unknown, base: BatchTunerSettings = 
     };
   }
   return undefined;
+}
+
+/**
+ * Check only the settings given (undefined ones are left out): each field's type and range, and
+ * min <= max when both are given. The configure update's validator uses it; the store checks the
+ * result against the stored values in its transaction.
+ */
+export function checkGivenTunerSettings(given: Partial<Record<keyof BatchTunerSettings, unknown>>): TunerProblem | undefined {
+  const present = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+  return checkTunerSettings(present, { targetJobMs: 0, minBatchSize: RANGES.minBatchSize[0], maxBatchSize: RANGES.maxBatchSize[1] });
 }

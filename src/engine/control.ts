@@ -5,6 +5,7 @@ import { checkSubBatchSettings, subBatchAboveBatch } from '../contract/sub-batch
 import { lockNextFailed, migrationByName, setMigrationStatus, transitionMigrations } from '../store/migrations';
 import { updateBatchSettings, type BatchSettingsChange } from '../store/sub-batches';
 import { withTransaction } from '../store/transaction';
+import { checkGivenTunerSettings } from './batch-tuner';
 import { LIMITS, MigrationStatus, migrationStatusName } from './constants';
 
 /** Which migrations an operator command targets: one by name, or all of a repository (or all). */
@@ -68,7 +69,8 @@ export async function retryFailedMigrations(pool: Pool, selector: MigrationSelec
  * repository's), in one transaction: refused with INVALID_BATCH_SIZE, INVALID_SUB_BATCH_SIZE or
  * INVALID_SUB_BATCH_PAUSE before anything changes, including when the result would leave a
  * migration with a sub-batch size above its batch size. `subBatchSize: null` turns sub-batches
- * off. Returns the names of the migrations changed. A job in flight picks the change up at its
+ * off. The adaptive batch size's target and bounds likewise (INVALID_INPUT, INVALID_BATCH_SIZE;
+ * src/engine/batch-tuner.ts), bounds checked against the stored ones too. Returns the names of the migrations changed. A job in flight picks the change up at its
  * next sub-batch (the update waits for the sub-batch holding the migration row).
  */
 export async function changeBatchSettings(pool: Pool, selector: MigrationSelector, change: BatchSettingsChange): Promise<string[]> {
@@ -81,9 +83,24 @@ export async function changeBatchSettings(pool: Pool, selector: MigrationSelecto
   }
   const problem = checkSubBatchSettings(change, batchSize);
   if (problem) throw new BbmError(problem.code, problem.message);
+  const tuning = checkGivenTunerSettings({
+    targetJobMs: change.targetJobMs,
+    minBatchSize: change.minBatchSize,
+    maxBatchSize: change.maxBatchSize,
+  });
+  if (tuning) throw new BbmError(tuning.code, `${tuning.message}.`);
   await assertExists(pool, selector);
   return withTransaction(pool, async (client) => {
     const settings = await updateBatchSettings(client, selector, change);
+    // Bounds given now against the ones stored: the whole request is refused, nothing changes.
+    const crossed = settings.find((m) => m.minBatchSize > m.maxBatchSize);
+    if (crossed) {
+      throw new BbmError(
+        ErrorCode.INVALID_BATCH_SIZE,
+        `minBatchSize (${crossed.minBatchSize}) must not exceed maxBatchSize (${crossed.maxBatchSize}) of migration "${crossed.name}"; give both in the same request.`,
+        { migration: crossed.name },
+      );
+    }
     const over = settings.find((m) => m.subBatchSize !== null && m.subBatchSize > m.batchSize);
     if (over) {
       const refusal = subBatchAboveBatch(over.subBatchSize ?? 0, over.batchSize, over.name);

@@ -7,6 +7,7 @@ import { BbmError, ErrorCode, invalidInput } from '../errors';
 import { insertMigration, migrationByName } from '../store/migrations';
 import { columnBounds, countInRange, countNulls, plannerEstimate } from '../store/target';
 import type { MigrationRow, Queryable } from '../store/types';
+import { checkTunerSettings, resolveTunerSettings } from './batch-tuner';
 import { isRangeStrategy, BatchingStrategy, MigrationStatus, type BatchingStrategy as Strategy } from './constants';
 import { formatTable, parseIdentifier, parseTableName, type QualifiedName } from './identifiers';
 import { exactInteger } from './int8';
@@ -42,6 +43,15 @@ export interface MigrationDefinition {
   /** Milliseconds between two sub-batches of a job (0..60000). @default 100 (GitLab's pause_ms) */
   subBatchPauseMs?: number;
   /**
+   * Adaptive batch size: the duration one job should take, in ms (0..3600000; 0 keeps `batchSize`
+   * fixed). `batchSize` is the first job's size. @default 500. See src/engine/batch-tuner.ts.
+   */
+  targetJobMs?: number;
+  /** Lower bound of the tuned batch size (1..1000000). @default the lower of 1000 and `batchSize` */
+  minBatchSize?: number;
+  /** Upper bound of the tuned batch size (1..1000000, at least `minBatchSize`). @default 1000000 */
+  maxBatchSize?: number;
+  /**
    * First value of the range (serial, distinct): a safe-integer number, a bigint, or a decimal
    * string for values beyond 2^53 ("9007199254740993"); it must fit the column's type. @default min(column) at definition time (1 for an empty table)
    */
@@ -71,6 +81,10 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
   const table = parseTableName(def.table);
   const column = parseIdentifier(def.column, 'Column name');
   const strategy = (def.strategy ?? BatchingStrategy.SERIAL) as Strategy; // a known one: checked by the schema
+  const tuning = resolveTunerSettings(def.batchSize ?? 1000, def);
+  const tuningProblem = checkTunerSettings(tuning);
+  if (tuningProblem) throw new BbmError(tuningProblem.code, `${tuningProblem.message}.`);
+  // The first job's size as given: the bounds bound what the tuner chooses after it.
   const batchSize = def.batchSize ?? 1000;
   // The schema checked each field; this checks the sub-batch size against the batch size.
   const subBatchProblem = checkSubBatchSettings(def, batchSize);
@@ -114,6 +128,7 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
       batchSize,
       subBatchSize: def.subBatchSize ?? null,
       subBatchPauseMs: def.subBatchPauseMs ?? DEFAULT_SUB_BATCH_PAUSE_MS,
+      ...tuning,
       batchingStrategy: strategy,
       totalTupleCount: await estimateRows(db, table, column, strategy, minValue, maxValue),
       status: def.paused ? MigrationStatus.PAUSED : MigrationStatus.ACTIVE,

@@ -4,6 +4,7 @@ import { lockJobForExecution } from '../store/hot-path';
 import { markJobFailed } from '../store/jobs';
 import { holdsLease } from '../store/leases';
 import { setMigrationStatus } from '../store/migrations';
+import { jobSize, tuneAfterJob } from './batch-tuning';
 import { FailureCode, JobStatus, MigrationStatus } from './constants';
 import { parseTableName, quoteIdent, quoteTable } from './identifiers';
 import { decimal } from './int8';
@@ -147,11 +148,17 @@ async function runInTransaction(
       progress: await migrationProgress(client, migration),
     };
   }
-  if (migration.status !== MigrationStatus.RUNNING && migration.status !== MigrationStatus.ACTIVE) {
-    const reason = `migration is ${migration.status === MigrationStatus.PAUSED ? 'paused' : 'no longer runnable'}`;
+  // A requested pause (src/store/pause-requests.ts) is read under the migration row lock, before
+  // any work here: the job stops between two sub-batches, and resume continues after its cursor.
+  const { pauseRequested } = migration;
+  if (pauseRequested || (migration.status !== MigrationStatus.RUNNING && migration.status !== MigrationStatus.ACTIVE)) {
+    const reason = pauseRequested
+      ? 'a pause was requested; the job stopped before its next sub-batch with its cursor kept'
+      : `migration is ${migration.status === MigrationStatus.PAUSED ? 'paused' : 'no longer runnable'}`;
     return {
       outcome: 'skipped',
       reason,
+      ...(pauseRequested ? { pauseRequested } : {}),
       rows: '0',
       durationMs: 0,
       attempts: job.attempts,
@@ -211,6 +218,8 @@ async function runInTransaction(
     const noProgress = isBbmError(err, ErrorCode.NO_PROGRESS);
     const message = (err as Error).message ?? String(err);
     const counted = await markJobFailed(client, job.id, noProgress ? FailureCode.NO_PROGRESS : FailureCode.UNKNOWN, message, durationMs);
+    // The size never grows right after a failure: the tuner hears of it with the failure record.
+    await tuneAfterJob(client, migration, { ok: false, rows: 0, durationMs });
     const exhausted = counted >= input.maxJobAttempts;
     if (exhausted) await setMigrationStatus(client, migration.id, MigrationStatus.FAILED, FailureCode.MAX_JOB_RETRY);
     if (input.fence && !(await holdsLease(client, input.fence))) throw leaseLost(input.fence);
@@ -237,10 +246,20 @@ async function runInTransaction(
       { rows: BigInt(rowsChanged), found },
       performance.now() - startedAt,
     );
+    if (committed.outcome === 'finished') {
+      // Working time: the pauses before this execution's sub-batches are not the batch size's doing.
+      const workMs = Math.max(0, committed.durationMs - job.subBatches * migration.subBatchPauseMs);
+      await tuneAfterJob(client, migration, { ok: true, rows: jobSize(migration, job, BigInt(committed.rows)), durationMs: workMs });
+    }
     if (input.fence && !(await holdsLease(client, input.fence))) throw leaseLost(input.fence);
     return committed;
   }
-  return finishWholeJob(client, { migration, job, table }, input, BigInt(rowsChanged), performance.now() - started);
+  const durationMs = performance.now() - started;
+  const rows = BigInt(rowsChanged);
+  // The next job's size, in this transaction: the tuned size is exactly as durable as this job,
+  // and a job found ahead in the same statement below already gets it.
+  const batchSize = await tuneAfterJob(client, migration, { ok: true, rows: jobSize(migration, job, rows), durationMs });
+  return finishWholeJob(client, { migration: { ...migration, batchSize }, job, table }, input, rows, durationMs);
 }
 
 /** Stop the statement running on `client` from another connection (cancellation of an in-flight job). */

@@ -55,6 +55,9 @@ export function progressOf(m: MigrationRow, counts: JobCounts, now: Date = new D
     batchSize: m.batchSize,
     subBatchSize: m.subBatchSize,
     subBatchPauseMs: m.subBatchPauseMs,
+    targetJobMs: m.targetJobMs,
+    minBatchSize: m.minBatchSize,
+    maxBatchSize: m.maxBatchSize,
     startedAt: m.startedAt?.toISOString() ?? null,
     finishedAt: m.finishedAt?.toISOString() ?? null,
   };

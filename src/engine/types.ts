@@ -68,6 +68,14 @@ export interface MigrationProgress {
   /** Rows per sub-batch; null: each job is one transaction. */
   subBatchSize: number | null;
   subBatchPauseMs: number;
+  /**
+   * Adaptive batch size: `batchSize` is the tuned size the next job gets, moving toward
+   * `targetJobMs` per job within `minBatchSize..maxBatchSize`; targetJobMs 0: fixed. Absent from
+   * progress carried by runs of versions before tuning.
+   */
+  targetJobMs?: number;
+  minBatchSize?: number;
+  maxBatchSize?: number;
   startedAt: string | null;
   finishedAt: string | null;
 }
@@ -88,6 +96,11 @@ export interface ExecuteJobResult {
   outcome: 'finished' | 'already_finished' | 'skipped' | 'partial';
   /** Why a job was skipped (its migration was paused or is no longer runnable) or is partial. */
   reason?: string;
+  /**
+   * Skipped because a pause is on its way to the workflow (src/store/pause-requests.ts): the job
+   * stopped before its next sub-batch, cursor kept. The workflow ends the batch and applies it.
+   */
+  pauseRequested?: boolean;
   /** Rows the work function changed, as a decimal string. */
   rows: string;
   durationMs: number;

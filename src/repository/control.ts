@@ -4,6 +4,7 @@ import { MigrationStatus, migrationStatusName } from '../engine/constants';
 import { pauseMigrations, resumeMigrations, retryMigration, type MigrationSelector } from '../engine/control';
 import { BbmError, ErrorCode, isBbmError, notFound, unknownRepository } from '../errors';
 import { listMigrations, migrationByName } from '../store/migrations';
+import { requestPause } from '../store/pause-requests';
 import { statusesByName } from '../store/progress';
 import type { MigrationRow } from '../store/types';
 import { TRANSITIONS, transitionTargets, type Transition } from './summary';
@@ -12,7 +13,9 @@ import { describeRepositoryWorkflow, signalRepositoryWorkflow, startRepositoryWo
 /**
  * Pause, resume and retry, each with one owner for the status it writes:
  *  - a repository whose workflow runs: the workflow owns the write. The service signals it and
- *    waits until the database shows the new status (the workflow applies it between jobs);
+ *    waits until the database shows the new status (the workflow applies it between jobs; for a
+ *    pause the service also flags the migrations, so a job in sub-batches stops at its next one
+ *    and the workflow applies the pause then: src/store/pause-requests.ts);
  *  - a repository with no running workflow, or Temporal unreachable: the service writes the
  *    database itself (src/engine/control.ts), so pause works while nothing runs.
  * Either way each status is written once per command. Retry resets the failed migration in the
@@ -106,8 +109,12 @@ export async function controlMigrations(
   const signalled: string[] = [];
   for (const repository of targets.keys()) {
     const running = (await describeRepositoryWorkflow(client, repository))?.status === 'RUNNING';
-    if (running && (await signalRepositoryWorkflow(client, repository, kind, selector.name))) signalled.push(repository);
-    else {
+    if (running && (await signalRepositoryWorkflow(client, repository, kind, selector.name))) {
+      signalled.push(repository);
+      // After the signal, so a flag never waits for a signal that was not sent: the job in flight
+      // stops at its next sub-batch and the workflow applies the pause then, not after the job.
+      if (kind === 'pause') await requestPause(pool, { name: selector.name, repository });
+    } else {
       report.changed.push(...(await write(repository)));
       report.writtenDirectly.push(repository);
     }

@@ -6,7 +6,7 @@ import { idText, num, numOrNull, type MigrationRow, type Queryable } from './typ
 /** Named queries over bbm.migrations. */
 
 export const MIGRATION_COLUMNS = `id, name, repository, job_name, table_name, column_name, work_args, min_value, max_value, batch_size,
-  sub_batch_size, sub_batch_pause_ms, batching_strategy, status, failure_error_code, total_tuple_count, rows_processed, jobs_finished, covered_ids, created_at, updated_at, started_at, finished_at`;
+  sub_batch_size, sub_batch_pause_ms, target_job_ms, min_batch_size, max_batch_size, tuner_state, pause_requested, batching_strategy, status, failure_error_code, total_tuple_count, rows_processed, jobs_finished, covered_ids, created_at, updated_at, started_at, finished_at`;
 
 export function toMigration(r: Record<string, unknown>): MigrationRow {
   return {
@@ -22,6 +22,11 @@ export function toMigration(r: Record<string, unknown>): MigrationRow {
     batchSize: num(r.batch_size),
     subBatchSize: numOrNull(r.sub_batch_size),
     subBatchPauseMs: num(r.sub_batch_pause_ms ?? DEFAULT_SUB_BATCH_PAUSE_MS),
+    targetJobMs: num(r.target_job_ms ?? 0),
+    minBatchSize: num(r.min_batch_size ?? 1),
+    maxBatchSize: num(r.max_batch_size ?? 1_000_000),
+    pauseRequested: r.pause_requested === true,
+    tunerState: (r.tuner_state as MigrationRow['tunerState'] | undefined) ?? { samples: [], afterFailure: false },
     batchingStrategy: String(r.batching_strategy),
     status: num(r.status),
     failureErrorCode: numOrNull(r.failure_error_code),
@@ -50,6 +55,10 @@ export interface NewMigration {
   subBatchSize?: number | null;
   /** @default DEFAULT_SUB_BATCH_PAUSE_MS */
   subBatchPauseMs?: number;
+  /** Adaptive batch size, resolved by the caller (src/engine/batch-tuner.ts resolveTunerSettings). */
+  targetJobMs: number;
+  minBatchSize: number;
+  maxBatchSize: number;
   batchingStrategy: string;
   totalTupleCount: bigint | null;
   status: MigrationStatus;
@@ -58,8 +67,9 @@ export interface NewMigration {
 export async function insertMigration(db: Queryable, m: NewMigration): Promise<MigrationRow> {
   const { rows } = await db.query(
     `INSERT INTO bbm.migrations (name, repository, job_name, table_name, column_name, work_args, min_value, max_value,
-       batch_size, batching_strategy, total_tuple_count, status, sub_batch_size, sub_batch_pause_ms)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING ${MIGRATION_COLUMNS}`,
+       batch_size, batching_strategy, total_tuple_count, status, sub_batch_size, sub_batch_pause_ms,
+       target_job_ms, min_batch_size, max_batch_size)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING ${MIGRATION_COLUMNS}`,
     [
       m.name,
       m.repository,
@@ -75,6 +85,9 @@ export async function insertMigration(db: Queryable, m: NewMigration): Promise<M
       m.status,
       m.subBatchSize ?? null,
       m.subBatchPauseMs ?? DEFAULT_SUB_BATCH_PAUSE_MS,
+      m.targetJobMs,
+      m.minBatchSize,
+      m.maxBatchSize,
     ],
   );
   return toMigration(rows[0]);
@@ -166,7 +179,7 @@ export async function transitionMigrations(
   to: MigrationStatus,
 ): Promise<string[]> {
   const { rows } = await db.query(
-    `UPDATE bbm.migrations SET status = $4, failure_error_code = NULL, updated_at = now()
+    `UPDATE bbm.migrations SET status = $4, failure_error_code = NULL, pause_requested = false, updated_at = now()
       WHERE ($1::text IS NULL OR repository = $1) AND ($2::text IS NULL OR name = $2) AND status = ANY($3::smallint[])
       RETURNING name`,
     [filter.repository ?? null, filter.name ?? null, from, to],

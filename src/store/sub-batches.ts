@@ -63,6 +63,10 @@ export interface BatchSettingsChange {
   batchSize?: number;
   subBatchSize?: number | null;
   subBatchPauseMs?: number;
+  /** Adaptive batch size (src/engine/batch-tuner.ts): target ms per job (0: off) and the tuned size's bounds. */
+  targetJobMs?: number;
+  minBatchSize?: number;
+  maxBatchSize?: number;
 }
 
 /** A migration's batch settings after a change. */
@@ -71,11 +75,16 @@ export interface BatchSettings {
   batchSize: number;
   subBatchSize: number | null;
   subBatchPauseMs: number;
+  targetJobMs: number;
+  minBatchSize: number;
+  maxBatchSize: number;
 }
 
 /**
  * Apply a settings change to the unfinished migrations of a repository (or one by name) and
- * return their new settings, so the caller can check them before it commits.
+ * return their new settings, so the caller can check them before it commits. The tuning bounds
+ * bound what the tuner chooses after the next job, not a batch size set here; bounds with min
+ * above max come back unchanged for the caller to refuse (the table's CHECK is the last line).
  */
 export async function updateBatchSettings(
   db: Queryable,
@@ -83,12 +92,19 @@ export async function updateBatchSettings(
   change: BatchSettingsChange,
 ): Promise<BatchSettings[]> {
   const { rows } = await db.query(
-    `UPDATE bbm.migrations SET batch_size = coalesce($3, batch_size),
-            sub_batch_size = CASE WHEN $4::boolean THEN $5::integer ELSE sub_batch_size END,
-            sub_batch_pause_ms = coalesce($6, sub_batch_pause_ms), updated_at = now()
-      WHERE ($1::text IS NULL OR repository = $1) AND ($2::text IS NULL OR name = $2)
-        AND status NOT IN (${MigrationStatus.FINISHED})
-      RETURNING name, batch_size, sub_batch_size, sub_batch_pause_ms`,
+    `WITH bounds AS (
+       SELECT id, coalesce($8::integer, min_batch_size) AS lo, coalesce($9::integer, max_batch_size) AS hi
+         FROM bbm.migrations
+        WHERE ($1::text IS NULL OR repository = $1) AND ($2::text IS NULL OR name = $2)
+          AND status NOT IN (${MigrationStatus.FINISHED}))
+     UPDATE bbm.migrations m
+        SET batch_size = coalesce($3, m.batch_size),
+            sub_batch_size = CASE WHEN $4::boolean THEN $5::integer ELSE m.sub_batch_size END,
+            sub_batch_pause_ms = coalesce($6, m.sub_batch_pause_ms), target_job_ms = coalesce($7, m.target_job_ms),
+            min_batch_size = CASE WHEN b.lo <= b.hi THEN b.lo ELSE m.min_batch_size END,
+            max_batch_size = CASE WHEN b.lo <= b.hi THEN b.hi ELSE m.max_batch_size END, updated_at = now()
+       FROM bounds b WHERE m.id = b.id
+      RETURNING m.name, m.batch_size, m.sub_batch_size, m.sub_batch_pause_ms, m.target_job_ms, b.lo AS min_batch_size, b.hi AS max_batch_size`,
     [
       filter.repository ?? null,
       filter.name ?? null,
@@ -96,6 +112,9 @@ export async function updateBatchSettings(
       change.subBatchSize !== undefined,
       change.subBatchSize ?? null,
       change.subBatchPauseMs ?? null,
+      change.targetJobMs ?? null,
+      change.minBatchSize ?? null,
+      change.maxBatchSize ?? null,
     ],
   );
   return rows
@@ -104,6 +123,9 @@ export async function updateBatchSettings(
       batchSize: Number(r.batch_size),
       subBatchSize: numOrNull(r.sub_batch_size),
       subBatchPauseMs: Number(r.sub_batch_pause_ms),
+      targetJobMs: Number(r.target_job_ms),
+      minBatchSize: Number(r.min_batch_size),
+      maxBatchSize: Number(r.max_batch_size),
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }

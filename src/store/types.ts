@@ -25,6 +25,15 @@ export interface MigrationRow {
   subBatchSize: number | null;
   /** Sleep between two sub-batches of a job, ms. */
   subBatchPauseMs: number;
+  /** Adaptive batch size (src/engine/batch-tuner.ts): the duration one job should take, ms; 0: `batchSize` stays as set. */
+  targetJobMs: number;
+  /** Bounds of the tuned `batchSize`. */
+  minBatchSize: number;
+  maxBatchSize: number;
+  /** The tuner's memory: the last successful jobs' rows and ms, and whether the last job failed. */
+  tunerState: { samples: Array<{ rows: number; ms: number }>; afterFailure: boolean };
+  /** A pause was asked of the running workflow: a job in flight stops at its next sub-batch (src/store/pause-requests.ts). */
+  pauseRequested: boolean;
   batchingStrategy: string;
   status: number;
   failureErrorCode: number | null;

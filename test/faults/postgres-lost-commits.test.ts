@@ -33,7 +33,7 @@ test('Postgres with asynchronous commit crashing mid-run loses its newest commit
     const repository = 'pg-lost';
     await defineMigration(
       { pool, registry: new WorkRegistry([...BUILTIN_WORK]) },
-      { name, repository, work: 'increment', table: 'items', column: 'id', batchSize: 1_000, args: { target: 'counter' } },
+      { name, repository, work: 'increment', table: 'items', column: 'id', targetJobMs: 0, batchSize: 1_000, args: { target: 'counter' } },
     );
     await pool.query('CHECKPOINT');
 

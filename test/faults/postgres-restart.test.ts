@@ -26,7 +26,7 @@ test('Postgres restarting mid-job drops every connection; the job is retried and
     const repository = 'pg-restart';
     await defineMigration(
       { pool, registry: new WorkRegistry([...BUILTIN_WORK]) },
-      { name, repository, work: 'increment', table: 'items', column: 'id', batchSize: 1_000, args: { target: 'counter' } },
+      { name, repository, work: 'increment', table: 'items', column: 'id', targetJobMs: 0, batchSize: 1_000, args: { target: 'counter' } },
     );
 
     // A row lock half-way holds one job's UPDATE in flight, so the restart lands mid-job.

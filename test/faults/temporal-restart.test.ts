@@ -36,7 +36,7 @@ test('the Temporal server restarting mid-migration (file-backed) loses nothing: 
     const repository = 'temporal-restart';
     await defineMigration(
       { pool: db.pool, registry: new WorkRegistry([...BUILTIN_WORK]) },
-      { name, repository, work: 'increment', table: 'items', column: 'id', batchSize: 1_000, args: { target: 'counter' } },
+      { name, repository, work: 'increment', table: 'items', column: 'id', targetJobMs: 0, batchSize: 1_000, args: { target: 'counter' } },
     );
 
     const taskQueue = uniqueTaskQueue('temporal-restart');

@@ -30,6 +30,7 @@ test('two worker processes on one task queue share a 6-repository run, and every
         work: 'increment',
         table: 'items',
         column: 'id',
+        targetJobMs: 0,
         batchSize: 500,
         minValue,
         maxValue: minValue + ROWS_PER_REPOSITORY - 1,

@@ -47,7 +47,10 @@ export function work(name: string, run: (ctx: WorkContext) => Promise<number>): 
   return { name, description: `test work ${name}`, run };
 }
 
-/** Defaults: increment `counter` over items.id in repository REPO. */
+/**
+ * Defaults: increment `counter` over items.id in repository REPO, with a fixed batch size (engine
+ * tests assert exact job ranges; the adaptive batch size has its own, test/engine-batch-tuning.test.ts).
+ */
 export function define(engine: Engine, def: Partial<MigrationDefinition> & { name: string }): Promise<MigrationRow> {
   return defineMigration(engine, {
     repository: REPO,
@@ -55,6 +58,7 @@ export function define(engine: Engine, def: Partial<MigrationDefinition> & { nam
     table: 'items',
     column: 'id',
     args: { target: 'counter' },
+    targetJobMs: 0,
     ...def,
   });
 }

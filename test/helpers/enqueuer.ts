@@ -56,6 +56,7 @@ export async function defineRepositories(
         work,
         table,
         column: 'id',
+        targetJobMs: 0,
         batchSize: 10,
         minValue: 3 * i - 2,
         maxValue: 3 * i,

@@ -66,11 +66,11 @@ for (const localActivities of [true, false]) {
     await createItems(db.pool, 'b_items', 2_000);
     await defineMigration(
       { pool: db.pool, registry },
-      { name: `${key}-flaky`, repository: key, work: 'flaky', table: 'a_items', column: 'id', batchSize: 10 },
+      { name: `${key}-flaky`, repository: key, work: 'flaky', table: 'a_items', column: 'id', targetJobMs: 0, batchSize: 10 },
     );
     await defineMigration(
       { pool: db.pool, registry },
-      { name: `${key}-main`, repository: key, work: 'slow_increment', table: 'b_items', column: 'id', batchSize: 10 },
+      { name: `${key}-main`, repository: key, work: 'slow_increment', table: 'b_items', column: 'id', targetJobMs: 0, batchSize: 10 },
     );
     const handle = await worker.client.workflow.start(repositoryMigration, {
       taskQueue: worker.taskQueue,
@@ -123,7 +123,7 @@ test('records the enqueuer through wake-ups, a capacity change and continue-as-n
     await createItems(db.pool, `items${i}`, 40);
     await defineMigration(
       { pool: db.pool, registry },
-      { name: repository, repository, work: 'slow_increment', table: `items${i}`, column: 'id', batchSize: 10 },
+      { name: repository, repository, work: 'slow_increment', table: `items${i}`, column: 'id', targetJobMs: 0, batchSize: 10 },
     );
   }
   const client = worker.client;

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  checkGivenTunerSettings,
   checkTunerSettings,
+  resolveTunerSettings,
   DEFAULT_TUNER_SETTINGS,
   initialTunerState,
   recordJob,
@@ -108,8 +110,8 @@ test('tuning settings of the wrong type or out of range are refused with a code'
   assert.equal(checkTunerSettings({ targetJobMs: 2_000, minBatchSize: 500 }), undefined);
   const cases: [unknown, string, RegExp][] = [
     ['fast', ErrorCode.INVALID_INPUT, /must be a JSON object/],
-    [{ targetJobMs: '500' }, ErrorCode.INVALID_INPUT, /targetJobMs must be an integer from 10 to 3600000; got "500"/],
-    [{ targetJobMs: 5 }, ErrorCode.INVALID_INPUT, /targetJobMs must be an integer/],
+    [{ targetJobMs: '500' }, ErrorCode.INVALID_INPUT, /targetJobMs must be an integer from 0 to 3600000; got "500"/],
+    [{ targetJobMs: -1 }, ErrorCode.INVALID_INPUT, /targetJobMs must be an integer/],
     [{ minBatchSize: 0 }, ErrorCode.INVALID_BATCH_SIZE, /minBatchSize must be an integer from 1 to 1000000/],
     [{ maxBatchSize: 2.5 }, ErrorCode.INVALID_BATCH_SIZE, /maxBatchSize/],
     [
@@ -125,4 +127,22 @@ test('tuning settings of the wrong type or out of range are refused with a code'
     assert.match(problem.message, message);
   }
   assert.deepEqual(DEFAULT_TUNER_SETTINGS, { targetJobMs: 500, minBatchSize: 1_000, maxBatchSize: 1_000_000 });
+});
+
+test('bounds a definition leaves out default to 1000..1000000, widened to take in its own batch size', () => {
+  assert.deepEqual(resolveTunerSettings(5_000), { targetJobMs: 500, minBatchSize: 1_000, maxBatchSize: 1_000_000 });
+  assert.deepEqual(resolveTunerSettings(100), { targetJobMs: 500, minBatchSize: 100, maxBatchSize: 1_000_000 });
+  assert.deepEqual(resolveTunerSettings(5_000, { targetJobMs: 0, maxBatchSize: 500 }), {
+    targetJobMs: 0,
+    minBatchSize: 500,
+    maxBatchSize: 500,
+  });
+  assert.equal(checkTunerSettings(resolveTunerSettings(100, { maxBatchSize: 50 })), undefined, 'a lone max never crosses the default min');
+});
+
+test('settings a configure request leaves out are not checked against defaults', () => {
+  assert.equal(checkGivenTunerSettings({ maxBatchSize: 500, minBatchSize: undefined }), undefined);
+  assert.equal(checkGivenTunerSettings({ targetJobMs: 0 }), undefined, '0 turns tuning off');
+  assert.equal(checkGivenTunerSettings({ minBatchSize: 600, maxBatchSize: 500 })?.code, ErrorCode.INVALID_BATCH_SIZE);
+  assert.equal(checkGivenTunerSettings({ targetJobMs: 3_600_001 })?.code, ErrorCode.INVALID_INPUT);
 });

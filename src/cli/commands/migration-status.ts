@@ -81,6 +81,13 @@ function renderAll(progress: MigrationProgress[]): string {
   );
 }
 
+/** The tuned size and its target: "12,100 (tuned toward 500 ms per job, 1,000..1,000,000)", or "1,000 (fixed)". */
+function batchSizeText(p: MigrationProgress): string {
+  if (p.targetJobMs === undefined) return formatCount(p.batchSize);
+  if (p.targetJobMs <= 0) return `${formatCount(p.batchSize)} (fixed)`;
+  return `${formatCount(p.batchSize)} (tuned toward ${p.targetJobMs} ms per job, ${formatCount(p.minBatchSize ?? null)}..${formatCount(p.maxBatchSize ?? null)})`;
+}
+
 function renderOne(p: MigrationProgress): string {
   const r = p.currentRange;
   // A job part-done in sub-batches shows how far it got.
@@ -94,7 +101,7 @@ function renderOne(p: MigrationProgress): string {
     ['jobs', `${formatCount(p.jobs.finished)} finished, ${formatCount(p.jobs.active)} active, ${formatCount(p.jobs.failed)} failed`],
     ['last range', range],
     ['last error', p.lastError],
-    ['batch size', formatCount(p.batchSize)],
+    ['batch size', batchSizeText(p)],
     ['sub-batches', subBatchText(p.subBatchSize, p.subBatchPauseMs)],
     ['rate', p.rowsPerSecond === null ? null : `${formatCount(p.rowsPerSecond)} rows/s`],
     ['eta', p.status === 'finished' ? null : formatDuration(p.etaSeconds)],

@@ -12,7 +12,7 @@ import { formatIdent } from '../../engine/identifiers';
 import { decimal } from '../../engine/int8';
 import { action } from '../action';
 import { formatCount, renderFields, renderTable, subBatchText } from '../output';
-import { collectArg, decimalInteger, definitionFlag, jsonObject, subBatchFlag } from '../parse';
+import { collectArg, decimalInteger, definitionFlag, jsonObject, subBatchFlag, tunerFlag } from '../parse';
 import { loadWorkRegistry } from '../registry';
 
 interface CreateOptions {
@@ -26,6 +26,9 @@ interface CreateOptions {
   batchSize?: number;
   subBatchSize?: number;
   subBatchPauseMs?: number;
+  targetJobMs?: number;
+  minBatchSize?: number;
+  maxBatchSize?: number;
   minValue?: string;
   maxValue?: string;
   arg?: Record<string, unknown>;
@@ -69,6 +72,17 @@ export function registerMigrations(program: Command): Command {
       subBatchFlag('subBatchSize'),
     )
     .option('--sub-batch-pause-ms <ms>', 'pause between sub-batches, 0..60000 ms (default 100, as GitLab)', subBatchFlag('subBatchPauseMs'))
+    .option(
+      '--target-job-ms <ms>',
+      'adaptive batch size: the time one job should take, 0..3600000 ms; 0 keeps --batch-size fixed (default 500)',
+      tunerFlag('targetJobMs'),
+    )
+    .option(
+      '--min-batch-size <n>',
+      'lower bound of the tuned batch size (default: the lower of 1000 and --batch-size)',
+      tunerFlag('minBatchSize'),
+    )
+    .option('--max-batch-size <n>', 'upper bound of the tuned batch size (default 1000000)', tunerFlag('maxBatchSize'))
     .option(
       '--min-value <n>',
       'first value (serial, distinct; default: min(column) now); any integer of the column type, exactly',
@@ -140,6 +154,9 @@ export function buildDefinition(opts: CreateOptions): MigrationDefinition {
     batchSize: opts.batchSize,
     subBatchSize: opts.subBatchSize,
     subBatchPauseMs: opts.subBatchPauseMs,
+    targetJobMs: opts.targetJobMs,
+    minBatchSize: opts.minBatchSize,
+    maxBatchSize: opts.maxBatchSize,
     minValue: opts.minValue,
     maxValue: opts.maxValue,
     paused: opts.paused,
@@ -186,6 +203,9 @@ export function migrationJson(m: MigrationRow): Record<string, unknown> {
     batchSize: m.batchSize,
     subBatchSize: m.subBatchSize,
     subBatchPauseMs: m.subBatchPauseMs,
+    targetJobMs: m.targetJobMs,
+    minBatchSize: m.minBatchSize,
+    maxBatchSize: m.maxBatchSize,
     // bigint values are decimal strings in JSON (exact beyond 2^53; see src/engine/int8.ts).
     minValue: decimal(m.minValue),
     maxValue: decimal(m.maxValue),
@@ -207,10 +227,16 @@ function describeRow(m: MigrationRow): [string, string | number | null][] {
     ['target', `${m.tableName}.${formatIdent(m.columnName)}`],
     ['strategy', m.batchingStrategy],
     ['range', rangeText(m)],
-    ['batch size', formatCount(m.batchSize)],
+    ['batch size', batchSizeText(m)],
     ['sub-batches', subBatchText(m.subBatchSize, m.subBatchPauseMs)],
     ['rows (estimate)', formatCount(m.totalTupleCount)],
   ];
+}
+
+/** "12,100 (tuned toward 500 ms per job, 1,000..1,000,000)" or "1,000 (fixed)". */
+function batchSizeText(m: Pick<MigrationRow, 'batchSize' | 'targetJobMs' | 'minBatchSize' | 'maxBatchSize'>): string {
+  if (m.targetJobMs <= 0) return `${formatCount(m.batchSize)} (fixed)`;
+  return `${formatCount(m.batchSize)} (tuned toward ${m.targetJobMs} ms per job, ${formatCount(m.minBatchSize)}..${formatCount(m.maxBatchSize)})`;
 }
 
 function rangeText(m: MigrationRow): string {

@@ -262,6 +262,8 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
   viaTemporalCliUpdate('subBatchSize "50" (a string)', '{"subBatchSize":"50"}', 'INVALID_SUB_BATCH_SIZE'),
   viaTemporalCliUpdate('subBatchSize 500 above the stored batch size 100', '{"subBatchSize":500}', 'INVALID_SUB_BATCH_SIZE'),
   viaTemporalCliUpdate('subBatchPauseMs -1', '{"subBatchPauseMs":-1}', 'INVALID_SUB_BATCH_PAUSE'),
+  viaTemporalCliUpdate('targetJobMs "fast" (a string)', '{"targetJobMs":"fast"}', 'INVALID_INPUT'),
+  viaTemporalCliUpdate('maxBatchSize 50 below the stored minBatchSize 100', '{"maxBatchSize":50}', 'INVALID_BATCH_SIZE'),
 
   viaUpdate('maxJobPerBatch -1', { maxJobPerBatch: -1 }),
   viaUpdate('minDelayMs 5 > maxDelayMs 1', { minDelayMs: 5, maxDelayMs: 1 }),
@@ -282,6 +284,11 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
   viaUpdate('subBatchSize 200 above the stored batch size 100', { subBatchSize: 200, maxJobPerBatch: 7 }, 'INVALID_SUB_BATCH_SIZE'),
   viaUpdate('subBatchPauseMs "100" (a string)', { subBatchPauseMs: '100' }, 'INVALID_SUB_BATCH_PAUSE'),
   viaUpdate('subBatchPauseMs 1e9 (past 60,000)', { subBatchPauseMs: 1e9 }, 'INVALID_SUB_BATCH_PAUSE'),
+  viaUpdate('targetJobMs -1', { targetJobMs: -1 }, 'INVALID_INPUT'),
+  viaUpdate('targetJobMs 2.5', { targetJobMs: 2.5 }, 'INVALID_INPUT'),
+  viaUpdate('minBatchSize 0', { minBatchSize: 0 }, 'INVALID_BATCH_SIZE'),
+  viaUpdate('minBatchSize 600 above maxBatchSize 500 of the same request', { minBatchSize: 600, maxBatchSize: 500 }, 'INVALID_BATCH_SIZE'),
+  viaUpdate('maxBatchSize 50 below the stored minBatchSize 100', { maxBatchSize: 50, maxJobPerBatch: 7 }, 'INVALID_BATCH_SIZE'),
 
   viaSignal('pause with migration: 42', (h) => h.signal(pauseSignal, { migration: 42 as unknown as string })),
   viaSignal('pause naming no existing migration', (h) => h.signal(pauseSignal, { migration: 'no-such-migration' })),
@@ -309,6 +316,10 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
   viaDefine("sub-batch size '10'", { subBatchSize: '10' }, 'INVALID_SUB_BATCH_SIZE'),
   viaDefine('sub-batch size 200 above batch size 100', { batchSize: 100, subBatchSize: 200 }, 'INVALID_SUB_BATCH_SIZE'),
   viaDefine('sub-batch pause 60001 ms', { subBatchPauseMs: 60_001 }, 'INVALID_SUB_BATCH_PAUSE'),
+  viaDefine("target job time '500'", { targetJobMs: '500' }, 'INVALID_INPUT'),
+  viaDefine('target job time 3600001 ms', { targetJobMs: 3_600_001 }, 'INVALID_INPUT'),
+  viaDefine('max batch size 0', { maxBatchSize: 0 }, 'INVALID_BATCH_SIZE'),
+  viaDefine('min batch size 2000 above max batch size 1000', { minBatchSize: 2_000, maxBatchSize: 1_000 }, 'INVALID_BATCH_SIZE'),
   viaDefine('unknown work function', { work: 'drop_everything' }, 'INVALID_JOB_SIGNATURE'),
   viaDefine('unknown table', { table: 'no_such_table' }, 'INVALID_TABLE'),
   viaDefine('unknown column', { column: 'no_such_column' }, 'INVALID_COLUMN'),
@@ -360,6 +371,13 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
       ['--sub-batch-size ten', ['--sub-batch-size', 'ten'], 'INVALID_SUB_BATCH_SIZE exit 2'],
       ['--sub-batch-size 500 above --batch-size 100', ['--batch-size', '100', '--sub-batch-size', '500'], 'INVALID_SUB_BATCH_SIZE exit 2'],
       ['--sub-batch-pause-ms -1', ['--sub-batch-pause-ms', '-1'], 'INVALID_SUB_BATCH_PAUSE exit 2'],
+      ['--target-job-ms soon', ['--target-job-ms', 'soon'], 'INVALID_INPUT exit 2'],
+      ['--min-batch-size 0', ['--min-batch-size', '0'], 'INVALID_BATCH_SIZE exit 2'],
+      [
+        '--min-batch-size 5000 above --max-batch-size 4000',
+        ['--min-batch-size', '5000', '--max-batch-size', '4000'],
+        'INVALID_BATCH_SIZE exit 2',
+      ],
     ] as const
   ).map(([what, flags, expected]) =>
     viaBbmCli(
@@ -429,13 +447,23 @@ export async function badInputContext(label: string): Promise<BadInputContext> {
       work: 'increment',
       table: 'items',
       column: 'id',
+      targetJobMs: 0,
       batchSize: 100,
       args: { target: 'counter' },
     },
   );
   await defineMigration(
     { pool: db.pool, registry },
-    { name: 'bad-m2', repository: IDLE_REPO, work: 'increment', table: 'items', column: 'id', batchSize: 100, args: { target: 'counter' } },
+    {
+      name: 'bad-m2',
+      repository: IDLE_REPO,
+      work: 'increment',
+      table: 'items',
+      column: 'id',
+      targetJobMs: 0,
+      batchSize: 100,
+      args: { target: 'counter' },
+    },
   );
   await db.pool.query(
     "INSERT INTO bbm.leases (repository, holder, token, expires_at) VALUES ($1, 'someone-else', 1, now() + interval '1 hour')",

@@ -48,6 +48,7 @@ export async function clusterWorkload(
         work: 'increment',
         table: 'items',
         column: 'id',
+        targetJobMs: 0,
         batchSize: options.batchSize,
         minValue,
         maxValue: minValue + options.rowsPerRepository - 1,

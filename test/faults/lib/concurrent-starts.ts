@@ -30,7 +30,7 @@ export async function concurrentStartsDrill(options: { label: string; starts: nu
   const repository = `${options.label}-repo`;
   await defineMigration(
     { pool: db.pool, registry },
-    { name, repository, work: 'increment', table: 'items', column: 'id', batchSize: 1000, args: { target: 'counter' } },
+    { name, repository, work: 'increment', table: 'items', column: 'id', targetJobMs: 0, batchSize: 1000, args: { target: 'counter' } },
   );
   const client = await testClient();
   const taskQueue = uniqueTaskQueue(options.label);
@@ -109,6 +109,7 @@ export async function concurrentWakesDrill(options: {
         work: 'increment',
         table: 'items',
         column: 'id',
+        targetJobMs: 0,
         batchSize: 1000,
         minValue,
         maxValue: minValue + options.rowsPerRepository - 1,

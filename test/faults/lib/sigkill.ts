@@ -46,7 +46,16 @@ export async function sigkillDrill(options: SigkillDrillOptions): Promise<Sigkil
   const repository = `${options.label}-repo`;
   await defineMigration(
     { pool: db.pool, registry: new WorkRegistry([...BUILTIN_WORK]) },
-    { name, repository, work: 'increment', table: 'items', column: 'id', batchSize: options.batchSize, args: { target: 'counter' } },
+    {
+      name,
+      repository,
+      work: 'increment',
+      table: 'items',
+      column: 'id',
+      targetJobMs: 0,
+      batchSize: options.batchSize,
+      args: { target: 'counter' },
+    },
   );
   const client = await testClient();
   const taskQueue = uniqueTaskQueue(options.label);

@@ -1,0 +1,37 @@
+import { saveTunedBatchSize } from '../store/batch-tuning';
+import type { JobRow, MigrationRow, Queryable } from '../store/types';
+import { recordJob, type JobOutcome } from './batch-tuner';
+import { isRangeStrategy } from './constants';
+import { span } from './range';
+
+/**
+ * Feed one job's outcome to the migration's batch tuner and store the size the next job gets,
+ * in the caller's transaction (the one that records the job: executeJob), with the migration row
+ * already locked by it. Nothing happens when tuning is off (target 0).
+ *
+ * `outcome.durationMs` is the job's working time: a sub-batched job's pauses are left out by the
+ * caller, since they are not what a bigger or smaller batch changes. Returns the new size.
+ */
+export async function tuneAfterJob(db: Queryable, migration: MigrationRow, outcome: JobOutcome): Promise<number> {
+  if (migration.targetJobMs <= 0) return migration.batchSize;
+  const settings = {
+    targetJobMs: migration.targetJobMs,
+    minBatchSize: migration.minBatchSize,
+    maxBatchSize: migration.maxBatchSize,
+  };
+  const next = recordJob({ batchSize: migration.batchSize, ...migration.tunerState }, settings, outcome);
+  await saveTunedBatchSize(db, migration.id, next.batchSize, { samples: next.samples, afterFailure: next.afterFailure });
+  return next.batchSize;
+}
+
+/**
+ * The rows a job stands for, as the tuner counts them: range strategies, its batch size (fewer
+ * for a last range narrower than that); the NULL strategy, the rows it changed (its budget).
+ */
+export function jobSize(migration: MigrationRow, job: JobRow, rowsChanged: bigint): number {
+  if (isRangeStrategy(migration.batchingStrategy) && job.minValue !== null && job.maxValue !== null) {
+    const ids = span(job.minValue, job.maxValue);
+    return ids < BigInt(migration.batchSize) ? Number(ids) : migration.batchSize;
+  }
+  return Number(rowsChanged < BigInt(migration.batchSize) ? rowsChanged : BigInt(migration.batchSize));
+}
