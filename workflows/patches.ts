@@ -15,4 +15,6 @@ export const PATCHES = Object.freeze({
   findAgainWhenDatabaseLost: 'find-again-when-database-lost',
   /** Long local-activity batches yield a workflow task after about 2 s of job time. */
   localYield: 'local-yield',
+  /** Health checks before jobs; a tripped indicator releases the lease and holds the jobs (state throttled). */
+  healthThrottle: 'health-throttle',
 });

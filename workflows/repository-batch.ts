@@ -3,7 +3,9 @@ import type { FenceToken, FindJobResult, JobDescriptor } from '../src/engine/typ
 import { ErrorCode } from '../src/errors';
 import { failureMessage, failureType, isStaleFailure, jobFailureOutcome } from '../src/contract/failures';
 import { PATCHES } from './patches';
+import type { CheckHealthResult } from '../src/health/check';
 import { execute, hot, leaseTtl, locker } from './repository-activities';
+import { addHealthTime, checkHealthNow, healthCheckDue, leaveThrottle, waitWhileThrottled } from './repository-health';
 import type { RepositoryRun } from './repository-state';
 
 /** How long to wait before trying again when this worker lacks the work function (a rolling deploy). */
@@ -33,6 +35,7 @@ export async function runBatch(run: RepositoryRun): Promise<void> {
   let jobMs = 0;
   let sinceYieldMs = 0;
   let waitMs = 0;
+  let unhealthy: CheckHealthResult | undefined;
   for (let i = 0; i < run.knobs.maxJobPerBatch && run.pending.length === 0 && jobMs < run.knobs.maxBatchTimeoutMs; i++) {
     const found = await find(run, fence);
     if (!found) break; // the lease is gone: take it again
@@ -40,9 +43,19 @@ export async function runBatch(run: RepositoryRun): Promise<void> {
       run.drained = true;
       break;
     }
+    if (healthCheckDue(run)) {
+      const checked = await checkHealthNow(run, false);
+      if (checked && !checked.verdict.healthy) {
+        // The found job stays in the database as it is; the next find returns it again.
+        unhealthy = checked;
+        break;
+      }
+      leaveThrottle(run);
+    }
     try {
       const result = await execute(run.knobs, found.job, fence, batchId);
       jobMs += result.durationMs;
+      addHealthTime(run, result.durationMs);
       sinceYieldMs += result.durationMs;
       run.recordExecution(result);
       if (run.knobs.localActivities && sinceYieldMs >= LOCAL_YIELD_AFTER_MS && patched(PATCHES.localYield)) {
@@ -59,7 +72,10 @@ export async function runBatch(run: RepositoryRun): Promise<void> {
   run.totals.batches += 1;
   const { delayMs } = await hot(run.knobs).releaseLease({ fence, minDelayMs: run.knobs.minDelayMs, maxDelayMs: run.knobs.maxDelayMs });
   run.fence = undefined;
+  // Throttled: the lease is back, so nothing is held while the database recovers.
+  if (unhealthy) return waitWhileThrottled(run, unhealthy);
   const pause = run.drained ? 0 : Math.max(delayMs, waitMs);
+  addHealthTime(run, pause);
   // A durable timer: a worker restart during the pause resumes exactly here. Control requests cut it short.
   if (pause > 0) await condition(() => run.pending.length > 0, pause);
 }
