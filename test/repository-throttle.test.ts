@@ -11,6 +11,7 @@ import { JobStatus } from '../src/engine/constants';
 import { defineMigration } from '../src/engine/definitions';
 import type { Knobs } from '../src/knobs';
 import { repositoryMigration } from '../workflows/repository';
+import { bbm, cliEnv } from './helpers/cli';
 import { counters, createItems, type TestDatabase } from './helpers/db';
 import { query, startReplicatedCluster, type ReplicatedCluster } from './helpers/replication';
 import { startTestWorker, type TestWorker } from './helpers/temporal';
@@ -124,6 +125,16 @@ test('replica lag holds every job while standby replay is paused, and the migrat
       return d.typedSearchAttributes.get(SA.status) === 'throttled' ? d : undefined;
     });
     assert.equal(described.typedSearchAttributes.get(SA.repository), 'lagging');
+    const env = cliEnv(cluster.url, worker.taskQueue);
+    const repoStatus = await bbm(['repositories', 'status', 'lagging'], env);
+    assert.equal(repoStatus.code, 0, repoStatus.stderr);
+    assert.match(repoStatus.stdout, /state\s+throttled: replication_lag_bytes \d/);
+    const migStatus = await waitFor('bbm migrations status to show the throttle (visibility is eventually consistent)', async () => {
+      const r = await bbm(['migrations', 'status', '--json'], env);
+      const rows = JSON.parse(r.stdout) as { name: string; throttled?: string }[];
+      return rows.find((m) => m.name === 'lagging')?.throttled;
+    });
+    assert.match(migStatus, /^throttled: replication_lag_bytes \d/);
     // Throttled time is counted as it passes, from re-checks on the database's clock.
     await waitFor(
       'a second of throttled time in the metrics',
