@@ -16,8 +16,9 @@ export interface HealthKnobs {
    */
   healthChecks: boolean;
   /**
-   * How long a health reading is reused before the database is asked again (0: ask before every
-   * job). Source: pt-online-schema-change's `--check-interval` (1 s). @default 1000
+   * The repository workflow checks health again after this much job time (plus pauses between
+   * batches), and readings are reused this long before the database is asked again (0: check
+   * before every job). Source: pt-online-schema-change's `--check-interval` (1 s). @default 1000
    */
   healthCheckIntervalMs: number;
   /**
