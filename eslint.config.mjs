@@ -45,7 +45,8 @@ export default tseslint.config(
           patterns: [
             {
               // Value imports only from the pure modules named here; any other bbm module type-only.
-              regex: '^\\.\\./(activities|src/(?!contract(/|$)|knobs$|errors$|engine/constants$|engine/int8$|enqueuer/policy$))',
+              regex:
+                '^\\.\\./(activities|src/(?!contract(/|$)|knobs$|errors$|engine/constants$|engine/int8$|enqueuer/policy$|health/format$))',
               allowTypeImports: true,
               message:
                 'Workflows import impure modules for their types only (import type); pure rules live in src/contract, src/knobs, src/errors.',

@@ -37,6 +37,17 @@ export function createHealthActivities(deps: HealthActivityDeps) {
         return result;
       });
     },
+
+    /**
+     * Count time a repository held its jobs back (`bbm_throttled_seconds_total{repository,indicator}`,
+     * each indicator that held it gets the full time). The workflow measures `throttledMs` between
+     * two health readings on the database's clock. Bad input fails non-retryably with its code.
+     */
+    recordThrottled(input: { repository: string; indicators: string[]; throttledMs: number }): Promise<void> {
+      checkInput('recordThrottled', input);
+      deps.metrics?.recordThrottled(input.repository, input.indicators, input.throttledMs / 1000);
+      return Promise.resolve();
+    },
   };
 }
 

@@ -39,6 +39,7 @@ import { CpuMeter, type CpuSeconds } from './cpu';
 import { engineLoop } from './engine-loop';
 import { enqueueThroughput, type EnqueueResult } from './enqueue';
 import { parseBenchOptions } from './options';
+import { formatHealthCost, healthCheckCost } from './health-cost';
 import { ProgressLine } from './progress';
 import { formatReport } from './report';
 import type { BenchReport, ContenderResult } from './results';
@@ -176,6 +177,10 @@ async function main(): Promise<void> {
       () => undefined,
     );
     rssPhases['no-op run'] = worker.phasePeakRss() / MB;
+    const healthCost = await healthCheckCost(
+      { ...ctx, onProgress: () => undefined },
+      { prefix, table: NOOP_TABLE, knobs, onPhase: (label) => progress.update(label, `${options.noopJobs} no-op jobs`) },
+    ).catch((err: Error) => `failed: ${err.message}`);
 
     const phaseQ = `[enqueuer] ${options.tinyRepos} tiny repositories`;
     progress.update(phaseQ, 'defining migrations');
@@ -237,9 +242,10 @@ async function main(): Promise<void> {
     fs.mkdirSync(path.dirname(options.output), { recursive: true });
     fs.writeFileSync(
       options.output,
-      `${JSON.stringify({ ...report, histories: bbmRuns.map((r) => ({ label: r.label, workflows: r.result.histories })) }, null, 2)}\n`,
+      `${JSON.stringify({ ...report, healthCheckCost: healthCost, histories: bbmRuns.map((r) => ({ label: r.label, workflows: r.result.histories })) }, null, 2)}\n`,
     );
-    process.stdout.write(`${formatReport(report)}\n\nresults written to ${path.relative(process.cwd(), options.output)}\n`);
+    const healthLine = typeof healthCost === 'string' ? `health checks: ${healthCost}` : formatHealthCost(healthCost);
+    process.stdout.write(`${formatReport(report)}\n${healthLine}\n\nresults written to ${path.relative(process.cwd(), options.output)}\n`);
     await dropBenchTables(pool, [TABLE, NOOP_TABLE, TINY_TABLE]);
   } finally {
     process.off('SIGINT', onSignal);

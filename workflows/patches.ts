@@ -19,4 +19,6 @@ export const PATCHES = Object.freeze({
   pauseOnCancel: 'pause-on-cancel',
   /** executeJob also finds the next job in its transaction; find is called only when it found none. */
   findAhead: 'find-ahead',
+  /** Health checks before jobs; a tripped indicator releases the lease and holds the jobs (state throttled). */
+  healthThrottle: 'health-throttle',
 });

@@ -1,5 +1,6 @@
 import { ActivityCancellationType, proxyActivities, proxyLocalActivities, type RetryPolicy } from '@temporalio/workflow';
 import type { EnqueuerActivities } from '../activities/enqueuer';
+import type { HealthActivities } from '../activities/health';
 import type { RepositoryActivities } from '../activities/repository';
 import type { FindAheadInput } from '../src/engine/find-ahead';
 import type { ExecuteJobResult, FenceToken, JobDescriptor } from '../src/engine/types';
@@ -21,6 +22,18 @@ const localBookkeeping = proxyLocalActivities<RepositoryActivities>({ startToClo
 /** The hot-path activities (find, release) in the kind the knobs ask for. */
 export function hot(knobs: Knobs): RepositoryActivities {
   return knobs.localActivities ? localBookkeeping : bookkeeping;
+}
+
+const healthCheck = proxyActivities<HealthActivities>({ startToCloseTimeout: '15 seconds', retry: BOOKKEEPING_RETRY });
+const localHealthCheck = proxyLocalActivities<HealthActivities>({ startToCloseTimeout: '15 seconds', retry: BOOKKEEPING_RETRY });
+
+/**
+ * The health check before jobs and the throttled-time metric, in the kind the knobs ask for (a
+ * local activity costs ~1.7 ms, which is why the workflow checks once per healthCheckIntervalMs
+ * of work and not before every job). Retried like bookkeeping: a database that is down only delays it.
+ */
+export function health(knobs: Knobs): HealthActivities {
+  return knobs.localActivities ? localHealthCheck : healthCheck;
 }
 
 /** The enqueuer is an optimisation for throughput: a few quick attempts, then the repository moves on. */

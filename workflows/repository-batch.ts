@@ -3,7 +3,9 @@ import type { FenceToken, FindJobResult, JobDescriptor } from '../src/engine/typ
 import { ErrorCode } from '../src/errors';
 import { failureMessage, failureType, isStaleFailure, jobFailureOutcome } from '../src/contract/failures';
 import { PATCHES } from './patches';
+import type { CheckHealthResult } from '../src/health/check';
 import { execute, hot, leaseTtl, locker } from './repository-activities';
+import { addHealthTime, checkHealthNow, healthCheckDue, leaveThrottle, waitWhileThrottled } from './repository-health';
 import type { RepositoryRun } from './repository-state';
 
 /** How long to wait before trying again when this worker lacks the work function (a rolling deploy). */
@@ -38,6 +40,7 @@ export async function runBatch(run: RepositoryRun): Promise<void> {
   // active in the database, where the next find picks it first.
   const findAhead = patched(PATCHES.findAhead);
   let ahead: JobDescriptor | null = null;
+  let unhealthy: CheckHealthResult | undefined;
   for (let i = 0; i < run.knobs.maxJobPerBatch && run.pending.length === 0 && jobMs < run.knobs.maxBatchTimeoutMs; i++) {
     let job = run.retryFailed ? null : ahead;
     ahead = null;
@@ -50,6 +53,15 @@ export async function runBatch(run: RepositoryRun): Promise<void> {
       }
       job = found.job;
     }
+    if (healthCheckDue(run)) {
+      const checked = await checkHealthNow(run, false);
+      if (checked && !checked.verdict.healthy) {
+        // The found job stays in the database as it is; the next find returns it again.
+        unhealthy = checked;
+        break;
+      }
+      leaveThrottle(run);
+    }
     try {
       const result = await execute(
         run.knobs,
@@ -60,6 +72,7 @@ export async function runBatch(run: RepositoryRun): Promise<void> {
       );
       ahead = result.next ?? null;
       jobMs += result.durationMs;
+      addHealthTime(run, result.durationMs);
       sinceYieldMs += result.durationMs;
       run.recordExecution(result);
       // A pause is on its way (its signal was sent first): end the batch so it is applied now.
@@ -78,7 +91,10 @@ export async function runBatch(run: RepositoryRun): Promise<void> {
   run.totals.batches += 1;
   const { delayMs } = await hot(run.knobs).releaseLease({ fence, minDelayMs: run.knobs.minDelayMs, maxDelayMs: run.knobs.maxDelayMs });
   run.fence = undefined;
+  // Throttled: the lease is back, so nothing is held while the database recovers.
+  if (unhealthy) return waitWhileThrottled(run, unhealthy);
   const pause = run.drained ? 0 : Math.max(delayMs, waitMs);
+  addHealthTime(run, pause);
   // A durable timer: a worker restart during the pause resumes exactly here. Control requests cut it short.
   if (pause > 0) await condition(() => run.pending.length > 0, pause);
 }

@@ -2,7 +2,7 @@ import { log, patched, setCurrentDetails, upsertSearchAttributes, workflowInfo }
 import { addDecimal } from '../src/engine/int8';
 import type { ExecuteJobResult, FenceToken, FindJobResult, MigrationProgress } from '../src/engine/types';
 import { DEFAULT_KNOBS, type Knobs } from '../src/knobs';
-import type { ConfigureRequest, RepositoryProgress, RepositoryState, RepositoryTotals } from '../src/contract/messages';
+import type { ConfigureRequest, RepositoryProgress, RepositoryState, RepositoryTotals, ThrottleView } from '../src/contract/messages';
 import { SA } from '../src/contract/search-attributes';
 import { migrationTargetProblem, noteIgnoredSignal, targetMigration } from '../src/contract/checks';
 import type { ControlKind, ControlRequest, RepositoryWorkflowInput } from '../src/contract/workflows';
@@ -37,6 +37,13 @@ export class RepositoryRun {
   fence: FenceToken | undefined;
   /** A find returned no job: the run may be complete, and the final read of the database decides. */
   drained = false;
+  /**
+   * Job time plus pauses between batches (ms, from activity results, so deterministic) since the
+   * last health check; a check is due when it reaches healthCheckIntervalMs. Starts due.
+   */
+  sinceHealthCheckMs = Number.POSITIVE_INFINITY;
+  /** Set while a health indicator holds the jobs back; `at` is the last check's reading time (database clock). */
+  throttle: (ThrottleView & { at: string }) | undefined;
   private readonly published: { status?: string; migration?: string; percent?: number } = {};
 
   constructor(input: RepositoryWorkflowInput) {
@@ -91,15 +98,19 @@ export class RepositoryRun {
   /** The progress query. */
   view(): RepositoryProgress {
     const { repository, state, detail, knobs, totals } = this;
-    return { repository, state, detail, knobs, migrations: [...this.progress.values()], totals };
+    const view: RepositoryProgress = { repository, state, detail, knobs, migrations: [...this.progress.values()], totals };
+    if (this.throttle && state === 'throttled') view.throttle = { since: this.throttle.since, tripped: this.throttle.tripped };
+    return view;
   }
 
   // ---- bookkeeping -------------------------------------------------------------------------
 
   setState(state: RepositoryState, detail: string | null = null): void {
+    // A throttle's detail (which indicators, their values) changes within the state: show it too.
+    const detailShown = state === 'throttled' && (this.state !== state || this.detail !== detail);
     this.state = state;
     this.detail = detail;
-    this.publish();
+    this.publish(undefined, detailShown);
   }
 
   recordFind(found: FindJobResult): void {
@@ -147,15 +158,19 @@ export class RepositoryRun {
     };
   }
 
-  /** Status line in the web UI and the search attributes, updated only when something shown changed. */
-  publish(migration?: MigrationProgress): void {
+  /**
+   * Status line in the web UI and the search attributes, updated only when something shown
+   * changed (`detailChanged`: the detail did; only the throttled state passes it, so histories of
+   * other states keep their upserts).
+   */
+  publish(migration?: MigrationProgress, detailChanged = false): void {
     const next = {
       status: this.state,
       migration: migration?.name ?? this.published.migration,
       percent: migration ? Math.floor(migration.percent) : this.published.percent,
     };
     const p = this.published;
-    if (next.status === p.status && next.migration === p.migration && next.percent === p.percent) return;
+    if (!detailChanged && next.status === p.status && next.migration === p.migration && next.percent === p.percent) return;
     Object.assign(p, next);
     const shown = next.migration !== undefined ? ` · ${next.migration} ${next.percent ?? 0}%` : '';
     setCurrentDetails(`**${this.state}**${shown}${this.detail ? ` · ${this.detail}` : ''}`);

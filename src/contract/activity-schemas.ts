@@ -107,6 +107,11 @@ export const ACTIVITY_INPUT_SCHEMAS = Object.freeze({
     thresholds: z.optional(knobsSchema),
     fresh: z.optional(bool()),
   }),
+  recordThrottled: input('recordThrottled', {
+    repository: repositoryKey,
+    indicators: list(text(200, true)),
+    throttledMs: ms,
+  }),
   databaseInfo: message({}, { unknown: 'databaseInfo input field', expected: '{}' }),
 });
 

@@ -1,6 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { MigrationProgress } from '../engine/types';
 import type { Knobs } from '../knobs';
+import type { TrippedIndicator } from '../health/indicators';
 
 /**
  * Every signal, query and update bbm's workflows understand, in one module imported by the
@@ -54,17 +55,28 @@ export type RepositoryState =
   | 'waiting_for_lock'
   | 'waiting_for_work_function'
   | 'retrying'
+  | 'throttled'
   | 'pausing'
   | 'paused'
   | 'finished'
   | 'failed'
   | 'cancelled';
 
+export interface ThrottleView {
+  since: string;
+  tripped: TrippedIndicator[];
+}
+
 export interface RepositoryProgress {
   repository: string;
   state: RepositoryState;
   /** Why the workflow is waiting, when it is. */
   detail: string | null;
+  /**
+   * While state is `throttled`: the indicators that tripped at the last check, each with its value, threshold and unit, and
+   * when the throttle began (the database's clock, ISO 8601). Absent otherwise.
+   */
+  throttle?: ThrottleView;
   knobs: Knobs;
   migrations: MigrationProgress[];
   totals: RepositoryTotals;

@@ -118,6 +118,7 @@ export const REPOSITORY_STATES = [
   'waiting_for_lock',
   'waiting_for_work_function',
   'retrying',
+  'throttled',
   'pausing',
   'paused',
   'finished',

@@ -11,10 +11,23 @@
  */
 export interface HealthKnobs {
   /**
-   * How long a health reading is reused before the database is asked again (0: ask before every
-   * job). Source: pt-online-schema-change's `--check-interval` (1 s). @default 1000
+   * Check the indicators before jobs at all (false: never hold jobs for health; `bbm health`
+   * still reads them). @default true
+   */
+  healthChecks: boolean;
+  /**
+   * The repository workflow checks health again after this much job time (plus pauses between
+   * batches), and readings are reused this long before the database is asked again (0: check
+   * before every job). Source: pt-online-schema-change's `--check-interval` (1 s). @default 1000
    */
   healthCheckIntervalMs: number;
+  /**
+   * Longest wait between re-checks while throttled: the first re-check comes after
+   * `healthCheckIntervalMs` (at least 100 ms), each next one after twice the wait, up to this.
+   * Source: gh-ost and pt-online-schema-change re-check every second without backing off; the
+   * cap keeps a long throttle to a few history events a minute. @default 30000
+   */
+  maxThrottleBackoffMs: number;
   /** Replay lag of the most-behind streaming standby, in ms. Source: gh-ost `--max-lag-millis`. @default 1500 */
   maxReplicationLagMs: number;
   /**
@@ -43,7 +56,9 @@ export interface HealthKnobs {
 }
 
 export const DEFAULT_HEALTH_KNOBS: Readonly<HealthKnobs> = Object.freeze({
+  healthChecks: true,
   healthCheckIntervalMs: 1_000,
+  maxThrottleBackoffMs: 30_000,
   maxReplicationLagMs: 1_500,
   maxReplicationLagBytes: 8 * 1024 * 1024,
   maxWalArchiveBacklog: 42,
@@ -54,13 +69,14 @@ export const DEFAULT_HEALTH_KNOBS: Readonly<HealthKnobs> = Object.freeze({
   maxActiveBackends: 0,
 });
 
-export type HealthBooleanKnob = 'throttleOnVacuum';
-export const HEALTH_BOOLEAN_KNOBS: readonly HealthBooleanKnob[] = Object.freeze(['throttleOnVacuum'] as const);
+export type HealthBooleanKnob = 'healthChecks' | 'throttleOnVacuum';
+export const HEALTH_BOOLEAN_KNOBS: readonly HealthBooleanKnob[] = Object.freeze(['healthChecks', 'throttleOnVacuum'] as const);
 
 /** Inclusive integer ranges, checked by checkKnobs() like every other knob. */
 export const HEALTH_KNOB_RANGES: Readonly<Record<Exclude<keyof HealthKnobs, HealthBooleanKnob>, readonly [number, number]>> = Object.freeze(
   {
     healthCheckIntervalMs: [0, 3_600_000],
+    maxThrottleBackoffMs: [100, 3_600_000],
     maxReplicationLagMs: [0, 86_400_000],
     maxReplicationLagBytes: [0, 1024 ** 4],
     maxWalArchiveBacklog: [0, 1_000_000],

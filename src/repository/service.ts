@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { repositoryKeyProblem, repositoryWorkflowId } from '../contract/ids';
+import { repositoryFromWorkflowId, repositoryKeyProblem, repositoryWorkflowId } from '../contract/ids';
+import { SA } from '../contract/search-attributes';
 import type { RepositoryProgress } from '../contract/messages';
 import type { RepositorySummary } from '../contract/workflows';
 import { migrationStatusName } from '../engine/constants';
@@ -159,6 +160,43 @@ export class RepositoryService {
     };
     await Promise.all(Array.from({ length: Math.min(DESCRIBE_CONCURRENCY, repositories.length) }, lane));
     return { repositories };
+  }
+
+  /**
+   * Repositories whose running workflow is throttled by a health indicator now, each with the
+   * indicators and values (the progress query's detail), or just "throttled" when the workflow
+   * does not answer within `queryTimeoutMs`. Found through the BbmStatus search attribute
+   * (visibility, so a second or so behind). Empty when Temporal cannot be reached: the caller
+   * shows the database's view alone.
+   */
+  async throttled(queryTimeoutMs = 3_000): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    let client: Client;
+    try {
+      client = await this.deps.client();
+      const query = `${SA.status.name}="throttled" AND ExecutionStatus="Running" AND TaskQueue="${this.deps.taskQueue.replace(/["\\]/g, '')}"`;
+      for await (const wf of client.workflow.list({ query })) {
+        const repository = repositoryFromWorkflowId(wf.workflowId);
+        if (repository !== undefined) found.set(repository, 'throttled');
+      }
+    } catch {
+      return found; // Temporal unreachable, or visibility without the attribute: the database's view alone.
+    }
+    await Promise.all(
+      [...found.keys()].map(async (repository) => {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, queryTimeoutMs, undefined)));
+        try {
+          const live = await Promise.race([queryRepositoryProgress(client, repository), late]);
+          if (live?.state === 'throttled' && live.detail) found.set(repository, `throttled: ${live.detail}`);
+        } catch {
+          // No worker answered: the search attribute alone says throttled.
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+    );
+    return found;
   }
 
   /**

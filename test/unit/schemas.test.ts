@@ -62,6 +62,7 @@ const ACTIVITY_EXAMPLES: Record<ActivityName, Record<string, unknown>> = {
   startRepositories: { wake: WAKE, repositories: ['public.items'], knobs: { maxJobPerBatch: 2 }, running: 1, alreadyRunning: [] },
   wakeEnqueuerFromTick: { reason: 'schedule' },
   checkHealth: { repository: 'public.items', thresholds: { maxReplicationLagMs: 500 }, fresh: true },
+  recordThrottled: { repository: 'public.items', indicators: ['replication_lag_time'], throttledMs: 1_500 },
   databaseInfo: {},
 };
 

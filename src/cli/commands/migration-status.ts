@@ -25,7 +25,8 @@ export function registerMigrationStatus(group: Command): void {
         const load = (): Promise<MigrationProgress[]> => repositories.progress({ name, repository: name ? undefined : opts.repository });
         let progress = await load();
         if (!opts.watch) {
-          ctx.out.result(name ? progress[0] : progress, () => (name ? renderOne(progress[0] as MigrationProgress) : renderAll(progress)));
+          const shown = await withThrottle(progress, () => repositories.throttled());
+          ctx.out.result(name ? shown[0] : shown, () => (name ? renderOne(shown[0] as Shown) : renderAll(shown)));
           return ExitCode.OK;
         }
         const view = new ProgressView({ out: ctx.out, title: name ?? 'migrations' });
@@ -63,14 +64,32 @@ export function registerMigrationStatus(group: Command): void {
     );
 }
 
-function renderAll(progress: MigrationProgress[]): string {
+/** A migration as status shows it: `throttled` is the repository's live throttle, when a health indicator holds its jobs. */
+type Shown = MigrationProgress & { throttled?: string };
+
+/** Mark running migrations whose repository is throttled (asks Temporal only when one runs). */
+async function withThrottle(progress: MigrationProgress[], throttled: () => Promise<Map<string, string>>): Promise<Shown[]> {
+  if (!progress.some((p) => p.status === 'running')) return progress;
+  const byRepository = await throttled();
+  return progress.map((p) => {
+    const detail = p.status === 'running' ? byRepository.get(p.repository) : undefined;
+    return detail ? { ...p, throttled: detail } : p;
+  });
+}
+
+function statusText(p: Shown): string {
+  if (p.throttled) return `${p.status} (${p.throttled})`;
+  return p.failure ? `${p.status} (${p.failure})` : p.status;
+}
+
+function renderAll(progress: Shown[]): string {
   if (progress.length === 0) return 'No migrations yet. Define one with `bbm migrations create`.';
   return renderTable(
     ['NAME', 'REPOSITORY', 'STATUS', 'PROGRESS', 'ROWS', 'JOBS DONE', 'FAILED JOBS', 'ROWS/S', 'ETA'],
     progress.map((p) => [
       p.name,
       p.repository,
-      p.failure ? `${p.status} (${p.failure})` : p.status,
+      statusText(p),
       formatPercent(p.percent),
       formatCount(p.rowsProcessed),
       formatCount(p.jobs.finished),
@@ -88,7 +107,7 @@ function batchSizeText(p: MigrationProgress): string {
   return `${formatCount(p.batchSize)} (tuned toward ${p.targetJobMs} ms per job, ${formatCount(p.minBatchSize ?? null)}..${formatCount(p.maxBatchSize ?? null)})`;
 }
 
-function renderOne(p: MigrationProgress): string {
+function renderOne(p: Shown): string {
   const r = p.currentRange;
   // A job part-done in sub-batches shows how far it got.
   const partDone = r?.cursor && r.cursor !== String(r.end) ? ` (sub-batches done through ${r.cursor})` : '';
@@ -96,7 +115,7 @@ function renderOne(p: MigrationProgress): string {
   return renderFields([
     ['migration', `${p.name} (#${p.id})`],
     ['repository', p.repository],
-    ['status', p.failure ? `${p.status} (${p.failure})` : p.status],
+    ['status', statusText(p)],
     ['progress', `${formatPercent(p.percent)} (${formatCount(p.rowsProcessed)} of ~${formatCount(p.totalEstimate)} rows)`],
     ['jobs', `${formatCount(p.jobs.finished)} finished, ${formatCount(p.jobs.active)} active, ${formatCount(p.jobs.failed)} failed`],
     ['last range', range],

@@ -79,6 +79,7 @@ async function status(ctx: CliContext, key: string): Promise<number> {
     workflowStatus: s.workflowStatus,
     state: live?.state ?? null,
     detail: live?.detail ?? null,
+    throttle: live?.throttle ?? null,
     knobs: live?.knobs ?? null,
     totals: live?.totals ?? null,
     migrations: s.migrations,
