@@ -13,10 +13,11 @@ const dist = path.join(root, 'dist');
 fs.rmSync(dist, { recursive: true, force: true });
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')], {
   cwd: root,
-  stdio: 'inherit',
+  stdio: ['ignore', process.stderr, 'inherit'],
 });
 const sqlFrom = path.join(root, 'src', 'db', 'migrations');
 const sqlTo = path.join(dist, 'src', 'db', 'migrations');
 fs.mkdirSync(sqlTo, { recursive: true });
 for (const file of fs.readdirSync(sqlFrom)) if (file.endsWith('.sql')) fs.copyFileSync(path.join(sqlFrom, file), path.join(sqlTo, file));
-console.log(`bbm: built ${path.relative(root, dist)}/`);
+// stderr: `npm pack --json` keeps stdout for its JSON.
+console.error(`bbm: built ${path.relative(root, dist)}/`);
