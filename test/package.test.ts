@@ -16,6 +16,7 @@ const FIXTURES = path.join(__dirname, 'consumer');
 const run = promisify(execFile);
 const NPM_FLAGS = ['--no-audit', '--no-fund', '--prefer-offline'];
 
+let workDir = '';
 let project = '';
 let tarball = '';
 const children: ChildProcess[] = [];
@@ -80,7 +81,7 @@ async function notes(db: TestDatabase, table: string): Promise<Record<string, nu
 }
 
 before(async () => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bbm-package-'));
+  const work = (workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bbm-package-')));
   // `npm pack` runs prepack, which compiles dist/ afresh.
   const packed = await run('npm', ['pack', '--json', '--pack-destination', work], {
     cwd: ROOT,
@@ -128,7 +129,7 @@ after(() => {
       // Already gone.
     }
   }
-  if (project) fs.rmSync(path.dirname(project), { recursive: true, force: true });
+  if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
 });
 
 test('the installed package resolves from the project, not from this repository, and ships no TypeScript tooling', async () => {
