@@ -59,7 +59,7 @@ export function defineWorkFunction<A = Record<string, never>>(spec: WorkFunction
       check(args, target);
     },
     ...(spec.requiredColumns ? { requiredColumns: (args, target) => spec.requiredColumns!(check(args, target), target) } : {}),
-    run(ctx) {
+    async run(ctx) {
       const args = check(ctx.args, { strategy: ctx.strategy, column: ctx.column });
       return spec.run({ ...ctx, args });
     },
