@@ -1,4 +1,18 @@
 # bbm worker image. Built by `docker compose build` (see docker-compose.yml).
+# Two stages: the first compiles TypeScript to dist/ with the dev dependencies (tsc); the second
+# holds only the compiled JavaScript and the runtime dependencies, as the npm package does.
+FROM node:20-bookworm-slim AS build
+
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
+COPY src ./src
+COPY workflows ./workflows
+COPY activities ./activities
+RUN node scripts/build.js
+
 FROM node:20-bookworm-slim
 
 WORKDIR /app
@@ -9,18 +23,15 @@ ENV NODE_ENV=production
 
 # Manifests first: the dependency layer is then rebuilt only when they change,
 # not on every source edit. npm 10 (shipped with node 20) ignores package.json's
-# `allowScripts` field and runs install scripts as usual, which esbuild and the
-# Temporal/swc native packages need. Do not add --omit=optional: esbuild (used by
-# tsx at run time) ships its platform binary as an optional dependency.
+# `allowScripts` field and runs install scripts as usual, which the Temporal/swc
+# native packages need. Do not add --omit=optional: @swc/core (which bundles the
+# workflows at worker start) ships its platform binary as an optional dependency.
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 
-# One COPY per directory: `COPY a b ./` would merge their contents into /app.
-COPY src ./src
-COPY workflows ./workflows
-COPY activities ./activities
+# Compiled code only: with no src/ next to it, bin/bbm.js runs dist/ (no tsx at run time).
+COPY --from=build /app/dist ./dist
 COPY bin ./bin
-COPY tsconfig.json ./
 
 # The code stays root-owned (the worker cannot rewrite itself); only bbm's data
 # directory is writable by the runtime user.

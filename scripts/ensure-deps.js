@@ -16,14 +16,16 @@ const wanted = crypto.createHash('sha256').update(fs.readFileSync(lockfile)).dig
 const have = fs.existsSync(stamp) ? fs.readFileSync(stamp, 'utf8').trim() : '';
 if (have === wanted) process.exit(0);
 
-// `npm install` rather than `npm ci`: npm 11 writes lockfiles without other platforms' optional
-// packages and then refuses them in `npm ci`. With a lockfile present, install uses its versions.
-console.log('bbm: installing dependencies (npm install, versions from package-lock.json)...');
+// `npm ci`: installs exactly what the lockfile says and never writes it, so `npm start` and
+// `npm test` cannot dirty the work tree. It refuses a lockfile out of step with package.json
+// (run `npm install` yourself after changing dependencies, and commit the lockfile). The
+// lockfile lists every platform's optional packages (test/unit/lockfile.test.ts checks it).
+console.log('bbm: installing dependencies (npm ci, exactly as package-lock.json says)...');
 const npm = process.env.npm_execpath && process.env.npm_execpath.endsWith('.js') ? [process.execPath, process.env.npm_execpath] : ['npm'];
 try {
-  execFileSync(npm[0], [...npm.slice(1), 'install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  execFileSync(npm[0], [...npm.slice(1), 'ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
 } catch (err) {
-  console.error('bbm: `npm install` failed; see the output above.');
+  console.error('bbm: `npm ci` failed; see the output above.');
   process.exit(1);
 }
 fs.writeFileSync(stamp, wanted + '\n');

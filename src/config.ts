@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { loadClientConfigProfile, toClientOptions, type ClientConfigProfile } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
@@ -72,7 +73,13 @@ export interface ConfigFlags {
   maxConcurrentActivities?: string | number;
 }
 
-export const PROJECT_ROOT = path.resolve(__dirname, '..');
+/** bbm's own folder (the checkout, or node_modules/bbm when installed): the nearest package.json above this file. */
+export const PROJECT_ROOT = packageRoot(__dirname);
+
+function packageRoot(from: string): string {
+  for (let dir = from; path.dirname(dir) !== dir; dir = path.dirname(dir)) if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+  return path.resolve(from, '..');
+}
 
 /** Resolve the configuration. Throws CONFIG_INVALID naming the setting when a value is unusable. */
 export function resolveConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFlags = {}): BbmConfig {

@@ -38,7 +38,7 @@ const withDefaults = (text: string): string =>
 
 const commandText = (name: string): string => [service(name).entrypoint, service(name).command].flat().filter(Boolean).join('\n');
 
-test('the stack has postgres, the temporal schema job, three temporal nodes, temporal-setup, temporal-ui and the bbm worker', () => {
+test('the stack has postgres, the temporal schema job, three temporal nodes, temporal-setup, temporal-ui, the bbm worker, prometheus and grafana', () => {
   for (const name of [
     'postgres',
     'temporal-schema',
@@ -48,6 +48,8 @@ test('the stack has postgres, the temporal schema job, three temporal nodes, tem
     'temporal-setup',
     'temporal-ui',
     'bbm-worker',
+    'prometheus',
+    'grafana',
   ])
     service(name);
 });
@@ -165,4 +167,78 @@ test('the Dockerfile runs the worker as the unprivileged node user', () => {
     instr('RUN').some((r) => /npm ci\b.*--omit=dev/.test(r)),
     'dependencies are not installed with npm ci --omit=dev',
   );
+});
+
+// ---- metrics: Prometheus scrapes the workers, Grafana shows bbm's dashboard ----------------------
+
+const readYaml = (file: string) => parse(fs.readFileSync(path.join(ROOT, file), 'utf8'));
+/** The compose volume `./host:container[:ro]` of `name` whose host side is `host`, as its container path. */
+function mountOf(name: string, host: string): string | undefined {
+  const volume = (service(name).volumes ?? []).map(String).find((v: string) => v.split(':')[0] === host);
+  return volume?.split(':')[1];
+}
+
+test('prometheus scrapes every bbm-worker replica on its metrics port, by the service name', () => {
+  const container = mountOf('prometheus', './deploy/prometheus/prometheus.yml');
+  assert.ok(container, 'deploy/prometheus/prometheus.yml is not mounted into prometheus');
+  assert.ok(commandText('prometheus').includes(`--config.file=${container}`), 'prometheus does not load the mounted config');
+  const config = readYaml('deploy/prometheus/prometheus.yml');
+  const job = config.scrape_configs?.find((j: { job_name: string }) => j.job_name === 'bbm-worker');
+  assert.ok(job, 'no bbm-worker scrape job');
+  const sd = job.dns_sd_configs?.[0];
+  assert.deepEqual(sd?.names, ['bbm-worker']);
+  assert.equal(String(sd?.port), env('bbm-worker').BBM_METRICS_PORT);
+  assert.equal(job.metrics_path ?? '/metrics', '/metrics');
+  assert.equal(dependsOn('prometheus')['bbm-worker'], 'service_started');
+});
+
+test('grafana provisions the prometheus data source and the dashboard folder it mounts', () => {
+  const provisioning = mountOf('grafana', './deploy/grafana/provisioning');
+  assert.equal(provisioning, '/etc/grafana/provisioning');
+  const datasource = readYaml('deploy/grafana/provisioning/datasources/prometheus.yml').datasources?.[0];
+  assert.equal(datasource?.type, 'prometheus');
+  assert.equal(datasource?.url, 'http://prometheus:9090');
+  const provider = readYaml('deploy/grafana/provisioning/dashboards/bbm.yml').providers?.[0];
+  assert.equal(provider?.type, 'file');
+  assert.equal(
+    mountOf('grafana', './deploy/grafana/dashboards'),
+    provider?.options?.path,
+    'the dashboards are not mounted where the provider looks',
+  );
+  assert.equal(dependsOn('grafana').prometheus, 'service_started');
+});
+
+test("the dashboard's queries use only metrics bbm exports, and cover progress, rows/s, job duration, failures and throttling", async () => {
+  const dashboard = JSON.parse(fs.readFileSync(path.join(ROOT, 'deploy/grafana/dashboards/bbm.json'), 'utf8'));
+  const { BbmMetrics } = await import('../src/metrics');
+  const exported = new Set<string>();
+  for (const m of await new BbmMetrics().registry.getMetricsAsJSON()) {
+    exported.add(m.name);
+    if (String(m.type) === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) exported.add(m.name + suffix);
+  }
+  const ids = new Set<number>();
+  const used = new Set<string>();
+  for (const panel of dashboard.panels ?? []) {
+    assert.ok(!ids.has(panel.id), `panel id ${panel.id} is used twice`);
+    ids.add(panel.id);
+    assert.equal(panel.datasource?.uid, '${datasource}', `panel "${panel.title}" does not use the data source variable`);
+    assert.ok(panel.targets?.length > 0, `panel "${panel.title}" has no query`);
+    for (const target of panel.targets) for (const name of String(target.expr).match(/\bbbm_\w+/g) ?? []) used.add(name);
+  }
+  assert.deepEqual(
+    [...used].filter((n) => !exported.has(n)),
+    [],
+    'the dashboard queries metrics bbm does not export',
+  );
+  for (const needed of [
+    'bbm_migration_progress_percent',
+    'bbm_migrated_tuples_total',
+    'bbm_job_duration_seconds_bucket',
+    'bbm_failures_total',
+    'bbm_throttled_seconds_total',
+  ])
+    assert.ok(used.has(needed), `no panel shows ${needed}`);
+  const variable = dashboard.templating?.list?.find((v: { type: string }) => v.type === 'datasource');
+  assert.equal(variable?.query, 'prometheus');
+  assert.equal(env('grafana').GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH, `${mountOf('grafana', './deploy/grafana/dashboards')}/bbm.json`);
 });

@@ -1,4 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { Command, Option } from 'commander';
+import { PROJECT_ROOT } from '../config';
 import { registerDev } from './commands/dev';
 import { registerDoctor } from './commands/doctor';
 import { registerEnqueuer } from './commands/enqueuer';
@@ -11,8 +14,8 @@ import { registerRun } from './commands/run';
 import { registerSetup } from './commands/setup';
 import { registerWorker } from './commands/worker';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- package.json sits outside the compiled tree; read it at run time
-const VERSION: string = (require('../../package.json') as { version: string }).version;
+// package.json sits outside the compiled tree (dist/src/cli/ when installed): read it at run time.
+const VERSION = (JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** The whole command tree. Global options may come before or after the command. */
 export function buildProgram(): Command {

@@ -6,13 +6,16 @@ import { BbmError, ErrorCode } from '../errors';
 /**
  * The work functions a command knows: the built-ins, plus the ones exported by `--work-module`
  * (a .ts or .js file whose default export is an array of WorkFunction, or a WorkRegistry to use
- * as is). The worker and `migrations create` must load the same module.
+ * as is). The worker and `migrations create` must load the same module. A TypeScript module is
+ * compiled on load by the project's own `tsx` (a devDependency of the user's project: bbm
+ * itself ships JavaScript and no TypeScript tooling).
  */
 export function loadWorkRegistry(modulePath?: string): WorkRegistry {
   if (!modulePath) return new WorkRegistry([...BUILTIN_WORK]);
   const resolved = path.resolve(modulePath);
   let loaded: unknown;
   try {
+    if (/\.[cm]?tsx?$/.test(resolved)) registerTypeScript(resolved);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     loaded = require(resolved);
   } catch (err) {
@@ -28,4 +31,23 @@ export function loadWorkRegistry(modulePath?: string): WorkRegistry {
     `--work-module ${resolved} must export (default) an array of work functions or a WorkRegistry.`,
     { setting: '--work-module' },
   );
+}
+
+/**
+ * Make `require` understand TypeScript, once, unless a loader already does (the repository's
+ * bin runs under tsx). tsx is looked up from the module's folder and the working directory,
+ * i.e. in the user's project, not in bbm's own dependencies.
+ */
+function registerTypeScript(modulePath: string): void {
+  if ('.ts' in require.extensions) return;
+  let api: string;
+  try {
+    api = require.resolve('tsx/cjs/api', { paths: [path.dirname(modulePath), process.cwd()] });
+  } catch {
+    throw new Error(
+      'it is TypeScript, and no `tsx` is installed in your project to load it. Run `npm install --save-dev tsx`, or compile it to JavaScript first.',
+    );
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  (require(api) as { register: () => unknown }).register();
 }

@@ -1,0 +1,174 @@
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import type { RepositoryProgress } from '../contract/messages';
+import type { RepositorySummary } from '../contract/workflows';
+import { checkConnection, createPool } from '../db/pool';
+import { migrateSchema } from '../db/schema';
+import type { MigrationSelector } from '../engine/control';
+import { defineMigration, type MigrationDefinition } from '../engine/definitions';
+import type { WorkFunction } from '../engine/registry';
+import type { MigrationProgress } from '../engine/types';
+import type { Knobs } from '../knobs';
+import {
+  controlTimeout,
+  DEFAULT_CONTROL_TIMEOUT_MS,
+  RepositoryService,
+  type ControlReport,
+  type RepositoryStatus,
+  type RetryReport,
+} from '../repository';
+import type { MigrationRow } from '../store/types';
+import { connectClient } from '../temporal/connection';
+import { configFrom, registryOf, requireDatabaseUrl, type ConnectionSettings } from './settings';
+
+export interface BbmClientOptions extends ConnectionSettings {
+  /**
+   * Work functions `define` may name besides the built-ins; the workers must register the same
+   * ones (their `validateArgs` runs here at definition). @default none
+   */
+  workFunctions?: readonly WorkFunction[];
+}
+
+/**
+ * bbm's operator commands as a library: the same checks, error codes and behaviour as the CLI
+ * (`bbm migrations create|pause|resume|retry`, `bbm repositories start|cancel|status`), over
+ * one Postgres pool (4 connections, opened on first use) and one Temporal client (opened on
+ * first use). Every method throws BbmError with a stable `code` (see ErrorCode); call `close()`
+ * when done.
+ */
+export class BbmClient {
+  private readonly config;
+  private readonly registry;
+  private readonly service: RepositoryService;
+  private poolPromise: Promise<Pool> | undefined;
+  private clientPromise: Promise<Client> | undefined;
+
+  /** Throws CONFIG_INVALID for an unusable setting (checked at once; nothing connects yet). */
+  constructor(options: BbmClientOptions = {}) {
+    this.config = configFrom(options);
+    this.registry = registryOf(options.workFunctions);
+    this.service = new RepositoryService({
+      db: () => this.db(),
+      hasDatabase: true,
+      client: () => this.temporal(),
+      taskQueue: this.config.taskQueue,
+    });
+  }
+
+  /**
+   * Define a migration (`bbm migrations create`): validated in full, then inserted as active (or
+   * paused with `paused: true`); nothing is written when a check fails. Creates bbm's schema if
+   * the database has none yet. Throws INVALID_INPUT, DUPLICATE_MIGRATION, TABLE_NOT_FOUND,
+   * COLUMN_NOT_FOUND, WORK_FUNCTION_NOT_FOUND and the other definition codes.
+   */
+  async define(definition: MigrationDefinition): Promise<MigrationRow> {
+    const pool = await this.db();
+    await migrateSchema(pool);
+    return defineMigration({ pool, registry: this.registry }, definition);
+  }
+
+  /**
+   * Start the repository's workflow (`bbm repositories start`), optionally with knobs (batch
+   * timing, health thresholds; see Knobs). Throws INVALID_INPUT (bad key), REPOSITORY_NOT_FOUND
+   * (no migration of it) and ALREADY_RUNNING.
+   */
+  start(
+    repository: string,
+    options: { knobs?: Partial<Knobs>; retryFailed?: boolean } = {},
+  ): Promise<{ workflowId: string; runId: string }> {
+    return this.service.start(repository, options);
+  }
+
+  /**
+   * Pause one migration (`name`), a repository's, or all (empty selector). A running workflow
+   * applies it after the job in flight; waits up to `timeoutMs` (@default 60000 ms) for that and
+   * throws TIMEOUT if it has not happened (the request stands). MIGRATION_NOT_FOUND /
+   * REPOSITORY_NOT_FOUND for unknown names.
+   */
+  pause(selector: MigrationSelector, options: { timeoutMs?: number } = {}): Promise<ControlReport> {
+    return this.control('pause', selector, options);
+  }
+
+  /** Resume paused migrations; `start: true` also starts idle repositories. Same waiting and errors as pause. */
+  resume(selector: MigrationSelector, options: { timeoutMs?: number; start?: boolean } = {}): Promise<ControlReport> {
+    return this.control('resume', selector, options);
+  }
+
+  /** Put a failed migration back to running with a fresh attempt budget. INVALID_STATE when it has not failed, MIGRATION_NOT_FOUND. */
+  retry(name: string): Promise<RetryReport> {
+    return this.service.retry(name);
+  }
+
+  /**
+   * Cancel the repository's running workflow and wait up to `timeoutMs` (@default 60000 ms) for it
+   * to close; jobs in flight roll back. `cancelled: false` when none was running.
+   */
+  cancel(
+    repository: string,
+    options: { timeoutMs?: number } = {},
+  ): Promise<{ cancelled: boolean; workflowStatus: string | null; pending: boolean }> {
+    return this.service.cancel(repository, options.timeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS);
+  }
+
+  /** A repository's workflow status and its migrations' progress. REPOSITORY_NOT_FOUND when unknown. */
+  status(repository: string): Promise<RepositoryStatus> {
+    return this.service.status(repository);
+  }
+
+  /** Progress of one migration (MIGRATION_NOT_FOUND), a repository's, or all: rows as decimal strings (bigint-safe). */
+  progress(filter: { name?: string; repository?: string } = {}): Promise<MigrationProgress[]> {
+    return this.service.progress(filter);
+  }
+
+  /**
+   * Wait for the repository's running workflow to finish and return its summary; `onProgress`
+   * gets its live state about once a second. Throws REPOSITORY_NOT_FOUND when no workflow ran.
+   */
+  wait(repository: string, options: { onProgress?: (progress: RepositoryProgress) => void } = {}): Promise<RepositorySummary> {
+    return this.service.follow(repository, options.onProgress ?? (() => undefined));
+  }
+
+  /** Close the pool and the Temporal connection (whichever were opened). */
+  async close(): Promise<void> {
+    const pool = this.poolPromise;
+    const client = this.clientPromise;
+    this.poolPromise = this.clientPromise = undefined;
+    await pool?.then((p) => p.end()).catch(() => undefined);
+    await client?.then((c) => c.connection.close()).catch(() => undefined);
+  }
+
+  private async control(
+    kind: 'pause' | 'resume',
+    selector: MigrationSelector,
+    options: { timeoutMs?: number; start?: boolean },
+  ): Promise<ControlReport> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS;
+    const report = await this.service[kind](selector, { ...options, timeoutMs });
+    if (report.pending.length > 0) throw controlTimeout(report, timeoutMs, this.config.taskQueue);
+    return report;
+  }
+
+  private db(): Promise<Pool> {
+    this.poolPromise ??= (async () => {
+      const url = requireDatabaseUrl(this.config.databaseUrl);
+      const pool = createPool({ url, max: 4, applicationName: 'bbm-client' });
+      try {
+        await checkConnection(pool, url);
+      } catch (err) {
+        await pool.end();
+        this.poolPromise = undefined;
+        throw err;
+      }
+      return pool;
+    })();
+    return this.poolPromise;
+  }
+
+  private temporal(): Promise<Client> {
+    this.clientPromise ??= connectClient(this.config).catch((err: unknown) => {
+      this.clientPromise = undefined;
+      throw err;
+    });
+    return this.clientPromise;
+  }
+}

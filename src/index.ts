@@ -1,0 +1,27 @@
+/**
+ * bbm's public API: everything a program that installs bbm may import (`import { ... } from 'bbm'`).
+ * Nothing else is supported; the CLI (`bbm`) covers the same operations from a shell.
+ */
+export { defineWorkFunction, type TypedWorkContext, type WorkFunctionSpec } from './api/work';
+export { startWorker, runWorker, type WorkerOptions, type BbmWorkerHandle } from './api/worker';
+export { BbmClient, type BbmClientOptions } from './api/client';
+export type { ConnectionSettings } from './api/settings';
+export type { WorkContext, WorkFunction, WorkTarget } from './engine/registry';
+export type { MigrationDefinition } from './engine/definitions';
+export type { MigrationProgress } from './engine/types';
+export type { MigrationRow } from './store/types';
+export type { Knobs } from './knobs';
+export type { MigrationSelector } from './engine/control';
+export type { ControlReport, RetryReport, RepositoryStatus } from './repository';
+export type { RepositoryProgress } from './contract/messages';
+export type { RepositorySummary } from './contract/workflows';
+export {
+  parseIdentifier,
+  parseTableName,
+  quoteIdent,
+  quoteTable,
+  formatIdent,
+  formatTable,
+  type QualifiedName,
+} from './engine/identifiers';
+export { BbmError, ErrorCode, ERROR_CODES, isBbmError } from './errors';
