@@ -91,18 +91,22 @@ test('pause and resume are written once: by the running workflow when one runs, 
   await handle.cancel();
   await handle.result().catch(() => undefined);
 
-  // Nothing runs now: the CLI writes the database itself, once per command.
-  const pausedIdle = json(await bbm(['--json', 'migrations', 'pause', '--repository', 'rw'], env));
-  assert.deepEqual([pausedIdle.changed, pausedIdle.appliedByWorkflow, pausedIdle.writtenDirectly], [['first', 'second'], [], ['rw']]);
-  assert.deepEqual(await writes(), [{ app: 'bbm-cli' }], 'one status write, by the CLI');
+  // The cancel paused both migrations, written by the worker (the cancelled run itself).
+  assert.deepEqual(await writes(), [{ app: 'bbm' }], 'one status write, by the worker');
   assert.deepEqual(await statuses(db.pool), { first: 0, second: 0 });
 
+  // Nothing runs now: the CLI writes the database itself, once per command.
   const resumedIdle = await bbm(['migrations', 'resume', '--repository', 'rw'], env);
   assert.equal(resumedIdle.code, 0, shown(resumedIdle));
   assert.match(resumedIdle.stdout, /Resumed 2 migration\(s\): first, second\./);
   assert.match(resumedIdle.stdout, /No workflow is running for rw: add --start/);
   assert.deepEqual(await writes(), [{ app: 'bbm-cli' }], 'one status write, by the CLI');
   assert.deepEqual(await statuses(db.pool), { first: 1, second: 1 });
+
+  const pausedIdle = json(await bbm(['--json', 'migrations', 'pause', '--repository', 'rw'], env));
+  assert.deepEqual([pausedIdle.changed, pausedIdle.appliedByWorkflow, pausedIdle.writtenDirectly], [['first', 'second'], [], ['rw']]);
+  assert.deepEqual(await writes(), [{ app: 'bbm-cli' }], 'one status write, by the CLI');
+  assert.deepEqual(await statuses(db.pool), { first: 0, second: 0 });
 });
 
 test('a pause that the running workflow cannot apply in time exits 1 with TIMEOUT, and the workflow applies it later', async () => {

@@ -6,7 +6,7 @@ import { WorkflowFailedError, WorkflowUpdateStage, type Client, type WorkflowHan
 import { defineMigration } from '../src/engine/definitions';
 import { JobStatus, MigrationStatus } from '../src/engine/constants';
 import { repositoryWorkflowId } from '../src/contract/ids';
-import { configureUpdate, pauseSignal, resumeSignal } from '../src/contract/messages';
+import { configureUpdate, pauseSignal, resumeSignal, retrySignal } from '../src/contract/messages';
 import type { RepositoryWorkflow } from '../src/contract/workflows';
 import { repositoryMigration } from '../workflows/repository';
 import { ActivityGate, beforeEnd } from './helpers/activity-gate';
@@ -14,6 +14,7 @@ import { createItems, createTestDatabase, type TestDatabase } from './helpers/db
 import { startTestWorker, type TestWorker } from './helpers/temporal';
 import { waitFor } from './helpers/wait';
 import { registryWith, slowIncrement } from './helpers/work';
+import { alwaysFails } from './helpers/enqueuer';
 
 const FAST = { minDelayMs: 1, maxDelayMs: 1 };
 const ROUNDS = 3;
@@ -180,25 +181,38 @@ test('pause, resume and configure arriving while a repository workflow continues
   assert.deepEqual(rows[0], { lo: 1, hi: 1, n: 4_000 });
 });
 
-test('a pause that reached a repository workflow just before its cancellation is still applied', async () => {
+test('a retry that reached a repository workflow just before its cancellation is still applied, and the cancel then pauses what it made runnable', async () => {
   const db = await createTestDatabase('races-cancel');
-  const registry = registryWith(slowIncrement(3_000));
+  const registry = registryWith(slowIncrement(3_000), alwaysFails());
   const worker = await startTestWorker(db, { registry });
   await createItems(db.pool, 'items', 100);
-  await defineMigration(
-    { pool: db.pool, registry },
-    { name: 'pc', repository: 'pc', work: 'slow_increment', table: 'items', column: 'id', targetJobMs: 0, batchSize: 25 },
-  );
-  // Regular activities: the cancellation reaches the job in flight at once, before the pause is applied.
+  await createItems(db.pool, 'bad_items', 10);
+  const define = (name: string, work: string, table: string) =>
+    defineMigration({ pool: db.pool, registry }, { name, repository: 'pc', work, table, column: 'id', targetJobMs: 0, batchSize: 25 });
+  await define('bad', 'always_fails', 'bad_items');
+  await define('slow', 'slow_increment', 'items');
+  // Regular activities: the cancellation reaches the job in flight at once, before the retry is applied.
   const handle = await worker.client.workflow.start(repositoryMigration, {
     taskQueue: worker.taskQueue,
     workflowId: repositoryWorkflowId('pc'),
-    args: [{ repository: 'pc', knobs: { ...FAST, localActivities: false } }],
+    args: [{ repository: 'pc', knobs: { ...FAST, localActivities: false, maxJobAttempts: 1 } }],
   });
-  await waitFor('a job in flight', async () => (await db.pool.query(`SELECT 1 FROM bbm.jobs WHERE status = ${JobStatus.ACTIVE}`)).rowCount);
-  await handle.signal(pauseSignal, {});
+  const status = async (name: string): Promise<number> =>
+    Number((await db.pool.query('SELECT status FROM bbm.migrations WHERE name = $1', [name])).rows[0].status);
+  await waitFor('"bad" to fail', async () => (await status('bad')) === MigrationStatus.FAILED || undefined);
+  await waitFor(
+    'a job of "slow" in flight',
+    async () =>
+      (
+        await db.pool.query(
+          `SELECT 1 FROM bbm.jobs j JOIN bbm.migrations m ON m.id = j.migration_id WHERE m.name = 'slow' AND j.status = ${JobStatus.ACTIVE}`,
+        )
+      ).rowCount,
+  );
+  await handle.signal(retrySignal, { migration: 'bad' });
   await handle.cancel();
   await assert.rejects(handle.result(), (err: unknown) => err instanceof WorkflowFailedError);
-  const { rows } = await db.pool.query("SELECT status FROM bbm.migrations WHERE name = 'pc'");
-  assert.equal(rows[0].status, MigrationStatus.PAUSED, 'the pause sent before the cancel was applied');
+  // Unapplied, the retry would leave "bad" failed; applied, it made "bad" runnable, and the cancel paused it with "slow".
+  assert.equal(await status('bad'), MigrationStatus.PAUSED, 'the retry sent before the cancel was applied');
+  assert.equal(await status('slow'), MigrationStatus.PAUSED, 'the cancel paused the migration it interrupted');
 });
