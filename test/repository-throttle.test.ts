@@ -59,7 +59,7 @@ async function start(name: string, knobs: Partial<Knobs>): Promise<WorkflowHandl
   await createItems(pool, name, ROWS);
   await defineMigration(
     { pool, registry },
-    { name, repository: name, work: 'slow_increment', table: name, column: 'id', batchSize: BATCH },
+    { name, repository: name, work: 'slow_increment', table: name, column: 'id', batchSize: BATCH, targetJobMs: 0 },
   );
   // A worker per test: startTestWorker stops it when the test that started it ends.
   worker = await startTestWorker(db, { registry });
