@@ -113,10 +113,10 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
     async acquireLease(input: AcquireLeaseInput): Promise<FenceToken> {
       checkInput('acquireLease', input);
       return adapt(() =>
-        timed('lock', async () => {
+        timed('lease', async () => {
           const ctx = Context.current();
           const fence = await acquireLease(pool, input, ctx.cancellationSignal, () => ctx.heartbeat());
-          log().debug({ repository: input.repository, token: fence.token }, 'obtained lock');
+          log().debug({ repository: input.repository, token: fence.token }, 'obtained the lease');
           return fence;
         }),
       );
@@ -250,7 +250,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
         const all = await migrationsProgress(pool, { repository: input.repository });
         const definitions = all.map(({ migration: m }): MigrationDefinitionMemo => ({
           name: m.name,
-          work: m.jobName,
+          work: m.work,
           table: m.tableName,
           column: m.columnName,
           strategy: m.batchingStrategy,

@@ -71,7 +71,7 @@ test('repositories start runs the workflow once: a second start says "already ru
   const status = await bbm(['repositories', 'status', 'team/a'], env);
   assert.equal(status.code, 0, shown(status));
   assert.match(status.stdout, /workflow\s+bbm-repository:team\/a \(running\)/);
-  assert.match(status.stdout, /state\s+(running|starting|waiting_for_lock: .*Repository "team\/a" is locked by the test)/);
+  assert.match(status.stdout, /state\s+(running|starting|waiting_for_lease: .*Repository "team\/a" is locked by the test)/);
   assert.match(status.stdout, /knobs\s+maxJobPerBatch=1 .*lockWaitTimeoutMs=500 minDelayMs=1500 maxDelayMs=1500/);
   assert.match(status.stdout, /^MIGRATION\s+STATUS\s+PROGRESS/m);
   const statusJson = JSON.parse((await bbm(['repositories', 'status', 'team/a', '--json'], env)).stdout);

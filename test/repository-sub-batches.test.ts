@@ -143,7 +143,7 @@ test('sub-batch and tuning settings set by the CLI and changed by configure reac
       args: [{ repository: label, knobs: { minDelayMs: 1, maxDelayMs: 1, lockWaitTimeoutMs: 300 } }],
     });
   const first = await start();
-  await waitFor('the workflow to wait for the lease', async () => (await first.query(progressQuery)).state === 'waiting_for_lock');
+  await waitFor('the workflow to wait for the lease', async () => (await first.query(progressQuery)).state === 'waiting_for_lease');
   await first.executeUpdate(configureUpdate, {
     args: [{ subBatchSize: SUB_BATCH, subBatchPauseMs: 500, targetJobMs: 0, minBatchSize: 900, migration: label }],
   });

@@ -86,7 +86,7 @@ test('through the Temporal CLI, a signal with an unknown field is ignored and co
     args: [{ repository: 'uf/held', knobs: { lockWaitTimeoutMs: 300 } }],
   });
   try {
-    await waitFor('the workflow to wait for its lease', async () => (await handle.query(progressQuery)).state === 'waiting_for_lock');
+    await waitFor('the workflow to wait for its lease', async () => (await handle.query(progressQuery)).state === 'waiting_for_lease');
 
     await temporal('workflow', 'signal', '--workflow-id', workflowId, '--name', 'pause', '--input', '{"migraton":"uf_held"}');
     const progress = await waitFor('the ignored signal to be counted', async () => {
@@ -95,7 +95,7 @@ test('through the Temporal CLI, a signal with an unknown field is ignored and co
     });
     assert.equal(progress.totals.ignoredSignals?.count, 1);
     assert.match(progress.totals.ignoredSignals?.last ?? '', /unknown field "migraton"; accepted: migration/);
-    assert.equal(progress.state, 'waiting_for_lock', 'the malformed pause must not pause anything');
+    assert.equal(progress.state, 'waiting_for_lease', 'the malformed pause must not pause anything');
 
     const refused = await temporalFails(
       'workflow',

@@ -40,7 +40,7 @@ export function health(knobs: Knobs): HealthActivities {
 export const notifier = proxyActivities<EnqueuerActivities>({ startToCloseTimeout: '5 seconds', retry: { maximumAttempts: 5 } });
 
 /** Taking the lease may wait up to lockWaitTimeoutMs for another holder; a lost connection retries soon. */
-export function locker(knobs: Knobs): Pick<RepositoryActivities, 'acquireLease'> {
+export function leaseActivities(knobs: Knobs): Pick<RepositoryActivities, 'acquireLease'> {
   const retry: RetryPolicy = { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s' };
   if (knobs.localActivities)
     return proxyLocalActivities<RepositoryActivities>({ startToCloseTimeout: knobs.lockWaitTimeoutMs + 30_000, retry });

@@ -182,8 +182,8 @@ export class RepositoryRun {
     ]);
   }
 
-  /** An id for log lines of the batch in flight. */
-  batchId(): string {
+  /** An id for the log lines of the round in flight (the `batch_id` log field, the anchor's name for it). */
+  roundId(): string {
     return `${workflowInfo().runId.slice(0, 8)}-${this.totals.batches}`;
   }
 }

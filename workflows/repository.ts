@@ -14,7 +14,7 @@ import { configureUpdate, pauseSignal, progressQuery, resumeSignal, retrySignal 
 import { asFailure, assertNoQueryArgs, configureProblem, repositoryInputProblem } from '../src/contract/checks';
 import type { Problem } from '../src/contract/schema-kit';
 import type { RepositorySummary, RepositoryWorkflowInput } from '../src/contract/workflows';
-import { runBatch } from './repository-batch';
+import { runRound } from './repository-round';
 import { applyRequests, begin, cancelled, decide, notify } from './repository-control';
 import { PATCHES } from './patches';
 import { RepositoryRun } from './repository-state';
@@ -54,7 +54,7 @@ export async function repositoryMigration(input: RepositoryWorkflowInput): Promi
         return await continueAsNew<typeof repositoryMigration>(run.carry());
       }
       if (!run.drained) {
-        await runBatch(run);
+        await runRound(run);
         continue;
       }
       const summary = await decide(run);

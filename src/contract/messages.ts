@@ -52,7 +52,7 @@ export const configureUpdate = defineUpdate<Knobs, [ConfigureRequest]>('configur
 export type RepositoryState =
   | 'starting'
   | 'running'
-  | 'waiting_for_lock'
+  | 'waiting_for_lease'
   | 'waiting_for_work_function'
   | 'retrying'
   | 'throttled'

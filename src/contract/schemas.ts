@@ -115,7 +115,7 @@ export const configureSchema = message(
 export const REPOSITORY_STATES = [
   'starting',
   'running',
-  'waiting_for_lock',
+  'waiting_for_lease',
   'waiting_for_work_function',
   'retrying',
   'throttled',

@@ -119,7 +119,7 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
     return await insertMigration(db, {
       name,
       repository,
-      jobName: work.name,
+      work: work.name,
       tableName: formatTable(table),
       columnName: column,
       workArgs: args,

@@ -167,13 +167,13 @@ async function runInTransaction(
   }
   // The fence is confirmed again, with a lock, before COMMIT; this only spares work bound to roll back.
   if (input.fence && !fenced) throw leaseLost(input.fence);
-  const work = deps.registry.get(migration.jobName);
+  const work = deps.registry.get(migration.work);
   if (!work) {
     throw new BbmError(
       ErrorCode.WORK_FUNCTION_NOT_FOUND,
-      `Work function "${migration.jobName}" is not registered on this worker (a rolling deploy?). The job was not attempted; it will be retried. ` +
+      `Work function "${migration.work}" is not registered on this worker (a rolling deploy?). The job was not attempted; it will be retried. ` +
         `Every worker on a task queue must register the same work functions (the same --work-module): a repository's jobs run on the worker that holds its workflow, which may be this one.`,
-      { workName: migration.jobName, migration: migration.name },
+      { workName: migration.work, migration: migration.name },
     );
   }
   const table = parseTableName(migration.tableName);

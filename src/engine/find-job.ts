@@ -105,7 +105,7 @@ export function describeJob(migration: MigrationRow, job: JobRow): JobDescriptor
     migrationId: migration.id,
     migrationName: migration.name,
     repository: migration.repository,
-    workName: migration.jobName,
+    workName: migration.work,
     table: migration.tableName,
     column: migration.columnName,
     strategy: migration.batchingStrategy,

@@ -13,7 +13,7 @@ export function toMigration(r: Record<string, unknown>): MigrationRow {
     id: idText(r.id),
     name: String(r.name),
     repository: String(r.repository),
-    jobName: String(r.job_name),
+    work: String(r.job_name),
     tableName: String(r.table_name),
     columnName: String(r.column_name),
     workArgs: (r.work_args ?? {}) as Record<string, unknown>,
@@ -44,7 +44,7 @@ export function toMigration(r: Record<string, unknown>): MigrationRow {
 export interface NewMigration {
   name: string;
   repository: string;
-  jobName: string;
+  work: string;
   tableName: string;
   columnName: string;
   workArgs: Record<string, unknown>;
@@ -73,7 +73,7 @@ export async function insertMigration(db: Queryable, m: NewMigration): Promise<M
     [
       m.name,
       m.repository,
-      m.jobName,
+      m.work,
       m.tableName,
       m.columnName,
       JSON.stringify(m.workArgs),

@@ -13,7 +13,7 @@ export interface MigrationRow {
   id: string;
   name: string;
   repository: string;
-  jobName: string;
+  work: string;
   tableName: string;
   columnName: string;
   workArgs: Record<string, unknown>;

@@ -104,7 +104,7 @@ function row(m: Partial<MigrationRow>): MigrationRow {
     id: '7',
     name: 'm',
     repository: 'r',
-    jobName: 'increment',
+    work: 'increment',
     tableName: 'items',
     columnName: 'id',
     workArgs: {},

@@ -125,7 +125,7 @@ export function registerMigrations(program: Command): Command {
                   m.id,
                   m.name,
                   m.repository,
-                  m.jobName,
+                  m.work,
                   `${m.tableName}.${formatIdent(m.columnName)}`,
                   m.batchingStrategy,
                   formatCount(m.batchSize),
@@ -196,7 +196,7 @@ export function migrationJson(m: MigrationRow): Record<string, unknown> {
     id: m.id,
     name: m.name,
     repository: m.repository,
-    work: m.jobName,
+    work: m.work,
     table: m.tableName,
     column: m.columnName,
     strategy: m.batchingStrategy,
@@ -223,7 +223,7 @@ export function migrationJson(m: MigrationRow): Record<string, unknown> {
 function describeRow(m: MigrationRow): [string, string | number | null][] {
   return [
     ['repository', m.repository],
-    ['work', `${m.jobName} ${JSON.stringify(m.workArgs)}`],
+    ['work', `${m.work} ${JSON.stringify(m.workArgs)}`],
     ['target', `${m.tableName}.${formatIdent(m.columnName)}`],
     ['strategy', m.batchingStrategy],
     ['range', rangeText(m)],

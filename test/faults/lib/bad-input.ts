@@ -178,7 +178,7 @@ function viaSignal(what: string, send: (h: BadInputContext['blocked']) => Promis
         return `workflow ${d.status.name}`;
       }
       const p = await ctx.blocked.query(progressQuery);
-      return p.state === 'waiting_for_lock' || p.state === 'running' ? 'IGNORED' : `state ${p.state}`;
+      return p.state === 'waiting_for_lease' || p.state === 'running' ? 'IGNORED' : `state ${p.state}`;
     },
   };
 }
@@ -487,7 +487,7 @@ async function startBlocked(client: Client, taskQueue: string): Promise<BadInput
   });
   await waitFor(
     'the blocked workflow to wait for its lock',
-    async () => (await blocked.query(progressQuery)).state === 'waiting_for_lock',
+    async () => (await blocked.query(progressQuery)).state === 'waiting_for_lease',
     30_000,
     100,
   );

@@ -4,7 +4,7 @@ import { ErrorCode } from '../src/errors';
 import { failureMessage, failureType, isStaleFailure, jobFailureOutcome } from '../src/contract/failures';
 import { PATCHES } from './patches';
 import type { CheckHealthResult } from '../src/health/check';
-import { execute, hot, leaseTtl, locker } from './repository-activities';
+import { execute, hot, leaseTtl, leaseActivities } from './repository-activities';
 import { addHealthTime, checkHealthNow, healthCheckDue, leaveThrottle, waitWhileThrottled } from './repository-health';
 import type { RepositoryRun } from './repository-state';
 
@@ -14,29 +14,29 @@ const WORK_FUNCTION_WAIT_MS = 30_000;
 const RETRY_LATER_MS = 10_000;
 /**
  * Local activities run back to back inside one workflow task, so a terminate or a cancel reaches
- * the worker only when that task ends. After this much job time the batch yields a workflow task
+ * the worker only when that task ends. After this much job time the round yields a workflow task
  * (a 1 ms timer): the worker hears of a terminate within about this long plus the job in flight,
  * which its cancellation rolls back. One extra task per 2 s of work at most.
  */
 const LOCAL_YIELD_AFTER_MS = 2_000;
 
 /**
- * One batch, the anchor's loop body: take the lease -> up to maxJobPerBatch x (find -> execute)
- * -> release -> jittered durable sleep. A control request ends the batch early and cuts the sleep
+ * One round, the anchor's loop body (its "batch"): take the lease -> up to maxJobPerBatch x (find -> execute)
+ * -> release -> jittered durable sleep. A control request ends the round early and cuts the sleep
  * short. What the workflow carried (a job, the fence) that the database no longer has is dropped,
  * and the next find starts from what the database says.
  */
-export async function runBatch(run: RepositoryRun): Promise<void> {
+export async function runRound(run: RepositoryRun): Promise<void> {
   run.setState('running');
   const fence = await takeLease(run);
   if (!fence) return;
   run.fence = fence;
-  const batchId = run.batchId();
+  const batchId = run.roundId();
   let jobMs = 0;
   let sinceYieldMs = 0;
   let waitMs = 0;
   // Find-ahead: execute also finds the next job in its transaction, so in the common case a job
-  // costs one activity. A job found ahead but not run (the batch ends, the lease is lost) stays
+  // costs one activity. A job found ahead but not run (the round ends, the lease is lost) stays
   // active in the database, where the next find picks it first.
   const findAhead = patched(PATCHES.findAhead);
   let ahead: JobDescriptor | null = null;
@@ -75,7 +75,7 @@ export async function runBatch(run: RepositoryRun): Promise<void> {
       addHealthTime(run, result.durationMs);
       sinceYieldMs += result.durationMs;
       run.recordExecution(result);
-      // A pause is on its way (its signal was sent first): end the batch so it is applied now.
+      // A pause is on its way (its signal was sent first): end the round so it is applied now.
       if (result.outcome === 'skipped' && result.pauseRequested) break;
       if (run.knobs.localActivities && sinceYieldMs >= LOCAL_YIELD_AFTER_MS && patched(PATCHES.localYield)) {
         sinceYieldMs = 0;
@@ -84,7 +84,7 @@ export async function runBatch(run: RepositoryRun): Promise<void> {
     } catch (err) {
       const next = onJobFailure(run, err, job);
       if (next === 'next_job') continue;
-      waitMs = next === 'end_batch' ? 0 : next.waitMs;
+      waitMs = next === 'end_round' ? 0 : next.waitMs;
       break;
     }
   }
@@ -99,10 +99,10 @@ export async function runBatch(run: RepositoryRun): Promise<void> {
   if (pause > 0) await condition(() => run.pending.length > 0, pause);
 }
 
-/** The lease, or undefined after waiting visibly (waiting_for_lock) when another holder kept it. */
+/** The lease, or undefined after waiting visibly (waiting_for_lease) when another holder kept it. */
 async function takeLease(run: RepositoryRun): Promise<FenceToken | undefined> {
   try {
-    return await locker(run.knobs).acquireLease({
+    return await leaseActivities(run.knobs).acquireLease({
       repository: run.repository,
       // The workflow ID: any attempt or run of this workflow takes over at once, anyone else waits.
       holder: workflowInfo().workflowId,
@@ -111,7 +111,7 @@ async function takeLease(run: RepositoryRun): Promise<FenceToken | undefined> {
     });
   } catch (err) {
     if (failureType(err) !== ErrorCode.LOCK_TIMEOUT) throw err;
-    run.setState('waiting_for_lock', failureMessage(err));
+    run.setState('waiting_for_lease', failureMessage(err));
     await condition(() => run.pending.length > 0, run.knobs.lockWaitTimeoutMs);
     return undefined;
   }
@@ -138,14 +138,14 @@ async function find(run: RepositoryRun, fence: FenceToken): Promise<FindJobResul
   }
 }
 
-type AfterFailure = 'next_job' | 'end_batch' | { waitMs: number };
+type AfterFailure = 'next_job' | 'end_round' | { waitMs: number };
 
 /** Decide what follows a job that did not complete (see jobFailureOutcome in src/contract/failures). */
 function onJobFailure(run: RepositoryRun, err: unknown, job: JobDescriptor): AfterFailure {
   if (isCancellation(err)) throw err;
-  // The job rolled back because this workflow is being cancelled: end the batch; the next
+  // The job rolled back because this workflow is being cancelled: end the round; the next
   // activity call meets the cancellation and the workflow's cancellation path takes over.
-  if (CancellationScope.current().consideredCancelled) return 'end_batch';
+  if (CancellationScope.current().consideredCancelled) return 'end_round';
   const type = failureType(err);
   const message = failureMessage(err);
   let outcome = jobFailureOutcome(type);
@@ -159,7 +159,7 @@ function onJobFailure(run: RepositoryRun, err: unknown, job: JobDescriptor): Aft
     case 'find_again':
       log.warn('dropping a job the database no longer backs; finding again', { repository: run.repository, job: job.jobId, type, message });
       // A vanished job: the lease still holds, find the next one. A lost lease or database: take the lease again.
-      return type === ErrorCode.STALE_STATE ? 'next_job' : 'end_batch';
+      return type === ErrorCode.STALE_STATE ? 'next_job' : 'end_round';
     case 'wait_for_work_function':
       run.setState('waiting_for_work_function', message);
       return { waitMs: WORK_FUNCTION_WAIT_MS };
