@@ -68,7 +68,16 @@ test('a repository workflow runs a serial migration with one find for its first 
   const registry = new WorkRegistry([...BUILTIN_WORK]);
   await defineMigration(
     { pool: db.pool, registry },
-    { name: 'fa', repository: 'rfa', work: 'increment', table: 'items', column: 'id', batchSize: 100, args: { target: 'counter' } },
+    {
+      name: 'fa',
+      repository: 'rfa',
+      work: 'increment',
+      table: 'items',
+      column: 'id',
+      batchSize: 100,
+      targetJobMs: 0,
+      args: { target: 'counter' },
+    },
   );
   const worker = await startTestWorker(db, { registry });
   // Regular activities: each call is an ActivityTaskScheduled event naming its activity.
