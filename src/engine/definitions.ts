@@ -1,4 +1,3 @@
-import type { Pool } from 'pg';
 import { DEFINITION_CODES, definitionSchema } from '../contract/definition-schema';
 import { REPOSITORY_KEY_PATTERN } from '../contract/ids';
 import { problemOf } from '../contract/schema-kit';
@@ -55,7 +54,11 @@ export interface MigrationDefinition {
 }
 
 interface DefineDeps {
-  pool: Pool;
+  /**
+   * Where the checks read and the definition is written: a pool, or a client inside a transaction
+   * (a schema migration's, so the definition commits or rolls back with it; see src/schema-migrations.ts).
+   */
+  pool: Queryable;
   registry: WorkRegistry;
 }
 

@@ -81,7 +81,7 @@ function renderAll(progress: MigrationProgress[]): string {
   );
 }
 
-function renderOne(p: MigrationProgress): string {
+export function renderOne(p: MigrationProgress): string {
   const r = p.currentRange;
   // A job part-done in sub-batches shows how far it got.
   const partDone = r?.cursor && r.cursor !== String(r.end) ? ` (sub-batches done through ${r.cursor})` : '';
