@@ -3,7 +3,7 @@ import { REPOSITORY_KEY_PATTERN } from '../contract/ids';
 import { problemOf } from '../contract/schema-kit';
 import { checkSubBatchSettings, DEFAULT_SUB_BATCH_PAUSE_MS } from '../contract/sub-batches';
 import { BbmError, ErrorCode, invalidInput } from '../errors';
-import { insertMigration, migrationByName } from '../store/migrations';
+import { insertMigration, migrationByName, type NewMigration } from '../store/migrations';
 import { columnMax, countNulls, plannerEstimate } from '../store/target';
 import type { MigrationRow, Queryable } from '../store/types';
 import { isRangeStrategy, BatchingStrategy, MigrationStatus, type BatchingStrategy as Strategy } from './constants';
@@ -68,6 +68,20 @@ interface DefineDeps {
  * from the definition schema (src/contract/definition-schema.ts), which refuses unknown fields.
  */
 export async function defineMigration(deps: DefineDeps, def: MigrationDefinition): Promise<MigrationRow> {
+  const planned = await checkDefinition(deps, def);
+  try {
+    return await insertMigration(deps.pool, planned);
+  } catch (err) {
+    if ((err as { code?: string }).code === '23505') throw migrationExists(planned.name);
+    throw err;
+  }
+}
+
+/**
+ * Every check `defineMigration` makes, reading only: the row it would insert, or the refusal.
+ * The dry run (./dry-run.ts) plans from it without writing.
+ */
+export async function checkDefinition(deps: DefineDeps, def: MigrationDefinition): Promise<NewMigration> {
   const problem = problemOf(definitionSchema, def, 'A migration definition', DEFINITION_CODES);
   if (problem) throw new BbmError(problem.code, `${problem.message}.`, { field: problem.path.join('.') });
   const name = def.name;
@@ -100,8 +114,7 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
   const type = await checkColumn(db, table, column);
   for (const c of work.requiredColumns?.(args, { strategy, column }) ?? []) await checkColumn(db, table, c);
   await checkStrategy(db, table, column, type, strategy, [minValue, givenMax]);
-  if (await migrationByName(db, name))
-    throw new BbmError(ErrorCode.MIGRATION_EXISTS, `A migration named "${name}" already exists; choose another name.`, { name });
+  if (await migrationByName(db, name)) throw migrationExists(name);
 
   const maxValue = isRangeStrategy(strategy) ? (givenMax ?? (await columnMax(db, table, column)) ?? minValue) : null;
   if (maxValue !== null && minValue > maxValue) {
@@ -110,28 +123,26 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
       `minValue (${minValue}) is greater than the column's current maximum (${maxValue}); there is nothing to migrate.`,
     );
   }
-  try {
-    return await insertMigration(db, {
-      name,
-      repository,
-      jobName: work.name,
-      tableName: formatTable(table),
-      columnName: column,
-      workArgs: args,
-      minValue,
-      maxValue,
-      batchSize,
-      subBatchSize: def.subBatchSize ?? null,
-      subBatchPauseMs: def.subBatchPauseMs ?? DEFAULT_SUB_BATCH_PAUSE_MS,
-      batchingStrategy: strategy,
-      totalTupleCount: await estimateRows(db, table, column, strategy, minValue, maxValue),
-      status: def.paused ? MigrationStatus.PAUSED : MigrationStatus.ACTIVE,
-    });
-  } catch (err) {
-    if ((err as { code?: string }).code === '23505')
-      throw new BbmError(ErrorCode.MIGRATION_EXISTS, `A migration named "${name}" already exists; choose another name.`, { name });
-    throw err;
-  }
+  return {
+    name,
+    repository,
+    jobName: work.name,
+    tableName: formatTable(table),
+    columnName: column,
+    workArgs: args,
+    minValue,
+    maxValue,
+    batchSize,
+    subBatchSize: def.subBatchSize ?? null,
+    subBatchPauseMs: def.subBatchPauseMs ?? DEFAULT_SUB_BATCH_PAUSE_MS,
+    batchingStrategy: strategy,
+    totalTupleCount: await estimateRows(db, table, column, strategy, minValue, maxValue),
+    status: def.paused ? MigrationStatus.PAUSED : MigrationStatus.ACTIVE,
+  };
+}
+
+function migrationExists(name: string): BbmError {
+  return new BbmError(ErrorCode.MIGRATION_EXISTS, `A migration named "${name}" already exists; choose another name.`, { name });
 }
 
 /** The table's schema and exact name, when that is a valid key (a table named with odd characters needs an explicit one). */
