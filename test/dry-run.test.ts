@@ -101,3 +101,22 @@ test('a dry run refuses a bad definition with the same code as create', async ()
     (err) => (err as { code?: string }).code === 'INVALID_TABLE',
   );
 });
+
+test('a dry run of a NULL-strategy migration samples the first NULL rows and writes nothing', async () => {
+  const db = await createTestDatabase('dry_null');
+  await db.pool.query('CREATE TABLE notes (id bigint PRIMARY KEY, body text NOT NULL, body_copy text)');
+  await db.pool.query(`INSERT INTO notes (id, body) SELECT i, 'b' || i FROM generate_series(1, 5000) AS i`);
+  await db.pool.query('CREATE INDEX notes_body_copy_null ON notes (id) WHERE body_copy IS NULL');
+  await db.pool.query('ANALYZE notes');
+  const before = await snapshot(db.pool, ['public.notes']);
+  const report = await dryRunMigration(
+    { pool: db.pool, registry: new WorkRegistry([...BUILTIN_WORK]) },
+    { name: 'fill', work: 'copy_column', table: 'notes', column: 'body_copy', strategy: 'null', batchSize: 200, args: { from: 'body' } },
+  );
+  assert.deepEqual(report.firstJob, { start: null, end: null });
+  assert.equal(report.estimatedJobs, '25');
+  assert.equal(report.sample?.rows, 200);
+  assert.equal(report.queries.length, 1);
+  assert.ok(report.queries[0]?.plan, 'the work query was explained');
+  assert.deepEqual(await snapshot(db.pool, ['public.notes']), before);
+});

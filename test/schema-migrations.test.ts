@@ -71,6 +71,15 @@ async function copiedRows(pool: Pool): Promise<number> {
   return Number((await pool.query('SELECT count(*) AS n FROM accounts WHERE display_name = name')).rows[0].n);
 }
 
+/**
+ * The recipe's repository key is its table's, the same in every test's database, and a workflow ID
+ * is unique per namespace: a test waits for its workflow to close so the next one starts its own.
+ */
+async function closed(service: RepositoryService): Promise<void> {
+  const summary = await service.follow('public.accounts', () => undefined);
+  assert.equal(summary.state, 'finished');
+}
+
 function codeOf(err: unknown): string | undefined {
   return (err as { code?: string }).code;
 }
@@ -92,6 +101,7 @@ test('the recipe refuses to finalize an unfinished backfill, and passes once the
 
   await service.start('public.accounts');
   await waitFor('the backfill to finish', async () => (await service.progress({ name: BACKFILL }))[0]?.status === 'finished');
+  await closed(service);
   assert.deepEqual(await migrate(db), ['1700000000002_finalize-display-name']);
   assert.equal(await displayNameNullable(db.pool), false);
   assert.equal(await copiedRows(db.pool), ROWS);
@@ -123,6 +133,7 @@ test('finalize with run resumes a paused backfill and runs it to the end, each j
     { lo: '201', hi: '250', attempts: 1, status: 2 },
   ]);
 
+  await closed(service);
   const passed = await bbm(['migrations', 'finalize', BACKFILL, '--json'], env);
   assert.equal(passed.code, 0, shown(passed));
   assert.equal(JSON.parse(passed.stdout).status, 'finished');

@@ -60,15 +60,27 @@ export async function ensureMigrationFinished(
   const t0 = Date.now();
   if (first.status === 'paused') await controlMigrations(deps, 'resume', { name }, { start: true, timeoutMs: options.timeoutMs });
   const client = await deps.client();
+  let seenResumed = false;
   for (;;) {
     const progress = await readProgress(db, name);
     options.onProgress?.(progress);
     if (progress.status === 'finished') return progress;
     if (progress.status === 'failed') throw migrationFailed(progress);
-    if (progress.status === 'paused') throw notFinished(progress, 'It was paused while finalize waited; resume it or finalize again.');
-    // Started here, or restarted if its workflow ended (cancelled, terminated) before reaching this migration.
-    if ((await describeRepositoryWorkflow(client, progress.repository))?.status !== 'RUNNING')
-      await startRepositoryWorkflow(client, progress.repository, { taskQueue: deps.taskQueue, summary: `Started by bbm finalize ${name}` });
+    // Paused again after it was seen resumed: someone paused it, and that request wins. Before
+    // (a running workflow that has not applied the resume yet) it is waited for.
+    if (progress.status === 'paused' && seenResumed)
+      throw notFinished(progress, 'It was paused while finalize waited; resume it or finalize again.');
+    seenResumed ||= progress.status !== 'paused';
+    // Started here, or restarted if its workflow ended (cancelled, terminated) before reaching this
+    // migration; a resume its workflow ended without applying is written again, directly.
+    if ((await describeRepositoryWorkflow(client, progress.repository))?.status !== 'RUNNING') {
+      if (progress.status === 'paused') await controlMigrations(deps, 'resume', { name }, { start: true });
+      else
+        await startRepositoryWorkflow(client, progress.repository, {
+          taskQueue: deps.taskQueue,
+          summary: `Started by bbm finalize ${name}`,
+        });
+    }
     if (options.timeoutMs !== undefined && Date.now() - t0 >= options.timeoutMs)
       throw notFinished(progress, `It did not finish within ${options.timeoutMs} ms; it carries on in the background.`);
     await sleep(options.pollIntervalMs ?? 1_000, options.signal);
