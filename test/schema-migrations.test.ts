@@ -169,3 +169,22 @@ test("the recipe type-checks against node-pg-migrate's own types", async () => {
   const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   await promisify(execFile)(process.execPath, [tsc, '--noEmit', '-p', RECIPE], { cwd: ROOT });
 });
+
+test('bbm migrations finalize --run starts the repository workflow and exits 0 once every job ran', async () => {
+  const db = await createTestDatabase('finalize_cli');
+  await db.pool.query(`CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, copy text)`);
+  await db.pool.query(`INSERT INTO items SELECT i, 'n' || i FROM generate_series(1, 300) AS i`);
+  const worker = await startTestWorker(db);
+  // Its own repository key: workflow IDs are shared by every test database on the server.
+  const repository = `finalize-cli-${worker.taskQueue}`;
+  const def = { name: 'copy_items', repository, work: 'copy_column', table: 'items', column: 'id', batchSize: 100 };
+  await queueMigration(db.pool, { ...def, args: { from: 'name', to: 'copy' } });
+
+  const r = await bbm(['migrations', 'finalize', 'copy_items', '--run', '--json'], cliEnv(db.url, worker.taskQueue));
+  assert.equal(r.code, 0, shown(r));
+  const last = JSON.parse(r.stdout.trim().split('\n').at(-1) as string);
+  assert.equal(last.status, 'finished');
+  assert.equal(last.rowsProcessed, '300');
+  const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM items WHERE copy = name');
+  assert.equal(rows[0].n, 300);
+});
