@@ -19,6 +19,7 @@ export const ExitCode = Object.freeze({
   ALREADY_RUNNING: 4,
   CANNOT_CONNECT: 5,
   NOT_FOUND: 6,
+  NOT_FINISHED: 7,
 } as const);
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -81,6 +82,12 @@ export const ERROR_POLICY = Object.freeze({
   MIGRATION_EXISTS: { retryable: false, exit: BAD_INPUT, meaning: 'A migration with that name already exists.' },
   MIGRATION_NOT_FOUND: { retryable: false, exit: NOT_FOUND, meaning: 'No migration with that name.' },
   REPOSITORY_NOT_FOUND: { retryable: false, exit: NOT_FOUND, meaning: 'No migration belongs to that repository key.' },
+  MIGRATION_NOT_FINISHED: {
+    retryable: false,
+    exit: ExitCode.NOT_FINISHED,
+    meaning: 'A finalize gate found the migration unfinished (or it did not finish within --timeout).',
+  },
+  MIGRATION_FAILED: { retryable: false, exit: MIGRATION_FAILED, meaning: 'A finalize gate found the migration failed.' },
   INVALID_STATE: { retryable: false, exit: BAD_INPUT, meaning: "The operation does not apply to the migration's current status." },
   DUPLICATE_WORK_FUNCTION: { retryable: false, exit: BAD_INPUT, meaning: 'Two work functions share a name.' },
   WORK_FUNCTION_NOT_FOUND: {

@@ -61,7 +61,7 @@ test('help and version exit 0 and list the exit codes', async () => {
   assert.equal(help.code, 0);
   assert.match(
     help.stdout,
-    /Exit codes: 0 ok, 1 unexpected, 2 bad input, 3 migration failed, 4 already running, 5 cannot connect, 6 not found\./,
+    /Exit codes: 0 ok, 1 unexpected, 2 bad input, 3 migration failed, 4 already running, 5 cannot connect, 6 not found, 7 not finished \(finalize\)\./,
   );
   for (const command of ['migrations', 'repositories', 'enqueue', 'capacity', 'schedule', 'run', 'worker', 'setup', 'doctor', 'dev'])
     assert.match(help.stdout, new RegExp(`^  ${command}\\b`, 'm'));

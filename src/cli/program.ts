@@ -5,6 +5,7 @@ import { PROJECT_ROOT } from '../config';
 import { registerDev } from './commands/dev';
 import { registerDoctor } from './commands/doctor';
 import { registerEnqueuer } from './commands/enqueuer';
+import { registerFinalize } from './commands/finalize';
 import { registerMigrationControl } from './commands/migration-control';
 import { registerMigrationStatus } from './commands/migration-status';
 import { registerHealth } from './commands/health';
@@ -40,11 +41,12 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .addHelpText(
       'after',
-      '\nExit codes: 0 ok, 1 unexpected, 2 bad input, 3 migration failed, 4 already running, 5 cannot connect, 6 not found.\nGuide: README.md',
+      '\nExit codes: 0 ok, 1 unexpected, 2 bad input, 3 migration failed, 4 already running, 5 cannot connect, 6 not found, 7 not finished (finalize).\nGuide: README.md',
     );
   const migrations = registerMigrations(program);
   registerMigrationStatus(migrations);
   registerMigrationControl(migrations);
+  registerFinalize(migrations);
   registerRepositories(program);
   registerEnqueuer(program);
   registerRun(program);

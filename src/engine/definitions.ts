@@ -1,10 +1,9 @@
-import type { Pool } from 'pg';
 import { DEFINITION_CODES, definitionSchema } from '../contract/definition-schema';
 import { REPOSITORY_KEY_PATTERN } from '../contract/ids';
 import { problemOf } from '../contract/schema-kit';
 import { checkSubBatchSettings, DEFAULT_SUB_BATCH_PAUSE_MS } from '../contract/sub-batches';
 import { BbmError, ErrorCode, invalidInput } from '../errors';
-import { insertMigration, migrationByName } from '../store/migrations';
+import { insertMigration, migrationByName, type NewMigration } from '../store/migrations';
 import { columnBounds, countInRange, countNulls, plannerEstimate } from '../store/target';
 import type { MigrationRow, Queryable } from '../store/types';
 import { checkTunerSettings, resolveTunerSettings } from './batch-tuner';
@@ -65,7 +64,11 @@ export interface MigrationDefinition {
 }
 
 interface DefineDeps {
-  pool: Pool;
+  /**
+   * Where the checks read and the definition is written: a pool, or a client inside a transaction
+   * (a schema migration's, so the definition commits or rolls back with it; see src/schema-migrations.ts).
+   */
+  pool: Queryable;
   registry: WorkRegistry;
 }
 
@@ -75,6 +78,20 @@ interface DefineDeps {
  * from the definition schema (src/contract/definition-schema.ts), which refuses unknown fields.
  */
 export async function defineMigration(deps: DefineDeps, def: MigrationDefinition): Promise<MigrationRow> {
+  const planned = await checkDefinition(deps, def);
+  try {
+    return await insertMigration(deps.pool, planned);
+  } catch (err) {
+    if ((err as { code?: string }).code === '23505') throw migrationExists(planned.name);
+    throw err;
+  }
+}
+
+/**
+ * Every check `defineMigration` makes, reading only: the row it would insert, or the refusal.
+ * The dry run (./dry-run.ts) plans from it without writing.
+ */
+export async function checkDefinition(deps: DefineDeps, def: MigrationDefinition): Promise<NewMigration> {
   const problem = problemOf(definitionSchema, def, 'A migration definition', DEFINITION_CODES);
   if (problem) throw new BbmError(problem.code, `${problem.message}.`, { field: problem.path.join('.') });
   const name = def.name;
@@ -111,33 +128,30 @@ export async function defineMigration(deps: DefineDeps, def: MigrationDefinition
   const type = await checkColumn(db, table, column);
   for (const c of work.requiredColumns?.(args, { strategy, column }) ?? []) await checkColumn(db, table, c);
   await checkStrategy(db, table, column, type, strategy, [givenMin, givenMax]);
-  if (await migrationByName(db, name))
-    throw new BbmError(ErrorCode.MIGRATION_EXISTS, `A migration named "${name}" already exists; choose another name.`, { name });
+  if (await migrationByName(db, name)) throw migrationExists(name);
 
   const { minValue, maxValue } = await rangeOf(db, table, column, strategy, givenMin, givenMax);
-  try {
-    return await insertMigration(db, {
-      name,
-      repository,
-      work: work.name,
-      tableName: formatTable(table),
-      columnName: column,
-      workArgs: args,
-      minValue,
-      maxValue,
-      batchSize,
-      subBatchSize: def.subBatchSize ?? null,
-      subBatchPauseMs: def.subBatchPauseMs ?? DEFAULT_SUB_BATCH_PAUSE_MS,
-      ...tuning,
-      batchingStrategy: strategy,
-      totalTupleCount: await estimateRows(db, table, column, strategy, minValue, maxValue),
-      status: def.paused ? MigrationStatus.PAUSED : MigrationStatus.ACTIVE,
-    });
-  } catch (err) {
-    if ((err as { code?: string }).code === '23505')
-      throw new BbmError(ErrorCode.MIGRATION_EXISTS, `A migration named "${name}" already exists; choose another name.`, { name });
-    throw err;
-  }
+  return {
+    name,
+    repository,
+    work: work.name,
+    tableName: formatTable(table),
+    columnName: column,
+    workArgs: args,
+    minValue,
+    maxValue,
+    batchSize,
+    subBatchSize: def.subBatchSize ?? null,
+    subBatchPauseMs: def.subBatchPauseMs ?? DEFAULT_SUB_BATCH_PAUSE_MS,
+    ...tuning,
+    batchingStrategy: strategy,
+    totalTupleCount: await estimateRows(db, table, column, strategy, minValue, maxValue),
+    status: def.paused ? MigrationStatus.PAUSED : MigrationStatus.ACTIVE,
+  };
+}
+
+function migrationExists(name: string): BbmError {
+  return new BbmError(ErrorCode.MIGRATION_EXISTS, `A migration named "${name}" already exists; choose another name.`, { name });
 }
 
 /**

@@ -4,6 +4,7 @@
  * it; nothing here runs inside a workflow.
  */
 export * from './control';
+export * from './finalize';
 export * from './service';
 export * from './summary';
 export * from './workflow';

@@ -13,6 +13,7 @@ import type { Knobs } from '../knobs';
 import { listMigrations } from '../store/migrations';
 import { repositoryStatusCounts } from '../store/progress';
 import type { MigrationRow } from '../store/types';
+import { ensureMigrationFinished, type EnsureFinishedOptions } from './finalize';
 import { controlMigrations, retryFailedMigration, type ControlOptions, type ControlReport, type RetryReport } from './control';
 import {
   cancelRepositoryWorkflow,
@@ -244,6 +245,15 @@ export class RepositoryService {
   /** Put a failed migration back to running and nudge its repository's running workflow. */
   async retry(name: string): Promise<RetryReport> {
     return retryFailedMigration(await this.controlDeps(), name);
+  }
+
+  /**
+   * The finalize gate: resolves with the migration's progress when it is finished; without `run`
+   * throws MIGRATION_NOT_FINISHED while it is not; with `run` resumes (if paused) and runs the rest
+   * to the end first. MIGRATION_FAILED for a failed one. See ensureMigrationFinished in ./finalize.ts.
+   */
+  async ensureFinished(name: string, options: EnsureFinishedOptions = {}): Promise<MigrationProgress> {
+    return ensureMigrationFinished(await this.controlDeps(), name, options);
   }
 
   private async assertKnown(key: string): Promise<void> {

@@ -107,7 +107,7 @@ function batchSizeText(p: MigrationProgress): string {
   return `${formatCount(p.batchSize)} (tuned toward ${p.targetJobMs} ms per job, ${formatCount(p.minBatchSize ?? null)}..${formatCount(p.maxBatchSize ?? null)})`;
 }
 
-function renderOne(p: Shown): string {
+export function renderOne(p: Shown): string {
   const r = p.currentRange;
   // A job part-done in sub-batches shows how far it got.
   const partDone = r?.cursor && r.cursor !== String(r.end) ? ` (sub-batches done through ${r.cursor})` : '';

@@ -14,6 +14,8 @@ import { action } from '../action';
 import { formatCount, renderFields, renderTable, subBatchText } from '../output';
 import { collectArg, decimalInteger, definitionFlag, jsonObject, subBatchFlag, tunerFlag } from '../parse';
 import { loadWorkRegistry } from '../registry';
+import { dryRunMigration } from '../../engine/dry-run';
+import { renderDryRun } from './dry-run-output';
 
 interface CreateOptions {
   file?: string;
@@ -35,6 +37,7 @@ interface CreateOptions {
   args?: Record<string, unknown>;
   paused?: boolean;
   workModule?: string;
+  dryRun?: boolean;
 }
 
 /** The `migrations` group with create and list; status and control add their commands to it (see program.ts). */
@@ -93,10 +96,19 @@ export function registerMigrations(program: Command): Command {
     .option('--args <json>', 'work function arguments as a JSON object', jsonObject)
     .option('--paused', 'create it paused (start it later with `bbm migrations resume`)')
     .option('--work-module <path>', 'module exporting extra work functions (the worker must load it too)')
+    .option(
+      '--dry-run',
+      "write nothing: print the plan, the EXPLAIN of the first job's work queries (with warnings) and a time estimate from one sample job run in a rolled-back transaction",
+    )
     .action(
       action<CreateOptions>(async (ctx, _args, opts) => {
         const def = buildDefinition(opts);
         const pool = await ctx.db();
+        if (opts.dryRun) {
+          const report = await dryRunMigration({ pool, registry: loadWorkRegistry(opts.workModule) }, def);
+          ctx.out.result(report, () => renderDryRun(report));
+          return;
+        }
         const row = await defineMigration({ pool, registry: loadWorkRegistry(opts.workModule) }, def);
         ctx.out.result(migrationJson(row), () =>
           [
