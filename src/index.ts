@@ -6,6 +6,9 @@ export { defineWorkFunction, type TypedWorkContext, type WorkFunctionSpec } from
 export { startWorker, runWorker, type WorkerOptions, type BbmWorkerHandle } from './api/worker';
 export { BbmClient, type BbmClientOptions } from './api/client';
 export type { ConnectionSettings } from './api/settings';
+export { queueMigration, ensureFinished, type SqlRunner, type QueueOptions, type SchemaEnsureFinishedOptions } from './schema-migrations';
+export type { EnsureFinishedOptions } from './repository/finalize';
+export type { DryRunReport } from './engine/dry-run';
 export type { WorkContext, WorkFunction, WorkTarget } from './engine/registry';
 export type { MigrationDefinition } from './engine/definitions';
 export type { MigrationProgress } from './engine/types';

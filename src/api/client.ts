@@ -6,6 +6,8 @@ import { checkConnection, createPool } from '../db/pool';
 import { migrateSchema } from '../db/schema';
 import type { MigrationSelector } from '../engine/control';
 import { defineMigration, type MigrationDefinition } from '../engine/definitions';
+import { dryRunMigration, type DryRunReport } from '../engine/dry-run';
+import type { EnsureFinishedOptions } from '../repository/finalize';
 import type { WorkFunction } from '../engine/registry';
 import type { MigrationProgress } from '../engine/types';
 import type { Knobs } from '../knobs';
@@ -65,6 +67,28 @@ export class BbmClient {
     const pool = await this.db();
     await migrateSchema(pool);
     return defineMigration({ pool, registry: this.registry }, definition);
+  }
+
+  /**
+   * Plan a migration without writing anything (`bbm migrations create --dry-run`): the same checks
+   * as `define`, then estimated rows and jobs, the first job's range, the EXPLAIN of each statement
+   * the work function runs for one sample job (in a transaction that is rolled back, so it takes
+   * that job's row locks briefly) with warnings for sequential scans, and a total-time estimate.
+   * Throws the same codes as `define`.
+   */
+  async dryRun(definition: MigrationDefinition): Promise<DryRunReport> {
+    return dryRunMigration({ pool: await this.db(), registry: this.registry }, definition);
+  }
+
+  /**
+   * The finalize gate (`bbm migrations finalize`): resolves with the migration's progress when it
+   * is finished. Without `run` it throws MIGRATION_NOT_FINISHED (with status and progress) while
+   * it is not, and MIGRATION_FAILED when it failed; with `run: true` it resumes a paused
+   * migration, starts or waits for its repository workflow and resolves when the remaining jobs
+   * are done, with the same exactly-once guarantees. MIGRATION_NOT_FOUND for an unknown name.
+   */
+  ensureFinished(name: string, options: EnsureFinishedOptions = {}): Promise<MigrationProgress> {
+    return this.service.ensureFinished(name, options);
   }
 
   /**
