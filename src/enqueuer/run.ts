@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { resumeMigrations } from '../engine/control';
@@ -89,19 +90,13 @@ export async function runToCompletion(options: RunToCompletionOptions): Promise<
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const stopped = (): BbmError =>
-      new BbmError(ErrorCode.CANCELLED, 'Stopped waiting for the migrations; they carry on in the background.');
-    if (signal?.aborted) return reject(stopped());
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(stopped());
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+/** Node's abortable timer; an abort becomes CANCELLED, saying the work carries on. */
+async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await delay(ms, undefined, { signal });
+  } catch (err) {
+    if ((err as Error).name === 'AbortError')
+      throw new BbmError(ErrorCode.CANCELLED, 'Stopped waiting for the migrations; they carry on in the background.');
+    throw err;
+  }
 }
