@@ -44,6 +44,8 @@ test('bbm worker runs migrations, serves bbm and Temporal SDK metrics on /metric
           'id',
           '--batch-size',
           '250',
+          '--target-job-ms',
+          '0',
           '--arg',
           'from=payload',
           '--arg',
