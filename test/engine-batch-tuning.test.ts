@@ -116,3 +116,14 @@ test('a target of 0 keeps the batch size fixed and stores no samples', async () 
   const m = await migration(engine.pool, 'm');
   assert.deepEqual([m.batchSize, m.targetJobMs, m.tunerState.samples.length], [100, 0, 0]);
 });
+
+test('the tuner never shrinks a batch below its sub-batch size, so later configures still pass the sub-batch rule', async () => {
+  const engine = await setup('tunesub', 1_000);
+  // A 1 ms target shrinks every job as far as the bounds allow.
+  await define(engine, { name: 'm', batchSize: 100, subBatchSize: 100, subBatchPauseMs: 0, targetJobMs: 1, minBatchSize: 10 });
+  const run = await runToEnd(engine);
+  assert.deepEqual(run.errors, []);
+  const m = await migration(engine.pool, 'm');
+  assert.deepEqual([m.batchSize, m.subBatchSize], [100, 100], 'held at the sub-batch size, not the minimum of 10');
+  assert.deepEqual(await counters(engine.pool), { lo: 1, hi: 1, n: 1_000 });
+});

@@ -117,6 +117,7 @@ test('without --min-value a range starts at the column minimum, so ids at zero a
 
   const upTo = await define(engine, { name: 'up_to', maxValue: 5 });
   assert.deepEqual([upTo.minValue, upTo.maxValue], [-7n, 5n], 'a given maximum keeps the column minimum');
+  assert.equal(upTo.totalTupleCount, 7n, 'the estimate counts the rows of the range, not of the table');
   await assert.rejects(define(engine, { name: 'below', maxValue: -8 }), {
     code: ErrorCode.INVALID_RANGE,
     message: /the column's current minimum \(-7\) is greater than maxValue \(-8\)/,

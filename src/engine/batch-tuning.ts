@@ -16,7 +16,9 @@ export async function tuneAfterJob(db: Queryable, migration: MigrationRow, outco
   if (migration.targetJobMs <= 0) return migration.batchSize;
   const settings = {
     targetJobMs: migration.targetJobMs,
-    minBatchSize: migration.minBatchSize,
+    // Never below the sub-batch size: a batch smaller than its sub-batch would break the rule
+    // every configure checks (found by a user: the tuner shrank 1000 to 117 under a sub-batch of 1000).
+    minBatchSize: Math.min(Math.max(migration.minBatchSize, migration.subBatchSize ?? 0), migration.maxBatchSize),
     maxBatchSize: migration.maxBatchSize,
   };
   const next = recordJob({ batchSize: migration.batchSize, ...migration.tunerState }, settings, outcome);

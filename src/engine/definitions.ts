@@ -145,7 +145,7 @@ export async function checkDefinition(deps: DefineDeps, def: MigrationDefinition
     subBatchPauseMs: def.subBatchPauseMs ?? DEFAULT_SUB_BATCH_PAUSE_MS,
     ...tuning,
     batchingStrategy: strategy,
-    totalTupleCount: await estimateRows(db, table, column, strategy, minValue, maxValue),
+    totalTupleCount: await estimateRows(db, table, column, strategy, minValue, maxValue, givenMin !== undefined || givenMax !== undefined),
     status: def.paused ? MigrationStatus.PAUSED : MigrationStatus.ACTIVE,
   };
 }
@@ -218,10 +218,18 @@ async function estimateRows(
   strategy: string,
   min: bigint,
   max: bigint | null,
+  bounded = false,
 ): Promise<bigint | null> {
   const { tuples, nullFraction } = await plannerEstimate(db, table, column);
   if (isRangeStrategy(strategy)) {
-    if (tuples > 0n || max === null) return tuples > 0n ? tuples : null;
+    if (max === null) return tuples > 0n ? tuples : null;
+    // A range narrower than the table: count it (the planner's total would make the progress
+    // and ETA of `--min-value/--max-value` migrations wrong; found by a user).
+    if (bounded) {
+      const counted = await countInRange(db, table, column, min, max, UNANALYSED_COUNT_CAP);
+      if (counted < BigInt(UNANALYSED_COUNT_CAP) || tuples <= 0n) return counted;
+    }
+    if (tuples > 0n) return tuples;
     // Never analysed (a new table): count, up to a cap; the id span alone would claim 2^63 rows
     // for a few sparse ids (found by a user: 53 rows shown as 9223372036854775807).
     const counted = await countInRange(db, table, column, min, max, UNANALYSED_COUNT_CAP);
