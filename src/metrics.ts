@@ -41,13 +41,13 @@ export class BbmMetrics {
   });
   readonly runs = new Counter({
     name: 'bbm_runs_total',
-    help: 'Batches (lock, jobs, release) run',
+    help: 'Rounds (take the lease, run jobs, release it) run',
     labelNames: ['repository'] as const,
     registers: [this.registry],
   });
   readonly sleepDuration = new Histogram({
     name: 'bbm_sleep_duration_seconds',
-    help: 'Jittered pause between batches',
+    help: 'Jittered pause between rounds',
     labelNames: ['repository'] as const,
     buckets: [0, 0.1, 0.25, 0.5, 1, 2, 5, 10],
     registers: [this.registry],
@@ -60,7 +60,7 @@ export class BbmMetrics {
   });
   readonly queryDuration = new Histogram({
     name: 'bbm_query_duration_seconds',
-    help: 'Duration of bbm bookkeeping activities (lock, find, release)',
+    help: 'Duration of bbm bookkeeping activities (lease, find, release)',
     labelNames: ['operation'] as const,
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
     registers: [this.registry],

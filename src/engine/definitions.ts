@@ -223,17 +223,13 @@ async function estimateRows(
   const { tuples, nullFraction } = await plannerEstimate(db, table, column);
   if (isRangeStrategy(strategy)) {
     if (max === null) return tuples > 0n ? tuples : null;
-    // A range narrower than the table: count it (the planner's total would make the progress
-    // and ETA of `--min-value/--max-value` migrations wrong; found by a user).
-    if (bounded) {
-      const counted = await countInRange(db, table, column, min, max, UNANALYSED_COUNT_CAP);
-      if (counted < BigInt(UNANALYSED_COUNT_CAP) || tuples <= 0n) return counted;
-    }
-    if (tuples > 0n) return tuples;
-    // Never analysed (a new table): count, up to a cap; the id span alone would claim 2^63 rows
-    // for a few sparse ids (found by a user: 53 rows shown as 9223372036854775807).
+    if (tuples > 0n && !bounded) return tuples;
+    // Count, up to a cap, when the range is narrower than the table (the planner's total would
+    // make the progress and ETA of `--min-value/--max-value` migrations wrong) or the table was
+    // never analysed (the id span alone would claim 2^63 rows for a few sparse ids); both found by users.
     const counted = await countInRange(db, table, column, min, max, UNANALYSED_COUNT_CAP);
-    return counted < BigInt(UNANALYSED_COUNT_CAP) ? counted : clampToInt8(span(min, max));
+    if (counted < BigInt(UNANALYSED_COUNT_CAP)) return counted;
+    return tuples > 0n ? tuples : bounded ? counted : clampToInt8(span(min, max));
   }
   if (tuples > 0n && nullFraction !== null) return BigInt(Math.round(Number(tuples) * nullFraction));
   return countNulls(db, table, column);
