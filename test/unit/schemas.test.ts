@@ -57,6 +57,13 @@ const ACTIVITY_EXAMPLES: Record<ActivityName, Record<string, unknown>> = {
   controlMigrations: { action: 'pause', repository: 'public.items', migration: 'backfill' },
   setBatchSize: { repository: 'public.items', batchSize: 50 },
   repositoryProgress: { repository: 'public.items' },
+  recordAudit: {
+    action: 'capacity',
+    origin: { runId: 'r1', updateId: 'u1' },
+    target: 'enqueuer',
+    before: { capacity: 5 },
+    after: { capacity: 7 },
+  },
   notifyEnqueuer: { repository: 'public.items', state: 'finished' },
   surveyRepositories: { wake: WAKE, tracked: ['a'], closing: [{ repository: 'b', runId: 'r1' }] },
   startRepositories: { wake: WAKE, repositories: ['public.items'], knobs: { maxJobPerBatch: 2 }, running: 1, alreadyRunning: [] },
