@@ -286,3 +286,12 @@ test('carried state passes as this version writes it, as versions before exact b
     /carried\.pending\.0\.kind must be one of "pause", "resume"/,
   );
 });
+
+test('signal and update payloads accept an actor and a bbm channel, and refuse a malformed actor or an unknown channel', () => {
+  assert.equal(migrationTargetProblem('pause', { migration: 'm', actor: 'alice', via: 'cli' }), undefined);
+  assert.equal(configureProblem({ batchSize: 5, actor: 'svc', via: 'api' }, DEFAULT_KNOBS), undefined);
+  assert.equal(capacityRequestProblem({ capacity: 3, actor: 'ops' }), undefined);
+  assert.match(migrationTargetProblem('pause', { actor: '' })?.message ?? '', /actor/);
+  assert.match(migrationTargetProblem('pause', { actor: 'x', via: 'temporal' })?.message ?? '', /via/);
+  assert.match(capacityRequestProblem({ capacity: 3, actor: 'a\nb' })?.message ?? '', /actor/);
+});
