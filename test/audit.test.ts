@@ -10,7 +10,7 @@ import { queueMigration } from '../src/schema-migrations';
 import { listAuditEvents, type AuditEvent } from '../src/store/audit';
 import { bbm, cliEnv, shown, type CliResult } from './helpers/cli';
 import { createItems, createTestDatabase } from './helpers/db';
-import { startTestWorker } from './helpers/temporal';
+import { startTestWorker, testClient } from './helpers/temporal';
 import { temporal } from './helpers/temporal-cli';
 import { waitFor } from './helpers/wait';
 
@@ -40,6 +40,27 @@ async function lastId(pool: Pool): Promise<number> {
   return Number(rows[0].id);
 }
 
+/**
+ * The sender identity Temporal recorded for the latest update (or cancel request) of a workflow,
+ * read from its history with the test's own client. The Temporal CLI sends updates and cancels
+ * through its SDK client, whose identity is the SDK default `<pid>@<host>@` whatever --identity
+ * says (signals honour --identity), so this is the identity to expect.
+ */
+async function historyIdentity(workflowId: string, kind: 'update' | 'cancel'): Promise<string> {
+  const client = await testClient();
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const events = history.events ?? [];
+  const identity =
+    kind === 'update'
+      ? events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).pop()?.workflowExecutionUpdateAcceptedEventAttributes
+          ?.acceptedRequest?.meta?.identity
+      : events.filter((e) => e.workflowExecutionCancelRequestedEventAttributes).pop()?.workflowExecutionCancelRequestedEventAttributes
+          ?.identity;
+  assert.ok(identity, `the ${kind} has an identity in the history`);
+  assert.notEqual(identity, 'unknown');
+  return identity;
+}
+
 function ok(r: CliResult): unknown {
   assert.equal(r.code, 0, shown(r));
   return r.stdout.trim() ? JSON.parse(r.stdout) : undefined;
@@ -66,7 +87,7 @@ test('every migration action from the bbm CLI is recorded with --actor or the OS
     cli(
       ...extra,
       ...['migrations', 'create', '--name', name, '--repository', 'rw', '--work', 'increment', '--table', 'items', '--column', 'id'],
-      ...['--batch-size', '100', '--target-job-ms', '0', '--min-value', String(min), '--max-value', String(max)],
+      ...['--batch-size', '100', '--target-job-ms', '0', '--min-value', String(min), '--max-value', String(max), '--arg', 'target=counter'],
     );
 
   let seen = await lastId(db.pool);
@@ -132,10 +153,12 @@ test('every migration action from the bbm CLI is recorded with --actor or the OS
   ok(
     await cli(
       ...['--actor', 'alice', 'migrations', 'create', '--name', 'm3', '--repository', 'small', '--work', 'increment'],
-      ...['--table', 'small', '--column', 'id', '--batch-size', '10'],
+      ...['--table', 'small', '--column', 'id', '--batch-size', '10', '--arg', 'target=counter'],
     ),
   );
-  ok(await cli('--actor', 'alice', 'migrations', 'finalize', 'm3', '--run'));
+  // --run streams progress lines before the result: only the exit code matters here.
+  const finalized = await cli('--actor', 'alice', 'migrations', 'finalize', 'm3', '--run');
+  assert.equal(finalized.code, 0, shown(finalized));
   const finalize = await nextEvent(db.pool, seen, { action: 'finalize', target: 'm3' });
   assert.equal(finalize.actor, 'alice');
   assert.equal((finalize.before as { status: string }).status, 'active');
@@ -181,10 +204,8 @@ test('capacity changes and the schedule are recorded from the bbm CLI, the API a
   );
   assert.ok(JSON.stringify(viaTemporal).includes('2'));
   const fromTemporal = await nextEvent(db.pool, Number(updated.id), { action: 'capacity' });
-  assert.deepEqual(
-    [fromTemporal.actor, fromTemporal.via, fromTemporal.before, fromTemporal.after],
-    ['ops-bob', 'temporal', { capacity: 5 }, { capacity: 2 }],
-  );
+  assert.deepEqual([fromTemporal.via, fromTemporal.before, fromTemporal.after], ['temporal', { capacity: 5 }, { capacity: 2 }]);
+  assert.equal(fromTemporal.actor, await historyIdentity(enqueuerWorkflowId(worker.taskQueue), 'update'));
 
   const api = new BbmClient({ databaseUrl: db.url, taskQueue: worker.taskQueue, actor: 'svc-deploy', logLevel: 'silent' });
   try {
@@ -227,7 +248,15 @@ test('every migration action from the library API is recorded with its actor, an
   assert.throws(() => new BbmClient({ databaseUrl: db.url, actor: 'bad\nactor' }), /Actor/);
   try {
     const seen = await lastId(db.pool);
-    const common = { repository: 'ra', work: 'increment', table: 'items', column: 'id', batchSize: 100, targetJobMs: 0 };
+    const common = {
+      repository: 'ra',
+      work: 'increment',
+      table: 'items',
+      column: 'id',
+      batchSize: 100,
+      targetJobMs: 0,
+      args: { target: 'counter' },
+    };
     await api.define({ name: 'a1', ...common, minValue: '1', maxValue: '3000' });
     await api.define({ name: 'a2', ...common, minValue: '3001', maxValue: '6000' });
     const created = await nextEvent(db.pool, seen, { action: 'create', target: 'a1' });
@@ -261,7 +290,15 @@ test('every migration action from the library API is recorded with its actor, an
     const retry = await nextEvent(db.pool, seen, { action: 'retry', target: 'a2' });
     assert.deepEqual([retry.actor, retry.via, retry.after], ['svc-api', 'api', { a2: 'running' }]);
 
-    await api.define({ name: 'a3', repository: 'small', work: 'increment', table: 'small', column: 'id', batchSize: 10 });
+    await api.define({
+      name: 'a3',
+      repository: 'small',
+      work: 'increment',
+      table: 'small',
+      column: 'id',
+      batchSize: 10,
+      args: { target: 'counter' },
+    });
     assert.equal((await api.ensureFinished('a3', { run: true, pollIntervalMs: 100 })).status, 'finished');
     const finalize = await nextEvent(db.pool, seen, { action: 'finalize', target: 'a3' });
     assert.deepEqual([finalize.actor, finalize.via, finalize.detail], ['svc-api', 'api', { ran: true }]);
@@ -284,7 +321,15 @@ test('every migration action from the library API is recorded with its actor, an
   await conn.connect();
   try {
     const before = await lastId(db.pool);
-    const def = { name: 'sm1', repository: 'sm', work: 'increment', table: 'small', column: 'id', batchSize: 10 };
+    const def = {
+      name: 'sm1',
+      repository: 'sm',
+      work: 'increment',
+      table: 'small',
+      column: 'id',
+      batchSize: 10,
+      args: { target: 'counter' },
+    };
     await conn.query('BEGIN');
     await queueMigration(conn, def);
     await conn.query('ROLLBACK');
@@ -304,7 +349,15 @@ test('signals, updates and a cancel sent with the Temporal CLI are recorded with
   const db = await createTestDatabase('audit_tcli');
   await createItems(db.pool, 'items', 6000);
   const worker = await startTestWorker(db);
-  const common = { repository: 'tr', work: 'increment', table: 'items', column: 'id', batchSize: 100, targetJobMs: 0 };
+  const common = {
+    repository: 'tr',
+    work: 'increment',
+    table: 'items',
+    column: 'id',
+    batchSize: 100,
+    targetJobMs: 0,
+    args: { target: 'counter' },
+  };
   await defineMigration({ pool: db.pool, registry: worker.registry }, { name: 't1', ...common, minValue: '1', maxValue: '3000' });
   await defineMigration({ pool: db.pool, registry: worker.registry }, { name: 't2', ...common, minValue: '3001', maxValue: '6000' });
   const workflowId = repositoryWorkflowId('tr');
@@ -344,16 +397,22 @@ test('signals, updates and a cancel sent with the Temporal CLI are recorded with
     );
   await update('{"migration":"t1","batchSize":30}');
   const size = await nextEvent(db.pool, seen, { action: 'batch_size', target: 't1' });
-  assert.deepEqual([size.actor, size.via, size.before, size.after], ['ops-bob', 'temporal', { t1: 100 }, { t1: 30 }]);
+  assert.deepEqual([size.via, size.before, size.after], ['temporal', { t1: 100 }, { t1: 30 }]);
+  assert.equal(size.actor, await historyIdentity(workflowId, 'update'));
   await update('{"maxDelayMs":2500}');
   const knobs = await nextEvent(db.pool, seen, { action: 'configure', target: 'tr' });
   assert.deepEqual(
     [knobs.actor, knobs.via, knobs.before, knobs.after],
-    ['ops-bob', 'temporal', { settings: {}, knobs: { maxDelayMs: 2000 } }, { settings: {}, knobs: { maxDelayMs: 2500 } }],
+    [
+      await historyIdentity(workflowId, 'update'),
+      'temporal',
+      { settings: {}, knobs: { maxDelayMs: 2000 } },
+      { settings: {}, knobs: { maxDelayMs: 2500 } },
+    ],
   );
 
   await temporal('workflow', 'cancel', '--workflow-id', workflowId, '--identity', 'ops-bob');
   const cancel = await nextEvent(db.pool, seen, { action: 'cancel', target: 'tr' });
-  assert.deepEqual([cancel.actor, cancel.via, cancel.repository], ['ops-bob', 'temporal', 'tr']);
+  assert.deepEqual([cancel.actor, cancel.via, cancel.repository], [await historyIdentity(workflowId, 'cancel'), 'temporal', 'tr']);
   assert.deepEqual((cancel.detail as { changed: string[] }).changed.sort(), ['t1', 't2']);
 });
