@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import type { AuditOrigin } from '../contract/audit';
+import { actorProblem, type AuditOrigin } from '../contract/audit';
 import type { AuditContext } from '../engine/audit-record';
 
 /** The control signals whose order `AuditOrigin.signal` counts (workflows/repository-state.ts). */
@@ -31,21 +31,33 @@ export async function resolveOrigin(client: Client, workflowId: string, origin: 
   const events = history.events ?? [];
   if (origin.signal !== undefined) {
     const signals = events.filter((e) => CONTROL_SIGNAL_NAMES.has(e.workflowExecutionSignaledEventAttributes?.signalName ?? ''));
-    const identity = signals[origin.signal - 1]?.workflowExecutionSignaledEventAttributes?.identity;
+    const identity = actorFromIdentity(signals[origin.signal - 1]?.workflowExecutionSignaledEventAttributes?.identity);
     return identity ? { actor: identity, via: 'temporal' } : unknown(`signal ${origin.signal} of run ${origin.runId} has no identity`);
   }
   if (origin.updateId !== undefined) {
     const accepted = events.find(
       (e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.meta?.updateId === origin.updateId,
     );
-    const identity = accepted?.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.meta?.identity;
+    const identity = actorFromIdentity(accepted?.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.meta?.identity);
     return identity ? { actor: identity, via: 'temporal' } : unknown(`update ${origin.updateId} has no identity in the history`);
   }
   if (origin.cancel) {
     const requested = events.filter((e) => e.workflowExecutionCancelRequestedEventAttributes).pop();
     const attributes = requested?.workflowExecutionCancelRequestedEventAttributes;
-    if (!attributes?.identity) return unknown('the cancel request has no identity in the history');
-    return { actor: attributes.identity, via: CLIENT_CANCEL_REASONS[attributes.cause ?? ''] ?? 'temporal' };
+    const identity = actorFromIdentity(attributes?.identity);
+    if (!identity) return unknown('the cancel request has no identity in the history');
+    return { actor: identity, via: CLIENT_CANCEL_REASONS[attributes?.cause ?? ''] ?? 'temporal' };
   }
   return unknown('the request names neither a signal, an update nor a cancellation');
+}
+
+/**
+ * A Temporal identity as an actor: any client may send any identity, so control and format
+ * characters are dropped, leading spaces trimmed and the rest cut to 200 characters (what
+ * bbm.audit_events accepts; an insert it refused would be retried for ever). Undefined when
+ * nothing is left.
+ */
+export function actorFromIdentity(identity: string | null | undefined): string | undefined {
+  const cleaned = [...(identity ?? '').replace(/\p{C}/gu, '').trimStart()].slice(0, 200).join('');
+  return cleaned && !actorProblem(cleaned) ? cleaned : undefined;
 }

@@ -3,6 +3,7 @@ import os from 'node:os';
 import { test } from 'node:test';
 import { parseSince, resolveActor } from '../../src/audit/actor';
 import { actorProblem, AUDIT_ACTIONS } from '../../src/contract/audit';
+import { actorFromIdentity } from '../../src/audit/origin';
 import { ErrorCode, isBbmError } from '../../src/errors';
 
 const NOW = new Date('2026-11-30T12:00:00Z');
@@ -64,4 +65,14 @@ test('the recorded actions are the ones issue 14 lists', () => {
     'schedule_create',
     'schedule_delete',
   ]);
+});
+
+test('a Temporal identity becomes a storable actor: control characters dropped, cut to 200 characters, empty is none', () => {
+  assert.equal(actorFromIdentity('temporal-cli:ops@host'), 'temporal-cli:ops@host');
+  assert.equal(actorFromIdentity('12345@vm@'), '12345@vm@');
+  assert.equal(actorFromIdentity('  evil\nname\u0000'), 'evilname');
+  assert.equal(actorFromIdentity('x'.repeat(500))?.length, 200);
+  assert.equal(actorFromIdentity(''), undefined);
+  assert.equal(actorFromIdentity('\n\t'), undefined);
+  assert.equal(actorFromIdentity(undefined), undefined);
 });
