@@ -150,6 +150,16 @@ test('every migration action from the bbm CLI is recorded with --actor or the OS
   ok(await cli('--actor', 'alice', 'migrations', 'retry', 'm2'));
   const retry = await nextEvent(db.pool, seen, { action: 'retry', target: 'm2' });
   assert.deepEqual([retry.actor, retry.via, retry.before, retry.after], ['alice', 'cli', { m2: 'failed' }, { m2: 'running' }]);
+  // Configure with no workflow running: the settings are written with their event; knobs are refused and record nothing.
+  const direct = ok(await cli('--actor', 'alice', 'migrations', 'configure', 'm2', '--batch-size', '60')) as { appliedBy: string };
+  assert.equal(direct.appliedBy, 'database');
+  const directSize = await nextEvent(db.pool, Number(retry.id), { action: 'batch_size', target: 'm2' });
+  assert.deepEqual([directSize.actor, directSize.via, directSize.before, directSize.after], ['alice', 'cli', { m2: 100 }, { m2: 60 }]);
+  const noEvent = await lastId(db.pool);
+  const knobRefused = await cli('--actor', 'alice', 'migrations', 'configure', 'm2', '--knob', 'maxJobPerBatch=3');
+  assert.equal(knobRefused.code, 2, shown(knobRefused));
+  assert.match(knobRefused.stderr, /INVALID_STATE/);
+  assert.deepEqual(await eventsAfter(db.pool, noEvent), []);
   ok(
     await cli(
       ...['--actor', 'alice', 'migrations', 'create', '--name', 'm3', '--repository', 'small', '--work', 'increment'],
