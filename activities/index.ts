@@ -1,8 +1,9 @@
+import { createAuditActivities, type AuditActivityDeps } from './audit';
 import { createEnqueuerActivities, type EnqueuerActivityDeps } from './enqueuer';
 import { createHealthActivities, type HealthActivityDeps } from './health';
 import { createRepositoryActivities, type RepositoryActivityDeps } from './repository';
 
-export type ActivityDeps = RepositoryActivityDeps & EnqueuerActivityDeps & HealthActivityDeps;
+export type ActivityDeps = RepositoryActivityDeps & EnqueuerActivityDeps & HealthActivityDeps & AuditActivityDeps;
 
 /** All of bbm's activities, built from their dependencies: the worker factory and tests use this one function. */
 export function createActivities(deps: ActivityDeps) {
@@ -10,6 +11,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRepositoryActivities(deps),
     ...createEnqueuerActivities(deps),
     ...createHealthActivities(deps),
+    ...createAuditActivities(deps),
   };
 }
 

@@ -1,5 +1,8 @@
 import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
+import type { AuditOrigin } from '../src/contract/audit';
+import { originOf } from './audit';
 import { changeBatchSettings, pauseMigrations, resumeMigrations, retryFailedMigrations } from '../src/engine/control';
 import type { ControlKind } from '../src/contract/workflows';
 import { executeJob } from '../src/engine/execute-job';
@@ -18,6 +21,8 @@ import { adapt, checkInput } from './failures';
 
 export interface RepositoryActivityDeps {
   pool: Pool;
+  /** Reads a run's history for the sender of an operator request (audit trail only). */
+  client: Client;
   registry: WorkRegistry;
   logger: Logger;
   metrics: BbmMetrics;
@@ -73,6 +78,10 @@ export interface ControlInput {
   action: ControlKind;
   repository: string;
   migration?: string;
+  /** Record the action in the audit trail, with who sent it (see src/audit/origin.ts). @default not recorded */
+  origin?: AuditOrigin;
+  /** Record it as this action instead (a cancelled run's pause is the `cancel`). */
+  auditAction?: 'cancel';
 }
 /** A `configure` request's migration settings; absent fields keep their value. */
 export interface BatchSizeInput {
@@ -86,6 +95,10 @@ export interface BatchSizeInput {
   targetJobMs?: number;
   minBatchSize?: number;
   maxBatchSize?: number;
+  /** Record the change in the audit trail, with who sent the update. @default not recorded */
+  origin?: AuditOrigin;
+  /** The workflow's knobs the same update changed, before and after, for the `configure` event. */
+  knobs?: { before: Record<string, unknown>; after: Record<string, unknown> };
 }
 
 /** Activities of the repository workflow: thin adapters over src/engine. */
@@ -225,7 +238,9 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
       return adapt(async () => {
         const selector = { repository: input.repository, name: input.migration };
         const apply = { pause: pauseMigrations, resume: resumeMigrations, retry: retryFailedMigrations }[input.action];
-        const changed = await apply(pool, selector);
+        const who = input.origin && (await originOf(deps.client, input.origin));
+        const audit = who && (input.auditAction ? { ...who, action: input.auditAction } : who);
+        const changed = await apply(pool, selector, audit);
         log().info({ repository: input.repository, migrations: changed, action: input.action }, 'applied a control request');
         return changed;
       });
@@ -237,8 +252,11 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
      */
     async setBatchSize(input: BatchSizeInput): Promise<string[]> {
       checkInput('setBatchSize', input);
-      const { repository, migration, ...change } = input;
-      return adapt(() => changeBatchSettings(pool, { repository, name: migration }, change));
+      const { repository, migration, origin, knobs, ...change } = input;
+      return adapt(async () => {
+        const who = origin && (await originOf(deps.client, origin));
+        return changeBatchSettings(pool, { repository, name: migration }, change, who && { ...who, knobs });
+      });
     },
 
     /** Every migration of the repository, and the database's clock (the workflow keeps no wall clock of its own). */

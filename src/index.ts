@@ -16,7 +16,10 @@ export type { MigrationRow } from './store/types';
 export type { Knobs } from './knobs';
 export type { MigrationSelector } from './engine/control';
 export type { ControlReport, RetryReport, RepositoryStatus } from './repository';
-export type { RepositoryProgress } from './contract/messages';
+export type { RepositoryProgress, ConfigureRequest } from './contract/messages';
+export type { ConfigureReport } from './repository/configure';
+export type { AuditEvent, AuditFilter } from './store/audit';
+export type { AuditAction, AuditVia } from './contract/audit';
 export type { RepositorySummary } from './contract/workflows';
 export {
   parseIdentifier,

@@ -18,6 +18,9 @@ import { connectClient } from './temporal/connection';
  * ensure_batched_background_migration_is_finished). Recipe: docs/recipes/node-pg-migrate/.
  */
 
+/** Schema migrations act as their database role (`current_user`, recorded when the actor is null). */
+const SCHEMA_MIGRATION = { actor: null, via: 'schema_migration' } as const;
+
 /**
  * What the helpers need of the schema migration's connection: `query(text, values)` resolving to
  * `{ rows }` with `$1`-style parameters, as node-pg-migrate's `pgm.db`, a pg `Client`/`PoolClient`
@@ -40,10 +43,12 @@ export interface QueueOptions {
  * transaction so the definition commits with the column it fills, or not at all. The table and
  * column must exist in that transaction (add the column first). It is picked up once committed:
  * by the enqueuer, `bbm repositories start`, or a later `ensureFinished(name, { run: true })`.
+ * The `create` event of the audit trail is written in the same transaction, with the database
+ * role as the actor (via `schema_migration`).
  */
 export async function queueMigration(db: SqlRunner, def: MigrationDefinition, options: QueueOptions = {}): Promise<MigrationRow> {
   const registry = options.registry ?? loadWorkRegistry(options.workModule);
-  return defineMigration({ pool: db as unknown as Queryable, registry }, def);
+  return defineMigration({ pool: db as unknown as Queryable, registry }, def, SCHEMA_MIGRATION);
 }
 
 export interface SchemaEnsureFinishedOptions extends EnsureFinishedOptions {
@@ -68,7 +73,11 @@ export async function ensureFinished(db: SqlRunner, name: string, options: Schem
   const noTemporal = (): Promise<Client> => Promise.reject(new Error('a check without run never reaches Temporal'));
   const queryable = db as unknown as Queryable;
   try {
-    return await ensureMigrationFinished({ db: queryable, pool: queryable as Pool, client: noTemporal, taskQueue: '' }, name, {});
+    return await ensureMigrationFinished(
+      { db: queryable, pool: queryable as Pool, client: noTemporal, taskQueue: '', audit: SCHEMA_MIGRATION },
+      name,
+      {},
+    );
   } catch (err) {
     if (!options.run || !isBbmError(err, ErrorCode.MIGRATION_NOT_FINISHED)) throw err;
   }
@@ -84,7 +93,11 @@ export async function ensureFinished(db: SqlRunner, name: string, options: Schem
     await checkConnection(pool, config.databaseUrl);
     const opened = await connectClient(config);
     client = opened;
-    return await ensureMigrationFinished({ pool, client: () => Promise.resolve(opened), taskQueue: config.taskQueue }, name, options);
+    return await ensureMigrationFinished(
+      { pool, client: () => Promise.resolve(opened), taskQueue: config.taskQueue, audit: SCHEMA_MIGRATION },
+      name,
+      options,
+    );
   } finally {
     await client?.connection.close();
     await pool.end();

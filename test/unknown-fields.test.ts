@@ -111,7 +111,7 @@ test('through the Temporal CLI, a signal with an unknown field is ignored and co
     // The CLI prints the failure's message JSON-escaped, with its type.
     assert.match(
       refused,
-      /unknown configure field \\"batchSzie\\"; accepted: maxJobPerBatch, .*batchSize, .*migration \(type: INVALID_INPUT/,
+      /unknown configure field \\"batchSzie\\"; accepted: maxJobPerBatch, .*batchSize, .*migration, actor, via \(type: INVALID_INPUT/,
     );
     assert.equal((await handle.query(progressQuery)).knobs.maxJobPerBatch, 5, 'a refused update changes no knob');
 

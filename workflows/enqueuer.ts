@@ -1,4 +1,17 @@
-import { allHandlersFinished, condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  currentUpdateInfo,
+  log,
+  patched,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { AuditActivities } from '../activities/audit';
+import type { CapacityRequest } from '../src/contract/messages';
+import { PATCHES } from './patches';
 import type { EnqueuerActivities } from '../activities/enqueuer';
 import { capacityQuery, enqueuerStatusQuery, repositoryDoneSignal, setCapacityUpdate, wakeSignal } from '../src/contract/messages';
 import { asFailure, assertNoQueryArgs, capacityRequestProblem, enqueuerStartProblem, tickInputProblem } from '../src/contract/checks';
@@ -31,7 +44,7 @@ export async function enqueuer(input: EnqueuerInput = {}): Promise<void> {
   const state = new EnqueuerState(input);
   setHandler(wakeSignal, (request) => state.wake(request));
   setHandler(repositoryDoneSignal, (done) => state.repositoryDone(done));
-  setHandler(setCapacityUpdate, (request) => state.setCapacity(request), {
+  setHandler(setCapacityUpdate, (request) => setCapacity(state, request), {
     validator: (request) => refuseIf(capacityRequestProblem(request)),
   });
   setHandler(capacityQuery, (...args: unknown[]) => {
@@ -60,6 +73,34 @@ export async function enqueuer(input: EnqueuerInput = {}): Promise<void> {
     }
     await wakeUp(state, state.pending.splice(0));
   }
+}
+
+const { recordAudit } = proxyActivities<AuditActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 20 },
+});
+
+/**
+ * The setCapacity update: the change, then its audit event (who sent it: the payload's actor, or
+ * the update's sender in the history). The capacity is workflow state, so the event follows the
+ * change; a failure to record it is logged and does not undo the change.
+ */
+async function setCapacity(state: EnqueuerState, request: CapacityRequest): Promise<number> {
+  const before = state.capacity;
+  const after = state.setCapacity(request);
+  if (!patched(PATCHES.auditTrail)) return after;
+  const origin = {
+    runId: workflowInfo().runId,
+    ...(currentUpdateInfo() ? { updateId: currentUpdateInfo()?.id } : {}),
+    ...(request.actor !== undefined ? { actor: request.actor } : {}),
+    ...(request.via !== undefined ? { via: request.via } : {}),
+  };
+  try {
+    await recordAudit({ action: 'capacity', origin, target: 'enqueuer', before: { capacity: before }, after: { capacity: after } });
+  } catch (err) {
+    log.warn('could not record the capacity change in the audit trail', { error: String(err) });
+  }
+  return after;
 }
 
 /**

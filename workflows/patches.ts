@@ -21,4 +21,10 @@ export const PATCHES = Object.freeze({
   findAhead: 'find-ahead',
   /** Health checks before jobs; a tripped indicator releases the lease and holds the jobs (state throttled). */
   healthThrottle: 'health-throttle',
+  /**
+   * Operator requests are recorded in bbm.audit_events with their sender: control signals and the
+   * cancellation by the activity that applies them, configure and setCapacity updates by their
+   * handlers (the knobs-only and capacity ones through the recordAudit activity).
+   */
+  auditTrail: 'audit-trail',
 });

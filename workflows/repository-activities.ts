@@ -1,4 +1,5 @@
 import { ActivityCancellationType, proxyActivities, proxyLocalActivities, type RetryPolicy } from '@temporalio/workflow';
+import type { AuditActivities } from '../activities/audit';
 import type { EnqueuerActivities } from '../activities/enqueuer';
 import type { HealthActivities } from '../activities/health';
 import type { RepositoryActivities } from '../activities/repository';
@@ -35,6 +36,9 @@ const localHealthCheck = proxyLocalActivities<HealthActivities>({ startToCloseTi
 export function health(knobs: Knobs): HealthActivities {
   return knobs.localActivities ? localHealthCheck : healthCheck;
 }
+
+/** The audit trail's own activity (an operator action with no database change of its own); retried like bookkeeping. */
+export const auditor = proxyActivities<AuditActivities>({ startToCloseTimeout: '30 seconds', retry: BOOKKEEPING_RETRY });
 
 /** The enqueuer is an optimisation for throughput: a few quick attempts, then the repository moves on. */
 export const notifier = proxyActivities<EnqueuerActivities>({ startToCloseTimeout: '5 seconds', retry: { maximumAttempts: 5 } });

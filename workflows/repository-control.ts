@@ -1,4 +1,4 @@
-import { log, patched, upsertMemo } from '@temporalio/workflow';
+import { log, patched, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { MigrationProgress } from '../src/engine/types';
 import { ErrorCode } from '../src/errors';
 import { failureType } from '../src/contract/failures';
@@ -22,8 +22,10 @@ export async function begin(run: RepositoryRun): Promise<void> {
 export async function applyRequests(run: RepositoryRun): Promise<void> {
   for (const r of run.pending.splice(0)) {
     let changed: string[];
+    // Recorded in the audit trail by the activity, in the transaction of the change.
+    const audit = patched(PATCHES.auditTrail) ? { origin: r.origin ?? {} } : {};
     try {
-      changed = await bookkeeping.controlMigrations({ action: r.kind, repository: run.repository, migration: r.migration });
+      changed = await bookkeeping.controlMigrations({ action: r.kind, repository: run.repository, migration: r.migration, ...audit });
     } catch (err) {
       if (failureType(err) !== ErrorCode.MIGRATION_NOT_FOUND) throw err;
       log.warn(`ignored ${r.kind} signal: no such migration`, { repository: run.repository, migration: r.migration });
@@ -96,7 +98,11 @@ export async function cancelled(run: RepositoryRun): Promise<void> {
   if (run.pending.length > 0 && patched(PATCHES.requestsOnCancel)) await applyRequests(run);
   let detail = 'cancelled; the in-flight job was rolled back and the migrations stay resumable';
   if (patched(PATCHES.pauseOnCancel)) {
-    const paused = await bookkeeping.controlMigrations({ action: 'pause', repository: run.repository });
+    // The cancellation itself is recorded (action `cancel`) with this pause, by the sender of the cancel request.
+    const audit = patched(PATCHES.auditTrail)
+      ? { origin: { runId: workflowInfo().runId, cancel: true }, auditAction: 'cancel' as const }
+      : {};
+    const paused = await bookkeeping.controlMigrations({ action: 'pause', repository: run.repository, ...audit });
     if (paused.length > 0)
       log.info('cancel paused the migrations that could still run', { repository: run.repository, migrations: paused });
     detail = `cancelled; the in-flight job was rolled back and ${paused.length} migration(s) paused; continue with: bbm migrations resume --repository ${run.repository} --start`;

@@ -1,4 +1,4 @@
-import { log, patched, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { currentUpdateInfo, log, patched, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { addDecimal } from '../src/engine/int8';
 import type { ExecuteJobResult, FenceToken, FindJobResult, MigrationProgress } from '../src/engine/types';
 import { DEFAULT_KNOBS, type Knobs } from '../src/knobs';
@@ -6,7 +6,9 @@ import type { ConfigureRequest, RepositoryProgress, RepositoryState, RepositoryT
 import { SA } from '../src/contract/search-attributes';
 import { migrationTargetProblem, noteIgnoredSignal, targetMigration } from '../src/contract/checks';
 import type { ControlKind, ControlRequest, RepositoryWorkflowInput } from '../src/contract/workflows';
-import { bookkeeping } from './repository-activities';
+import type { AuditOrigin, AuditStamp } from '../src/contract/audit';
+import { PATCHES } from './patches';
+import { auditor, bookkeeping } from './repository-activities';
 
 type MigrationId = MigrationProgress['id'];
 
@@ -45,6 +47,8 @@ export class RepositoryRun {
   /** Set while a health indicator holds the jobs back; `at` is the last check's reading time (database clock). */
   throttle: (ThrottleView & { at: string }) | undefined;
   private readonly published: { status?: string; migration?: string; percent?: number } = {};
+  /** pause/resume/retry signals received by this run, malformed ones included: the audit trail's reference into the history. */
+  private controlSignals = 0;
 
   constructor(input: RepositoryWorkflowInput) {
     const carried = input.carried;
@@ -68,6 +72,8 @@ export class RepositoryRun {
    * typo must not stop a repository.
    */
   request(kind: ControlKind, payload: unknown): void {
+    // Counted before any check: the n-th such signal in this run's history is this one.
+    this.controlSignals += 1;
     const problem = migrationTargetProblem(kind, payload);
     if (problem) {
       this.totals.ignoredSignals = noteIgnoredSignal(this.totals.ignoredSignals, problem);
@@ -75,21 +81,43 @@ export class RepositoryRun {
       return;
     }
     const migration = targetMigration(payload);
-    this.pending.push(migration === undefined ? { kind } : { kind, migration });
+    const origin = originOf(payload as AuditStamp | undefined, { runId: workflowInfo().runId, signal: this.controlSignals });
+    this.pending.push(migration === undefined ? { kind, origin } : { kind, migration, origin });
     if (kind === 'pause' && !FINAL_STATES.has(this.state)) this.state = 'pausing';
   }
 
   /** The configure update (already validated): knobs, and the batch and sub-batch settings in the database. */
   async configure(request: ConfigureRequest): Promise<Knobs> {
-    const { batchSize, subBatchSize, subBatchPauseMs, targetJobMs, minBatchSize, maxBatchSize, migration, ...knobs } = request;
+    const { batchSize, subBatchSize, subBatchPauseMs, targetJobMs, minBatchSize, maxBatchSize, migration, actor, via, ...knobs } = request;
     const settings = { batchSize, subBatchSize, subBatchPauseMs, targetJobMs, minBatchSize, maxBatchSize };
+    // Who sent it, for the audit trail: the payload's actor, or the update's sender in the history.
+    const origin = patched(PATCHES.auditTrail)
+      ? originOf({ actor, via }, { runId: workflowInfo().runId, updateId: currentUpdateInfo()?.id })
+      : undefined;
+    const knobNames = Object.keys(knobs) as (keyof Knobs)[];
+    const knobsBefore = Object.fromEntries(knobNames.map((k) => [k, this.knobs[k]]));
+    const knobChange = knobNames.length > 0 ? { knobs: { before: knobsBefore, after: { ...knobs } } } : {};
     // Migration settings first: when the database refuses them (a sub-batch size above a stored
     // batch size), the update fails with nothing changed, knobs included. Histories recorded
     // before this order replay the old one (knobs first).
     const settingsFirst = patched('configure-settings-first');
     if (!settingsFirst) this.knobs = { ...this.knobs, ...knobs };
     if (Object.values(settings).some((v) => v !== undefined))
-      await bookkeeping.setBatchSize({ repository: this.repository, migration, ...definedOnly(settings) });
+      await bookkeeping.setBatchSize({
+        repository: this.repository,
+        migration,
+        ...definedOnly(settings),
+        ...(origin ? { origin, ...knobChange } : {}),
+      });
+    else if (origin && knobNames.length > 0)
+      await auditor.recordAudit({
+        action: 'configure',
+        origin,
+        repository: this.repository,
+        target: migration ?? this.repository,
+        before: { settings: {}, knobs: knobsBefore },
+        after: { settings: {}, knobs },
+      });
     if (settingsFirst) this.knobs = { ...this.knobs, ...knobs };
     log.info('knobs changed', { repository: this.repository, knobs: this.knobs, ...settings, migration });
     return this.knobs;
@@ -191,4 +219,12 @@ export class RepositoryRun {
 /** The fields that are set: an activity input carries no `undefined` (the payload converter drops them anyway). */
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** An audit origin: the request's reference into the history, plus the sender's stamp when the payload has one. */
+function originOf(stamp: AuditStamp | undefined, reference: AuditOrigin): AuditOrigin {
+  const origin: AuditOrigin = { ...definedOnly(reference) };
+  if (stamp?.actor !== undefined) origin.actor = stamp.actor;
+  if (stamp?.via !== undefined) origin.via = stamp.via;
+  return origin;
 }

@@ -1,6 +1,11 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
-import type { RepositoryProgress } from '../contract/messages';
+import type { ConfigureRequest, RepositoryProgress } from '../contract/messages';
+import type { AuditSource } from '../contract/audit';
+import { resolveActor } from '../audit/actor';
+import { deleteScheduleRecorded, ensureScheduleRecorded, setCapacityRecorded, type EnqueuerOperatorDeps } from '../enqueuer/operator';
+import type { ConfigureReport } from '../repository/configure';
+import type { AuditEvent, AuditFilter } from '../store/audit';
 import type { RepositorySummary } from '../contract/workflows';
 import { checkConnection, createPool } from '../db/pool';
 import { migrateSchema } from '../db/schema';
@@ -29,6 +34,12 @@ export interface BbmClientOptions extends ConnectionSettings {
    * ones (their `validateArgs` runs here at definition). @default none
    */
   workFunctions?: readonly WorkFunction[];
+  /**
+   * Who acts, recorded with every action in the audit trail (`bbm audit`, bbm.audit_events, via
+   * `api`) and sent as the Temporal client's identity: 1 to 200 printable characters
+   * (INVALID_INPUT otherwise, from the constructor). @default the OS user
+   */
+  actor?: string;
 }
 
 /**
@@ -42,18 +53,21 @@ export class BbmClient {
   private readonly config;
   private readonly registry;
   private readonly service: RepositoryService;
+  private readonly source: AuditSource;
   private poolPromise: Promise<Pool> | undefined;
   private clientPromise: Promise<Client> | undefined;
 
-  /** Throws CONFIG_INVALID for an unusable setting (checked at once; nothing connects yet). */
+  /** Throws CONFIG_INVALID for an unusable setting, INVALID_INPUT for an unusable actor (checked at once; nothing connects yet). */
   constructor(options: BbmClientOptions = {}) {
     this.config = configFrom(options);
     this.registry = registryOf(options.workFunctions);
+    this.source = { actor: resolveActor(options.actor), via: 'api' };
     this.service = new RepositoryService({
       db: () => this.db(),
       hasDatabase: true,
       client: () => this.temporal(),
       taskQueue: this.config.taskQueue,
+      audit: this.source,
     });
   }
 
@@ -66,7 +80,7 @@ export class BbmClient {
   async define(definition: MigrationDefinition): Promise<MigrationRow> {
     const pool = await this.db();
     await migrateSchema(pool);
-    return defineMigration({ pool, registry: this.registry }, definition);
+    return defineMigration({ pool, registry: this.registry }, definition, this.source);
   }
 
   /**
@@ -152,6 +166,44 @@ export class BbmClient {
     return this.service.follow(repository, options.onProgress ?? (() => undefined));
   }
 
+  /**
+   * The `configure` update of a repository (`bbm migrations configure`): knobs, `batchSize`,
+   * sub-batch and tuning settings, of one migration (`migration`) or all its unfinished ones. Its
+   * running workflow applies it; with none running the settings are written directly and knobs are
+   * refused (INVALID_STATE). INVALID_BATCH_SIZE, INVALID_SUB_BATCH_SIZE, INVALID_SUB_BATCH_PAUSE,
+   * INVALID_INPUT for bad values (nothing changes), REPOSITORY_NOT_FOUND, MIGRATION_NOT_FOUND.
+   */
+  configure(repository: string, request: ConfigureRequest): Promise<ConfigureReport> {
+    return this.service.configure(repository, request);
+  }
+
+  /**
+   * Set the enqueuer's capacity (`bbm capacity set N`, 0..1000; INVALID_INPUT otherwise); starts
+   * the enqueuer with it when none runs. Resolves with the capacity now in force.
+   */
+  async setCapacity(capacity: number): Promise<number> {
+    return setCapacityRecorded(await this.operatorDeps(), capacity);
+  }
+
+  /** Create or update the schedule that wakes the enqueuer (`bbm schedule create`); `intervalSeconds` @default 60. */
+  async ensureSchedule(options: { intervalSeconds?: number; paused?: boolean } = {}): Promise<{ scheduleId: string; created: boolean }> {
+    return ensureScheduleRecorded(await this.operatorDeps(), options);
+  }
+
+  /** Delete the enqueuer's schedule (`bbm schedule delete`); false when there was none. */
+  async deleteSchedule(): Promise<boolean> {
+    return deleteScheduleRecorded(await this.operatorDeps());
+  }
+
+  /**
+   * The audit trail (`bbm audit`): recorded operator actions, oldest first, optionally of one
+   * migration (repository-wide events that covered it included), one repository, and since an
+   * instant; the most recent `limit` (@default 1000).
+   */
+  audit(filter: AuditFilter = {}): Promise<AuditEvent[]> {
+    return this.service.audit(filter);
+  }
+
   /** Close the pool and the Temporal connection (whichever were opened). */
   async close(): Promise<void> {
     const pool = this.poolPromise;
@@ -172,6 +224,10 @@ export class BbmClient {
     return report;
   }
 
+  private async operatorDeps(): Promise<EnqueuerOperatorDeps> {
+    return { client: await this.temporal(), pool: await this.db(), taskQueue: this.config.taskQueue, audit: this.source };
+  }
+
   private db(): Promise<Pool> {
     this.poolPromise ??= (async () => {
       const url = requireDatabaseUrl(this.config.databaseUrl);
@@ -189,7 +245,7 @@ export class BbmClient {
   }
 
   private temporal(): Promise<Client> {
-    this.clientPromise ??= connectClient(this.config).catch((err: unknown) => {
+    this.clientPromise ??= connectClient(this.config, this.source.actor).catch((err: unknown) => {
       this.clientPromise = undefined;
       throw err;
     });

@@ -10,6 +10,8 @@ import { RepositoryService } from '../repository/service';
 import { serverInfo } from '../store/server';
 import { connectClient } from '../temporal/connection';
 import { Output } from './output';
+import { resolveActor } from '../audit/actor';
+import type { AuditSource } from '../contract/audit';
 
 /** Options every command accepts (declared once on the program). */
 export interface GlobalOptions {
@@ -19,6 +21,8 @@ export interface GlobalOptions {
   taskQueue?: string;
   logLevel?: string;
   json?: boolean;
+  /** Who runs the command, for the audit trail. @default the OS user */
+  actor?: string;
 }
 
 /**
@@ -28,6 +32,11 @@ export interface GlobalOptions {
 export class CliContext {
   readonly config: BbmConfig;
   readonly out: Output;
+  /**
+   * The audit trail's source of this command's actions: `--actor` or the OS user, via `cli`
+   * (INVALID_INPUT for an unusable --actor, before anything opens). Also the Temporal client's identity.
+   */
+  readonly audit: AuditSource;
   private poolPromise: Promise<Pool> | undefined;
   private clientPromise: Promise<Client> | undefined;
   private loggerInstance: Logger | undefined;
@@ -36,6 +45,7 @@ export class CliContext {
 
   constructor(globals: GlobalOptions, env: NodeJS.ProcessEnv = process.env) {
     this.out = new Output({ json: Boolean(globals.json) });
+    this.audit = { actor: resolveActor(globals.actor), via: 'cli' };
     this.config = resolveConfig(env, {
       databaseUrl: globals.databaseUrl,
       temporalAddress: globals.temporalAddress,
@@ -80,7 +90,7 @@ export class CliContext {
 
   client(): Promise<Client> {
     this.clientPromise ??= (async () => {
-      const client = await connectClient(this.config);
+      const client = await connectClient(this.config, this.audit.actor);
       this.closers.push(() => client.connection.close());
       return client;
     })();
@@ -97,6 +107,7 @@ export class CliContext {
       hasDatabase: Boolean(this.config.databaseUrl),
       client: () => this.client(),
       taskQueue: this.config.taskQueue,
+      audit: this.audit,
     });
     return this.repositoryService;
   }

@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { PROJECT_ROOT } from '../config';
+import { registerAudit } from './commands/audit';
+import { registerConfigure } from './commands/configure';
 import { registerDev } from './commands/dev';
 import { registerDoctor } from './commands/doctor';
 import { registerEnqueuer } from './commands/enqueuer';
@@ -38,6 +40,10 @@ export function buildProgram(): Command {
       ]),
     )
     .option('--json', 'machine-readable JSON on stdout instead of tables')
+    .option(
+      '--actor <name>',
+      'who runs the command, recorded in the audit trail (bbm audit) and as the Temporal identity (default: the OS user)',
+    )
     .showSuggestionAfterError(true)
     .addHelpText(
       'after',
@@ -47,6 +53,7 @@ export function buildProgram(): Command {
   registerMigrationStatus(migrations);
   registerMigrationControl(migrations);
   registerFinalize(migrations);
+  registerConfigure(migrations);
   registerRepositories(program);
   registerEnqueuer(program);
   registerRun(program);
@@ -54,6 +61,7 @@ export function buildProgram(): Command {
   registerSetup(program);
   registerDoctor(program);
   registerHealth(program);
+  registerAudit(program);
   registerDev(program);
   return program;
 }

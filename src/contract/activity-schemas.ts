@@ -1,7 +1,8 @@
 import * as z from 'zod/mini';
 import type { $ZodShape } from 'zod/v4/core';
 import { bool, count, decimal, intIn, list, message, oneOf, problemOf, text, type Problem } from './schema-kit';
-import { knobsSchema, migrationName, repositoryKey, subBatchFields, tunerFields } from './schemas';
+import { auditOriginSchema, knobsSchema, migrationName, repositoryKey, subBatchFields, tunerFields } from './schemas';
+import { AUDIT_ACTIONS } from './audit';
 import { repositoryDoneSchema, wakeRequestSchema } from './enqueuer-schemas';
 
 /**
@@ -72,6 +73,8 @@ export const ACTIVITY_INPUT_SCHEMAS = Object.freeze({
     action: oneOf(['pause', 'resume', 'retry']),
     repository: repositoryKey,
     migration: z.optional(migrationName),
+    origin: z.optional(auditOriginSchema),
+    auditAction: z.optional(oneOf(['cancel'])),
   }),
   setBatchSize: input('setBatchSize', {
     repository: repositoryKey,
@@ -79,6 +82,13 @@ export const ACTIVITY_INPUT_SCHEMAS = Object.freeze({
     batchSize: z.optional(count()),
     ...subBatchFields,
     ...tunerFields,
+    origin: z.optional(auditOriginSchema),
+    knobs: z.optional(
+      message(
+        { before: z.record(z.string(), z.unknown()), after: z.record(z.string(), z.unknown()) },
+        { unknown: 'knobs field', expected: '{"before","after"}' },
+      ),
+    ),
   }),
   repositoryProgress: input('repositoryProgress', { repository: repositoryKey }),
   // enqueuer workflow
@@ -99,6 +109,15 @@ export const ACTIVITY_INPUT_SCHEMAS = Object.freeze({
     alreadyRunning: list(z.string()),
   }),
   wakeEnqueuerFromTick: wakeRequestSchema,
+  // audit trail
+  recordAudit: input('recordAudit', {
+    action: oneOf(AUDIT_ACTIONS),
+    origin: auditOriginSchema,
+    repository: z.optional(repositoryKey),
+    target: text(400, true),
+    before: z.optional(z.unknown()),
+    after: z.optional(z.unknown()),
+  }),
   // health
   checkHealth: input('checkHealth', {
     repository: z.optional(text(200, true)),

@@ -55,6 +55,8 @@ export function configureProblem(request: unknown, current: Knobs): Problem | un
     targetJobMs,
     minBatchSize,
     maxBatchSize,
+    actor: _actor,
+    via: _via,
     ...knobs
   } = request as ConfigureRequest;
   const knobProblem = checkKnobs(knobs, current);

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { count, intIn, list, message, text, tolerant } from './schema-kit';
-import { ignoredSignalsSchema, knobsSchema, repositoryKey, repositoryStateSchema } from './schemas';
+import { auditStampFields, ignoredSignalsSchema, knobsSchema, repositoryKey, repositoryStateSchema } from './schemas';
 
 /**
  * The enqueuer's messages, one schema each: its input and carried state, the wake signal (also
@@ -30,7 +30,10 @@ export const repositoryDoneSchema = message(
 );
 
 /** The setCapacity update (CapacityRequest). */
-export const capacityRequestSchema = message({ capacity }, { unknown: 'setCapacity field', expected: 'a JSON object like {"capacity":5}' });
+export const capacityRequestSchema = message(
+  { capacity, ...auditStampFields },
+  { unknown: 'setCapacity field', expected: 'a JSON object like {"capacity":5}' },
+);
 
 const enqueuerReportSchema = tolerant(
   {

@@ -2,6 +2,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { MigrationProgress } from '../engine/types';
 import type { Knobs } from '../knobs';
 import type { TrippedIndicator } from '../health/indicators';
+import type { AuditStamp } from './audit';
 
 /**
  * Every signal, query and update bbm's workflows understand, in one module imported by the
@@ -10,8 +11,12 @@ import type { TrippedIndicator } from '../health/indicators';
 
 // ---- repository workflow ------------------------------------------------------------------
 
-/** Optional target: one migration by name; all of the repository's migrations when omitted. */
-export interface MigrationTarget {
+/**
+ * Optional target: one migration by name; all of the repository's migrations when omitted.
+ * `actor`/`via` (AuditStamp) name who sent it in the audit trail; without them the sender's
+ * Temporal identity is recorded.
+ */
+export interface MigrationTarget extends AuditStamp {
   migration?: string;
 }
 
@@ -26,7 +31,8 @@ export const resumeSignal = defineSignal<[MigrationTarget?]>('resume');
  */
 export const retrySignal = defineSignal<[MigrationTarget?]>('retry');
 
-export interface ConfigureRequest extends Partial<Knobs> {
+/** `actor`/`via`: see MigrationTarget. */
+export interface ConfigureRequest extends Partial<Knobs>, AuditStamp {
   /** Change the batch size of unfinished migrations (of `migration` only when given). */
   batchSize?: number;
   /**
@@ -144,7 +150,8 @@ export interface RepositoryDone {
 /** Sent by a repository workflow when it reaches a final state, so the next repository starts at once. */
 export const repositoryDoneSignal = defineSignal<[RepositoryDone]>('repositoryDone');
 
-export interface CapacityRequest {
+/** `actor`/`via`: see MigrationTarget. */
+export interface CapacityRequest extends AuditStamp {
   /** Repository workflows allowed to run at once: an integer from 0 (start nothing new) to 1000. */
   capacity: number;
 }

@@ -3,7 +3,8 @@ import { LIMITS } from '../engine/constants';
 import { DEFAULT_HEALTH_KNOBS, HEALTH_KNOB_RANGES, type HealthKnobs } from '../health/knobs';
 import { REPOSITORY_KEY_PATTERN } from './ids';
 import { SUB_BATCH_LIMITS } from './sub-batches';
-import { bool, count, intIn, list, matching, message, oneOf, tolerant } from './schema-kit';
+import { bool, count, intIn, list, matching, message, oneOf, text, tolerant } from './schema-kit';
+import { ACTOR_PATTERN, CLIENT_VIAS } from './audit';
 
 /**
  * One zod schema per JSON message bbm accepts from outside: the repository workflow's input,
@@ -19,6 +20,21 @@ export { REPOSITORY_KEY_PATTERN };
 export const MIGRATION_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$/;
 export const repositoryKey = matching(REPOSITORY_KEY_PATTERN, 'a repository key (letters, digits, _ . : / @ -, up to 200)');
 export const migrationName = matching(MIGRATION_NAME_PATTERN, 'a migration name (letters, digits, _ . : -, up to 200)');
+/** Who sent a request (src/contract/audit.ts), and through which bbm client. */
+export const auditStampFields = {
+  actor: z.optional(matching(ACTOR_PATTERN, 'an actor name (1 to 200 printable characters)')),
+  via: z.optional(oneOf(CLIENT_VIAS)),
+};
+export const auditOriginSchema = message(
+  {
+    runId: z.optional(text(200)),
+    signal: z.optional(count()),
+    updateId: z.optional(text(400)),
+    cancel: z.optional(bool()),
+    ...auditStampFields,
+  },
+  { unknown: 'audit origin field', expected: 'an audit origin' },
+);
 
 // ---- knobs ----------------------------------------------------------------------------------
 
@@ -65,7 +81,10 @@ export const knobsSchema = message(
 
 /** pause, resume and retry signals: `{}` (every migration of the repository) or `{"migration":"<name>"}`. */
 export const migrationTargetSchema = z.nullish(
-  message({ migration: z.optional(migrationName) }, { unknown: 'field', expected: '{} or {"migration":"<name>"}' }),
+  message(
+    { migration: z.optional(migrationName), ...auditStampFields },
+    { unknown: 'field', expected: '{} or {"migration":"<name>"} (optionally with "actor")' },
+  ),
 );
 
 /** A migration's sub-batch settings (src/contract/sub-batches.ts), in a definition or a configure request. */
@@ -108,6 +127,7 @@ export const configureSchema = message(
     ...subBatchFields,
     ...tunerFields,
     migration: z.optional(migrationName),
+    ...auditStampFields,
   },
   { unknown: 'configure field', expected: 'a JSON object of knobs, e.g. {"maxJobPerBatch":2}' },
 );
@@ -128,7 +148,7 @@ export const REPOSITORY_STATES = [
 export const repositoryStateSchema = oneOf(REPOSITORY_STATES);
 
 const controlRequestSchema = message(
-  { kind: oneOf(['pause', 'resume', 'retry']), migration: z.optional(migrationName) },
+  { kind: oneOf(['pause', 'resume', 'retry']), migration: z.optional(migrationName), origin: z.optional(auditOriginSchema) },
   { unknown: 'control request field', expected: 'a control request' },
 );
 

@@ -1,6 +1,7 @@
 import type { MigrationProgress } from '../engine/types';
 import type { Knobs } from '../knobs';
 import type { RepositoryState, RepositoryTotals, WakeRequest, EnqueuerReport } from './messages';
+import type { AuditOrigin } from './audit';
 
 /**
  * Workflow type names, inputs and results: what a client (the `bbm` CLI, the enqueuer, the demo,
@@ -33,9 +34,9 @@ export type ControlKind = 'pause' | 'resume' | 'retry';
 /**
  * A pause, resume or retry request waiting to be applied by the batch loop, in arrival order.
  * Requests that arrive while a run completes or continues as new are applied before it ends, or
- * carried into the next run: never dropped.
+ * carried into the next run: never dropped. `origin` says where it came from, for the audit trail.
  */
-export type ControlRequest = { kind: ControlKind; migration?: string };
+export type ControlRequest = { kind: ControlKind; migration?: string; origin?: AuditOrigin };
 
 /** What one run of the repository workflow hands to the next at continue-as-new. */
 export interface RepositoryCarriedState {

@@ -5,6 +5,8 @@ import { checkSubBatchSettings, subBatchAboveBatch } from '../contract/sub-batch
 import { lockNextFailed, migrationByName, setMigrationStatus, transitionMigrations } from '../store/migrations';
 import { updateBatchSettings, type BatchSettingsChange } from '../store/sub-batches';
 import { withTransaction } from '../store/transaction';
+import { insertAuditEvent, lockBatchSettings } from '../store/audit';
+import { auditedTransition, recordSettingsChange, targetOf, type AuditContext, type SettingsAudit } from './audit-record';
 import { checkGivenTunerSettings } from './batch-tuner';
 import { LIMITS, MigrationStatus, migrationStatusName } from './constants';
 
@@ -14,21 +16,42 @@ export interface MigrationSelector {
   repository?: string;
 }
 
-/** Pause touches active and running migrations only; finished and failed ones keep their status. */
-export async function pauseMigrations(pool: Pool, selector: MigrationSelector): Promise<string[]> {
-  await assertExists(pool, selector);
-  return transitionMigrations(pool, selector, [MigrationStatus.ACTIVE, MigrationStatus.RUNNING], MigrationStatus.PAUSED);
+/**
+ * Pause touches active and running migrations only; finished and failed ones keep their status.
+ * With `audit`, the pause is recorded (bbm.audit_events, action `pause` unless audit.action says
+ * otherwise) in the same transaction, with every selected migration's status before and after.
+ */
+export async function pauseMigrations(pool: Pool, selector: MigrationSelector, audit?: AuditContext): Promise<string[]> {
+  return transition(pool, selector, 'pause', [MigrationStatus.ACTIVE, MigrationStatus.RUNNING], MigrationStatus.PAUSED, audit);
 }
 
-export async function resumeMigrations(pool: Pool, selector: MigrationSelector): Promise<string[]> {
-  await assertExists(pool, selector);
-  return transitionMigrations(pool, selector, [MigrationStatus.PAUSED], MigrationStatus.ACTIVE);
+/** Paused migrations back to active; with `audit`, recorded as pauseMigrations does. */
+export async function resumeMigrations(pool: Pool, selector: MigrationSelector, audit?: AuditContext): Promise<string[]> {
+  return transition(pool, selector, 'resume', [MigrationStatus.PAUSED], MigrationStatus.ACTIVE, audit);
 }
 
-/** A failed migration goes back to running; its jobs keep their stored attempts but get a fresh budget. */
-export async function retryMigration(pool: Pool, name: string): Promise<void> {
+async function transition(
+  pool: Pool,
+  selector: MigrationSelector,
+  action: 'pause' | 'resume',
+  from: MigrationStatus[],
+  to: MigrationStatus,
+  audit: AuditContext | undefined,
+): Promise<string[]> {
+  await assertExists(pool, selector);
+  if (!audit) return transitionMigrations(pool, selector, from, to);
+  return withTransaction(pool, (client) =>
+    auditedTransition(client, audit, action, selector, () => transitionMigrations(client, selector, from, to), to),
+  );
+}
+
+/**
+ * A failed migration goes back to running; its jobs keep their stored attempts but get a fresh
+ * budget. With `audit`, recorded (action `retry`) in the same transaction.
+ */
+export async function retryMigration(pool: Pool, name: string, audit?: AuditContext): Promise<void> {
   await withTransaction(pool, async (client) => {
-    const { rows } = await client.query('SELECT id, status FROM bbm.migrations WHERE name = $1 FOR UPDATE', [name]);
+    const { rows } = await client.query('SELECT id, status, repository FROM bbm.migrations WHERE name = $1 FOR UPDATE', [name]);
     const row = rows[0];
     if (!row) throw notFound(name);
     if (Number(row.status) !== MigrationStatus.FAILED) {
@@ -40,15 +63,33 @@ export async function retryMigration(pool: Pool, name: string): Promise<void> {
     }
     await resetRetryBudget(client, String(row.id));
     await setMigrationStatus(client, String(row.id), MigrationStatus.RUNNING);
+    if (audit) {
+      await insertAuditEvent(client, {
+        ...audit,
+        action: audit.action ?? 'retry',
+        repository: String(row.repository),
+        migration: name,
+        target: name,
+        before: { [name]: 'failed' },
+        after: { [name]: 'running' },
+        detail: { changed: [name], ...audit.detail },
+      });
+    }
   });
 }
 
 /**
  * The failed migrations of a repository (or the one named) back to running with a fresh attempt
  * budget; returns their names. Others are left alone, so a retry that `bbm migrations retry` has
- * already applied in the database changes nothing here (the workflow's `retry` signal).
+ * already applied in the database changes nothing here (the workflow's `retry` signal). With
+ * `audit`, a retry that put a migration back is recorded in the same transaction; one that
+ * changed nothing (the nudge after `bbm migrations retry`, which recorded itself) is not.
  */
-export async function retryFailedMigrations(pool: Pool, selector: MigrationSelector & { repository: string }): Promise<string[]> {
+export async function retryFailedMigrations(
+  pool: Pool,
+  selector: MigrationSelector & { repository: string },
+  audit?: AuditContext,
+): Promise<string[]> {
   await assertExists(pool, selector);
   return withTransaction(pool, async (client) => {
     const retried: string[] = [];
@@ -59,6 +100,18 @@ export async function retryFailedMigrations(pool: Pool, selector: MigrationSelec
       await resetRetryBudget(client, m.id);
       await setMigrationStatus(client, m.id, MigrationStatus.RUNNING);
       retried.push(m.name);
+    }
+    if (audit && retried.length > 0) {
+      await insertAuditEvent(client, {
+        ...audit,
+        action: audit.action ?? 'retry',
+        repository: selector.repository,
+        migration: selector.name ?? null,
+        target: targetOf(selector),
+        before: Object.fromEntries(retried.map((n) => [n, 'failed'])),
+        after: Object.fromEntries(retried.map((n) => [n, 'running'])),
+        detail: { changed: retried.sort(), migrations: retried, ...audit.detail },
+      });
     }
     return retried.sort();
   });
@@ -71,9 +124,16 @@ export async function retryFailedMigrations(pool: Pool, selector: MigrationSelec
  * migration with a sub-batch size above its batch size. `subBatchSize: null` turns sub-batches
  * off. The adaptive batch size's target and bounds likewise (INVALID_INPUT, INVALID_BATCH_SIZE;
  * src/engine/batch-tuner.ts), bounds checked against the stored ones too. Returns the names of the migrations changed. A job in flight picks the change up at its
- * next sub-batch (the update waits for the sub-batch holding the migration row).
+ * next sub-batch (the update waits for the sub-batch holding the migration row). With `audit`,
+ * the change is recorded in the same transaction: a `batch_size` event for the batch size, a
+ * `configure` event for the other settings and any knobs (src/engine/audit-record.ts).
  */
-export async function changeBatchSettings(pool: Pool, selector: MigrationSelector, change: BatchSettingsChange): Promise<string[]> {
+export async function changeBatchSettings(
+  pool: Pool,
+  selector: MigrationSelector,
+  change: BatchSettingsChange,
+  audit?: SettingsAudit,
+): Promise<string[]> {
   const { batchSize } = change;
   if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < LIMITS.MIN_BATCH_SIZE || batchSize > LIMITS.MAX_BATCH_SIZE)) {
     throw new BbmError(
@@ -91,6 +151,7 @@ export async function changeBatchSettings(pool: Pool, selector: MigrationSelecto
   if (tuning) throw new BbmError(tuning.code, `${tuning.message}.`);
   await assertExists(pool, selector);
   return withTransaction(pool, async (client) => {
+    const prior = audit ? await lockBatchSettings(client, selector, MigrationStatus.FINISHED) : undefined;
     const settings = await updateBatchSettings(client, selector, change);
     // Bounds given now against the ones stored: the whole request is refused, nothing changes.
     const crossed = settings.find((m) => m.minBatchSize > m.maxBatchSize);
@@ -106,6 +167,7 @@ export async function changeBatchSettings(pool: Pool, selector: MigrationSelecto
       const refusal = subBatchAboveBatch(over.subBatchSize ?? 0, over.batchSize, over.name);
       throw new BbmError(refusal.code, refusal.message, { migration: over.name });
     }
+    if (audit && prior) await recordSettingsChange(client, audit, selector, change, prior, settings);
     return settings.map((m) => m.name);
   });
 }

@@ -1,9 +1,12 @@
+import type { Pool } from 'pg';
 import { DEFINITION_CODES, definitionSchema } from '../contract/definition-schema';
 import { REPOSITORY_KEY_PATTERN } from '../contract/ids';
 import { problemOf } from '../contract/schema-kit';
 import { checkSubBatchSettings, DEFAULT_SUB_BATCH_PAUSE_MS } from '../contract/sub-batches';
 import { BbmError, ErrorCode, invalidInput } from '../errors';
 import { insertMigration, migrationByName, type NewMigration } from '../store/migrations';
+import { withTransaction } from '../store/transaction';
+import { recordCreate, type AuditContext } from './audit-record';
 import { columnBounds, countInRange, countNulls, plannerEstimate } from '../store/target';
 import type { MigrationRow, Queryable } from '../store/types';
 import { checkTunerSettings, resolveTunerSettings } from './batch-tuner';
@@ -74,13 +77,24 @@ interface DefineDeps {
 
 /**
  * Validate everything up front, then insert. Nothing is written unless every check passes, so
- * a bad definition leaves no trace; each refusal has its own error code. The fields' shapes come
+ * a bad definition leaves no trace; each refusal has its own error code. With `audit`, a
+ * `create` event (bbm.audit_events) is inserted with the definition, in the same transaction. The fields' shapes come
  * from the definition schema (src/contract/definition-schema.ts), which refuses unknown fields.
  */
-export async function defineMigration(deps: DefineDeps, def: MigrationDefinition): Promise<MigrationRow> {
+export async function defineMigration(deps: DefineDeps, def: MigrationDefinition, audit?: AuditContext): Promise<MigrationRow> {
   const planned = await checkDefinition(deps, def);
   try {
-    return await insertMigration(deps.pool, planned);
+    if (!audit) return await insertMigration(deps.pool, planned);
+    // The definition and its `create` event commit together: in a transaction of our own on a
+    // pool, or in the caller's (a schema migration's client).
+    const db = deps.pool;
+    const insert = async (q: Queryable): Promise<MigrationRow> => {
+      const row = await insertMigration(q, planned);
+      await recordCreate(q, audit, row);
+      return row;
+    };
+    // A pg Pool counts its clients; a Client or PoolClient (which also has connect()) does not.
+    return typeof (db as Pool).totalCount === 'number' ? await withTransaction(db as Pool, insert) : await insert(db);
   } catch (err) {
     if ((err as { code?: string }).code === '23505') throw migrationExists(planned.name);
     throw err;

@@ -11,6 +11,7 @@ import {
   type WakeRequest,
 } from '../contract/messages';
 import { WORKFLOW_TYPES, type EnqueuerInput, type EnqueuerWorkflow } from '../contract/workflows';
+import type { AuditStamp } from '../contract/audit';
 import { capacityProblem, enqueuerInputProblem, wakeRequestProblem } from './policy';
 
 /**
@@ -60,16 +61,27 @@ export async function enqueuerStatus(client: Client, taskQueue: string): Promise
 /**
  * Change the capacity at runtime (it takes effect at the next start; running repositories are
  * never stopped). Starts the enqueuer with that capacity when none runs. Throws INVALID_INPUT
- * for a value outside 0..1000.
+ * for a value outside 0..1000. `stamp` (actor, via) goes in the update, so the enqueuer records
+ * who changed it in the audit trail; `onStarted` runs when no enqueuer ran and this started one
+ * with the capacity instead (no update, so the caller records the change itself).
  */
-export async function setCapacity(client: Client, taskQueue: string, capacity: number): Promise<number> {
+export async function setCapacity(
+  client: Client,
+  taskQueue: string,
+  capacity: number,
+  stamp: AuditStamp = {},
+  onStarted?: () => Promise<void>,
+): Promise<number> {
   const problem = capacityProblem(capacity);
   if (problem) throw invalidInput(`Cannot set the enqueuer's capacity: ${problem}.`);
   try {
-    return await client.workflow.getHandle(enqueuerWorkflowId(taskQueue)).executeUpdate(setCapacityUpdate, { args: [{ capacity }] });
+    return await client.workflow
+      .getHandle(enqueuerWorkflowId(taskQueue))
+      .executeUpdate(setCapacityUpdate, { args: [{ capacity, ...stamp }] });
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) {
       await wakeEnqueuer(client, taskQueue, { reason: 'capacity' }, { capacity });
+      await onStarted?.();
       return capacity;
     }
     if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === ErrorCode.INVALID_INPUT) {

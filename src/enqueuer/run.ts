@@ -2,6 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { resumeMigrations } from '../engine/control';
+import type { AuditContext } from '../engine/audit-record';
 import { BbmError, ErrorCode } from '../errors';
 import type { Knobs } from '../knobs';
 import { wakeEnqueuer, type EnqueuerStartOptions } from './client';
@@ -25,6 +26,8 @@ export interface RunToCompletionOptions {
   onProgress?: (progress: RunProgress) => void;
   /** Stop waiting (the migrations carry on in the background). */
   signal?: AbortSignal;
+  /** Who runs it: the resume of paused migrations is recorded in the audit trail. @default not recorded */
+  audit?: AuditContext;
 }
 
 export interface RunProgress extends MigrationTally {
@@ -61,7 +64,7 @@ export async function runToCompletion(options: RunToCompletionOptions): Promise<
   };
   const request = { reason: 'run', ...(Object.keys(knobs).length > 0 ? { knobs } : {}) };
 
-  const resumed = await resumeMigrations(options.pool, {});
+  const resumed = await resumeMigrations(options.pool, {}, options.audit);
   await wakeEnqueuer(options.client, options.taskQueue, request, options.enqueuer);
   let lastWake = Date.now();
   for (;;) {

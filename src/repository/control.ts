@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import type { AuditContext } from '../engine/audit-record';
 import type { Pool } from 'pg';
 import { MigrationStatus, migrationStatusName } from '../engine/constants';
 import { pauseMigrations, resumeMigrations, retryMigration, type MigrationSelector } from '../engine/control';
@@ -28,6 +29,11 @@ export interface ControlDeps {
   /** Opens the Temporal client; a BbmError (CANNOT_CONNECT) means "write the database directly, with a warning". */
   client: () => Promise<Client>;
   taskQueue: string;
+  /**
+   * Who runs the command (CLI or API): direct writes record it in the audit trail in their own
+   * transaction, and signals carry it so the workflow records it. @default nothing recorded
+   */
+  audit?: AuditContext;
 }
 
 export interface ControlOptions {
@@ -96,7 +102,7 @@ export async function controlMigrations(
   }
   const write = (repository: string | undefined): Promise<string[]> => {
     const scope = { name: selector.name, repository };
-    return kind === 'pause' ? pauseMigrations(pool, scope) : resumeMigrations(pool, scope);
+    return kind === 'pause' ? pauseMigrations(pool, scope, deps.audit) : resumeMigrations(pool, scope, deps.audit);
   };
 
   if (!client) {
@@ -109,7 +115,7 @@ export async function controlMigrations(
   const signalled: string[] = [];
   for (const repository of targets.keys()) {
     const running = (await describeRepositoryWorkflow(client, repository))?.status === 'RUNNING';
-    if (running && (await signalRepositoryWorkflow(client, repository, kind, selector.name))) {
+    if (running && (await signalRepositoryWorkflow(client, repository, kind, selector.name, deps.audit))) {
       signalled.push(repository);
       // After the signal, so a flag never waits for a signal that was not sent: the job in flight
       // stops at its next sub-batch and the workflow applies the pause then, not after the job.
@@ -216,14 +222,14 @@ export interface RetryReport {
  * repository with `retry` so that it stops skipping it in the current run.
  */
 export async function retryFailedMigration(deps: ControlDeps, name: string): Promise<RetryReport> {
-  await retryMigration(deps.pool, name);
+  await retryMigration(deps.pool, name, deps.audit);
   const row = await migrationByName(deps.pool, name);
   if (!row) throw notFound(name);
   const report: RetryReport = { migration: name, repository: row.repository, status: migrationStatusName(row.status), signalled: false };
   try {
     const client = await deps.client();
     if ((await describeRepositoryWorkflow(client, row.repository))?.status === 'RUNNING')
-      report.signalled = await signalRepositoryWorkflow(client, row.repository, 'retry', name);
+      report.signalled = await signalRepositoryWorkflow(client, row.repository, 'retry', name, deps.audit);
   } catch (err) {
     if (!isBbmError(err)) throw err;
     report.warning = `${err.message} The retry is saved in the database; the repository picks the migration up at its next run.`;

@@ -4,6 +4,7 @@ import type { MigrationProgress } from '../engine/types';
 import { BbmError, ErrorCode, notFound } from '../errors';
 import { migrationByName } from '../store/migrations';
 import type { Queryable } from '../store/types';
+import { insertAuditEvent } from '../store/audit';
 import { controlMigrations, type ControlDeps } from './control';
 import { describeRepositoryWorkflow, startRepositoryWorkflow } from './workflow';
 
@@ -54,7 +55,7 @@ export async function ensureMigrationFinished(
 ): Promise<MigrationProgress> {
   const db = deps.db ?? deps.pool;
   const first = await readProgress(db, name);
-  if (first.status === 'finished') return first;
+  if (first.status === 'finished') return recordFinalize(db, deps, first, first);
   if (first.status === 'failed') throw migrationFailed(first);
   if (!options.run) throw notFinished(first, `Finalize it with \`bbm migrations finalize ${name} --run\` or wait for it.`);
 
@@ -65,7 +66,7 @@ export async function ensureMigrationFinished(
   for (;;) {
     const progress = await readProgress(db, name);
     options.onProgress?.(progress);
-    if (progress.status === 'finished') return progress;
+    if (progress.status === 'finished') return recordFinalize(db, deps, first, progress);
     if (progress.status === 'failed') throw migrationFailed(progress);
     // Paused again after it was seen resumed: someone paused it, and that request wins. Before
     // (a running workflow that has not applied the resume yet) it is waited for.
@@ -86,6 +87,32 @@ export async function ensureMigrationFinished(
       throw notFinished(progress, `It did not finish within ${options.timeoutMs} ms; it carries on in the background.`);
     await sleep(options.pollIntervalMs ?? 1_000, options.signal);
   }
+}
+
+/**
+ * A passed gate is recorded (action `finalize`): the status before, "finished" after, and whether
+ * it ran jobs. A refused one records nothing: it changed nothing.
+ */
+async function recordFinalize(
+  db: Queryable,
+  deps: FinalizeDeps,
+  first: MigrationProgress,
+  last: MigrationProgress,
+): Promise<MigrationProgress> {
+  if (deps.audit) {
+    await insertAuditEvent(db, {
+      actor: deps.audit.actor,
+      via: deps.audit.via,
+      action: 'finalize',
+      repository: last.repository,
+      migration: last.name,
+      target: last.name,
+      before: { status: first.status, percent: first.percent },
+      after: { status: last.status, percent: last.percent, rowsProcessed: last.rowsProcessed },
+      detail: { ran: first.status !== 'finished' },
+    });
+  }
+  return last;
 }
 
 async function readProgress(db: Queryable, name: string): Promise<MigrationProgress> {

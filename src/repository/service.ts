@@ -2,7 +2,10 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { repositoryFromWorkflowId, repositoryKeyProblem, repositoryWorkflowId } from '../contract/ids';
 import { SA } from '../contract/search-attributes';
-import type { RepositoryProgress } from '../contract/messages';
+import type { ConfigureRequest, RepositoryProgress } from '../contract/messages';
+import type { AuditContext } from '../engine/audit-record';
+import { listAuditEvents, type AuditEvent, type AuditFilter } from '../store/audit';
+import { configureRepository, type ConfigureReport } from './configure';
 import type { RepositorySummary } from '../contract/workflows';
 import { migrationStatusName } from '../engine/constants';
 import type { MigrationSelector } from '../engine/control';
@@ -36,6 +39,8 @@ export interface RepositoryServiceDeps {
   client: () => Promise<Client>;
   /** Task queue of the bbm workers, where repository workflows are started. */
   taskQueue: string;
+  /** Who runs the commands (CLI or API), recorded in the audit trail. @default nothing recorded */
+  audit?: AuditContext;
 }
 
 /** What `status` reports: the workflow's live state when it runs and answers, the database's view of the migrations otherwise. */
@@ -212,7 +217,7 @@ export class RepositoryService {
       if (status === undefined) await this.assertKnown(key);
       return { cancelled: false, workflowStatus: status ?? null, pending: false };
     }
-    const closed = await cancelRepositoryWorkflow(client, key, timeoutMs);
+    const closed = await cancelRepositoryWorkflow(client, key, timeoutMs, this.deps.audit);
     return {
       cancelled: closed !== 'pending',
       workflowStatus: closed === 'pending' ? 'RUNNING' : closed.toUpperCase(),
@@ -256,6 +261,21 @@ export class RepositoryService {
     return ensureMigrationFinished(await this.controlDeps(), name, options);
   }
 
+  /**
+   * The configure update (knobs, batch size, sub-batch and tuning settings) of a repository's
+   * running workflow, or the settings written directly when none runs; see configureRepository.
+   */
+  async configure(key: string, request: ConfigureRequest): Promise<ConfigureReport> {
+    RepositoryService.checkKey(key);
+    await this.assertKnown(key);
+    return configureRepository(await this.controlDeps(), key, request);
+  }
+
+  /** Audit events (bbm audit): oldest first, filtered by migration, repository and time. */
+  async audit(filter: AuditFilter = {}): Promise<AuditEvent[]> {
+    return listAuditEvents(await this.pool(), filter);
+  }
+
   private async assertKnown(key: string): Promise<void> {
     if (this.hasDatabase && (await listMigrations(await this.deps.db(), { repository: key })).length === 0) throw unknownRepository(key);
   }
@@ -268,7 +288,7 @@ export class RepositoryService {
     return this.deps.db();
   }
 
-  private async controlDeps(): Promise<{ pool: Pool; client: () => Promise<Client>; taskQueue: string }> {
-    return { pool: await this.pool(), client: this.deps.client, taskQueue: this.deps.taskQueue };
+  private async controlDeps(): Promise<{ pool: Pool; client: () => Promise<Client>; taskQueue: string; audit?: AuditContext }> {
+    return { pool: await this.pool(), client: this.deps.client, taskQueue: this.deps.taskQueue, audit: this.deps.audit };
   }
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
@@ -9,6 +10,8 @@ import { pauseSignal, progressQuery, resumeSignal, retrySignal, type RepositoryP
 import { SA } from '../contract/search-attributes';
 import { WORKFLOW_TYPES, type RepositorySummary, type RepositoryWorkflow } from '../contract/workflows';
 import type { Knobs } from '../knobs';
+import type { AuditStamp } from '../contract/audit';
+import type { AuditContext } from '../engine/audit-record';
 
 /**
  * Every Temporal call bbm's client side makes on a repository workflow (`bbm-repository:<key>`):
@@ -83,9 +86,11 @@ export async function signalRepositoryWorkflow(
   repository: string,
   kind: ControlSignal,
   migration?: string,
+  source?: AuditContext,
 ): Promise<boolean> {
   try {
-    await client.workflow.getHandle(repositoryWorkflowId(repository)).signal(CONTROL_SIGNALS[kind], migration ? { migration } : {});
+    const payload = { ...(migration ? { migration } : {}), ...stampOf(source) };
+    await client.workflow.getHandle(repositoryWorkflowId(repository)).signal(CONTROL_SIGNALS[kind], payload);
     return true;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return false;
@@ -98,17 +103,46 @@ export function queryRepositoryProgress(client: Client, repository: string): Pro
   return client.workflow.getHandle(repositoryWorkflowId(repository)).query(progressQuery);
 }
 
+/** The payload fields that tell the workflow who sent a request (src/contract/audit.ts AuditStamp). */
+export function stampOf(source: AuditContext | undefined): AuditStamp {
+  return source && source.actor !== null && (source.via === 'cli' || source.via === 'api') ? { actor: source.actor, via: source.via } : {};
+}
+
+/**
+ * The cancel request with a reason naming bbm's client (`bbm-cli`, `bbm-api`): a cancellation has
+ * no payload, so the reason is how the workflow's audit event tells bbm's clients from others
+ * (src/audit/origin.ts); the client's identity, set to the actor, says who.
+ */
+async function requestCancel(client: Client, repository: string, via: 'cli' | 'api'): Promise<void> {
+  try {
+    await client.workflowService.requestCancelWorkflowExecution({
+      namespace: client.options.namespace,
+      identity: client.options.identity,
+      requestId: randomUUID(),
+      workflowExecution: { workflowId: repositoryWorkflowId(repository) },
+      reason: `bbm-${via}`,
+    });
+  } catch (err) {
+    if ((err as { code?: number }).code === 5)
+      throw new WorkflowNotFoundError('no running workflow', repositoryWorkflowId(repository), undefined);
+    throw err;
+  }
+}
+
 /**
  * Request cancellation of the running workflow and wait up to `timeoutMs` for it to close. It
- * finishes (and rolls back) the job in flight first, so `pending` means "still closing".
+ * finishes (and rolls back) the job in flight first, so `pending` means "still closing". With a
+ * `source` from bbm's CLI or API the request names it (see requestCancel), for the audit trail.
  */
 export async function cancelRepositoryWorkflow(
   client: Client,
   repository: string,
   timeoutMs: number,
+  source?: AuditContext,
 ): Promise<'cancelled' | 'completed' | 'gone' | 'pending'> {
   const handle = client.workflow.getHandle(repositoryWorkflowId(repository));
-  await handle.cancel();
+  if (source && (source.via === 'cli' || source.via === 'api')) await requestCancel(client, repository, source.via);
+  else await handle.cancel();
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([

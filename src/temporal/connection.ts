@@ -13,11 +13,15 @@ function unreachable(config: BbmConfig, err: unknown) {
   );
 }
 
-/** A client for starting, signalling and querying workflows. */
-export async function connectClient(config: BbmConfig): Promise<Client> {
+/**
+ * A client for starting, signalling and querying workflows. `identity` is what Temporal records
+ * as the sender of its signals, updates and cancel requests (the CLI and the API pass the audit
+ * trail's actor). @default the SDK's `<pid>@<host>`
+ */
+export async function connectClient(config: BbmConfig, identity?: string): Promise<Client> {
   try {
     const connection = await Connection.connect({ ...config.temporal.connectionOptions, connectTimeout: '10 seconds' });
-    return new Client({ connection, namespace: config.temporal.namespace });
+    return new Client({ connection, namespace: config.temporal.namespace, ...(identity ? { identity } : {}) });
   } catch (err) {
     throw unreachable(config, err);
   }

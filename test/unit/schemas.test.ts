@@ -57,6 +57,13 @@ const ACTIVITY_EXAMPLES: Record<ActivityName, Record<string, unknown>> = {
   controlMigrations: { action: 'pause', repository: 'public.items', migration: 'backfill' },
   setBatchSize: { repository: 'public.items', batchSize: 50 },
   repositoryProgress: { repository: 'public.items' },
+  recordAudit: {
+    action: 'capacity',
+    origin: { runId: 'r1', updateId: 'u1' },
+    target: 'enqueuer',
+    before: { capacity: 5 },
+    after: { capacity: 7 },
+  },
   notifyEnqueuer: { repository: 'public.items', state: 'finished' },
   surveyRepositories: { wake: WAKE, tracked: ['a'], closing: [{ repository: 'b', runId: 'r1' }] },
   startRepositories: { wake: WAKE, repositories: ['public.items'], knobs: { maxJobPerBatch: 2 }, running: 1, alreadyRunning: [] },
@@ -278,4 +285,13 @@ test('carried state passes as this version writes it, as versions before exact b
     check({ ...carried, pending: [{ kind: 'stop' }] })?.message ?? '',
     /carried\.pending\.0\.kind must be one of "pause", "resume"/,
   );
+});
+
+test('signal and update payloads accept an actor and a bbm channel, and refuse a malformed actor or an unknown channel', () => {
+  assert.equal(migrationTargetProblem('pause', { migration: 'm', actor: 'alice', via: 'cli' }), undefined);
+  assert.equal(configureProblem({ batchSize: 5, actor: 'svc', via: 'api' }, DEFAULT_KNOBS), undefined);
+  assert.equal(capacityRequestProblem({ capacity: 3, actor: 'ops' }), undefined);
+  assert.match(migrationTargetProblem('pause', { actor: '' })?.message ?? '', /actor/);
+  assert.match(migrationTargetProblem('pause', { actor: 'x', via: 'temporal' })?.message ?? '', /via/);
+  assert.match(capacityRequestProblem({ capacity: 3, actor: 'a\nb' })?.message ?? '', /actor/);
 });

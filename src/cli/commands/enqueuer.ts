@@ -1,8 +1,8 @@
 import type { Client } from '@temporalio/client';
 import { type Command, InvalidArgumentError } from 'commander';
-import { enqueuerStatus, getCapacity, setCapacity, wakeEnqueuer } from '../../enqueuer/client';
+import { enqueuerStatus, getCapacity, wakeEnqueuer } from '../../enqueuer/client';
 import { ENQUEUER_DEFAULTS } from '../../enqueuer/policy';
-import { deleteSchedule, ensureSchedule } from '../../enqueuer/schedule';
+import { deleteScheduleRecorded, ensureScheduleRecorded, setCapacityRecorded, type EnqueuerOperatorDeps } from '../../enqueuer/operator';
 import { invalidInput } from '../../errors';
 import type { Knobs } from '../../knobs';
 import { enqueuerScheduleId, enqueuerWorkflowId } from '../../contract/ids';
@@ -52,7 +52,7 @@ export function registerEnqueuer(program: Command): void {
     .action(
       action<{ every: number; paused?: boolean }>(async (ctx, _args, opts) => {
         if (opts.every % 1000 !== 0) throw invalidInput('--every must be a whole number of seconds.');
-        const result = await ensureSchedule(await ctx.client(), ctx.config.taskQueue, {
+        const result = await ensureScheduleRecorded(await operatorDeps(ctx), {
           intervalSeconds: opts.every / 1000,
           paused: Boolean(opts.paused),
         });
@@ -68,7 +68,7 @@ export function registerEnqueuer(program: Command): void {
     .description('delete the schedule (the enqueuer itself keeps running)')
     .action(
       action(async (ctx) => {
-        const deleted = await deleteSchedule(await ctx.client(), ctx.config.taskQueue);
+        const deleted = await deleteScheduleRecorded(await operatorDeps(ctx));
         const scheduleId = enqueuerScheduleId(ctx.config.taskQueue);
         ctx.out.result({ scheduleId, deleted }, () =>
           deleted ? `Deleted schedule ${scheduleId}.` : `No schedule ${scheduleId}; nothing to delete.`,
@@ -163,7 +163,7 @@ async function capacity(ctx: CliContext, verb: string, value: string | undefined
       if (err instanceof InvalidArgumentError) throw invalidInput(`Capacity ${JSON.stringify(value)} is invalid: ${err.message}`);
       throw err;
     }
-    const applied = await setCapacity(await ctx.client(), taskQueue, n);
+    const applied = await setCapacityRecorded(await operatorDeps(ctx), n);
     ctx.out.result(
       { workflowId: enqueuerWorkflowId(taskQueue), capacity: applied },
       () => `Capacity set to ${applied}; it applies from the enqueuer's next start (running repositories are never stopped).`,
@@ -171,4 +171,15 @@ async function capacity(ctx: CliContext, verb: string, value: string | undefined
     return ExitCode.OK;
   }
   throw invalidInput(`Unknown capacity action ${JSON.stringify(verb)}: use \`bbm capacity get\` or \`bbm capacity set N\`.`);
+}
+
+/**
+ * The enqueuer commands' Temporal client and audit source. Events go to the database when one is
+ * configured; without DATABASE_URL the action still runs, with a note that it was not recorded.
+ */
+async function operatorDeps(ctx: CliContext): Promise<EnqueuerOperatorDeps> {
+  const client = await ctx.client();
+  if (!ctx.config.databaseUrl) ctx.out.note('note: DATABASE_URL is not set, so this action is not recorded in the audit trail.');
+  const pool = ctx.config.databaseUrl ? await ctx.db() : undefined;
+  return { client, taskQueue: ctx.config.taskQueue, pool, audit: ctx.audit };
 }

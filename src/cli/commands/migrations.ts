@@ -109,7 +109,7 @@ export function registerMigrations(program: Command): Command {
           ctx.out.result(report, () => renderDryRun(report));
           return;
         }
-        const row = await defineMigration({ pool, registry: loadWorkRegistry(opts.workModule) }, def);
+        const row = await defineMigration({ pool, registry: loadWorkRegistry(opts.workModule) }, def, ctx.audit);
         ctx.out.result(migrationJson(row), () =>
           [
             `Created migration ${row.name} (#${row.id}), ${migrationStatusName(row.status)}.`,

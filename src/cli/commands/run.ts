@@ -39,6 +39,7 @@ async function run(ctx: CliContext, opts: RunOptions): Promise<number> {
       client,
       pool,
       taskQueue: ctx.config.taskQueue,
+      audit: ctx.audit,
       maxJobAttempts: opts.maxJobRetry,
       enqueuer: opts.capacity !== undefined ? { capacity: opts.capacity } : undefined,
       signal: abort.signal,

@@ -1,0 +1,76 @@
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import { enqueuerScheduleId } from '../contract/ids';
+import type { AuditContext } from '../engine/audit-record';
+import { insertAuditEvent } from '../store/audit';
+import { setCapacity } from './client';
+import { deleteSchedule, ensureSchedule, type EnsureScheduleOptions } from './schedule';
+import { stampOf } from '../repository/workflow';
+
+/**
+ * The enqueuer's operator actions as the CLI and the API run them, each recorded in the audit
+ * trail: capacity changes (by the enqueuer itself, from the update's actor; here only when no
+ * enqueuer ran and one was started with the capacity) and the schedule's create and delete
+ * (Temporal only, no database change, so the event follows the Temporal call that succeeded).
+ */
+export interface EnqueuerOperatorDeps {
+  client: Client;
+  taskQueue: string;
+  /** The pool the events go to; undefined: nothing is recorded (no database configured). */
+  pool?: Pool;
+  audit: AuditContext;
+}
+
+/** setCapacity (src/enqueuer/client.ts) with the actor in the update; throws its codes (INVALID_INPUT). */
+export async function setCapacityRecorded(deps: EnqueuerOperatorDeps, capacity: number): Promise<number> {
+  return setCapacity(deps.client, deps.taskQueue, capacity, stampOf(deps.audit), async () => {
+    if (deps.pool) await record(deps, 'capacity', 'enqueuer', null, { capacity }, { startedEnqueuer: true });
+  });
+}
+
+/** ensureSchedule, then its `schedule_create` event (before: whether it existed; after: its settings). */
+export async function ensureScheduleRecorded(
+  deps: EnqueuerOperatorDeps,
+  options: EnsureScheduleOptions,
+): Promise<{ scheduleId: string; created: boolean }> {
+  const result = await ensureSchedule(deps.client, deps.taskQueue, options);
+  if (deps.pool)
+    await record(
+      deps,
+      'schedule_create',
+      result.scheduleId,
+      { exists: !result.created },
+      { exists: true, ...options },
+      {
+        created: result.created,
+      },
+    );
+  return result;
+}
+
+/** deleteSchedule, then its `schedule_delete` event (before: whether it existed). */
+export async function deleteScheduleRecorded(deps: EnqueuerOperatorDeps): Promise<boolean> {
+  const deleted = await deleteSchedule(deps.client, deps.taskQueue);
+  if (deps.pool)
+    await record(deps, 'schedule_delete', enqueuerScheduleId(deps.taskQueue), { exists: deleted }, { exists: false }, { deleted });
+  return deleted;
+}
+
+async function record(
+  deps: EnqueuerOperatorDeps,
+  action: 'capacity' | 'schedule_create' | 'schedule_delete',
+  target: string,
+  before: unknown,
+  after: unknown,
+  detail: Record<string, unknown>,
+): Promise<void> {
+  await insertAuditEvent(deps.pool as Pool, {
+    actor: deps.audit.actor,
+    via: deps.audit.via,
+    action,
+    target,
+    before,
+    after,
+    detail: { taskQueue: deps.taskQueue, ...detail, ...deps.audit.detail },
+  });
+}
