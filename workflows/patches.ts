@@ -21,4 +21,10 @@ export const PATCHES = Object.freeze({
   findAhead: 'find-ahead',
   /** Health checks before jobs; a tripped indicator releases the lease and holds the jobs (state throttled). */
   healthThrottle: 'health-throttle',
+  /**
+   * The local-activity yield counts each job's wall time in the worker plus an allowance for its
+   * Temporal side, across rounds, instead of the work's time alone (short jobs never yielded, and
+   * their workflow tasks ran past the SDK's 5 s warning).
+   */
+  localYieldWall: 'local-yield-wall',
 });
