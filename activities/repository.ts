@@ -175,6 +175,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
       const heartbeat = (details?: unknown): void => (ctx.info.isLocal ? undefined : ctx.heartbeat(details));
       const beat = setInterval(heartbeat, Math.max(200, Math.min(1_000, input.jobTimeoutMs / 4)));
       const end = metrics.jobDuration.startTimer(labels);
+      const startedAt = performance.now();
       try {
         l.info({ job_attempts: job.attempts }, 'found job, starting execution');
         const result = await adapt(() =>
@@ -205,7 +206,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
           { job_status: result.outcome, rows: result.rows, duration_s: result.durationMs / 1000, job_attempts: result.attempts },
           result.outcome === 'finished' ? 'job completed' : `job ${result.outcome}`,
         );
-        return result;
+        return { ...result, elapsedMs: Math.round((performance.now() - startedAt) * 1000) / 1000 };
       } catch (err) {
         const type = (err as { type?: string }).type ?? 'ERROR';
         end({ outcome: 'failed' });

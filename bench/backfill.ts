@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import type { WorkRegistry } from '../src/engine/registry';
 import type { Knobs } from '../src/knobs';
 import { runBbm, type BbmRunResult } from './bbm-run';
+import { assertJobCount, expectedJobs } from './job-count';
 import type { CpuSeconds } from './cpu';
 import { resetDataset, TABLE, wrongDigests } from './dataset';
 import { engineLoop } from './engine-loop';
@@ -34,20 +35,29 @@ export interface BackfillContext {
 }
 
 const COPY_ARGS = { from: 'payload', to: 'digest', transform: 'md5' };
+/** The tuned row's target: bbm's default (src/engine/batch-tuner.ts DEFAULT_TUNER_SETTINGS). */
+export const TUNED_TARGET_JOB_MS = 500;
 
 /**
  * Every contender backfilling the same table at one batch size, each from the same reset table
  * and each checked row by row afterwards: the plain loop (a), N plain loops, the engine alone,
- * graphile-worker with 1 and N workers, bbm with 1 repository (b) and with N (c). Each figure is
- * the median of `repeat` runs.
+ * graphile-worker with 1 and N workers, bbm with 1 repository (b) and with N (c), and with
+ * `tuned` also bbm with the adaptive batch size on (starting at `batch`). Each figure is the
+ * median of `repeat` runs.
+ *
+ * Every contender but the tuned one runs at the fixed batch size: bbm's migrations are defined
+ * with `targetJobMs: 0`, and each run's job count is checked against ceil(ids / batch) per range
+ * (bench/job-count.ts); a mismatch throws, so the bench exits non-zero rather than print a figure
+ * measured at another batch size.
  */
-export async function backfillFigures(ctx: BackfillContext, batch: number): Promise<ContenderResult[]> {
+export async function backfillFigures(ctx: BackfillContext, batch: number, options: { tuned?: boolean } = {}): Promise<ContenderResult[]> {
   const n = ctx.ranges.length;
   const all = [{ minValue: 1, maxValue: ctx.rows }];
   const out: ContenderResult[] = [];
   const figure = async (
     phase: string,
     run: (report: (detail: string) => void, suffix: string) => Promise<ContenderResult>,
+    fixedJobs?: number,
   ): Promise<ContenderResult> => {
     const result = await medianOf(ctx.repeat, async (round) => {
       ctx.progress.update(`[batch ${batch}] resetting the table`, 'digest = NULL, VACUUM FULL, CHECKPOINT');
@@ -56,6 +66,7 @@ export async function backfillFigures(ctx: BackfillContext, batch: number): Prom
       const r = await run((detail) => ctx.progress.update(label, detail), ctx.repeat > 1 ? `-${round}` : '');
       const wrong = await wrongDigests(ctx.pool);
       if (wrong > 0) throw new Error(`${phase}: ${wrong} rows do not have digest = md5(payload) afterwards`);
+      if (fixedJobs !== undefined) assertJobCount(label, r.jobs, fixedJobs);
       return r;
     });
     out.push(result);
@@ -85,12 +96,13 @@ export async function backfillFigures(ctx: BackfillContext, batch: number): Prom
     return { ...graphileResult(batch, r, plain), cpu };
   };
   const bbm = async (
-    kind: 'sequential' | 'parallel',
+    kind: 'sequential' | 'parallel' | 'tuned',
     report: (detail: string) => void,
     suffix: string,
     plain: ContenderResult,
   ): Promise<ContenderResult> => {
-    const ranges = kind === 'sequential' ? all : ctx.ranges;
+    const ranges = kind === 'parallel' ? ctx.ranges : all;
+    const short = { sequential: 'seq', parallel: 'par', tuned: 'tuned' }[kind];
     const { value, cpu } = await ctx.measured(() =>
       runBbm(
         { ...ctx, onProgress: (rows, jobs) => report(`${rate(rows, ctx.rows)}, ${jobs} jobs`) },
@@ -98,46 +110,61 @@ export async function backfillFigures(ctx: BackfillContext, batch: number): Prom
           label: `bbm ${kind}, batch ${batch}`,
           knobs: ctx.knobs,
           migrations: ranges.map((r, i) => ({
-            name: `${ctx.prefix}-${kind === 'sequential' ? 'seq' : 'par'}-${batch}-r${i}${suffix}`,
+            name: `${ctx.prefix}-${short}-${batch}-r${i}${suffix}`,
             work: 'copy_column',
             table: TABLE,
             column: 'id',
             batchSize: batch,
+            targetJobMs: kind === 'tuned' ? TUNED_TARGET_JOB_MS : 0,
             ...r,
             args: COPY_ARGS,
           })),
         },
       ),
     );
-    ctx.bbmRuns.push({ label: `bbm ${ranges.length} repositor${ranges.length > 1 ? 'ies' : 'y'}, batch ${batch}${suffix}`, result: value });
+    const what = kind === 'tuned' ? `tuned from ${batch}` : `batch ${batch}`;
+    ctx.bbmRuns.push({ label: `bbm ${ranges.length} repositor${ranges.length > 1 ? 'ies' : 'y'}, ${what}${suffix}`, result: value });
     return { ...bbmResult(batch, kind, value, plain), cpu };
   };
 
-  const plain = await figure(`[batch ${batch}] (a) plain loop`, (report) => loops(all, report));
-  if (n > 1) await figure(`[batch ${batch}] ${n} plain loops in parallel`, (report) => loops(ctx.ranges, report, plain));
-  await figure(`[batch ${batch}] profile: engine alone`, async (report, suffix) => {
-    const { value, cpu } = await ctx.measured(() =>
-      engineLoop(
-        ctx,
-        {
-          name: `${ctx.prefix}-engine-${batch}${suffix}`,
-          work: 'copy_column',
-          table: TABLE,
-          column: 'id',
-          batchSize: batch,
-          minValue: 1,
-          maxValue: ctx.rows,
-          args: COPY_ARGS,
-        },
-        (rows) => report(rate(rows, ctx.rows)),
-      ),
+  const fixed = expectedJobs(all, batch);
+  const fixedN = expectedJobs(ctx.ranges, batch);
+  const plain = await figure(`[batch ${batch}] (a) plain loop`, (report) => loops(all, report), fixed);
+  if (n > 1) await figure(`[batch ${batch}] ${n} plain loops in parallel`, (report) => loops(ctx.ranges, report, plain), fixedN);
+  await figure(
+    `[batch ${batch}] profile: engine alone`,
+    async (report, suffix) => {
+      const { value, cpu } = await ctx.measured(() =>
+        engineLoop(
+          ctx,
+          {
+            name: `${ctx.prefix}-engine-${batch}${suffix}`,
+            work: 'copy_column',
+            table: TABLE,
+            column: 'id',
+            batchSize: batch,
+            targetJobMs: 0,
+            minValue: 1,
+            maxValue: ctx.rows,
+            args: COPY_ARGS,
+          },
+          (rows) => report(rate(rows, ctx.rows)),
+        ),
+      );
+      return { ...engineResult(batch, value, plain), cpu };
+    },
+    fixed,
+  );
+  await figure(`[batch ${batch}] graphile-worker, 1 worker`, (report) => graphile(1, report, plain), fixed);
+  if (n > 1) await figure(`[batch ${batch}] graphile-worker, ${n} workers`, (report) => graphile(n, report, plain), fixed);
+  await figure(`[batch ${batch}] (b) bbm, 1 repository`, (report, suffix) => bbm('sequential', report, suffix, plain), fixed);
+  if (n > 1)
+    await figure(`[batch ${batch}] (c) bbm, ${n} repositories`, (report, suffix) => bbm('parallel', report, suffix, plain), fixedN);
+  // Not a fixed-size contender: shows what the adaptive batch size (bbm's default) makes of the same table.
+  if (options.tuned)
+    await figure(`[from batch ${batch}] bbm, tuned (target ${TUNED_TARGET_JOB_MS} ms)`, (report, suffix) =>
+      bbm('tuned', report, suffix, plain),
     );
-    return { ...engineResult(batch, value, plain), cpu };
-  });
-  await figure(`[batch ${batch}] graphile-worker, 1 worker`, (report) => graphile(1, report, plain));
-  if (n > 1) await figure(`[batch ${batch}] graphile-worker, ${n} workers`, (report) => graphile(n, report, plain));
-  await figure(`[batch ${batch}] (b) bbm, 1 repository`, (report, suffix) => bbm('sequential', report, suffix, plain));
-  if (n > 1) await figure(`[batch ${batch}] (c) bbm, ${n} repositories`, (report, suffix) => bbm('parallel', report, suffix, plain));
   return withLoopRatios(out);
 }
 

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
+import { DEFAULT_TUNER_SETTINGS } from '../src/engine/batch-tuner';
 import { defineMigration, type MigrationDefinition } from '../src/engine/definitions';
 import type { WorkRegistry } from '../src/engine/registry';
 import type { Knobs } from '../src/knobs';
@@ -31,6 +32,8 @@ export interface JobProfile {
   cycleMsPerJob: number;
   /** cycle - work: find, bookkeeping, Temporal round trips, workflow task processing. */
   overheadMsPerJob: number;
+  /** Ids per finished job (max - min + 1), smallest and largest; 0 for jobs without a range. */
+  jobSizes: { min: number; max: number };
 }
 
 export interface BbmRunResult {
@@ -43,6 +46,8 @@ export interface BbmRunResult {
   histories: WorkflowHistory[];
   largestHistory: number;
   profile: JobProfile;
+  /** The migrations' targetJobMs (the first one's, bbm's default when not given): 0 for a fixed batch size. */
+  targetJobMs: number;
 }
 
 /**
@@ -94,6 +99,7 @@ export async function runBbm(deps: BbmRunDeps, spec: BbmRunSpec): Promise<BbmRun
     histories,
     largestHistory: Math.max(0, ...histories.map((h) => h.largestRun)),
     profile,
+    targetJobMs: spec.migrations[0]?.targetJobMs ?? DEFAULT_TUNER_SETTINGS.targetJobMs,
   };
 }
 
@@ -105,18 +111,26 @@ async function jobProfile(pool: Pool, names: string[]): Promise<JobProfile> {
   const { rows } = await pool.query(
     `WITH per_repo AS (
        SELECT m.id, count(j.*) AS jobs, sum(j.duration_ms) AS work_ms,
+              min(j.max_value - j.min_value + 1) AS min_size, max(j.max_value - j.min_value + 1) AS max_size,
               extract(epoch FROM max(j.finished_at) - min(j.finished_at)) * 1000 AS span_ms
          FROM bbm.migrations m JOIN bbm.jobs j ON j.migration_id = m.id AND j.status = 2
         WHERE m.name = ANY($1) GROUP BY m.id)
      SELECT sum(jobs)::bigint AS jobs, sum(work_ms) / nullif(sum(jobs), 0) AS work,
-            sum(span_ms) / nullif(sum(jobs - 1), 0) AS cycle
+            sum(span_ms) / nullif(sum(jobs - 1), 0) AS cycle, min(min_size) AS min_size, max(max_size) AS max_size
        FROM per_repo`,
     [names],
   );
   const r = rows[0];
   const work = Number(r.work ?? 0);
   const cycle = Number(r.cycle ?? 0);
-  return { jobs: Number(r.jobs ?? 0), workMsPerJob: work, cycleMsPerJob: cycle, overheadMsPerJob: Math.max(0, cycle - work) };
+  return {
+    jobs: Number(r.jobs ?? 0),
+    workMsPerJob: work,
+    cycleMsPerJob: cycle,
+    overheadMsPerJob: Math.max(0, cycle - work),
+    // The benchmark's own tables: sizes far below 2^53.
+    jobSizes: { min: Number(r.min_size ?? 0), max: Number(r.max_size ?? 0) },
+  };
 }
 
 /** Split ids 1..maxId into `parts` contiguous ranges of near-equal size. */

@@ -21,6 +21,7 @@ import { WorkRegistry } from '../src/engine/registry';
 import { createLogger } from '../src/logger';
 import { createDataset, createIdTable, resetDataset, TABLE, wrongDigests } from './dataset';
 import { engineLoop, type EngineLoopResult } from './engine-loop';
+import { assertJobCount, expectedJobs } from './job-count';
 import { plainLoops } from './plain-loop';
 
 function positiveInt(value: string): number {
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
         table: TABLE,
         column: 'id',
         batchSize: options.batch,
+        targetJobMs: 0,
         minValue: 1,
         maxValue: options.rows,
         args: { from: 'payload', to: 'digest', transform: 'md5' },
@@ -73,14 +75,16 @@ async function main(): Promise<void> {
       () => undefined,
     );
     if ((await wrongDigests(pool)) !== 0) throw new Error('engine run left rows without their digest');
+    assertJobCount('engine alone', work.jobs, expectedJobs([{ minValue: 1, maxValue: options.rows }], options.batch));
     const rate = work.rows / (work.wallMs / 1000);
     print(`engine alone, batch ${options.batch}: ${Math.round(rate)} rows/s = ${(rate / plainRate).toFixed(2)}x plain`, work);
 
     const noop = await engineLoop(
       { pool, registry },
-      { name: `bench-noop-${stamp}`, work: 'noop', table: 'bench_noop', column: 'id', batchSize: 1 },
+      { name: `bench-noop-${stamp}`, work: 'noop', table: 'bench_noop', column: 'id', batchSize: 1, targetJobMs: 0 },
       () => undefined,
     );
+    assertJobCount('engine alone, no-op', noop.jobs, options.noopJobs);
     print(`engine alone, no-op, ${noop.jobs} jobs`, noop);
   } finally {
     await pool.end();
@@ -92,7 +96,7 @@ async function main(): Promise<void> {
 function print(title: string, r: EngineLoopResult): void {
   const perJob = r.wallMs / Math.max(1, r.jobs);
   const statements = r.statements.reduce((n, s) => n + s.perJob, 0);
-  console.log(`\n${title} (${r.finds} finds)`);
+  console.log(`\n${title} (${r.jobs} jobs, ${r.finds} finds)`);
   console.log(
     `  ${perJob.toFixed(3)} ms per job (renew ${r.renewMs.toFixed(3)}, find ${r.findMs.toFixed(3)}, execute ${r.executeMs.toFixed(3)}, work ${r.workMs.toFixed(3)}); ${statements.toFixed(1)} statements per job`,
   );

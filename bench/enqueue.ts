@@ -39,7 +39,7 @@ export async function enqueueThroughput(
   for (const name of names) {
     await defineMigration(
       { pool: deps.pool, registry: deps.registry },
-      { name, repository: name, work: 'noop', table: options.table, column: 'id', batchSize: 1 },
+      { name, repository: name, work: 'noop', table: options.table, column: 'id', batchSize: 1, targetJobMs: 0 },
     );
   }
   // A started repository workflow takes its migration's job at once (active -> running -> finished),

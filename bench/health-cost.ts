@@ -39,7 +39,9 @@ export async function healthCheckCost(
       await runBbm(deps, {
         label: phase,
         knobs: { ...spec.knobs, healthChecks },
-        migrations: [{ name: `${spec.prefix}-health-${label}-${i}`, work: 'noop', table: spec.table, column: 'id', batchSize: 1 }],
+        migrations: [
+          { name: `${spec.prefix}-health-${label}-${i}`, work: 'noop', table: spec.table, column: 'id', batchSize: 1, targetJobMs: 0 },
+        ],
       }),
     );
   }

@@ -40,6 +40,7 @@ import { engineLoop } from './engine-loop';
 import { enqueueThroughput, type EnqueueResult } from './enqueue';
 import { parseBenchOptions } from './options';
 import { formatHealthCost, healthCheckCost } from './health-cost';
+import { assertJobCount } from './job-count';
 import { ProgressLine } from './progress';
 import { formatReport } from './report';
 import type { BenchReport, ContenderResult } from './results';
@@ -137,6 +138,7 @@ async function main(): Promise<void> {
             table: NOOP_TABLE,
             column: 'id',
             batchSize: 1,
+            targetJobMs: 0,
             maxValue: Math.min(50, options.noopJobs),
           },
         ],
@@ -159,23 +161,30 @@ async function main(): Promise<void> {
       ranges,
       bbmRuns,
     };
-    for (const batch of options.batch) contenders.push(...(await backfillFigures(backfill, batch)));
+    // One tuned row (bbm's default, the adaptive batch size), from the first batch size.
+    for (const [i, batch] of options.batch.entries()) contenders.push(...(await backfillFigures(backfill, batch, { tuned: i === 0 })));
 
     const rssPhases: Record<string, number> = { 'warm-up and backfill runs': worker.phasePeakRss() / MB };
     const phaseNoop = '[no-op] orchestration overhead';
     const { value: noopRun, cpu: noopCpu } = await measured(() =>
       runBbm(
         { ...ctx, onProgress: (_rows, jobs) => progress.update(phaseNoop, `${jobs}/${options.noopJobs} jobs`) },
-        { label: phaseNoop, knobs, migrations: [{ name: `${prefix}-noop`, work: 'noop', table: NOOP_TABLE, column: 'id', batchSize: 1 }] },
+        {
+          label: phaseNoop,
+          knobs,
+          migrations: [{ name: `${prefix}-noop`, work: 'noop', table: NOOP_TABLE, column: 'id', batchSize: 1, targetJobMs: 0 }],
+        },
       ),
     );
+    assertJobCount(phaseNoop, noopRun.jobs, options.noopJobs);
     bbmRuns.push({ label: 'no-op', result: noopRun });
     progress.update(phaseNoop, 'the same through the engine alone');
     const noopEngine = await engineLoop(
       { pool, registry },
-      { name: `${prefix}-noop-engine`, work: 'noop', table: NOOP_TABLE, column: 'id', batchSize: 1 },
+      { name: `${prefix}-noop-engine`, work: 'noop', table: NOOP_TABLE, column: 'id', batchSize: 1, targetJobMs: 0 },
       () => undefined,
     );
+    assertJobCount(`${phaseNoop}, engine alone`, noopEngine.jobs, options.noopJobs);
     rssPhases['no-op run'] = worker.phasePeakRss() / MB;
     const healthCost = await healthCheckCost(
       { ...ctx, onProgress: () => undefined },

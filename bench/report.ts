@@ -56,7 +56,19 @@ export function formatReport(report: BenchReport): string {
 }
 
 function contenderTable(contenders: ContenderResult[], withSpread: boolean): string[] {
-  const header = ['batch', 'contender', 'rows/s', 'vs (a)', 'vs N loops', 'wall s', 'jobs', 'work ms/job', 'other ms/job', 'history'];
+  const header = [
+    'batch',
+    'contender',
+    'rows/s',
+    'vs (a)',
+    'vs N loops',
+    'wall s',
+    'jobs',
+    'ids/job',
+    'work ms/job',
+    'other ms/job',
+    'history',
+  ];
   if (withSpread) header.push('rows/s min-max');
   const rows = contenders.map((c) => {
     const row = [
@@ -67,6 +79,7 @@ function contenderTable(contenders: ContenderResult[], withSpread: boolean): str
       ratio(c.ratioToLoops),
       (c.wallMs / 1000).toFixed(1),
       String(c.jobs),
+      c.jobSizes ? sizes(c.jobSizes) : '',
       c.workMsPerJob === null ? '' : c.workMsPerJob.toFixed(1),
       c.overheadMsPerJob === null || c.contender.startsWith('plain') ? '' : c.overheadMsPerJob.toFixed(1),
       c.largestHistory === null
@@ -142,6 +155,11 @@ function perJobBreakdown(report: BenchReport): string[] {
       ` + Temporal activities and workflow tasks ${(n.overheadMsPerJob - n.engineMsPerJob).toFixed(2)} ms`,
   );
   return lines;
+}
+
+/** A run's job sizes: one number for a fixed size (its last range may be smaller), min-max when tuned. */
+function sizes(s: { min: number; max: number }): string {
+  return s.min === s.max ? fmt(s.max, 0) : `${fmt(s.min, 0)}-${fmt(s.max, 0)}`;
 }
 
 function ratio(r: number | null): string {

@@ -6,7 +6,16 @@ import type { GraphileResult } from './graphile';
 import type { PlainLoopResult } from './plain-loop';
 import type { Spread } from './repeat';
 
-export type ContenderKind = 'plain' | 'plain-parallel' | 'engine' | 'graphile' | 'graphile-parallel' | 'sequential' | 'parallel';
+export type ContenderKind =
+  | 'plain'
+  | 'plain-parallel'
+  | 'engine'
+  | 'graphile'
+  | 'graphile-parallel'
+  | 'sequential'
+  | 'parallel'
+  /** bbm, 1 repository, with the adaptive batch size on (starting at `batch`): not a fixed-size contender. */
+  | 'tuned';
 
 /** One figure of the table: a contender at one batch size (the median run under --repeat). */
 export interface ContenderResult {
@@ -28,6 +37,8 @@ export interface ContenderResult {
   overheadMsPerJob: number | null;
   largestHistory: number | null;
   runsPerRepository: number | null;
+  /** bbm runs: the smallest and largest job (ids per job) the run made; equal for a fixed batch size but the last range. */
+  jobSizes?: { min: number; max: number };
   /** CPU seconds by process group during the run. */
   cpu?: CpuSeconds;
   /** Engine profile: mean ms per job in each call. */
@@ -127,12 +138,22 @@ export function graphileResult(batch: number, r: GraphileResult, plain: Contende
   };
 }
 
-export function bbmResult(batch: number, contender: 'sequential' | 'parallel', r: BbmRunResult, plain: ContenderResult): ContenderResult {
+export function bbmResult(
+  batch: number,
+  contender: 'sequential' | 'parallel' | 'tuned',
+  r: BbmRunResult,
+  plain: ContenderResult,
+): ContenderResult {
   const rowsPerSecond = r.rows / (r.wallMs / 1000);
+  const labels = {
+    sequential: 'bbm, 1 repository (b)',
+    parallel: `bbm, ${r.repositories} repositories (c)`,
+    tuned: `bbm, tuned (target ${r.targetJobMs} ms)`,
+  };
   return {
     ...base,
     contender,
-    label: contender === 'sequential' ? 'bbm, 1 repository (b)' : `bbm, ${r.repositories} repositories (c)`,
+    label: labels[contender],
     batch,
     repositories: r.repositories,
     rows: r.rows,
@@ -144,6 +165,7 @@ export function bbmResult(batch: number, contender: 'sequential' | 'parallel', r
     overheadMsPerJob: r.profile.overheadMsPerJob,
     largestHistory: r.largestHistory,
     runsPerRepository: Math.max(...r.histories.map((h) => h.runs.length)),
+    jobSizes: r.profile.jobSizes,
   };
 }
 

@@ -46,6 +46,7 @@ async function main(): Promise<void> {
           table: 'cost_items',
           column: 'id',
           batchSize: IDS_PER_JOB,
+          targetJobMs: 0,
           subBatchSize,
           subBatchPauseMs: 0,
         });

@@ -26,6 +26,8 @@ export function sdkLogger(logger: Logger): SdkLogger {
   const write = (level: SdkLevel, message: string, meta?: LogMetadata): void => {
     const demoted = level === 'WARN' && HANDLED_RACES.some((re) => re.test(message));
     const target = demoted ? 'debug' : LEVELS[level];
+    // The SDK logs every activity and workflow task at debug: build no fields for lines pino drops.
+    if (!logger.isLevelEnabled(target)) return;
     const fields: Record<string, unknown> = { component: 'temporal-sdk' };
     for (const [key, value] of Object.entries(meta ?? {})) {
       if (value instanceof Error) {

@@ -35,7 +35,14 @@ test('the bench in its smallest form reports every contender, sane ratios, the p
 
   const report = JSON.parse(fs.readFileSync(output, 'utf8')) as BenchReport;
   const kinds = report.contenders.map((c) => c.contender);
-  assert.deepEqual(kinds, ['plain', 'plain-parallel', 'engine', 'graphile', 'graphile-parallel', 'sequential', 'parallel']);
+  assert.deepEqual(kinds, ['plain', 'plain-parallel', 'engine', 'graphile', 'graphile-parallel', 'sequential', 'parallel', 'tuned']);
+  // Every fixed-size contender ran the batch size it is labelled with: 4 jobs of 1,000 (2 per range for N = 2).
+  for (const c of report.contenders.filter((x) => x.contender !== 'tuned')) assert.equal(c.jobs, 4, `${c.label} ran ${c.jobs} jobs`);
+  for (const c of report.contenders.filter((x) => x.jobSizes && x.contender !== 'tuned'))
+    assert.equal(c.jobSizes?.max, 1_000, `${c.label}: jobs of ${c.jobSizes?.max} ids`);
+  // The tuned row starts at 1,000 and grows: a 1,000-row job takes far less than its 500 ms target.
+  const tuned = report.contenders.find((x) => x.contender === 'tuned');
+  assert.ok(tuned?.jobSizes && tuned.jobSizes.max > 1_000, `the tuned row's jobs: ${JSON.stringify(tuned?.jobSizes)} ids`);
   for (const c of report.contenders) {
     assert.equal(c.rows, 4000, `${c.label} updated every row`);
     assert.ok(c.ratio !== null && Number.isFinite(c.ratio) && c.ratio > 0, `${c.label}: ratio ${c.ratio} against the plain loop`);
@@ -49,6 +56,7 @@ test('the bench in its smallest form reports every contender, sane ratios, the p
     /graphile-worker, 2 workers/,
     /2 plain loops in parallel/,
     /bbm, 2 repositories\n.*[\d.]+x \([\d.]+x of 2 loops\)\n/, // the ratio table's last column
+    /bbm, tuned \(target 500 ms\)/,
     /per-job breakdown/,
     /batch 1000: .*engine SQL [\d.]+ statements, [\d.]+ ms\/job .*Temporal ([\d.]+ ms\/job|not measurable)/,
     /load average .* at start, .* at the end/,

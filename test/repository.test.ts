@@ -98,3 +98,42 @@ test('a repository workflow runs a serial migration with one find for its first 
   assert.equal(calls.get('executeJob'), 10);
   assert.equal(calls.get('findJob'), 2);
 });
+
+test('a repository workflow running short jobs as local activities yields a workflow task every 2 s of their wall time, not of their work time', async () => {
+  const db = await createTestDatabase('repoyield');
+  const jobs = 600;
+  await createItems(db.pool, 'items', jobs);
+  const registry = new WorkRegistry([...BUILTIN_WORK]);
+  await defineMigration(
+    { pool: db.pool, registry },
+    {
+      name: 'short',
+      repository: 'ryield',
+      work: 'increment',
+      table: 'items',
+      column: 'id',
+      batchSize: 1,
+      targetJobMs: 0,
+      args: { target: 'counter' },
+    },
+  );
+  const worker = await startTestWorker(db, { registry });
+  const handle = await worker.client.workflow.start(repositoryMigration, {
+    taskQueue: worker.taskQueue,
+    workflowId: repositoryWorkflowId('ryield'),
+    args: [{ repository: 'ryield', knobs: { ...FAST, localActivities: true } }],
+  });
+  const summary = await handle.result();
+  assert.equal(summary.state, 'finished');
+  const { rows } = await db.pool.query('SELECT min(counter) AS lo, max(counter) AS hi, count(*)::int AS n FROM items');
+  assert.deepEqual(rows[0], { lo: 1, hi: 1, n: jobs });
+  // The yield is a 1 ms timer. A job counts at least its 5 ms allowance, so 600 jobs make at least one
+  // yield however fast the machine is; counting the work's time alone (well under 1 ms here), they made none.
+  const { work } = (await db.pool.query('SELECT sum(duration_ms)::float8 AS work FROM bbm.jobs')).rows[0] as { work: number };
+  assert.ok(work < 2_000, `the jobs' work took ${work} ms in all: below one yield's worth`);
+  const yields = ((await handle.fetchHistory()).events ?? []).filter((e) => {
+    const timeout = e.timerStartedEventAttributes?.startToFireTimeout;
+    return timeout && Number(timeout.seconds ?? 0) === 0 && Number(timeout.nanos ?? 0) === 1_000_000;
+  }).length;
+  assert.ok(yields >= Math.floor((jobs * 5) / 2_000), `${yields} yields for ${jobs} jobs`);
+});

@@ -27,4 +27,10 @@ export const PATCHES = Object.freeze({
    * handlers (the knobs-only and capacity ones through the recordAudit activity).
    */
   auditTrail: 'audit-trail',
+  /**
+   * The local-activity yield counts each job's wall time in the worker plus an allowance for its
+   * Temporal side, across rounds, instead of the work's time alone (short jobs never yielded, and
+   * their workflow tasks ran past the SDK's 5 s warning).
+   */
+  localYieldWall: 'local-yield-wall',
 });

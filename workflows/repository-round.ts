@@ -14,11 +14,17 @@ const WORK_FUNCTION_WAIT_MS = 30_000;
 const RETRY_LATER_MS = 10_000;
 /**
  * Local activities run back to back inside one workflow task, so a terminate or a cancel reaches
- * the worker only when that task ends. After this much job time the round yields a workflow task
+ * the worker only when that task ends. After this much time the round yields a workflow task
  * (a 1 ms timer): the worker hears of a terminate within about this long plus the job in flight,
- * which its cancellation rolls back. One extra task per 2 s of work at most.
+ * which its cancellation rolls back. One extra task per 2 s at most. Before the patch
+ * local-yield-wall this counted the work's time only, so rounds of short jobs never yielded and
+ * the SDK warned of workflow tasks past 5 s; now each job's wall time in the worker counts, plus
+ * LOCAL_ACTIVITY_ALLOWANCE_MS for what the worker does around it (the find, the local activity's
+ * round trip through the workflow), which the activity cannot see.
  */
 const LOCAL_YIELD_AFTER_MS = 2_000;
+/** Per job, on top of its wall time in the activity: measured ~3.5 ms per no-op job on a loaded 2-core machine (npm run bench). */
+const LOCAL_ACTIVITY_ALLOWANCE_MS = 5;
 
 /**
  * One round, the anchor's loop body (its "batch"): take the lease -> up to maxJobPerBatch x (find -> execute)
@@ -33,7 +39,9 @@ export async function runRound(run: RepositoryRun): Promise<void> {
   run.fence = fence;
   const batchId = run.roundId();
   let jobMs = 0;
-  let sinceYieldMs = 0;
+  // Carried from the round before when no pause ended the workflow task in between (local-yield-wall).
+  let sinceYieldMs = run.localTaskMs;
+  let wallYield = false;
   let waitMs = 0;
   // Find-ahead: execute also finds the next job in its transaction, so in the common case a job
   // costs one activity. A job found ahead but not run (the round ends, the lease is lost) stays
@@ -73,7 +81,8 @@ export async function runRound(run: RepositoryRun): Promise<void> {
       ahead = result.next ?? null;
       jobMs += result.durationMs;
       addHealthTime(run, result.durationMs);
-      sinceYieldMs += result.durationMs;
+      wallYield ||= run.knobs.localActivities && patched(PATCHES.localYieldWall);
+      sinceYieldMs += wallYield ? Math.max(result.elapsedMs ?? 0, result.durationMs) + LOCAL_ACTIVITY_ALLOWANCE_MS : result.durationMs;
       run.recordExecution(result);
       // A pause is on its way (its signal was sent first): end the round so it is applied now.
       if (result.outcome === 'skipped' && result.pauseRequested) break;
@@ -91,9 +100,11 @@ export async function runRound(run: RepositoryRun): Promise<void> {
   run.totals.batches += 1;
   const { delayMs } = await hot(run.knobs).releaseLease({ fence, minDelayMs: run.knobs.minDelayMs, maxDelayMs: run.knobs.maxDelayMs });
   run.fence = undefined;
+  const pause = run.drained ? 0 : Math.max(delayMs, waitMs);
+  // A pause (or the throttled wait) is a timer, which ends the workflow task; without one the next round runs on in it.
+  run.localTaskMs = wallYield && pause <= 0 && !unhealthy ? sinceYieldMs : 0;
   // Throttled: the lease is back, so nothing is held while the database recovers.
   if (unhealthy) return waitWhileThrottled(run, unhealthy);
-  const pause = run.drained ? 0 : Math.max(delayMs, waitMs);
   addHealthTime(run, pause);
   // A durable timer: a worker restart during the pause resumes exactly here. Control requests cut it short.
   if (pause > 0) await condition(() => run.pending.length > 0, pause);

@@ -44,6 +44,11 @@ export class RepositoryRun {
    * last health check; a check is due when it reaches healthCheckIntervalMs. Starts due.
    */
   sinceHealthCheckMs = Number.POSITIVE_INFINITY;
+  /**
+   * Time spent in local activities since the workflow last yielded a workflow task (patch
+   * local-yield-wall): rounds with no pause between them run on in the same task, so it carries over.
+   */
+  localTaskMs = 0;
   /** Set while a health indicator holds the jobs back; `at` is the last check's reading time (database clock). */
   throttle: (ThrottleView & { at: string }) | undefined;
   private readonly published: { status?: string; migration?: string; percent?: number } = {};

@@ -4,7 +4,7 @@ import { lockJobForExecution } from '../store/hot-path';
 import { markJobFailed } from '../store/jobs';
 import { holdsLease } from '../store/leases';
 import { setMigrationStatus } from '../store/migrations';
-import { jobSize, tuneAfterJob } from './batch-tuning';
+import { jobSize, tuneAfterJob, tunedAfterJob } from './batch-tuning';
 import { FailureCode, JobStatus, MigrationStatus } from './constants';
 import { parseTableName, quoteIdent, quoteTable } from './identifiers';
 import { decimal } from './int8';
@@ -256,10 +256,16 @@ async function runInTransaction(
   }
   const durationMs = performance.now() - started;
   const rows = BigInt(rowsChanged);
-  // The next job's size, in this transaction: the tuned size is exactly as durable as this job,
-  // and a job found ahead in the same statement below already gets it.
-  const batchSize = await tuneAfterJob(client, migration, { ok: true, rows: jobSize(migration, job, rows), durationMs });
-  return finishWholeJob(client, { migration: { ...migration, batchSize }, job, table }, input, rows, durationMs);
+  // The next job's size, written by the closing statement (b) itself: the tuned size is exactly as
+  // durable as this job, and a job found ahead in the same statement already gets it.
+  const tuned = tunedAfterJob(migration, { ok: true, rows: jobSize(migration, job, rows), durationMs });
+  return finishWholeJob(
+    client,
+    { migration: tuned ? { ...migration, batchSize: tuned.batchSize } : migration, job, table, tuned },
+    input,
+    rows,
+    durationMs,
+  );
 }
 
 /** Stop the statement running on `client` from another connection (cancellation of an in-flight job). */

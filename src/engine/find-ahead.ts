@@ -1,4 +1,5 @@
 import { leaseLost } from '../errors';
+import type { TunedSize } from './batch-tuning';
 import { finishJob, type NextRange } from '../store/hot-path';
 import type { JobRow, MigrationRow, Queryable } from '../store/types';
 import { BatchingStrategy, isRangeStrategy, MigrationStatus } from './constants';
@@ -41,12 +42,13 @@ function nextRangeAfter(
 
 /**
  * A whole job's (no sub-batches) closing statement, (b): the outcome recorded, progress counted,
+ * the tuner's decision (`done.tuned`, with `done.migration.batchSize` already the tuned size) stored,
  * the fence confirmed and locked until COMMIT, and with `input.findAhead` the next job inserted
  * and the lease extended. Throws LEASE_LOST when the fence no longer holds (the caller rolls back).
  */
 export async function finishWholeJob(
   db: Queryable,
-  done: { migration: MigrationRow; job: JobRow; table: QualifiedName },
+  done: { migration: MigrationRow; job: JobRow; table: QualifiedName; tuned?: TunedSize },
   input: { fence?: FenceToken; findAhead?: FindAheadInput },
   rows: bigint,
   durationMs: number,
@@ -63,6 +65,7 @@ export async function finishWholeJob(
       rows,
       durationMs,
       coveredIds: covered,
+      tuned: done.tuned,
       fence: input.fence,
       leaseTtlMs: input.findAhead?.leaseTtlMs,
     },

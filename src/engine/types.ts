@@ -103,7 +103,14 @@ export interface ExecuteJobResult {
   pauseRequested?: boolean;
   /** Rows the work function changed, as a decimal string. */
   rows: string;
+  /** The work's time, ms (what the batch tuner and the health-check interval count). */
   durationMs: number;
+  /**
+   * The whole attempt's wall time in the worker, ms: connection, bookkeeping, work and COMMIT.
+   * Set by the executeJob activity (absent from results recorded before it was added); the
+   * workflow counts it to yield long runs of local activities (workflows/repository-round.ts).
+   */
+  elapsedMs?: number;
   attempts: number;
   progress: MigrationProgress | null;
   /**

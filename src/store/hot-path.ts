@@ -64,17 +64,28 @@ export interface FinishedJob {
 }
 
 /**
- * Statement (b): record the job finished, count it on its migration, confirm the fence (locking
+ * Statement (b): record the job finished, count it on its migration (and store the batch tuner's
+ * decision there, which used to take a statement of its own), confirm the fence (locking
  * the lease row until COMMIT, so no takeover slips in before it; with `leaseTtlMs` also extending
  * the lease, which find would otherwise do) and read the counts progress needs. The subqueries see
  * the jobs as they were before this statement, so the finished job is left out of them by id.
  */
 export async function finishJob(
   db: Queryable,
-  input: { jobId: string; migrationId: string; rows: bigint; durationMs: number; coveredIds: bigint; fence?: Fence; leaseTtlMs?: number },
+  input: {
+    jobId: string;
+    migrationId: string;
+    rows: bigint;
+    durationMs: number;
+    coveredIds: bigint;
+    /** The batch tuner's decision, stored on the migration (src/engine/batch-tuning.ts); absent: tuning is off. */
+    tuned?: { batchSize: number; state: MigrationRow['tunerState'] };
+    fence?: Fence;
+    leaseTtlMs?: number;
+  },
   ahead?: NextRange,
 ): Promise<FinishedJob> {
-  const next = ahead ? nextRangeSql(ahead, 10) : undefined;
+  const next = ahead ? nextRangeSql(ahead, 12) : undefined;
   const { rows } = await db.query({
     name: next ? `bbm_hot_finish_ahead_${next.key}` : 'bbm_hot_finish_job',
     text: `WITH ${next ? `nxt AS (${next.sql}), ` : ''}j AS (
@@ -84,7 +95,8 @@ export async function finishJob(
              WHERE id = $1 RETURNING id
            ), m AS (
              UPDATE bbm.migrations SET rows_processed = rows_processed + $2::bigint, jobs_finished = jobs_finished + 1,
-               covered_ids = covered_ids + $5::numeric, updated_at = now()
+               covered_ids = covered_ids + $5::numeric, updated_at = now(),
+               batch_size = coalesce($10::int, batch_size), tuner_state = coalesce($11::jsonb, tuner_state)
              WHERE id = $4 RETURNING ${MIGRATION_COLUMNS}
            ), lease AS (
              UPDATE bbm.leases SET expires_at = CASE WHEN $9::float8 IS NULL THEN expires_at
@@ -110,6 +122,8 @@ export async function finishJob(
       input.fence?.holder ?? null,
       input.fence?.token ?? null,
       input.leaseTtlMs ?? null,
+      input.tuned?.batchSize ?? null,
+      input.tuned ? JSON.stringify(input.tuned.state) : null,
       ...(next?.values ?? []),
     ],
   });
