@@ -21,4 +21,6 @@ export const PATCHES = Object.freeze({
   findAhead: 'find-ahead',
   /** Health checks before jobs; a tripped indicator releases the lease and holds the jobs (state throttled). */
   healthThrottle: 'health-throttle',
+  /** The enqueuer keeps its last wake-ups in the status query, so `bbm enqueue` reports the one it caused. */
+  recentWakeUps: 'recent-wake-ups',
 });
