@@ -120,3 +120,29 @@ test('a dry run of a NULL-strategy migration samples the first NULL rows and wri
   assert.ok(report.queries[0]?.plan, 'the work query was explained');
   assert.deepEqual(await snapshot(db.pool, ['public.notes']), before);
 });
+
+test('a dry run of a NULL-strategy migration whose first job would leave rows NULL refuses with NO_PROGRESS and writes nothing', async () => {
+  const db = await createTestDatabase('dry_null_stuck');
+  await db.pool.query('CREATE TABLE notes (id bigint PRIMARY KEY, body text, body_copy text)');
+  // Every third row has no body, so copying it leaves body_copy NULL: the real job would fail with no_progress.
+  await db.pool.query(
+    `INSERT INTO notes (id, body) SELECT i, CASE WHEN i % 3 = 0 THEN NULL ELSE 'b' || i END FROM generate_series(1, 600) AS i`,
+  );
+  await db.pool.query('CREATE INDEX notes_body_copy_null ON notes (id) WHERE body_copy IS NULL');
+  const before = await snapshot(db.pool, ['public.notes']);
+  await assert.rejects(
+    dryRunMigration(
+      { pool: db.pool, registry: new WorkRegistry([...BUILTIN_WORK]) },
+      { name: 'fill', work: 'copy_column', table: 'notes', column: 'body_copy', strategy: 'null', batchSize: 30, args: { from: 'body' } },
+    ),
+    (err: { code?: string; message?: string }) => {
+      assert.equal(err.code, 'NO_PROGRESS');
+      assert.match(
+        err.message ?? '',
+        /^Dry run: the first job would fail with no_progress: 10 of its 30 row\(s\) still have body_copy IS NULL/,
+      );
+      return true;
+    },
+  );
+  assert.deepEqual(await snapshot(db.pool, ['public.notes']), before);
+});

@@ -1,13 +1,13 @@
 import type { Pool, PoolClient } from 'pg';
-import { parseTableName, quoteIdent, quoteTable } from './identifiers';
+import { formatIdent, parseTableName, quoteIdent, quoteTable } from './identifiers';
 import { checkDefinition, type MigrationDefinition } from './definitions';
 import { isRangeStrategy, BatchingStrategy } from './constants';
-import { jobRows } from './job-rows';
+import { jobRows, type JobRows } from './job-rows';
 import type { WorkRegistry, WorkTarget } from './registry';
 import { distinctBoundary, rowBoundary } from '../store/target';
 import { explainPlan, type PlanNode } from '../store/explain';
 import type { JobRow, MigrationRow } from '../store/types';
-import { BbmError, ErrorCode } from '../errors';
+import { BbmError, ErrorCode, isBbmError } from '../errors';
 
 /** One statement the work function ran for the sample job, with the planner's plan for it. */
 export interface ExplainedQuery {
@@ -110,6 +110,7 @@ export async function dryRunMigration(deps: { pool: Pool; registry: WorkRegistry
       signal: new AbortController().signal,
     });
     const durationMs = performance.now() - started;
+    await sampleProgress(found, changed, planned.columnName);
     report.sample = { rows: changed, durationMs: Math.round(durationMs * 10) / 10 };
     if (jobs !== null) report.estimatedWorkSeconds = Math.round((Number(jobs) * durationMs) / 100) / 10;
     for (const q of captured) report.queries.push(await explain(client, q, table.name, planned.columnName, isRangeStrategy(strategy)));
@@ -119,6 +120,28 @@ export async function dryRunMigration(deps: { pool: Pool; registry: WorkRegistry
   } finally {
     await client.query('ROLLBACK').catch(() => undefined);
     client.release();
+  }
+}
+
+/**
+ * The NULL strategy's progress check, as a real job runs it after its work: rows of the sample
+ * still NULL would make the first job fail with no_progress, so the dry run refuses with
+ * NO_PROGRESS instead of reporting a sample that looks fine.
+ */
+async function sampleProgress(found: JobRows, changed: number, column: string): Promise<void> {
+  try {
+    await found.checkProgress(changed);
+  } catch (err) {
+    if (!isBbmError(err, ErrorCode.NO_PROGRESS)) throw err;
+    const { stillNull, rows } = err.details as { stillNull?: number; rows?: number };
+    throw new BbmError(
+      ErrorCode.NO_PROGRESS,
+      `Dry run: the first job would fail with no_progress: ${stillNull} of its ${rows} row(s) still have ${formatIdent(column)} IS NULL after the work ` +
+        `(which reported ${changed} row(s) changed), so every job would pick them again. The work must fill (or delete) every row of ctx.where: ` +
+        'fix the data (or the work function) before creating the migration.',
+      err.details,
+      { cause: err },
+    );
   }
 }
 
