@@ -124,7 +124,7 @@ test('schedule create is idempotent (create, then update) and schedule delete re
 test('run resumes paused migrations first, validates --max-job-retry like the anchor (1..10) and exits 3 when a migration fails', async () => {
   const db = await createTestDatabase('cli_run');
   await createItems(db.pool, 'items', 200);
-  await db.pool.query('ALTER TABLE items ADD COLUMN num integer');
+  await db.pool.query('ALTER TABLE items ADD COLUMN num integer CHECK (num < 0)');
   const worker = await startTestWorker(db);
   const env = cliEnv(db.url, worker.taskQueue);
   for (const n of ['0', '11', 'x']) {
@@ -159,7 +159,7 @@ test('run resumes paused migrations first, validates --max-job-retry like the an
           '--column',
           'id',
           '--arg',
-          'from=payload',
+          'from=id',
           '--arg',
           'to=num',
         ],

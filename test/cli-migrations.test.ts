@@ -221,10 +221,10 @@ test('pause works without Temporal: the database change stands and the command w
 test('retry puts a failed migration back to running; retrying one that did not fail exits 2', async () => {
   const db = await createTestDatabase('cli_retry');
   await createItems(db.pool, 'items', 20);
-  await db.pool.query('ALTER TABLE items ADD COLUMN num integer');
+  await db.pool.query('ALTER TABLE items ADD COLUMN num integer CHECK (num < 0)');
   const worker = await startTestWorker(db);
   const env = cliEnv(db.url, worker.taskQueue);
-  // 'p1' is no integer: every job fails, and with one attempt per job the migration fails at once.
+  // Every id breaks num's CHECK: every job fails, and with one attempt per job the migration fails at once.
   assert.equal(
     (
       await bbm(
@@ -242,7 +242,7 @@ test('retry puts a failed migration back to running; retrying one that did not f
           '--column',
           'id',
           '--arg',
-          'from=payload',
+          'from=id',
           '--arg',
           'to=num',
         ],

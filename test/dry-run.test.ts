@@ -146,3 +146,47 @@ test('a dry run of a NULL-strategy migration whose first job would leave rows NU
   );
   assert.deepEqual(await snapshot(db.pool, ['public.notes']), before);
 });
+
+test("a dry run whose sample waits on another transaction's row locks refuses with DRY_RUN_TIMEOUT after its 5 s lock timeout", async () => {
+  const db = await createTestDatabase('dry_locked');
+  await createItems(db.pool, 'items', 50);
+  const holder = await db.pool.connect();
+  try {
+    await holder.query('BEGIN');
+    await holder.query('SELECT id FROM items WHERE id <= 5 FOR UPDATE');
+    await assert.rejects(
+      dryRunMigration(
+        { pool: db.pool, registry: new WorkRegistry([...BUILTIN_WORK]) },
+        { name: 'locked', work: 'increment', table: 'items', column: 'id', batchSize: 10, args: { target: 'counter' } },
+      ),
+      { code: 'DRY_RUN_TIMEOUT', message: /^Dry run: the sample waited more than 5 s \(its lock_timeout\).*nothing was written/ },
+    );
+  } finally {
+    await holder.query('ROLLBACK');
+    holder.release();
+  }
+});
+
+test('a dry run whose work query fails on a type mismatch refuses with WORK_FAILED naming the SQLSTATE', async () => {
+  const db = await createTestDatabase('dry_mismatch');
+  await createItems(db.pool, 'items', 50);
+  const mismatch: WorkFunction = {
+    name: 'mismatch',
+    description: 'writes text into an integer column',
+    async run(ctx) {
+      const r = await ctx.client.query(`UPDATE ${ctx.quotedTable} SET counter = payload WHERE ${ctx.where.sql}`, ctx.where.values);
+      return r.rowCount ?? 0;
+    },
+  };
+  await assert.rejects(
+    dryRunMigration(
+      { pool: db.pool, registry: new WorkRegistry([mismatch]) },
+      { name: 'bad_types', work: 'mismatch', table: 'items', column: 'id', batchSize: 10 },
+    ),
+    {
+      code: 'WORK_FAILED',
+      message:
+        /^Dry run: the work function failed on the first job.*column "counter" is of type integer but expression is of type text \(SQLSTATE 42804\)/,
+    },
+  );
+});

@@ -80,6 +80,12 @@ const BAD: Array<[string, Partial<MigrationDefinition>, string]> = [
     ErrorCode.INVALID_INPUT,
   ],
   ['copy_column without a target', { work: 'copy_column', args: { from: 'payload' } }, ErrorCode.INVALID_INPUT],
+  ['a copy of text into an integer column', { work: 'copy_column', args: { from: 'payload', to: 'counter' } }, ErrorCode.INVALID_COLUMN],
+  [
+    "a copy of a transform's text into an integer column",
+    { work: 'copy_column', args: { from: 'id', to: 'counter', transform: 'md5' } },
+    ErrorCode.INVALID_COLUMN,
+  ],
   ['NULL-strategy increment of another column', { strategy: 'null', column: 'copy', args: { target: 'counter' } }, ErrorCode.INVALID_INPUT],
 ];
 
@@ -92,6 +98,16 @@ test('a bad definition is refused with its own stable code and leaves the catalo
   }
   assert.deepEqual(await snapshot(engine), before);
   assert.equal((await migration(engine.pool, 'taken')).status, MigrationStatus.ACTIVE);
+});
+
+test('copy_column accepts what PostgreSQL assigns (bigint into text, bigint into integer) and names both types when it refuses', async () => {
+  const engine = await engineWithItems('defcopytypes');
+  await define(engine, { name: 'to_text', work: 'copy_column', args: { from: 'id', to: 'copy' } });
+  await define(engine, { name: 'to_int', work: 'copy_column', args: { from: 'id', to: 'counter' } });
+  await assert.rejects(define(engine, { name: 'text_to_int', work: 'copy_column', args: { from: 'payload', to: 'counter' } }), {
+    code: ErrorCode.INVALID_COLUMN,
+    message: /^copy_column cannot store payload \(text\) into counter \(integer\) of public\.items: PostgreSQL has no assignment cast/,
+  });
 });
 
 test('a good definition records its range, its estimate and an active status', async () => {

@@ -127,6 +127,7 @@ export async function checkDefinition(deps: DefineDeps, def: MigrationDefinition
   await checkTable(db, table);
   const type = await checkColumn(db, table, column);
   for (const c of work.requiredColumns?.(args, { strategy, column }) ?? []) await checkColumn(db, table, c);
+  await work.checkTarget?.(db, table, args, { strategy, column });
   await checkStrategy(db, table, column, type, strategy, [givenMin, givenMax]);
   if (await migrationByName(db, name)) throw migrationExists(name);
 
