@@ -73,6 +73,8 @@ export interface ControlInput {
   action: ControlKind;
   repository: string;
   migration?: string;
+  /** Pause only: 'cancel' marks the pause a cancelled run makes, so resuming the repository undoes only it (schema 0010). */
+  reason?: 'cancel';
 }
 /** A `configure` request's migration settings; absent fields keep their value. */
 export interface BatchSizeInput {
@@ -224,8 +226,10 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
       checkInput('controlMigrations', input);
       return adapt(async () => {
         const selector = { repository: input.repository, name: input.migration };
-        const apply = { pause: pauseMigrations, resume: resumeMigrations, retry: retryFailedMigrations }[input.action];
-        const changed = await apply(pool, selector);
+        const changed =
+          input.action === 'pause'
+            ? await pauseMigrations(pool, selector, input.reason === 'cancel')
+            : await { resume: resumeMigrations, retry: retryFailedMigrations }[input.action](pool, selector);
         log().info({ repository: input.repository, migrations: changed, action: input.action }, 'applied a control request');
         return changed;
       });

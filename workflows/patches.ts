@@ -23,4 +23,6 @@ export const PATCHES = Object.freeze({
   healthThrottle: 'health-throttle',
   /** The enqueuer keeps its last wake-ups in the status query, so `bbm enqueue` reports the one it caused. */
   recentWakeUps: 'recent-wake-ups',
+  /** A cancelled run marks the pauses it makes, so resuming the repository undoes only those. */
+  markCancelPauses: 'mark-cancel-pauses',
 });

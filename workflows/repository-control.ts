@@ -89,14 +89,16 @@ export async function notify(run: RepositoryRun, state: RepositoryState): Promis
  * migrations that could still run, and say so. Without that pause the enqueuer, woken by the
  * notification, would start the repository again at once and undo the cancel (found by a user
  * trying it); the migrations keep their progress, and `bbm migrations resume --repository <key> --start`
- * continues them.
+ * continues them. Those pauses are marked as the cancel's, so that resume leaves the migrations an
+ * operator had paused before the cancel paused.
  */
 export async function cancelled(run: RepositoryRun): Promise<void> {
   if (run.fence) await bookkeeping.releaseLease({ fence: run.fence, minDelayMs: 0, maxDelayMs: 0 });
   if (run.pending.length > 0 && patched(PATCHES.requestsOnCancel)) await applyRequests(run);
   let detail = 'cancelled; the in-flight job was rolled back and the migrations stay resumable';
   if (patched(PATCHES.pauseOnCancel)) {
-    const paused = await bookkeeping.controlMigrations({ action: 'pause', repository: run.repository });
+    const reason = patched(PATCHES.markCancelPauses) ? { reason: 'cancel' as const } : {};
+    const paused = await bookkeeping.controlMigrations({ action: 'pause', repository: run.repository, ...reason });
     if (paused.length > 0)
       log.info('cancel paused the migrations that could still run', { repository: run.repository, migrations: paused });
     detail = `cancelled; the in-flight job was rolled back and ${paused.length} migration(s) paused; continue with: bbm migrations resume --repository ${run.repository} --start`;

@@ -72,6 +72,7 @@ export const ACTIVITY_INPUT_SCHEMAS = Object.freeze({
     action: oneOf(['pause', 'resume', 'retry']),
     repository: repositoryKey,
     migration: z.optional(migrationName),
+    reason: z.optional(oneOf(['cancel'])),
   }),
   setBatchSize: input('setBatchSize', {
     repository: repositoryKey,

@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import { BbmError, ErrorCode, notFound } from '../errors';
 import { resetRetryBudget } from '../store/jobs';
 import { checkSubBatchSettings, subBatchAboveBatch } from '../contract/sub-batches';
-import { lockNextFailed, migrationByName, setMigrationStatus, transitionMigrations } from '../store/migrations';
+import { hasCancelPauses, lockNextFailed, migrationByName, setMigrationStatus, transitionMigrations } from '../store/migrations';
 import { updateBatchSettings, type BatchSettingsChange } from '../store/sub-batches';
 import { withTransaction } from '../store/transaction';
 import { checkGivenTunerSettings } from './batch-tuner';
@@ -14,15 +14,29 @@ export interface MigrationSelector {
   repository?: string;
 }
 
-/** Pause touches active and running migrations only; finished and failed ones keep their status. */
-export async function pauseMigrations(pool: Pool, selector: MigrationSelector): Promise<string[]> {
+/**
+ * Pause touches active and running migrations only; finished and failed ones keep their status.
+ * `byCancel`: the pause a cancelled repository workflow makes, marked so that resuming the
+ * repository undoes only it (resumeMigrations).
+ */
+export async function pauseMigrations(pool: Pool, selector: MigrationSelector, byCancel = false): Promise<string[]> {
   await assertExists(pool, selector);
-  return transitionMigrations(pool, selector, [MigrationStatus.ACTIVE, MigrationStatus.RUNNING], MigrationStatus.PAUSED);
+  return transitionMigrations(pool, selector, [MigrationStatus.ACTIVE, MigrationStatus.RUNNING], MigrationStatus.PAUSED, {
+    pausedByCancel: byCancel,
+  });
 }
 
+/**
+ * Paused -> active. One migration by name resumes whatever paused it. A repository's (or all)
+ * migrations: when some of them were paused by a cancel, only those resume, and the ones an
+ * operator paused before the cancel stay paused (resume them by name); otherwise every paused one
+ * resumes. So `resume --repository KEY --start` after a cancel undoes the cancel, not the
+ * operator's own pauses (found by a fresh tester).
+ */
 export async function resumeMigrations(pool: Pool, selector: MigrationSelector): Promise<string[]> {
   await assertExists(pool, selector);
-  return transitionMigrations(pool, selector, [MigrationStatus.PAUSED], MigrationStatus.ACTIVE);
+  const pausedByCancel = selector.name === undefined && (await hasCancelPauses(pool, selector.repository));
+  return transitionMigrations(pool, { ...selector, pausedByCancel }, [MigrationStatus.PAUSED], MigrationStatus.ACTIVE);
 }
 
 /** A failed migration goes back to running; its jobs keep their stored attempts but get a fresh budget. */
