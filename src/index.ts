@@ -18,6 +18,7 @@ export type { MigrationSelector } from './engine/control';
 export type { ControlReport, RetryReport, RepositoryStatus } from './repository';
 export type { RepositoryProgress } from './contract/messages';
 export type { RepositorySummary } from './contract/workflows';
+export type { HealthIndicator, HealthIndicatorContext } from './health/registry';
 export {
   parseIdentifier,
   parseTableName,
