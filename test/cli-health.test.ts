@@ -55,6 +55,19 @@ test('bbm health prints every indicator with its value, threshold and verdict, a
   assert.match(human.stdout, /^(Healthy: a repository would start its next job\.|Unhealthy: a repository would hold its jobs \(.+\)\.)$/m);
 });
 
+test("bbm health --repository of a repository whose migrations all finished checks its last migration's table, not cluster-wide", async () => {
+  const db = await createTestDatabase('clihealthdone');
+  await createItems(db.pool, 'items', 20);
+  await db.pool.query('CREATE TABLE later (id bigint PRIMARY KEY, counter integer NOT NULL DEFAULT 0)');
+  const engine = { pool: db.pool, registry: registryWith() };
+  await define(engine, { name: 'first', repository: 'done-repo', batchSize: 10 });
+  await define(engine, { name: 'second', repository: 'done-repo', table: 'later', batchSize: 10 });
+  await db.pool.query(`UPDATE bbm.migrations SET status = 2 WHERE repository = 'done-repo'`);
+  const r = await bbm(['health', '--repository', 'done-repo'], cliEnv(db.url, 'q'));
+  assert.equal(r.code, 0, shown(r));
+  assert.match(r.stdout, /^Health at \S+, table public\.later$/m);
+});
+
 test('bbm health refuses unknown targets and bad thresholds with a coded error', async () => {
   const db = await createTestDatabase('clihealthbad');
   await createItems(db.pool, 'items', 10);
