@@ -89,9 +89,9 @@ export function registerMigrations(program: Command): Command {
     .option(
       '--min-value <n>',
       'first value (serial, distinct; default: min(column) now); any integer of the column type, exactly',
-      decimalInteger,
+      decimalInteger('--min-value'),
     )
-    .option('--max-value <n>', 'last value (serial, distinct; default: max(column) now)', decimalInteger)
+    .option('--max-value <n>', 'last value (serial, distinct; default: max(column) now)', decimalInteger('--max-value'))
     .option('--arg <key=value>', 'work function argument (repeatable), e.g. --arg from=payload --arg to=copy', collectArg)
     .option('--args <json>', 'work function arguments as a JSON object', jsonObject)
     .option('--paused', 'create it paused (start it later with `bbm migrations resume`)')
