@@ -12,7 +12,7 @@ export type { DryRunReport } from './engine/dry-run';
 export type { WorkContext, WorkFunction, WorkTarget } from './engine/registry';
 export type { MigrationDefinition } from './engine/definitions';
 export type { MigrationProgress } from './engine/types';
-export type { MigrationRow } from './store/types';
+export type { MigrationInfo } from './api/migration-info';
 export type { Knobs } from './knobs';
 export type { MigrationSelector } from './engine/control';
 export type { ControlReport, RetryReport, RepositoryStatus } from './repository';

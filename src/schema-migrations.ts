@@ -8,7 +8,8 @@ import type { WorkRegistry } from './engine/registry';
 import type { MigrationProgress } from './engine/types';
 import { BbmError, ErrorCode, isBbmError } from './errors';
 import { ensureMigrationFinished, type EnsureFinishedOptions } from './repository/finalize';
-import type { MigrationRow, Queryable } from './store/types';
+import type { Queryable } from './store/types';
+import { migrationInfo, type MigrationInfo } from './api/migration-info';
 import { connectClient } from './temporal/connection';
 
 /**
@@ -40,10 +41,12 @@ export interface QueueOptions {
  * transaction so the definition commits with the column it fills, or not at all. The table and
  * column must exist in that transaction (add the column first). It is picked up once committed:
  * by the enqueuer, `bbm repositories start`, or a later `ensureFinished(name, { run: true })`.
+ * Returns the migration as JSON-safe MigrationInfo (ids and bounds as decimal strings), so a
+ * schema migration can log it with JSON.stringify.
  */
-export async function queueMigration(db: SqlRunner, def: MigrationDefinition, options: QueueOptions = {}): Promise<MigrationRow> {
+export async function queueMigration(db: SqlRunner, def: MigrationDefinition, options: QueueOptions = {}): Promise<MigrationInfo> {
   const registry = options.registry ?? loadWorkRegistry(options.workModule);
-  return defineMigration({ pool: db as unknown as Queryable, registry }, def);
+  return migrationInfo(await defineMigration({ pool: db as unknown as Queryable, registry }, def));
 }
 
 export interface SchemaEnsureFinishedOptions extends EnsureFinishedOptions {
