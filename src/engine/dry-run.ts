@@ -118,7 +118,8 @@ export async function dryRunMigration(deps: { pool: Pool; registry: WorkRegistry
     const durationMs = performance.now() - started;
     await sampleProgress(found, changed, planned.columnName);
     report.sample = { rows: changed, durationMs: Math.round(durationMs * 10) / 10 };
-    if (jobs !== null) report.estimatedWorkSeconds = Math.round((Number(jobs) * durationMs) / 100) / 10;
+    // Millisecond precision: a small table's whole estimate can be well under 0.1 s.
+    if (jobs !== null) report.estimatedWorkSeconds = Math.round(Number(jobs) * durationMs) / 1000;
     for (const q of captured) report.queries.push(await explain(client, q, table.name, planned.columnName, isRangeStrategy(strategy)));
     report.warnings = report.queries.flatMap((q) => q.warnings);
     if (report.queries.length === 0) report.warnings.push('The work function ran no query on the sample job; nothing to explain.');
