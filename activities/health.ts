@@ -27,13 +27,13 @@ export function createHealthActivities(deps: HealthActivityDeps) {
     /**
      * Read and judge the health indicators for a repository's current table (or a migration's, or
      * a table's), reusing readings younger than `thresholds.healthCheckIntervalMs`. Fresh readings
-     * are published as gauges. Bad input fails non-retryably with its code; database errors retry.
+     * are published as gauges, and the thresholds on every check, labelled by repository. Bad input fails non-retryably with its code; database errors retry.
      */
     async checkHealth(input: CheckHealthInput): Promise<CheckHealthResult> {
       checkInput('checkHealth', input);
       return adapt(async () => {
         const result = await checkHealth({ db: deps.pool, monitor, indicators: deps.healthIndicators }, input);
-        if (!result.cached) deps.metrics?.recordHealth(result.readings, result.thresholds);
+        deps.metrics?.recordHealth(result.readings, result.thresholds, input.repository ?? '', !result.cached);
         return result;
       });
     },

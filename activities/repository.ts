@@ -82,6 +82,8 @@ export interface ControlInput {
   origin?: AuditOrigin;
   /** Record it as this action instead (a cancelled run's pause is the `cancel`). */
   auditAction?: 'cancel';
+  /** Pause only: 'cancel' marks the pause a cancelled run makes, so resuming the repository undoes only it (schema 0010). */
+  reason?: 'cancel';
 }
 /** A `configure` request's migration settings; absent fields keep their value. */
 export interface BatchSizeInput {
@@ -238,10 +240,12 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
       checkInput('controlMigrations', input);
       return adapt(async () => {
         const selector = { repository: input.repository, name: input.migration };
-        const apply = { pause: pauseMigrations, resume: resumeMigrations, retry: retryFailedMigrations }[input.action];
         const who = input.origin && (await originOf(deps.client, input.origin));
         const audit = who && (input.auditAction ? { ...who, action: input.auditAction } : who);
-        const changed = await apply(pool, selector, audit);
+        const changed =
+          input.action === 'pause'
+            ? await pauseMigrations(pool, selector, audit, input.reason === 'cancel')
+            : await { resume: resumeMigrations, retry: retryFailedMigrations }[input.action](pool, selector, audit);
         log().info({ repository: input.repository, migrations: changed, action: input.action }, 'applied a control request');
         return changed;
       });

@@ -128,6 +128,11 @@ export const ERROR_POLICY = Object.freeze({
     exit: UNEXPECTED,
     meaning: 'A running workflow did not apply a pause or resume within --timeout; the signal stands.',
   },
+  DRY_RUN_TIMEOUT: {
+    retryable: true,
+    exit: UNEXPECTED,
+    meaning: "A dry run's sample waited past its 5 s lock_timeout or 60 s statement_timeout; nothing was written.",
+  },
   CANNOT_CONNECT: { retryable: true, exit: ExitCode.CANNOT_CONNECT, meaning: 'Postgres or Temporal cannot be reached.' },
   TEMPORAL_CLI_MISSING: { retryable: false, exit: UNEXPECTED, meaning: 'No temporal binary was found, and no Go to build one.' },
   SERVICE_START_FAILED: { retryable: true, exit: UNEXPECTED, meaning: 'The local Postgres or Temporal dev server did not start.' },

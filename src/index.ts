@@ -12,7 +12,7 @@ export type { DryRunReport } from './engine/dry-run';
 export type { WorkContext, WorkFunction, WorkTarget } from './engine/registry';
 export type { MigrationDefinition } from './engine/definitions';
 export type { MigrationProgress } from './engine/types';
-export type { MigrationRow } from './store/types';
+export type { MigrationInfo } from './api/migration-info';
 export type { Knobs } from './knobs';
 export type { MigrationSelector } from './engine/control';
 export type { ControlReport, RetryReport, RepositoryStatus } from './repository';
@@ -21,6 +21,7 @@ export type { ConfigureReport } from './repository/configure';
 export type { AuditEvent, AuditFilter } from './store/audit';
 export type { AuditAction, AuditVia } from './contract/audit';
 export type { RepositorySummary } from './contract/workflows';
+export type { HealthIndicator, HealthIndicatorContext } from './health/registry';
 export {
   parseIdentifier,
   parseTableName,

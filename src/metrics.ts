@@ -73,8 +73,8 @@ export class BbmMetrics {
   });
   readonly healthThreshold = new Gauge({
     name: 'bbm_health_indicator_threshold',
-    help: 'Threshold of an enabled health indicator, in its unit',
-    labelNames: ['indicator', 'unit'] as const,
+    help: "Threshold of an enabled health indicator for a repository (its knobs), in the indicator's unit; repository is empty for a check of no repository",
+    labelNames: ['repository', 'indicator', 'unit'] as const,
     registers: [this.registry],
   });
   readonly throttledSeconds = new Counter({
@@ -88,14 +88,19 @@ export class BbmMetrics {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'bbm_' });
   }
 
-  /** Publish one health check: a gauge value per indicator (all but the cluster-wide ones labelled by table) and the enabled thresholds. */
-  recordHealth(readings: HealthReadings, thresholds: HealthThresholds): void {
+  /**
+   * Publish one health check: the readings when `fresh` (a gauge value per indicator, all but the
+   * cluster-wide ones labelled by table), and the repository's enabled thresholds every time, since
+   * each repository has its own knobs (so they were overwritten by whichever checked last).
+   */
+  recordHealth(readings: HealthReadings, thresholds: HealthThresholds, repository = '', fresh = true): void {
     for (const r of readings.readings) {
       const table = CLUSTER_WIDE.has(r.indicator) ? '' : (readings.table ?? '');
-      this.healthValue.set({ indicator: r.indicator, unit: r.unit, table }, r.value ?? NaN);
+      if (fresh) this.healthValue.set({ indicator: r.indicator, unit: r.unit, table }, r.value ?? NaN);
+      const labels = { repository, indicator: r.indicator, unit: r.unit };
       const threshold = thresholds[r.indicator];
-      if (typeof threshold === 'number') this.healthThreshold.set({ indicator: r.indicator, unit: r.unit }, threshold);
-      else this.healthThreshold.remove({ indicator: r.indicator, unit: r.unit });
+      if (typeof threshold === 'number') this.healthThreshold.set(labels, threshold);
+      else this.healthThreshold.remove(labels);
     }
   }
 

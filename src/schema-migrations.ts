@@ -8,7 +8,8 @@ import type { WorkRegistry } from './engine/registry';
 import type { MigrationProgress } from './engine/types';
 import { BbmError, ErrorCode, isBbmError } from './errors';
 import { ensureMigrationFinished, type EnsureFinishedOptions } from './repository/finalize';
-import type { MigrationRow, Queryable } from './store/types';
+import type { Queryable } from './store/types';
+import { migrationInfo, type MigrationInfo } from './api/migration-info';
 import { connectClient } from './temporal/connection';
 
 /**
@@ -44,11 +45,12 @@ export interface QueueOptions {
  * column must exist in that transaction (add the column first). It is picked up once committed:
  * by the enqueuer, `bbm repositories start`, or a later `ensureFinished(name, { run: true })`.
  * The `create` event of the audit trail is written in the same transaction, with the database
- * role as the actor (via `schema_migration`).
+ * role as the actor (via `schema_migration`). Returns the migration as JSON-safe MigrationInfo
+ * (ids and bounds as decimal strings), so a schema migration can log it with JSON.stringify.
  */
-export async function queueMigration(db: SqlRunner, def: MigrationDefinition, options: QueueOptions = {}): Promise<MigrationRow> {
+export async function queueMigration(db: SqlRunner, def: MigrationDefinition, options: QueueOptions = {}): Promise<MigrationInfo> {
   const registry = options.registry ?? loadWorkRegistry(options.workModule);
-  return defineMigration({ pool: db as unknown as Queryable, registry }, def, SCHEMA_MIGRATION);
+  return migrationInfo(await defineMigration({ pool: db as unknown as Queryable, registry }, def, SCHEMA_MIGRATION));
 }
 
 export interface SchemaEnsureFinishedOptions extends EnsureFinishedOptions {

@@ -124,7 +124,7 @@ test('schedule create is idempotent (create, then update) and schedule delete re
 test('run resumes paused migrations first, validates --max-job-retry like the anchor (1..10) and exits 3 when a migration fails', async () => {
   const db = await createTestDatabase('cli_run');
   await createItems(db.pool, 'items', 200);
-  await db.pool.query('ALTER TABLE items ADD COLUMN num integer');
+  await db.pool.query('ALTER TABLE items ADD COLUMN num integer CHECK (num < 0)');
   const worker = await startTestWorker(db);
   const env = cliEnv(db.url, worker.taskQueue);
   for (const n of ['0', '11', 'x']) {
@@ -159,7 +159,7 @@ test('run resumes paused migrations first, validates --max-job-retry like the an
           '--column',
           'id',
           '--arg',
-          'from=payload',
+          'from=id',
           '--arg',
           'to=num',
         ],
@@ -180,4 +180,23 @@ test('run resumes paused migrations first, validates --max-job-retry like the an
     [1],
     '--max-job-retry 1: one attempt, then the migration fails',
   );
+});
+
+test("enqueue reports the wake-up it caused, not the enqueuer's self re-wake that follows it", async () => {
+  const db = await createTestDatabase('cli_enqueue_own');
+  await createItems(db.pool, 'items', 100);
+  const worker = await startTestWorker(db);
+  const env = cliEnv(db.url, worker.taskQueue);
+  // One repository under the default capacity of 5: the wake-up starts it and, still below
+  // capacity, at once asks itself for another wake-up, which starts nothing.
+  await defineRepositories(env, 1);
+  const woken = await bbm(['enqueue', '--reason', 'test'], env);
+  assert.equal(woken.code, 0, shown(woken));
+  assert.match(woken.stdout, /started now\s+shop\/1\n/);
+  assert.match(woken.stdout, /reason\s+test\n/);
+  const json = await bbm(['--json', 'enqueue', '--reason', 'again'], env);
+  assert.equal(json.code, 0, shown(json));
+  const report = JSON.parse(json.stdout).report;
+  assert.equal(report.reason, 'again');
+  assert.deepEqual(report.started, []);
 });

@@ -55,6 +55,19 @@ test('bbm health prints every indicator with its value, threshold and verdict, a
   assert.match(human.stdout, /^(Healthy: a repository would start its next job\.|Unhealthy: a repository would hold its jobs \(.+\)\.)$/m);
 });
 
+test("bbm health --repository of a repository whose migrations all finished checks its last migration's table, not cluster-wide", async () => {
+  const db = await createTestDatabase('clihealthdone');
+  await createItems(db.pool, 'items', 20);
+  await db.pool.query('CREATE TABLE later (id bigint PRIMARY KEY, counter integer NOT NULL DEFAULT 0)');
+  const engine = { pool: db.pool, registry: registryWith() };
+  await define(engine, { name: 'first', repository: 'done-repo', batchSize: 10 });
+  await define(engine, { name: 'second', repository: 'done-repo', table: 'later', batchSize: 10 });
+  await db.pool.query(`UPDATE bbm.migrations SET status = 2 WHERE repository = 'done-repo'`);
+  const r = await bbm(['health', '--repository', 'done-repo'], cliEnv(db.url, 'q'));
+  assert.equal(r.code, 0, shown(r));
+  assert.match(r.stdout, /^Health at \S+, table public\.later$/m);
+});
+
 test('bbm health refuses unknown targets and bad thresholds with a coded error', async () => {
   const db = await createTestDatabase('clihealthbad');
   await createItems(db.pool, 'items', 10);
@@ -95,7 +108,14 @@ test("the checkHealth activity checks a repository's current table, publishes ga
   const text = await metrics.registry.metrics();
   assert.match(text, /^bbm_health_indicator_value\{indicator="lock_wait_time",unit="ms",table="public\.items"\} 0$/m);
   assert.match(text, /^bbm_health_indicator_value\{indicator="wal_archive_backlog",unit="segments",table=""\} \d+$/m);
-  assert.match(text, /^bbm_health_indicator_threshold\{indicator="lock_wait_time",unit="ms"\} 5000$/m);
+  // The second check (cached readings) asked with the default maxLockWaitMs: the threshold follows the knobs of the latest check.
+  assert.match(text, /^bbm_health_indicator_threshold\{repository="act-repo",indicator="lock_wait_time",unit="ms"\} 1000$/m);
+  // Another repository's knobs give it its own threshold series, even from cached readings.
+  await define({ pool: db.pool, registry: registryWith() }, { name: 'act-m2', repository: 'act-repo2', batchSize: 10 });
+  await checkHealth({ repository: 'act-repo2', thresholds: { maxLockWaitMs: 7_000, healthCheckIntervalMs: 60_000 } });
+  const both = await metrics.registry.metrics();
+  assert.match(both, /^bbm_health_indicator_threshold\{repository="act-repo",indicator="lock_wait_time",unit="ms"\} 1000$/m);
+  assert.match(both, /^bbm_health_indicator_threshold\{repository="act-repo2",indicator="lock_wait_time",unit="ms"\} 7000$/m);
   assert.match(text, /^bbm_throttled_seconds_total\{repository="act-repo",indicator="replication_lag_bytes"\} 2\.5$/m);
 
   for (const input of [{ thresholds: { maxLockWaitMs: 'x' } }, 'act-repo', { table: 'a', repository: 'b' }, { table: 'x;y' }]) {

@@ -221,10 +221,10 @@ test('pause works without Temporal: the database change stands and the command w
 test('retry puts a failed migration back to running; retrying one that did not fail exits 2', async () => {
   const db = await createTestDatabase('cli_retry');
   await createItems(db.pool, 'items', 20);
-  await db.pool.query('ALTER TABLE items ADD COLUMN num integer');
+  await db.pool.query('ALTER TABLE items ADD COLUMN num integer CHECK (num < 0)');
   const worker = await startTestWorker(db);
   const env = cliEnv(db.url, worker.taskQueue);
-  // 'p1' is no integer: every job fails, and with one attempt per job the migration fails at once.
+  // Every id breaks num's CHECK: every job fails, and with one attempt per job the migration fails at once.
   assert.equal(
     (
       await bbm(
@@ -242,7 +242,7 @@ test('retry puts a failed migration back to running; retrying one that did not f
           '--column',
           'id',
           '--arg',
-          'from=payload',
+          'from=id',
           '--arg',
           'to=num',
         ],
@@ -268,6 +268,49 @@ test('retry puts a failed migration back to running; retrying one that did not f
   const twice = await bbm(['migrations', 'retry', 'doomed'], env);
   assert.equal(twice.code, 2, shown(twice));
   assert.match(twice.stderr, /^error\[INVALID_STATE\]: Migration "doomed" is running; only failed migrations can be retried/);
+});
+
+test('resuming a repository after a cancel undoes only the pauses the cancel made, not one an operator made before it', async () => {
+  const db = await createTestDatabase('cli_cancel_kept');
+  await createItems(db.pool, 'items', 1000);
+  const worker = await startTestWorker(db);
+  const env = cliEnv(db.url, worker.taskQueue);
+  const create = (name: string, extra: string[]): Promise<{ code: number | null }> =>
+    bbm(
+      ['migrations', 'create', '--name', name, '--repository', 'rk', '--table', 'items', '--column', 'id', '--batch-size', '100', ...extra],
+      env,
+    );
+  assert.equal((await create('c', ['--work', 'increment', '--arg', 'target=counter'])).code, 0);
+  assert.equal((await create('held', ['--work', 'copy_column', '--arg', 'from=payload', '--arg', 'to=copy'])).code, 0);
+  const held = await bbm(['migrations', 'pause', 'held'], env);
+  assert.equal(held.code, 0, shown(held));
+  const started = await bbm(
+    ['repositories', 'start', 'rk', '--knob', 'maxJobPerBatch=1', '--knob', 'minDelayMs=2000', '--knob', 'maxDelayMs=2000'],
+    env,
+  );
+  assert.equal(started.code, 0, shown(started));
+  const cancelled = await bbm(['migrations', 'cancel', 'rk'], env);
+  assert.equal(cancelled.code, 0, shown(cancelled));
+  const statuses = async (): Promise<Record<string, [number, string | null]>> =>
+    Object.fromEntries(
+      (await db.pool.query('SELECT name, status, pause_reason FROM bbm.migrations ORDER BY name')).rows.map((r) => [
+        r.name,
+        [r.status, r.pause_reason],
+      ]),
+    );
+  assert.deepEqual(await statuses(), { c: [0, 'cancel'], held: [0, null] }, "both paused; only the cancel's pause is marked");
+
+  const resumed = await bbm(['--json', 'migrations', 'resume', '--repository', 'rk'], env);
+  assert.equal(resumed.code, 0, shown(resumed));
+  const report = JSON.parse(resumed.stdout);
+  assert.deepEqual([report.changed, report.keptPaused], [['c'], ['held']]);
+  assert.deepEqual(await statuses(), { c: [1, null], held: [0, null] }, "the operator's pause stands");
+  const text = await bbm(['migrations', 'resume', '--repository', 'rk'], env);
+  assert.match(
+    text.stdout,
+    /^Resumed 1 migration\(s\): held\./,
+    'no cancel pause left: resuming the repository resumes every paused one again',
+  );
 });
 
 test('cancel stops the repository workflow and pauses its migration, which resume and start continue to the end', async () => {

@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Client } from 'pg';
 import { repositoryWorkflowId } from '../src/contract/ids';
+import { progressQuery } from '../src/contract/messages';
+import { migrationStatusName } from '../src/engine/constants';
 import { bbm, cliEnv, shown } from './helpers/cli';
 import { createItems, createTestDatabase } from './helpers/db';
 import { startTestWorker } from './helpers/temporal';
+import { waitFor } from './helpers/wait';
 
 test('repositories start runs the workflow once: a second start says "already running" and exits 4; status shows the live progress query', async () => {
   const db = await createTestDatabase('cli_repo');
@@ -158,5 +162,47 @@ test('repositories commands refuse bad keys (2), unknown repositories (6) and ba
     const r = await bbm(args, env);
     assert.equal(r.code, code, `${args.join(' ')}\n${shown(r)}`);
     assert.match(r.stderr, message, args.join(' '));
+  }
+});
+
+test("repositories status of a throttled repository shows its migrations' current status and that they are held", async () => {
+  const db = await createTestDatabase('cli_repo_throttled');
+  await createItems(db.pool, 'items', 400);
+  const worker = await startTestWorker(db);
+  const env = cliEnv(db.url, worker.taskQueue);
+  const created = await bbm(
+    ['migrations', 'create', '--name', 'held', '--repository', 'rt', '--work', 'increment', '--table', 'items', '--column', 'id'].concat([
+      '--batch-size',
+      '20',
+      '--target-job-ms',
+      '0',
+      '--arg',
+      'target=counter',
+    ]),
+    env,
+  );
+  assert.equal(created.code, 0, shown(created));
+  const other = new Client({ connectionString: db.url });
+  await other.connect();
+  try {
+    // Jobs first (the migration is running in the database), then a transaction older than the threshold throttles it.
+    const knobs = ['minDelayMs=200', 'maxDelayMs=200', 'healthCheckIntervalMs=50', 'maxThrottleBackoffMs=400', 'maxTransactionAgeMs=1000'];
+    const started = await bbm(['repositories', 'start', 'rt', ...knobs.flatMap((k) => ['--knob', k])], env);
+    assert.equal(started.code, 0, shown(started));
+    await waitFor('a finished job', async () => (await db.pool.query('SELECT 1 FROM bbm.jobs WHERE status = 2')).rows.length > 0);
+    await other.query('BEGIN');
+    await other.query('SELECT pg_current_xact_id()');
+    const handle = worker.client.workflow.getHandle(repositoryWorkflowId('rt'));
+    await waitFor('the throttled state', async () => (await handle.query(progressQuery)).state === 'throttled');
+    const status = await bbm(['repositories', 'status', 'rt'], env);
+    assert.equal(status.code, 0, shown(status));
+    const dbStatus = migrationStatusName((await db.pool.query(`SELECT status FROM bbm.migrations WHERE name = 'held'`)).rows[0].status);
+    assert.match(status.stdout, /^state\s+throttled: oldest_transaction_age/m);
+    assert.match(status.stdout, new RegExp(`^held\\s+${dbStatus} \\(throttled\\)\\s`, 'm'), status.stdout);
+    const json = JSON.parse((await bbm(['--json', 'repositories', 'status', 'rt'], env)).stdout);
+    assert.equal(json.migrations[0].status, dbStatus);
+  } finally {
+    await other.query('ROLLBACK').catch(() => undefined);
+    await other.end();
   }
 });

@@ -120,3 +120,73 @@ test('a dry run of a NULL-strategy migration samples the first NULL rows and wri
   assert.ok(report.queries[0]?.plan, 'the work query was explained');
   assert.deepEqual(await snapshot(db.pool, ['public.notes']), before);
 });
+
+test('a dry run of a NULL-strategy migration whose first job would leave rows NULL refuses with NO_PROGRESS and writes nothing', async () => {
+  const db = await createTestDatabase('dry_null_stuck');
+  await db.pool.query('CREATE TABLE notes (id bigint PRIMARY KEY, body text, body_copy text)');
+  // Every third row has no body, so copying it leaves body_copy NULL: the real job would fail with no_progress.
+  await db.pool.query(
+    `INSERT INTO notes (id, body) SELECT i, CASE WHEN i % 3 = 0 THEN NULL ELSE 'b' || i END FROM generate_series(1, 600) AS i`,
+  );
+  await db.pool.query('CREATE INDEX notes_body_copy_null ON notes (id) WHERE body_copy IS NULL');
+  const before = await snapshot(db.pool, ['public.notes']);
+  await assert.rejects(
+    dryRunMigration(
+      { pool: db.pool, registry: new WorkRegistry([...BUILTIN_WORK]) },
+      { name: 'fill', work: 'copy_column', table: 'notes', column: 'body_copy', strategy: 'null', batchSize: 30, args: { from: 'body' } },
+    ),
+    (err: { code?: string; message?: string }) => {
+      assert.equal(err.code, 'NO_PROGRESS');
+      assert.match(
+        err.message ?? '',
+        /^Dry run: the first job would fail with no_progress: 10 of its 30 row\(s\) still have body_copy IS NULL/,
+      );
+      return true;
+    },
+  );
+  assert.deepEqual(await snapshot(db.pool, ['public.notes']), before);
+});
+
+test("a dry run whose sample waits on another transaction's row locks refuses with DRY_RUN_TIMEOUT after its 5 s lock timeout", async () => {
+  const db = await createTestDatabase('dry_locked');
+  await createItems(db.pool, 'items', 50);
+  const holder = await db.pool.connect();
+  try {
+    await holder.query('BEGIN');
+    await holder.query('SELECT id FROM items WHERE id <= 5 FOR UPDATE');
+    await assert.rejects(
+      dryRunMigration(
+        { pool: db.pool, registry: new WorkRegistry([...BUILTIN_WORK]) },
+        { name: 'locked', work: 'increment', table: 'items', column: 'id', batchSize: 10, args: { target: 'counter' } },
+      ),
+      { code: 'DRY_RUN_TIMEOUT', message: /^Dry run: the sample waited more than 5 s \(its lock_timeout\).*nothing was written/ },
+    );
+  } finally {
+    await holder.query('ROLLBACK');
+    holder.release();
+  }
+});
+
+test('a dry run whose work query fails on a type mismatch refuses with WORK_FAILED naming the SQLSTATE', async () => {
+  const db = await createTestDatabase('dry_mismatch');
+  await createItems(db.pool, 'items', 50);
+  const mismatch: WorkFunction = {
+    name: 'mismatch',
+    description: 'writes text into an integer column',
+    async run(ctx) {
+      const r = await ctx.client.query(`UPDATE ${ctx.quotedTable} SET counter = payload WHERE ${ctx.where.sql}`, ctx.where.values);
+      return r.rowCount ?? 0;
+    },
+  };
+  await assert.rejects(
+    dryRunMigration(
+      { pool: db.pool, registry: new WorkRegistry([mismatch]) },
+      { name: 'bad_types', work: 'mismatch', table: 'items', column: 'id', batchSize: 10 },
+    ),
+    {
+      code: 'WORK_FAILED',
+      message:
+        /^Dry run: the work function failed on the first job.*column "counter" is of type integer but expression is of type text \(SQLSTATE 42804\)/,
+    },
+  );
+});

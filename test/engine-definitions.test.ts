@@ -79,7 +79,15 @@ const BAD: Array<[string, Partial<MigrationDefinition>, string]> = [
     { work: 'copy_column', args: { from: 'payload', to: 'copy', where: 'true' } },
     ErrorCode.INVALID_INPUT,
   ],
+  ['a batch size below its own minBatchSize', { batchSize: 50, minBatchSize: 100 }, ErrorCode.INVALID_BATCH_SIZE],
+  ['a batch size above its own maxBatchSize', { batchSize: 5000, maxBatchSize: 2000 }, ErrorCode.INVALID_BATCH_SIZE],
   ['copy_column without a target', { work: 'copy_column', args: { from: 'payload' } }, ErrorCode.INVALID_INPUT],
+  ['a copy of text into an integer column', { work: 'copy_column', args: { from: 'payload', to: 'counter' } }, ErrorCode.INVALID_COLUMN],
+  [
+    "a copy of a transform's text into an integer column",
+    { work: 'copy_column', args: { from: 'id', to: 'counter', transform: 'md5' } },
+    ErrorCode.INVALID_COLUMN,
+  ],
   ['NULL-strategy increment of another column', { strategy: 'null', column: 'copy', args: { target: 'counter' } }, ErrorCode.INVALID_INPUT],
 ];
 
@@ -92,6 +100,26 @@ test('a bad definition is refused with its own stable code and leaves the catalo
   }
   assert.deepEqual(await snapshot(engine), before);
   assert.equal((await migration(engine.pool, 'taken')).status, MigrationStatus.ACTIVE);
+});
+
+test('copy_column accepts what PostgreSQL assigns (bigint into text, bigint into integer) and names both types when it refuses', async () => {
+  const engine = await engineWithItems('defcopytypes');
+  await define(engine, { name: 'to_text', work: 'copy_column', args: { from: 'id', to: 'copy' } });
+  await define(engine, { name: 'to_int', work: 'copy_column', args: { from: 'id', to: 'counter' } });
+  await assert.rejects(define(engine, { name: 'text_to_int', work: 'copy_column', args: { from: 'payload', to: 'counter' } }), {
+    code: ErrorCode.INVALID_COLUMN,
+    message: /^copy_column cannot store payload \(text\) into counter \(integer\) of public\.items: PostgreSQL has no assignment cast/,
+  });
+});
+
+test('without a batch size the first job is 1000 brought within the bounds given, and a size within them is kept', async () => {
+  const engine = await engineWithItems('defbounds');
+  const above = await define(engine, { name: 'above', minBatchSize: 5000 });
+  assert.deepEqual([above.batchSize, above.minBatchSize], [5000, 5000]);
+  const below = await define(engine, { name: 'below', maxBatchSize: 200 });
+  assert.deepEqual([below.batchSize, below.maxBatchSize], [200, 200]);
+  const within = await define(engine, { name: 'within', batchSize: 300, minBatchSize: 300, maxBatchSize: 300 });
+  assert.deepEqual([within.batchSize, within.minBatchSize, within.maxBatchSize], [300, 300, 300]);
 });
 
 test('a good definition records its range, its estimate and an active status', async () => {

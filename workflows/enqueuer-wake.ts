@@ -1,6 +1,7 @@
-import { proxyLocalActivities, type RetryPolicy } from '@temporalio/workflow';
+import { patched, proxyLocalActivities, type RetryPolicy } from '@temporalio/workflow';
 import type { EnqueuerActivities, WakeUpContext } from '../activities/enqueuer';
-import type { WakeRequest } from '../src/contract/messages';
+import { RECENT_WAKE_UPS, type WakeRequest, type WakeUpOutcome } from '../src/contract/messages';
+import { PATCHES } from './patches';
 import { CLOSING_CHECKS, type EnqueuerState } from './enqueuer-state';
 
 // Reads and idempotent starts: retry until they pass (a Postgres or Temporal outage just delays).
@@ -55,19 +56,25 @@ export async function wakeUp(state: EnqueuerState, requests: WakeRequest[]): Pro
     for (const r of [...started, ...lostRace]) state.tracked.add(r);
   }
   const running = [...new Set([...survey.running, ...started, ...lostRace])].sort();
-  state.report = {
-    ...state.report,
-    capacity: wake.capacity,
-    running,
+  const outcome: WakeUpOutcome = {
+    wakeUp: wake.wakeUp,
+    reason: wake.reason,
     started,
     alreadyRunning: [...survey.alreadyRunning, ...lostRace],
     noRepositoryFound: survey.noRepositoryFound,
     atCapacity: running.length >= wake.capacity,
-    reason: wake.reason,
-    wakeUps: wake.wakeUp,
-    startedTotal: state.report.startedTotal + started.length,
     at: new Date().toISOString(),
   };
+  const { wakeUp: wakeUps, ...latest } = outcome;
+  state.report = {
+    ...state.report,
+    ...latest,
+    capacity: wake.capacity,
+    running,
+    wakeUps,
+    startedTotal: state.report.startedTotal + started.length,
+  };
+  if (patched(PATCHES.recentWakeUps)) state.report.recent = [...(state.report.recent ?? []), outcome].slice(-RECENT_WAKE_UPS);
   if (survey.candidates.length > 0 && running.length < state.capacity) {
     for (const repositoryPrefix of wake.prefixes ?? [undefined])
       state.pending.push({ reason: 'self', ...(repositoryPrefix ? { repositoryPrefix } : {}) });

@@ -33,4 +33,8 @@ export const PATCHES = Object.freeze({
    * their workflow tasks ran past the SDK's 5 s warning).
    */
   localYieldWall: 'local-yield-wall',
+  /** The enqueuer keeps its last wake-ups in the status query, so `bbm enqueue` reports the one it caused. */
+  recentWakeUps: 'recent-wake-ups',
+  /** A cancelled run marks the pauses it makes, so resuming the repository undoes only those. */
+  markCancelPauses: 'mark-cancel-pauses',
 });

@@ -91,7 +91,8 @@ export async function notify(run: RepositoryRun, state: RepositoryState): Promis
  * migrations that could still run, and say so. Without that pause the enqueuer, woken by the
  * notification, would start the repository again at once and undo the cancel (found by a user
  * trying it); the migrations keep their progress, and `bbm migrations resume --repository <key> --start`
- * continues them.
+ * continues them. Those pauses are marked as the cancel's, so that resume leaves the migrations an
+ * operator had paused before the cancel paused.
  */
 export async function cancelled(run: RepositoryRun): Promise<void> {
   if (run.fence) await bookkeeping.releaseLease({ fence: run.fence, minDelayMs: 0, maxDelayMs: 0 });
@@ -102,7 +103,8 @@ export async function cancelled(run: RepositoryRun): Promise<void> {
     const audit = patched(PATCHES.auditTrail)
       ? { origin: { runId: workflowInfo().runId, cancel: true }, auditAction: 'cancel' as const }
       : {};
-    const paused = await bookkeeping.controlMigrations({ action: 'pause', repository: run.repository, ...audit });
+    const reason = patched(PATCHES.markCancelPauses) ? { reason: 'cancel' as const } : {};
+    const paused = await bookkeeping.controlMigrations({ action: 'pause', repository: run.repository, ...audit, ...reason });
     if (paused.length > 0)
       log.info('cancel paused the migrations that could still run', { repository: run.repository, migrations: paused });
     detail = `cancelled; the in-flight job was rolled back and ${paused.length} migration(s) paused; continue with: bbm migrations resume --repository ${run.repository} --start`;

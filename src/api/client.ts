@@ -24,7 +24,7 @@ import {
   type RepositoryStatus,
   type RetryReport,
 } from '../repository';
-import type { MigrationRow } from '../store/types';
+import { migrationInfo, type MigrationInfo } from './migration-info';
 import { connectClient } from '../temporal/connection';
 import { configFrom, registryOf, requireDatabaseUrl, type ConnectionSettings } from './settings';
 
@@ -75,12 +75,13 @@ export class BbmClient {
    * Define a migration (`bbm migrations create`): validated in full, then inserted as active (or
    * paused with `paused: true`); nothing is written when a check fails. Creates bbm's schema if
    * the database has none yet. Throws INVALID_INPUT, DUPLICATE_MIGRATION, TABLE_NOT_FOUND,
-   * COLUMN_NOT_FOUND, WORK_FUNCTION_NOT_FOUND and the other definition codes.
+   * COLUMN_NOT_FOUND, WORK_FUNCTION_NOT_FOUND and the other definition codes. Returns the
+   * migration as JSON-safe MigrationInfo (ids, bounds and counts as decimal strings).
    */
-  async define(definition: MigrationDefinition): Promise<MigrationRow> {
+  async define(definition: MigrationDefinition): Promise<MigrationInfo> {
     const pool = await this.db();
     await migrateSchema(pool);
-    return defineMigration({ pool, registry: this.registry }, definition, this.source);
+    return migrationInfo(await defineMigration({ pool, registry: this.registry }, definition, this.source));
   }
 
   /**

@@ -2,6 +2,7 @@ import type { Worker } from '@temporalio/worker';
 import { checkConnection, createPool } from '../db/pool';
 import { migrateSchema } from '../db/schema';
 import type { WorkFunction } from '../engine/registry';
+import { HealthRegistry, type HealthIndicator } from '../health/registry';
 import { createLogger } from '../logger';
 import { runWorker as runCliWorker } from '../cli/run-worker';
 import { configFrom, registryOf, requireDatabaseUrl, type ConnectionSettings } from './settings';
@@ -14,6 +15,13 @@ export interface WorkerOptions extends ConnectionSettings {
    * off. A taken port throws CONFIG_INVALID. @default env BBM_METRICS_PORT, else 9464
    */
   metricsPort?: number;
+  /**
+   * Your own health indicators (src/health/registry.ts HealthIndicator: `name`, `unit`,
+   * `description`, `threshold`, `read(ctx)`), checked before jobs besides the built-ins; a tripped
+   * one throttles the repository like a built-in. A bad or duplicate name, or a threshold that is
+   * neither a finite number nor null, throws INVALID_INPUT. @default none
+   */
+  healthIndicators?: readonly HealthIndicator[];
 }
 
 /** A worker that polls its task queue until stopped. */
@@ -34,11 +42,12 @@ export interface BbmWorkerHandle {
  * (in-flight jobs get 30 s to finish, the rest are retried elsewhere) and then `done` resolves.
  * Throws BbmError CONFIG_INVALID for a missing/unusable setting (DATABASE_URL unset, metrics port
  * taken), CANNOT_CONNECT when Postgres or Temporal is unreachable, DUPLICATE_WORK_FUNCTION for a
- * name registered twice, INVALID_INPUT for a bad work function name.
+ * name registered twice, INVALID_INPUT for a bad work function name or health indicator.
  */
 export async function startWorker(options: WorkerOptions = {}): Promise<BbmWorkerHandle> {
   const config = configFrom(options, { metricsPort: options.metricsPort });
   const registry = registryOf(options.workFunctions);
+  const healthIndicators = new HealthRegistry([...(options.healthIndicators ?? [])]);
   const url = requireDatabaseUrl(config.databaseUrl);
   const logger = createLogger({ level: config.logLevel });
   const pool = createPool({ url, max: config.poolSize, applicationName: 'bbm-worker' });
@@ -46,7 +55,7 @@ export async function startWorker(options: WorkerOptions = {}): Promise<BbmWorke
   try {
     await checkConnection(pool, url);
     await migrateSchema(pool);
-    running = await runCliWorker({ config, pool, logger, registry });
+    running = await runCliWorker({ config, pool, logger, registry, healthIndicators });
   } catch (err) {
     await pool.end();
     throw err;
@@ -55,7 +64,10 @@ export async function startWorker(options: WorkerOptions = {}): Promise<BbmWorke
     await running.stop();
     await pool.end();
   });
-  logger.info({ task_queue: config.taskQueue, work_functions: registry.names() }, 'bbm worker started; SIGTERM or Ctrl-C drains it');
+  logger.info(
+    { task_queue: config.taskQueue, work_functions: registry.names(), health_indicators: healthIndicators.list().map((i) => i.name) },
+    'bbm worker started; SIGTERM or Ctrl-C drains it',
+  );
   return {
     worker: running.built.worker,
     metricsPort: running.metricsServer?.port,

@@ -3,7 +3,8 @@ import { DEFINITION_CODES, definitionFileSchema } from '../contract/definition-s
 import { problemOf } from '../contract/schema-kit';
 import { checkSubBatchSettings } from '../contract/sub-batches';
 import { checkGivenTunerSettings } from '../engine/batch-tuner';
-import { BbmError, invalidInput } from '../errors';
+import { BbmError, ErrorCode, invalidInput } from '../errors';
+import { INT8_MAX, INT8_MIN } from '../engine/int8';
 import { checkKnobs, DEFAULT_KNOBS, KNOB_NAMES, type Knobs } from '../knobs';
 
 /**
@@ -22,14 +23,22 @@ export function integerIn(min: number, max: number): (raw: string) => number {
 }
 
 /**
- * A range bound, kept as exact decimal text (never a JS number, which rounds beyond 2^53). The
- * engine checks it against the column's type (INVALID_RANGE) and the relationship between bounds.
+ * `--min-value` / `--max-value`: any integer within bigint, in decimal digits, kept as text so it
+ * stays exact. Refused with INVALID_RANGE, the code a definition file gives the same bound (a
+ * value beyond bigint, or not an integer), not commander's generic INVALID_INPUT.
  */
-export function decimalInteger(raw: string): string {
-  const text = raw.trim();
-  if (!/^-?\d{1,19}$/.test(text))
-    throw new InvalidArgumentError('must be an integer, written in decimal digits (e.g. 9007199254740993), within bigint.');
-  return text;
+export function decimalInteger(flag: '--min-value' | '--max-value'): (raw: string) => string {
+  return (raw: string) => {
+    const text = raw.trim();
+    if (!/^-?\d+$/.test(text))
+      throw new BbmError(
+        ErrorCode.INVALID_RANGE,
+        `${flag} must be an integer written in decimal digits (e.g. 9007199254740993); got ${JSON.stringify(raw)}.`,
+      );
+    if (BigInt(text) < INT8_MIN || BigInt(text) > INT8_MAX)
+      throw new BbmError(ErrorCode.INVALID_RANGE, `${flag} ${text} is outside bigint (${INT8_MIN}..${INT8_MAX}).`);
+    return text;
+  };
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import type { BbmConfig } from '../config';
 import { freePort } from '../dev/ports';
 import type { WorkRegistry } from '../engine/registry';
+import type { HealthRegistry } from '../health/registry';
 import { BbmError, ErrorCode } from '../errors';
 import type { Logger } from '../logger';
 import { BbmMetrics, serveMetrics, type MetricsServer } from '../metrics';
@@ -23,6 +24,8 @@ export interface RunWorkerOptions {
   registry: WorkRegistry;
   /** Where /metrics listens. @default "0.0.0.0" (containers are scraped from outside) */
   metricsHost?: string;
+  /** Custom health indicators checked besides the built-ins. @default none */
+  healthIndicators?: HealthRegistry;
   /** A taken metrics port is fatal for `bbm worker` but only a warning for `bbm dev`. @default true */
   metricsRequired?: boolean;
 }
@@ -41,7 +44,14 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
   const sdkPort = await freePort();
   installRuntime({ sdkMetricsAddress: `127.0.0.1:${sdkPort}`, logger });
   const metrics = new BbmMetrics({ defaultMetrics: true });
-  const built = await createBbmWorker({ config, pool, logger, registry: options.registry, metrics });
+  const built = await createBbmWorker({
+    config,
+    pool,
+    logger,
+    registry: options.registry,
+    metrics,
+    healthIndicators: options.healthIndicators,
+  });
   let metricsServer: MetricsServer | undefined;
   if (config.metricsPort > 0) {
     try {

@@ -75,6 +75,7 @@ export const ACTIVITY_INPUT_SCHEMAS = Object.freeze({
     migration: z.optional(migrationName),
     origin: z.optional(auditOriginSchema),
     auditAction: z.optional(oneOf(['cancel'])),
+    reason: z.optional(oneOf(['cancel'])),
   }),
   setBatchSize: input('setBatchSize', {
     repository: repositoryKey,

@@ -53,6 +53,22 @@ const enqueuerReportSchema = tolerant(
     runs: count(),
     at: z.nullable(z.string()),
     ignoredSignals: z.optional(ignoredSignalsSchema),
+    recent: z.optional(
+      list(
+        tolerant(
+          {
+            wakeUp: count(),
+            reason: z.string(),
+            started: list(z.string()),
+            alreadyRunning: list(z.string()),
+            noRepositoryFound: z.boolean(),
+            atCapacity: z.boolean(),
+            at: z.string(),
+          },
+          { unknown: 'field', expected: 'a wake-up outcome' },
+        ),
+      ),
+    ),
   },
   { unknown: 'field', expected: 'an enqueuer report' },
 );

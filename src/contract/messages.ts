@@ -192,5 +192,28 @@ export interface EnqueuerReport {
   at: string | null;
   /** wake and repositoryDone signals ignored because their payload did not fit; absent until one is. */
   ignoredSignals?: IgnoredSignals;
+  /**
+   * The last wake-ups (at most RECENT_WAKE_UPS, oldest first), so a caller can find the one its
+   * own request caused (`bbm enqueue` matches it by reason) even after a self re-wake replaced the
+   * fields above. Absent in enqueuers started before it was added.
+   */
+  recent?: WakeUpOutcome[];
+}
+
+/** How many wake-ups EnqueuerReport.recent keeps. */
+export const RECENT_WAKE_UPS = 20;
+
+/** What one wake-up found and did: the per-wake-up fields of EnqueuerReport. */
+export interface WakeUpOutcome {
+  /** Its sequence number (EnqueuerReport.wakeUps when it ran). */
+  wakeUp: number;
+  /** Reason(s) of the requests it served, joined with ","; "self" is the enqueuer's own re-wake. */
+  reason: string;
+  started: string[];
+  alreadyRunning: string[];
+  noRepositoryFound: boolean;
+  atCapacity: boolean;
+  /** Workflow time it ran (ISO 8601). */
+  at: string;
 }
 export const enqueuerStatusQuery = defineQuery<EnqueuerReport>('status');

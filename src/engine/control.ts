@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import { BbmError, ErrorCode, notFound } from '../errors';
 import { resetRetryBudget } from '../store/jobs';
 import { checkSubBatchSettings, subBatchAboveBatch } from '../contract/sub-batches';
-import { lockNextFailed, migrationByName, setMigrationStatus, transitionMigrations } from '../store/migrations';
+import { hasCancelPauses, lockNextFailed, migrationByName, setMigrationStatus, transitionMigrations } from '../store/migrations';
 import { updateBatchSettings, type BatchSettingsChange } from '../store/sub-batches';
 import { withTransaction } from '../store/transaction';
 import { insertAuditEvent, lockBatchSettings } from '../store/audit';
@@ -18,30 +18,41 @@ export interface MigrationSelector {
 
 /**
  * Pause touches active and running migrations only; finished and failed ones keep their status.
- * With `audit`, the pause is recorded (bbm.audit_events, action `pause` unless audit.action says
- * otherwise) in the same transaction, with every selected migration's status before and after.
+ * `byCancel` marks the pause a cancelled repository workflow makes, so that resuming the
+ * repository undoes only it (resumeMigrations). With `audit`, the pause is recorded
+ * (bbm.audit_events, action `pause` unless audit.action says otherwise) in the same transaction,
+ * with every selected migration's status before and after.
  */
-export async function pauseMigrations(pool: Pool, selector: MigrationSelector, audit?: AuditContext): Promise<string[]> {
-  return transition(pool, selector, 'pause', [MigrationStatus.ACTIVE, MigrationStatus.RUNNING], MigrationStatus.PAUSED, audit);
+export async function pauseMigrations(pool: Pool, selector: MigrationSelector, audit?: AuditContext, byCancel = false): Promise<string[]> {
+  const from = [MigrationStatus.ACTIVE, MigrationStatus.RUNNING];
+  return transition(pool, selector, 'pause', from, MigrationStatus.PAUSED, audit, { pausedByCancel: byCancel });
 }
 
-/** Paused migrations back to active; with `audit`, recorded as pauseMigrations does. */
+/**
+ * Paused -> active. One migration by name resumes whatever paused it. A repository's (or all)
+ * migrations: when some of them were paused by a cancel, only those resume, and the ones an
+ * operator paused before the cancel stay paused (resume them by name); otherwise every paused one
+ * resumes. So `resume --repository KEY --start` after a cancel undoes the cancel, not the
+ * operator's own pauses (found by a fresh tester). With `audit`, recorded as pauseMigrations does.
+ */
 export async function resumeMigrations(pool: Pool, selector: MigrationSelector, audit?: AuditContext): Promise<string[]> {
-  return transition(pool, selector, 'resume', [MigrationStatus.PAUSED], MigrationStatus.ACTIVE, audit);
+  const pausedByCancel = selector.name === undefined && (await hasCancelPauses(pool, selector.repository));
+  return transition(pool, { ...selector, pausedByCancel }, 'resume', [MigrationStatus.PAUSED], MigrationStatus.ACTIVE, audit);
 }
 
 async function transition(
   pool: Pool,
-  selector: MigrationSelector,
+  selector: MigrationSelector & { pausedByCancel?: boolean },
   action: 'pause' | 'resume',
   from: MigrationStatus[],
   to: MigrationStatus,
   audit: AuditContext | undefined,
+  mark: { pausedByCancel?: boolean } = {},
 ): Promise<string[]> {
   await assertExists(pool, selector);
-  if (!audit) return transitionMigrations(pool, selector, from, to);
+  if (!audit) return transitionMigrations(pool, selector, from, to, mark);
   return withTransaction(pool, (client) =>
-    auditedTransition(client, audit, action, selector, () => transitionMigrations(client, selector, from, to), to),
+    auditedTransition(client, audit, action, selector, () => transitionMigrations(client, selector, from, to, mark), to),
   );
 }
 

@@ -115,8 +115,17 @@ export async function checkDefinition(deps: DefineDeps, def: MigrationDefinition
   const tuning = resolveTunerSettings(def.batchSize ?? 1000, def);
   const tuningProblem = checkTunerSettings(tuning);
   if (tuningProblem) throw new BbmError(tuningProblem.code, `${tuningProblem.message}.`);
-  // The first job's size as given: the bounds bound what the tuner chooses after it.
-  const batchSize = def.batchSize ?? 1000;
+  // The first job's size: as given, which must lie within the bounds the tuner keeps to after it
+  // (found by a fresh tester: a size outside them was stored as given); by default 1000 brought
+  // within the bounds given.
+  if (def.batchSize !== undefined && (def.batchSize < tuning.minBatchSize || def.batchSize > tuning.maxBatchSize)) {
+    throw new BbmError(
+      ErrorCode.INVALID_BATCH_SIZE,
+      `batchSize ${def.batchSize} is outside minBatchSize..maxBatchSize (${tuning.minBatchSize}..${tuning.maxBatchSize}); give a batch size within them, or other bounds.`,
+      { field: 'batchSize' },
+    );
+  }
+  const batchSize = def.batchSize ?? Math.min(Math.max(1000, tuning.minBatchSize), tuning.maxBatchSize);
   // The schema checked each field; this checks the sub-batch size against the batch size.
   const subBatchProblem = checkSubBatchSettings(def, batchSize);
   if (subBatchProblem) throw new BbmError(subBatchProblem.code, subBatchProblem.message);
@@ -141,6 +150,7 @@ export async function checkDefinition(deps: DefineDeps, def: MigrationDefinition
   await checkTable(db, table);
   const type = await checkColumn(db, table, column);
   for (const c of work.requiredColumns?.(args, { strategy, column }) ?? []) await checkColumn(db, table, c);
+  await work.checkTarget?.(db, table, args, { strategy, column });
   await checkStrategy(db, table, column, type, strategy, [givenMin, givenMax]);
   if (await migrationByName(db, name)) throw migrationExists(name);
 

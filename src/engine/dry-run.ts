@@ -1,13 +1,13 @@
 import type { Pool, PoolClient } from 'pg';
-import { parseTableName, quoteIdent, quoteTable } from './identifiers';
+import { formatIdent, parseTableName, quoteIdent, quoteTable } from './identifiers';
 import { checkDefinition, type MigrationDefinition } from './definitions';
 import { isRangeStrategy, BatchingStrategy } from './constants';
-import { jobRows } from './job-rows';
+import { jobRows, type JobRows } from './job-rows';
 import type { WorkRegistry, WorkTarget } from './registry';
 import { distinctBoundary, rowBoundary } from '../store/target';
 import { explainPlan, type PlanNode } from '../store/explain';
 import type { JobRow, MigrationRow } from '../store/types';
-import { BbmError, ErrorCode } from '../errors';
+import { BbmError, ErrorCode, isBbmError } from '../errors';
 
 /** One statement the work function ran for the sample job, with the planner's plan for it. */
 export interface ExplainedQuery {
@@ -50,6 +50,10 @@ export interface DryRunReport {
  * pagination column, is a warning. `lock_timeout` 5s and `statement_timeout` 60s bound the
  * sample, which takes the same row locks a job would, briefly. Nothing is inserted (no sequence
  * is advanced either).
+ *
+ * Throws what defineMigration throws, and for the sample: NO_PROGRESS (a NULL-strategy sample
+ * left rows NULL), WORK_FAILED (the work function threw, such as a type mismatch, SQLSTATE in the
+ * message) and DRY_RUN_TIMEOUT (the lock or statement timeout above).
  */
 export async function dryRunMigration(deps: { pool: Pool; registry: WorkRegistry }, def: MigrationDefinition): Promise<DryRunReport> {
   const planned = await checkDefinition(deps, def);
@@ -95,30 +99,91 @@ export async function dryRunMigration(deps: { pool: Pool; registry: WorkRegistry
 
     const captured: { text: string; values: unknown[] }[] = [];
     const started = performance.now();
-    const changed = await work.run({
-      client: recording(client, captured),
-      table,
-      quotedTable: quoteTable(table),
-      column: planned.columnName,
-      quotedColumn: quoteIdent(planned.columnName),
-      start,
-      end,
-      where: found.where,
-      batchSize: planned.batchSize,
-      strategy,
-      args: planned.workArgs,
-      signal: new AbortController().signal,
-    });
+    const changed = await sampleWork(() =>
+      work.run({
+        client: recording(client, captured),
+        table,
+        quotedTable: quoteTable(table),
+        column: planned.columnName,
+        quotedColumn: quoteIdent(planned.columnName),
+        start,
+        end,
+        where: found.where,
+        batchSize: planned.batchSize,
+        strategy,
+        args: planned.workArgs,
+        signal: new AbortController().signal,
+      }),
+    );
     const durationMs = performance.now() - started;
+    await sampleProgress(found, changed, planned.columnName);
     report.sample = { rows: changed, durationMs: Math.round(durationMs * 10) / 10 };
-    if (jobs !== null) report.estimatedWorkSeconds = Math.round((Number(jobs) * durationMs) / 100) / 10;
+    // Millisecond precision: a small table's whole estimate can be well under 0.1 s.
+    if (jobs !== null) report.estimatedWorkSeconds = Math.round(Number(jobs) * durationMs) / 1000;
     for (const q of captured) report.queries.push(await explain(client, q, table.name, planned.columnName, isRangeStrategy(strategy)));
     report.warnings = report.queries.flatMap((q) => q.warnings);
     if (report.queries.length === 0) report.warnings.push('The work function ran no query on the sample job; nothing to explain.');
     return report;
+  } catch (err) {
+    throw dryRunTimeout(err) ?? err;
   } finally {
     await client.query('ROLLBACK').catch(() => undefined);
     client.release();
+  }
+}
+
+/** The sample work; what the work function throws other than a BbmError (e.g. PostgreSQL's 42804 type mismatch) is WORK_FAILED, as in a real job. */
+async function sampleWork(run: () => Promise<number>): Promise<number> {
+  try {
+    return await run();
+  } catch (err) {
+    if (isBbmError(err) || dryRunTimeout(err)) throw err;
+    const sqlState = (err as { code?: unknown }).code;
+    throw new BbmError(
+      ErrorCode.WORK_FAILED,
+      `Dry run: the work function failed on the first job, so every job would fail the same way: ${(err as Error).message ?? String(err)}` +
+        `${typeof sqlState === 'string' ? ` (SQLSTATE ${sqlState})` : ''}. Fix the work function or its arguments (for example a column of another type), then try again.`,
+      typeof sqlState === 'string' ? { sqlState } : {},
+      { cause: err },
+    );
+  }
+}
+
+/** PostgreSQL's lock_timeout (55P03) and statement_timeout (57014) errors of the sample as DRY_RUN_TIMEOUT; undefined for any other error. */
+function dryRunTimeout(err: unknown): BbmError | undefined {
+  const sqlState = (err as { code?: unknown } | null)?.code;
+  if (sqlState !== '55P03' && sqlState !== '57014') return undefined;
+  const what =
+    sqlState === '55P03'
+      ? "waited more than 5 s (its lock_timeout) for a lock another transaction holds on the first job's rows or table"
+      : 'ran longer than 60 s (its statement_timeout)';
+  return new BbmError(
+    ErrorCode.DRY_RUN_TIMEOUT,
+    `Dry run: the sample ${what}; nothing was written. Try again when that transaction has finished (see pg_stat_activity), or check the work query's plan.`,
+    { sqlState },
+    { cause: err },
+  );
+}
+
+/**
+ * The NULL strategy's progress check, as a real job runs it after its work: rows of the sample
+ * still NULL would make the first job fail with no_progress, so the dry run refuses with
+ * NO_PROGRESS instead of reporting a sample that looks fine.
+ */
+async function sampleProgress(found: JobRows, changed: number, column: string): Promise<void> {
+  try {
+    await found.checkProgress(changed);
+  } catch (err) {
+    if (!isBbmError(err, ErrorCode.NO_PROGRESS)) throw err;
+    const { stillNull, rows } = err.details as { stillNull?: number; rows?: number };
+    throw new BbmError(
+      ErrorCode.NO_PROGRESS,
+      `Dry run: the first job would fail with no_progress: ${stillNull} of its ${rows} row(s) still have ${formatIdent(column)} IS NULL after the work ` +
+        `(which reported ${changed} row(s) changed), so every job would pick them again. The work must fill (or delete) every row of ctx.where: ` +
+        'fix the data (or the work function) before creating the migration.',
+      err.details,
+      { cause: err },
+    );
   }
 }
 

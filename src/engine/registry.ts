@@ -1,6 +1,7 @@
 import type { PoolClient } from 'pg';
 import { BbmError, ErrorCode } from '../errors';
 import type { QualifiedName } from './identifiers';
+import type { Queryable } from '../store/types';
 
 /** What a work function receives for one job. Identifiers are exact names; use the quoted forms in SQL. */
 export interface WorkContext {
@@ -50,6 +51,12 @@ export interface WorkFunction {
   validateArgs?(args: Record<string, unknown>, target: WorkTarget): void;
   /** Columns the work function needs besides the migration's column, as exact names (checked to exist at definition). */
   requiredColumns?(args: Record<string, unknown>, target: WorkTarget): string[];
+  /**
+   * Checks that need the database (such as column types), run at definition and by the dry run
+   * after the table and `requiredColumns` were found; throw a BbmError to refuse. `db` only
+   * reads. Optional.
+   */
+  checkTarget?(db: Queryable, table: QualifiedName, args: Record<string, unknown>, target: WorkTarget): Promise<void>;
 }
 
 /**

@@ -6,7 +6,7 @@ import type { Queryable } from '../store/types';
 
 /** Which table the table-scoped indicators look at: at most one of the three. */
 export interface HealthTarget {
-  /** The repository's migration in progress (running, else the next active or paused one, by id). */
+  /** The repository's migration in progress (running, else the next active or paused one, by id; when all have finished, the last one). */
   repository?: string;
   /** A migration's table, by migration name. */
   migration?: string;
@@ -15,8 +15,7 @@ export interface HealthTarget {
 }
 
 /**
- * Resolve a health target to a validated table, or null for a cluster-only check (no target, or
- * a repository whose migrations are all finished).
+ * Resolve a health target to a validated table, or null for a cluster-only check (no target).
  * @throws BbmError INVALID_INPUT (more than one target, or a non-string), INVALID_IDENTIFIER (table name),
  *   MIGRATION_NOT_FOUND, REPOSITORY_NOT_FOUND (no migration has that repository key).
  */
@@ -46,10 +45,13 @@ export async function resolveHealthTable(db: Queryable, target: HealthTarget): P
         },
       );
     }
+    // A repository whose migrations have all finished keeps its last one's table: the check then
+    // answers for the table it asked about, not silently cluster-wide (found by a fresh tester).
     const current =
       migrations.find((m) => m.status === MigrationStatus.RUNNING) ??
       migrations.find((m) => m.status === MigrationStatus.ACTIVE) ??
-      migrations.find((m) => m.status !== MigrationStatus.FINISHED);
+      migrations.find((m) => m.status !== MigrationStatus.FINISHED) ??
+      migrations[migrations.length - 1];
     return current ? parseTableName(current.tableName) : null;
   }
   return null;

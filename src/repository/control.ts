@@ -57,6 +57,11 @@ export interface ControlReport {
   started: string[];
   /** Set when Temporal could not be reached: everything was written directly. */
   warning?: string;
+  /**
+   * Resume of a repository (or all) after a cancel: migrations left paused because an operator,
+   * not the cancel, paused them; resume each by name. Absent when none.
+   */
+  keptPaused?: string[];
 }
 
 /** Default of ControlOptions.timeoutMs: a job in flight finishes before a workflow applies a pause. */
@@ -84,12 +89,20 @@ export async function controlMigrations(
     selected = await listMigrations(pool, { repository: selector.repository });
     if (selector.repository !== undefined && selected.length === 0) throw unknownRepository(selector.repository);
   }
+  // The rule of resumeMigrations (src/engine/control.ts): after a cancel, only its pauses resume.
+  const isPaused = (m: MigrationRow): boolean => m.status === MigrationStatus.PAUSED;
+  const keptPaused =
+    kind === 'resume' && selector.name === undefined && selected.some((m) => isPaused(m) && m.pausedByCancel)
+      ? selected.filter((m) => isPaused(m) && !m.pausedByCancel).map((m) => m.name)
+      : [];
+  selected = selected.filter((m) => !keptPaused.includes(m.name));
   const targets = transitionTargets(
     kind,
     selected.map((m) => ({ name: m.name, repository: m.repository, status: migrationStatusName(m.status) })),
     selector.name,
   );
   const report: ControlReport = { action: kind, changed: [], appliedByWorkflow: [], writtenDirectly: [], pending: [], started: [] };
+  if (keptPaused.length > 0) report.keptPaused = keptPaused.sort();
 
   let client: Client | undefined;
   if (targets.size > 0 || (kind === 'resume' && options.start)) {

@@ -43,7 +43,7 @@ export interface RepositoryServiceDeps {
   audit?: AuditContext;
 }
 
-/** What `status` reports: the workflow's live state when it runs and answers, the database's view of the migrations otherwise. */
+/** What `status` reports: the workflow's live state when it runs and answers, and the database's view of the migrations (the workflow's when no database is configured or it cannot be read). */
 export interface RepositoryStatus {
   repository: string;
   workflowId: string;
@@ -131,7 +131,16 @@ export class RepositoryService {
         liveError = (err as Error).message;
       }
     }
-    const migrations = live?.migrations ?? (this.hasDatabase ? await this.progress({ repository: key }) : []);
+    // The database is the truth for each migration's status: the workflow's copy is as of its last
+    // job, so while throttled it showed a status that had moved on (found by a fresh tester).
+    let migrations = live?.migrations ?? [];
+    if (this.hasDatabase) {
+      try {
+        migrations = await this.progress({ repository: key });
+      } catch (err) {
+        if (!live) throw err;
+      }
+    }
     if (workflowStatus === null && migrations.length === 0) throw unknownRepository(key);
     return { repository: key, workflowId: repositoryWorkflowId(key), workflowStatus, live, liveError, migrations };
   }

@@ -23,6 +23,30 @@ export async function columnType(db: Queryable, table: QualifiedName, column: st
   return rows[0]?.type as string | undefined;
 }
 
+/**
+ * Whether PostgreSQL can store a value of column `from` (or of type text when `from` is null: a
+ * transform's result) into column `to` of the same table by an assignment, as `UPDATE ... SET
+ * to = from` does: same base type, an implicit or assignment cast (pg_cast), or a target of the
+ * string category (any type converts to text by I/O at assignment). Domains count as their base
+ * types. False also when a column is missing.
+ */
+export async function assignable(db: Queryable, table: QualifiedName, from: string | null, to: string): Promise<boolean> {
+  const { rows } = await db.query(
+    `WITH cols AS (
+       SELECT a.attname, coalesce(nullif(t.typbasetype, 0), t.oid) AS base
+         FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+        WHERE a.attrelid = (${RELATION}) AND a.attnum > 0 AND NOT a.attisdropped),
+     s AS (SELECT CASE WHEN $3::text IS NULL THEN 'text'::regtype::oid ELSE (SELECT base FROM cols WHERE attname = $3) END AS oid),
+     d AS (SELECT base AS oid FROM cols WHERE attname = $4)
+     SELECT s.oid = d.oid
+         OR (SELECT typcategory FROM pg_type WHERE oid = d.oid) = 'S'
+         OR EXISTS (SELECT 1 FROM pg_cast c WHERE c.castsource = s.oid AND c.casttarget = d.oid AND c.castcontext IN ('a', 'i')) AS ok
+       FROM s, d`,
+    [table.schema, table.name, from, to],
+  );
+  return rows[0]?.ok === true;
+}
+
 /** A valid partial index WHERE column IS NULL exists (the NULL strategy's search). */
 export async function hasNullIndex(db: Queryable, table: QualifiedName, column: string): Promise<boolean> {
   const { rows } = await db.query(

@@ -6,7 +6,7 @@ import { idText, num, numOrNull, type MigrationRow, type Queryable } from './typ
 /** Named queries over bbm.migrations. */
 
 export const MIGRATION_COLUMNS = `id, name, repository, job_name, table_name, column_name, work_args, min_value, max_value, batch_size,
-  sub_batch_size, sub_batch_pause_ms, target_job_ms, min_batch_size, max_batch_size, tuner_state, pause_requested, batching_strategy, status, failure_error_code, total_tuple_count, rows_processed, jobs_finished, covered_ids, created_at, updated_at, started_at, finished_at`;
+  sub_batch_size, sub_batch_pause_ms, target_job_ms, min_batch_size, max_batch_size, tuner_state, pause_requested, pause_reason, batching_strategy, status, failure_error_code, total_tuple_count, rows_processed, jobs_finished, covered_ids, created_at, updated_at, started_at, finished_at`;
 
 export function toMigration(r: Record<string, unknown>): MigrationRow {
   return {
@@ -26,6 +26,7 @@ export function toMigration(r: Record<string, unknown>): MigrationRow {
     minBatchSize: num(r.min_batch_size ?? 1),
     maxBatchSize: num(r.max_batch_size ?? 1_000_000),
     pauseRequested: r.pause_requested === true,
+    pausedByCancel: r.pause_reason === 'cancel',
     tunerState: (r.tuner_state as MigrationRow['tunerState'] | undefined) ?? { samples: [], afterFailure: false },
     batchingStrategy: String(r.batching_strategy),
     status: num(r.status),
@@ -168,21 +169,35 @@ export async function countFinishedJob(db: Queryable, id: string, rows: bigint, 
   return toMigration(result.rows[0]);
 }
 
+/** Some paused migration of the repository (or of all) was paused by a cancel (pause_reason 'cancel'). */
+export async function hasCancelPauses(db: Queryable, repository: string | undefined): Promise<boolean> {
+  const { rows } = await db.query(
+    `SELECT 1 FROM bbm.migrations WHERE ($1::text IS NULL OR repository = $1) AND status = $2 AND pause_reason = 'cancel' LIMIT 1`,
+    [repository ?? null, MigrationStatus.PAUSED],
+  );
+  return rows.length > 0;
+}
+
 /**
  * Bulk status change for pause/resume: only rows currently in `from` move, and the names of the
- * ones that moved come back (so callers can report exactly what changed).
+ * ones that moved come back (so callers can report exactly what changed). `pausedByCancel` marks
+ * a pause as the cancel's (pause_reason 'cancel'); as a filter (`filter.pausedByCancel`) it moves
+ * only the rows the cancel paused. Every transition sets pause_reason anew (NULL unless marked).
  */
 export async function transitionMigrations(
   db: Queryable,
-  filter: { repository?: string; name?: string },
+  filter: { repository?: string; name?: string; pausedByCancel?: boolean },
   from: MigrationStatus[],
   to: MigrationStatus,
+  mark: { pausedByCancel?: boolean } = {},
 ): Promise<string[]> {
   const { rows } = await db.query(
-    `UPDATE bbm.migrations SET status = $4, failure_error_code = NULL, pause_requested = false, updated_at = now()
+    `UPDATE bbm.migrations SET status = $4, failure_error_code = NULL, pause_requested = false, updated_at = now(),
+            pause_reason = CASE WHEN $5 THEN 'cancel' END
       WHERE ($1::text IS NULL OR repository = $1) AND ($2::text IS NULL OR name = $2) AND status = ANY($3::smallint[])
+        AND (NOT $6 OR pause_reason = 'cancel')
       RETURNING name`,
-    [filter.repository ?? null, filter.name ?? null, from, to],
+    [filter.repository ?? null, filter.name ?? null, from, to, mark.pausedByCancel === true, filter.pausedByCancel === true],
   );
   return rows.map((r) => String(r.name)).sort();
 }

@@ -34,6 +34,8 @@ export interface MigrationRow {
   tunerState: { samples: Array<{ rows: number; ms: number }>; afterFailure: boolean };
   /** A pause was asked of the running workflow: a job in flight stops at its next sub-batch (src/store/pause-requests.ts). */
   pauseRequested: boolean;
+  /** Paused by a cancelled repository workflow (pause_reason 'cancel'), not by an operator: see src/engine/control.ts resumeMigrations. */
+  pausedByCancel: boolean;
   batchingStrategy: string;
   status: number;
   failureErrorCode: number | null;

@@ -1,12 +1,12 @@
 // Define a migration with the library client (the API equivalent of `bbm migrations create`),
 // then start its repository and wait for the end. Usage: tsx define.ts NAME REPOSITORY TABLE VALUE
-import { BbmClient, type MigrationRow, type RepositorySummary } from 'bbm';
+import { BbmClient, type MigrationInfo, type RepositorySummary } from 'bbm';
 import work from './work';
 
 async function main(name: string, repository: string, table: string, value: string): Promise<void> {
   const client = new BbmClient({ workFunctions: work });
   try {
-    const row: MigrationRow = await client.define({
+    const row: MigrationInfo = await client.define({
       name,
       repository,
       work: 'stamp_ts',

@@ -70,3 +70,12 @@ test('the public entry exports the documented API and nothing internal', async (
     'startWorker',
   ]);
 });
+
+test("the worker factory takes the user's health indicators and refuses a bad one with INVALID_INPUT before it connects to anything", async () => {
+  const { startWorker } = await import('../../src/index');
+  const indicator = { name: 'Queue Depth', unit: 'jobs', description: 'x', threshold: 10, read: async () => 1 };
+  await assert.rejects(
+    startWorker({ databaseUrl: 'postgres://nobody@127.0.0.1:1/none', healthIndicators: [indicator] }),
+    (err) => isBbmError(err, ErrorCode.INVALID_INPUT) && /Health indicator name "Queue Depth"/.test(err.message),
+  );
+});

@@ -78,10 +78,11 @@ test('database values and decimal strings convert without losing digits', () => 
 });
 
 test('CLI range flags keep their digits, and --arg keeps integers beyond 2^53 as decimal text', () => {
-  assert.equal(decimalInteger('9223372036854775807'), '9223372036854775807');
-  assert.equal(decimalInteger(' -9007199254740993 '), '-9007199254740993');
-  for (const bad of ['1e3', '0x10', '12.0', '', 'abc', '12345678901234567890'])
-    assert.throws(() => decimalInteger(bad), JSON.stringify(bad));
+  const maxValue = decimalInteger('--max-value');
+  assert.equal(maxValue('9223372036854775807'), '9223372036854775807');
+  assert.equal(maxValue(' -9007199254740993 '), '-9007199254740993');
+  for (const bad of ['1e3', '0x10', '12.0', '', 'abc', '12345678901234567890', '9'.repeat(40)])
+    assert.throws(() => maxValue(bad), { code: 'INVALID_RANGE' }, JSON.stringify(bad));
   assert.deepEqual(collectArg('n=9007199254740993'), { n: '9007199254740993' });
   assert.deepEqual(collectArg('n=42', { a: 1 }), { a: 1, n: 42 });
   assert.deepEqual(collectArg('r=0.5'), { r: 0.5 });

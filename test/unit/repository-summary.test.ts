@@ -113,6 +113,7 @@ function row(m: Partial<MigrationRow>): MigrationRow {
     maxBatchSize: 1_000_000,
     tunerState: { samples: [], afterFailure: false },
     pauseRequested: false,
+    pausedByCancel: false,
     minValue: 1n,
     maxValue: 1000n,
     batchSize: 100,

@@ -21,7 +21,7 @@ export function renderDryRun(r: DryRunReport): string {
       ['sample job', r.sample ? `${formatCount(r.sample.rows)} rows in ${r.sample.durationMs} ms (rolled back)` : null],
       [
         'estimated time',
-        r.estimatedWorkSeconds === null ? null : `~${formatDuration(r.estimatedWorkSeconds)} of work (pauses and bookkeeping not included)`,
+        r.estimatedWorkSeconds === null ? null : `~${formatEstimate(r.estimatedWorkSeconds)} of work (pauses and bookkeeping not included)`,
       ],
     ]),
   ];
@@ -31,4 +31,18 @@ export function renderDryRun(r: DryRunReport): string {
   }
   lines.push('', ...(r.warnings.length > 0 ? r.warnings.map((w) => `warning: ${w}`) : ['No warnings.']));
   return lines.join('\n');
+}
+
+/**
+ * A work-time estimate with sensible precision: milliseconds below a second, two significant
+ * digits below a minute, then minutes and hours. A small table's estimate read "~0s" before
+ * (found by a fresh tester).
+ */
+export function formatEstimate(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '-';
+  if (seconds === 0) return '0 ms';
+  if (seconds < 0.001) return 'under 1 ms';
+  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
+  if (seconds < 59.5) return `${Number(seconds.toPrecision(2))} s`;
+  return formatDuration(seconds);
 }

@@ -91,7 +91,8 @@ async function enqueue(ctx: CliContext, opts: EnqueueOptions): Promise<number> {
     },
     opts.capacity !== undefined ? { capacity: opts.capacity } : {},
   );
-  const report = opts.wait ? await waitForReport(client, taskQueue, before?.wakeUps ?? 0, 15_000) : undefined;
+  const reason = opts.reason ?? 'cli';
+  const report = opts.wait ? await waitForReport(client, taskQueue, before?.wakeUps ?? 0, reason, 15_000) : undefined;
   ctx.out.result({ ...woken, report: report ?? null }, () => {
     const lines = [`Woke the enqueuer ${woken.workflowId} (run ${woken.runId}).`];
     if (report) lines.push(renderReport(report));
@@ -101,24 +102,55 @@ async function enqueue(ctx: CliContext, opts: EnqueueOptions): Promise<number> {
   return ExitCode.OK;
 }
 
-/** The wake-up's own report: wait until the enqueuer has processed every pending request. */
+/**
+ * The wake-up's own report: wait until the enqueuer has processed every pending request, then
+ * pick from its recent wake-ups the first one after `wakeUpsBefore` that served `reason`, with
+ * the self re-wakes it chained (they start what it left room for). The latest wake-up alone may
+ * be such a re-wake, which started nothing; an enqueuer too old to keep recent wake-ups gives
+ * its latest report, as before.
+ */
 async function waitForReport(
   client: Client,
   taskQueue: string,
   wakeUpsBefore: number,
+  reason: string,
   timeoutMs: number,
 ): Promise<EnqueuerReport | undefined> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const report = await enqueuerStatus(client, taskQueue).catch(() => undefined);
-    if (report && report.wakeUps > wakeUpsBefore && report.pending === 0) return report;
+    if (report && report.wakeUps > wakeUpsBefore && report.pending === 0) return ownWakeUp(report, wakeUpsBefore, reason);
     await new Promise((r) => setTimeout(r, 250));
   }
   return undefined;
 }
 
+/** The report with its per-wake-up fields taken from the wake-up that served `reason` (see waitForReport). */
+export function ownWakeUp(report: EnqueuerReport, wakeUpsBefore: number, reason: string): EnqueuerReport {
+  const recent = (report.recent ?? []).filter((w) => w.wakeUp > wakeUpsBefore);
+  const index = recent.findIndex((w) => w.reason.split(',').includes(reason));
+  const own = recent[index];
+  if (!own) return report;
+  const chained = [own];
+  for (const next of recent.slice(index + 1)) {
+    if (!next.reason.split(',').includes('self')) break;
+    chained.push(next);
+  }
+  const last = chained[chained.length - 1] ?? own;
+  return {
+    ...report,
+    reason: own.reason,
+    started: chained.flatMap((w) => w.started),
+    alreadyRunning: [...new Set(chained.flatMap((w) => w.alreadyRunning))],
+    noRepositoryFound: chained.every((w) => w.noRepositoryFound),
+    atCapacity: last.atCapacity,
+    at: own.at,
+  };
+}
+
 function renderReport(r: EnqueuerReport): string {
   return renderFields([
+    ['reason', r.reason],
     ['capacity', r.capacity],
     ['running', r.running.length > 0 ? `${r.running.length}: ${r.running.join(', ')}` : '0'],
     ['started now', r.started.length > 0 ? r.started.join(', ') : 'none'],

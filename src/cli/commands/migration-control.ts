@@ -53,6 +53,7 @@ async function control(ctx: CliContext, kind: 'pause' | 'resume', name: string |
       writtenDirectly: report.writtenDirectly,
       pending: report.pending,
       started: report.started,
+      keptPaused: report.keptPaused ?? [],
       warning: report.warning ?? null,
     },
     () => describeControl(report),
@@ -63,7 +64,7 @@ async function control(ctx: CliContext, kind: 'pause' | 'resume', name: string |
 
 function describeControl(report: ControlReport): string {
   const { action: kind, changed, started } = report;
-  if (changed.length === 0 && started.length === 0 && report.pending.length === 0) {
+  if (changed.length === 0 && started.length === 0 && report.pending.length === 0 && !report.keptPaused) {
     return kind === 'pause'
       ? 'Nothing to pause: no selected migration is active or running.'
       : 'Nothing to resume: no selected migration is paused.';
@@ -76,6 +77,10 @@ function describeControl(report: ControlReport): string {
   if (report.appliedByWorkflow.length > 0) lines.push(`Applied by the running workflow(s) of ${report.appliedByWorkflow.join(', ')}.`);
   if (report.pending.length > 0) lines.push(`Signalled, not applied yet: the running workflow(s) of ${report.pending.join(', ')}.`);
   if (started.length > 0) lines.push(`Started the workflow(s) of ${started.join(', ')}.`);
+  if (report.keptPaused)
+    lines.push(
+      `Kept paused, as paused before the cancel: ${report.keptPaused.join(', ')} (resume each by name: bbm migrations resume <name>).`,
+    );
   const idle = report.writtenDirectly.filter((r) => !started.includes(r));
   if (kind === 'resume' && idle.length > 0 && !report.warning) {
     lines.push(`No workflow is running for ${idle.join(', ')}: add --start, or run \`bbm repositories start <key>\` or \`bbm enqueue\`.`);

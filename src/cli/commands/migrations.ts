@@ -9,12 +9,12 @@ import { problemOf } from '../../contract/schema-kit';
 import { BbmError, invalidInput } from '../../errors';
 import type { MigrationRow } from '../../repository';
 import { formatIdent } from '../../engine/identifiers';
-import { decimal } from '../../engine/int8';
 import { action } from '../action';
 import { formatCount, renderFields, renderTable, subBatchText } from '../output';
 import { collectArg, decimalInteger, definitionFlag, jsonObject, subBatchFlag, tunerFlag } from '../parse';
 import { loadWorkRegistry } from '../registry';
 import { dryRunMigration } from '../../engine/dry-run';
+import { migrationInfo } from '../../api/migration-info';
 import { renderDryRun } from './dry-run-output';
 
 interface CreateOptions {
@@ -89,9 +89,9 @@ export function registerMigrations(program: Command): Command {
     .option(
       '--min-value <n>',
       'first value (serial, distinct; default: min(column) now); any integer of the column type, exactly',
-      decimalInteger,
+      decimalInteger('--min-value'),
     )
-    .option('--max-value <n>', 'last value (serial, distinct; default: max(column) now)', decimalInteger)
+    .option('--max-value <n>', 'last value (serial, distinct; default: max(column) now)', decimalInteger('--max-value'))
     .option('--arg <key=value>', 'work function argument (repeatable), e.g. --arg from=payload --arg to=copy', collectArg)
     .option('--args <json>', 'work function arguments as a JSON object', jsonObject)
     .option('--paused', 'create it paused (start it later with `bbm migrations resume`)')
@@ -203,34 +203,8 @@ function readDefinitionFile(file: string): Partial<MigrationDefinition> {
   return parsed as Partial<MigrationDefinition>;
 }
 
-export function migrationJson(m: MigrationRow): Record<string, unknown> {
-  return {
-    id: m.id,
-    name: m.name,
-    repository: m.repository,
-    work: m.work,
-    table: m.tableName,
-    column: m.columnName,
-    strategy: m.batchingStrategy,
-    batchSize: m.batchSize,
-    subBatchSize: m.subBatchSize,
-    subBatchPauseMs: m.subBatchPauseMs,
-    targetJobMs: m.targetJobMs,
-    minBatchSize: m.minBatchSize,
-    maxBatchSize: m.maxBatchSize,
-    // bigint values are decimal strings in JSON (exact beyond 2^53; see src/engine/int8.ts).
-    minValue: decimal(m.minValue),
-    maxValue: decimal(m.maxValue),
-    args: m.workArgs,
-    status: migrationStatusName(m.status),
-    failure: failureCodeName(m.failureErrorCode),
-    rowsProcessed: decimal(m.rowsProcessed),
-    totalEstimate: decimal(m.totalTupleCount),
-    createdAt: m.createdAt.toISOString(),
-    startedAt: m.startedAt?.toISOString() ?? null,
-    finishedAt: m.finishedAt?.toISOString() ?? null,
-  };
-}
+/** `--json` of create and list: the API's JSON-safe view (src/api/migration-info.ts). */
+export const migrationJson = migrationInfo;
 
 function describeRow(m: MigrationRow): [string, string | number | null][] {
   return [

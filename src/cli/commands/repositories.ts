@@ -110,12 +110,16 @@ function statusFields(s: RepositoryStatus): [string, string | number | null][] {
   return fields;
 }
 
+/** Statuses whose jobs a throttled repository holds. */
+const RUNNABLE = ['active', 'running'];
+
 function migrationTable(s: RepositoryStatus): string {
+  const held = s.live?.state === 'throttled';
   return renderTable(
     ['MIGRATION', 'STATUS', 'PROGRESS', 'ROWS', 'JOBS DONE', 'FAILED JOBS'],
     s.migrations.map((m) => [
       m.name,
-      m.failure ? `${m.status} (${m.failure})` : m.status,
+      m.failure ? `${m.status} (${m.failure})` : held && RUNNABLE.includes(m.status) ? `${m.status} (throttled)` : m.status,
       formatPercent(m.percent),
       formatCount(m.rowsProcessed),
       formatCount(m.jobs.finished),
