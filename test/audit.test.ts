@@ -121,7 +121,7 @@ test('every migration action from the bbm CLI is recorded with --actor or the OS
   await workflowRunning(db.pool, ['m1', 'm2']);
   seen = await lastId(db.pool);
   const signalled = ok(await cli('--actor', 'alice', 'migrations', 'pause', 'm1')) as { appliedByWorkflow: string[] };
-  assert.deepEqual(signalled.appliedByWorkflow, ['rw']);
+  assert.deepEqual(signalled.appliedByWorkflow, ['rw'], JSON.stringify(signalled));
   const wfPause = await nextEvent(db.pool, seen, { action: 'pause', target: 'm1' });
   assert.deepEqual([wfPause.actor, wfPause.via, wfPause.after], ['alice', 'cli', { m1: 'paused' }]);
   ok(await cli('--actor', 'alice', 'migrations', 'resume', 'm1'));
