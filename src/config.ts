@@ -40,7 +40,7 @@ export interface BbmConfig {
  * How many workflow executions one worker keeps in memory, and works on at once. Each cached
  * execution holds its state in the workflow thread's V8 heap and its history state in Temporal
  * Core; an evicted one is rebuilt by replaying its history at its next workflow task. The SDK's
- * own default sizes the cache from the heap limit (about 2,000 on a machine with 24 GB), which
+ * own default sizes the cache from the heap limit (about 2,300 on a machine with 24 GB), which
  * lets a worker with 1,000 repositories running grow to hundreds of MB: these bound it.
  */
 export interface WorkflowCacheSettings {

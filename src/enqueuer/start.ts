@@ -27,7 +27,8 @@ export interface StartRepositoriesResult {
 
 /**
  * Starts in flight at once, as a sliding window (a slow start holds up one lane, not a chunk).
- * 1,000 starts: 16 in chunks reached ~90/s on the bench; see README "Enqueuer" for the figure now.
+ * Against a bare dev server the rate hardly grows beyond 16 (200-330 starts/s here); on the bench
+ * the limit is the CPU the new workflows take, not this number (README "Worker memory").
  */
 export const START_CONCURRENCY = 32;
 
