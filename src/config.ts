@@ -57,6 +57,12 @@ export interface WorkflowCacheSettings {
    * @default 64 + maxCachedWorkflows (BBM_WORKFLOW_HEAP_MB)
    */
   workflowHeapMB: number;
+  /**
+   * Threads that run workflow code (`workflowThreadPoolSize`), each with its own V8 heap (limited as
+   * above). A second one lets a worker create and replay workflows on two cores, at the cost of
+   * that heap. @default 1, the SDK's own with reuseV8Context (BBM_WORKFLOW_THREADS)
+   */
+  workflowThreads: number;
 }
 
 /** A flag (`--database-url`), an environment variable (`DATABASE_URL`), or the Temporal CLI profile's config file. */
@@ -201,7 +207,8 @@ function resolveWorkflowCache(env: NodeJS.ProcessEnv): WorkflowCacheSettings {
   const workflowHeapMB = integerSetting(env.BBM_WORKFLOW_HEAP_MB, 64 + maxCachedWorkflows, 'BBM_WORKFLOW_HEAP_MB', 0, 1_000_000);
   if (workflowHeapMB > 0 && workflowHeapMB < 64)
     throw configError('BBM_WORKFLOW_HEAP_MB', String(workflowHeapMB), '0 (V8 default) or at least 64');
-  return { maxCachedWorkflows, maxConcurrentWorkflowTasks, workflowHeapMB };
+  const workflowThreads = integerSetting(env.BBM_WORKFLOW_THREADS, 1, 'BBM_WORKFLOW_THREADS', 1, 16);
+  return { maxCachedWorkflows, maxConcurrentWorkflowTasks, workflowHeapMB, workflowThreads };
 }
 
 function settingOrigins(env: NodeJS.ProcessEnv, flags: ConfigFlags, hasDatabaseUrl: boolean, hasTemporalAddress: boolean): SettingOrigins {

@@ -116,6 +116,7 @@ export async function createBbmWorker(options: CreateWorkerOptions): Promise<Bbm
     // The SDK would size the cache from the heap limit; bbm bounds it (see WorkflowCacheSettings).
     maxCachedWorkflows: config.workflowCache.maxCachedWorkflows,
     maxConcurrentWorkflowTaskExecutions: config.workflowCache.maxConcurrentWorkflowTasks,
+    workflowThreadPoolSize: config.workflowCache.workflowThreads,
     // On SIGTERM/SIGINT, in-flight jobs get this long to finish before they are handed back.
     shutdownGraceTime: '30 seconds',
     // Cancellation reaches a running job in a heartbeat reply: send them often so it lands within ~1 s.

@@ -7,7 +7,7 @@ import { forEachLimited } from '../../src/enqueuer/limited';
 const cacheOf = (env: Record<string, string>) => resolveConfig({ TEMPORAL_ADDRESS: 'localhost:7233', ...env }).workflowCache;
 
 test('the workflow cache, its task slots and the workflow heap have documented defaults', () => {
-  assert.deepEqual(cacheOf({}), { maxCachedWorkflows: 250, maxConcurrentWorkflowTasks: 40, workflowHeapMB: 314 });
+  assert.deepEqual(cacheOf({}), { maxCachedWorkflows: 250, maxConcurrentWorkflowTasks: 40, workflowHeapMB: 314, workflowThreads: 1 });
 });
 
 test('the environment overrides them, and the heap default follows the cache size', () => {
@@ -15,12 +15,17 @@ test('the environment overrides them, and the heap default follows the cache siz
     maxCachedWorkflows: 100,
     maxConcurrentWorkflowTasks: 40,
     workflowHeapMB: 164,
+    workflowThreads: 1,
   });
-  assert.deepEqual(cacheOf({ BBM_MAX_CACHED_WORKFLOWS: '20', BBM_MAX_CONCURRENT_WORKFLOW_TASKS: '10', BBM_WORKFLOW_HEAP_MB: '0' }), {
-    maxCachedWorkflows: 20,
-    maxConcurrentWorkflowTasks: 10,
-    workflowHeapMB: 0,
-  });
+  assert.deepEqual(
+    cacheOf({
+      BBM_MAX_CACHED_WORKFLOWS: '20',
+      BBM_MAX_CONCURRENT_WORKFLOW_TASKS: '10',
+      BBM_WORKFLOW_HEAP_MB: '0',
+      BBM_WORKFLOW_THREADS: '2',
+    }),
+    { maxCachedWorkflows: 20, maxConcurrentWorkflowTasks: 10, workflowHeapMB: 0, workflowThreads: 2 },
+  );
   // A cache smaller than the default task slots lowers the slots with it (the SDK refuses more slots than cached workflows).
   assert.equal(cacheOf({ BBM_MAX_CACHED_WORKFLOWS: '8' }).maxConcurrentWorkflowTasks, 8);
 });
@@ -32,6 +37,7 @@ test('unusable values stop start-up with CONFIG_INVALID naming the variable', ()
     [{ BBM_MAX_CACHED_WORKFLOWS: '10', BBM_MAX_CONCURRENT_WORKFLOW_TASKS: '11' }, 'BBM_MAX_CONCURRENT_WORKFLOW_TASKS'],
     [{ BBM_MAX_CONCURRENT_WORKFLOW_TASKS: '1' }, 'BBM_MAX_CONCURRENT_WORKFLOW_TASKS'],
     [{ BBM_WORKFLOW_HEAP_MB: '32' }, 'BBM_WORKFLOW_HEAP_MB'],
+    [{ BBM_WORKFLOW_THREADS: '0' }, 'BBM_WORKFLOW_THREADS'],
   ] as const) {
     assert.throws(
       () => cacheOf(env),
