@@ -20,6 +20,9 @@ WORKDIR /app
 # Set before `npm ci` so libraries that look at it (and npm itself) take their
 # production paths both while installing and at run time.
 ENV NODE_ENV=production
+# Worker memory (README "Worker memory"): a smaller V8 young generation and old-generation limit for
+# the main thread, and two malloc arenas instead of one per thread for Temporal Core's threads.
+ENV NODE_OPTIONS="--max-old-space-size=256 --max-semi-space-size=4" MALLOC_ARENA_MAX=2
 
 # Manifests first: the dependency layer is then rebuilt only when they change,
 # not on every source edit. npm 10 (shipped with node 20) ignores package.json's

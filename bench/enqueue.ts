@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { defineMigration } from '../src/engine/definitions';
@@ -5,6 +6,7 @@ import type { WorkRegistry } from '../src/engine/registry';
 import { enqueuerStatus, wakeEnqueuer } from '../src/enqueuer/client';
 import type { Knobs } from '../src/knobs';
 import { enqueuerWorkflowId, repositoryWorkflowId } from '../src/contract/ids';
+import { workflowHistory, type WorkflowHistory } from './history';
 
 export interface EnqueueDeps {
   pool: Pool;
@@ -23,6 +25,8 @@ export interface EnqueueResult {
   /** From the wake-up until every tiny migration has finished. */
   completeMs: number;
   completedPerSecond: number;
+  /** The enqueuer's largest run (it continues as new) and a few tiny repositories' histories, in events. */
+  histories?: { enqueuer: WorkflowHistory; largestRepository: number };
 }
 
 /**
@@ -63,13 +67,14 @@ export async function enqueueThroughput(
     }
   };
   const started = performance.now();
-  await wakeEnqueuer(
+  const { workflowId, runId } = await wakeEnqueuer(
     deps.client,
     deps.taskQueue,
     { reason: 'bench', repositoryPrefix, knobs: options.knobs },
     { capacity: Math.min(1_000, options.count) },
   );
   let startMs = 0;
+  let histories: EnqueueResult['histories'];
   try {
     for (;;) {
       const c = await counts();
@@ -82,6 +87,7 @@ export async function enqueueThroughput(
       if (c.finished >= options.count) break;
       await new Promise((r) => setTimeout(r, 100));
     }
+    histories = await enqueueHistories(deps.client, workflowId, runId, names);
   } finally {
     await deps.client.workflow
       .getHandle(enqueuerWorkflowId(deps.taskQueue))
@@ -97,5 +103,40 @@ export async function enqueueThroughput(
     startsPerSecond: options.count / (startMs / 1000),
     completeMs,
     completedPerSecond: options.count / (completeMs / 1000),
+    histories,
   };
+}
+
+/** The enqueuer's every run, and the first, middle and last tiny repository (all alike: one job each). */
+async function enqueueHistories(
+  client: Client,
+  enqueuerId: string,
+  enqueuerRunId: string,
+  names: string[],
+): Promise<EnqueueResult['histories']> {
+  const enqueuer = await workflowHistory(client, enqueuerId, enqueuerRunId);
+  let largestRepository = 0;
+  for (const name of new Set([names[0], names[Math.floor(names.length / 2)], names[names.length - 1]])) {
+    if (name === undefined) continue;
+    const id = repositoryWorkflowId(name);
+    const first = await client.workflow.getHandle(id).describe();
+    largestRepository = Math.max(largestRepository, (await workflowHistory(client, id, first.runId)).largestRun);
+  }
+  return { enqueuer, largestRepository };
+}
+
+/** The report of `npm run bench -- --only enqueuer`: starts/s, the worker's peak RSS and the largest histories. */
+export function formatEnqueuerOnly(e: EnqueueResult, phasePeakMB: number, peakMB: number, loadAtStart: number[]): string {
+  const h = e.histories;
+  const enqueuerRuns = h ? `${h.enqueuer.largestRun} events in its largest of ${h.enqueuer.runs.length} run(s)` : 'not measured';
+  return [
+    `load average at start: ${loadAtStart.join(', ')}; at end: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(', ')}`,
+    `enqueuer: ${e.repositories} tiny repositories started in ${(e.startMs / 1000).toFixed(1)} s = ${e.startsPerSecond.toFixed(1)} repositories/s` +
+      ` (all finished after ${(e.completeMs / 1000).toFixed(1)} s = ${e.completedPerSecond.toFixed(1)}/s); ${e.method}`,
+    `worker peak RSS: ${phasePeakMB.toFixed(0)} MB in this phase, ${peakMB.toFixed(0)} MB over the whole run (warm-up and shutdown included)`,
+    `largest history: enqueuer ${enqueuerRuns}; tiny repository ${h?.largestRepository ?? 'not measured'} events`,
+  ].join('\n');
 }

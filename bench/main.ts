@@ -31,13 +31,13 @@ import { WorkRegistry } from '../src/engine/registry';
 import type { Knobs } from '../src/knobs';
 import { createLogger } from '../src/logger';
 import { connectClient } from '../src/temporal/connection';
-import { WORKFLOWS_PATH } from '../src/worker';
+import { workflowBundleOptions } from '../src/workflow-bundle';
 import { runBbm, splitRange, type BbmRunResult } from './bbm-run';
 import { backfillFigures, type BackfillContext } from './backfill';
 import { createDataset, createIdTable, dropBenchTables, TABLE } from './dataset';
 import { CpuMeter, type CpuSeconds } from './cpu';
 import { engineLoop } from './engine-loop';
-import { enqueueThroughput, type EnqueueResult } from './enqueue';
+import { enqueueThroughput, formatEnqueuerOnly, type EnqueueResult } from './enqueue';
 import { parseBenchOptions } from './options';
 import { formatHealthCost, healthCheckCost } from './health-cost';
 import { assertJobCount } from './job-count';
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
     const bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bbm-bench-'));
     cleanups.push(async () => fs.rmSync(bundleDir, { recursive: true, force: true }));
     const bundleFile = path.join(bundleDir, 'workflows.js');
-    fs.writeFileSync(bundleFile, (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger })).code);
+    fs.writeFileSync(bundleFile, (await bundleWorkflowCode({ ...workflowBundleOptions(), logger: quietBundlerLogger })).code);
     const clientConfig = withTemporalAddress(config, stack.temporalAddress);
     // On a cluster the worker reaches every frontend through one name, as in production (frontends-name.ts).
     const frontends = clusterStack && privateHostsSupported() ? clusterStack.cluster.frontendsName : undefined;
@@ -121,7 +121,7 @@ async function main(): Promise<void> {
     const ctx = { pool, client, registry, taskQueue };
 
     progress.update('generating data', `${options.rows.toLocaleString('en-US')} rows`);
-    await createDataset(pool, options.rows);
+    if (!options.only) await createDataset(pool, options.rows);
     await createIdTable(pool, NOOP_TABLE, options.noopJobs);
     await createIdTable(pool, TINY_TABLE, 1);
 
@@ -144,6 +144,34 @@ async function main(): Promise<void> {
         ],
       },
     );
+
+    const phaseQ = `[enqueuer] ${options.tinyRepos} tiny repositories`;
+    const enqueuerPhase = async (): Promise<EnqueueResult> => {
+      progress.update(phaseQ, 'defining migrations');
+      // A failure here must not throw away the numbers measured so far.
+      return enqueueThroughput(
+        { ...ctx, onProgress: (started, finished) => progress.update(phaseQ, `${started} started, ${finished} finished`) },
+        { count: options.tinyRepos, table: TINY_TABLE, prefix, knobs },
+      ).catch((err: Error): EnqueueResult => ({
+        method: `failed: ${err.message}`,
+        repositories: options.tinyRepos,
+        startMs: NaN,
+        startsPerSecond: NaN,
+        completeMs: NaN,
+        completedPerSecond: NaN,
+      }));
+    };
+    if (options.only === 'enqueuer') {
+      worker.phasePeakRss(); // the warm-up's peak is not this phase's
+      const enqueue = await enqueuerPhase();
+      const phasePeakMB = worker.phasePeakRss() / MB;
+      progress.update('stopping the worker');
+      await worker.stop();
+      progress.clear();
+      process.stdout.write(`${formatEnqueuerOnly(enqueue, phasePeakMB, worker.peakRss() / MB, loadAtStart)}\n`);
+      await dropBenchTables(pool, [TABLE, NOOP_TABLE, TINY_TABLE]);
+      return;
+    }
 
     const contenders: ContenderResult[] = [];
     const bbmRuns: { label: string; result: BbmRunResult }[] = [];
@@ -191,29 +219,16 @@ async function main(): Promise<void> {
       { prefix, table: NOOP_TABLE, knobs, onPhase: (label) => progress.update(label, `${options.noopJobs} no-op jobs`) },
     ).catch((err: Error) => `failed: ${err.message}`);
 
-    const phaseQ = `[enqueuer] ${options.tinyRepos} tiny repositories`;
-    progress.update(phaseQ, 'defining migrations');
-    // A failure here must not throw away the numbers measured so far.
-    const enqueue = await enqueueThroughput(
-      { ...ctx, onProgress: (started, finished) => progress.update(phaseQ, `${started} started, ${finished} finished`) },
-      { count: options.tinyRepos, table: TINY_TABLE, prefix, knobs },
-    ).catch((err: Error): EnqueueResult => ({
-      method: `failed: ${err.message}`,
-      repositories: options.tinyRepos,
-      startMs: NaN,
-      startsPerSecond: NaN,
-      completeMs: NaN,
-      completedPerSecond: NaN,
-    }));
-
+    const enqueue = await enqueuerPhase();
     progress.update('stopping the worker');
     await worker.stop();
     rssPhases[`${options.tinyRepos} tiny repositories at once`] = worker.phasePeakRss() / MB;
     progress.clear();
 
-    const largest = bbmRuns
-      .flatMap((r) => r.result.histories.map((h) => ({ label: r.label, h })))
-      .sort((x, y) => y.h.largestRun - x.h.largestRun)[0];
+    const largest = [
+      ...bbmRuns.flatMap((r) => r.result.histories.map((h) => ({ label: r.label, h }))),
+      ...(enqueue.histories ? [{ label: 'enqueuer', h: enqueue.histories.enqueuer }] : []),
+    ].sort((x, y) => y.h.largestRun - x.h.largestRun)[0];
     const partial: Omit<BenchReport, 'targets'> = {
       startedAt,
       machine: { ...(await machineInfo(pool)), loadAverageAtStart: loadAtStart },

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 
 /** What one `npm run bench` measures; see parseBenchOptions for the defaults. */
 export interface BenchOptions {
@@ -16,6 +16,8 @@ export interface BenchOptions {
   quick: boolean;
   /** Run Temporal as a local cluster of this many nodes on Postgres instead of the dev server (`--cluster` alone: 3). */
   cluster?: number | true;
+  /** Run one phase alone (after the warm-up): `enqueuer` starts --tiny-repos repositories and reports starts/s, RSS and histories. */
+  only?: 'enqueuer';
 }
 
 /** `--quick`: a smoke run (about a minute on a busy 2-core machine once the services are up); no figure from it means much. */
@@ -55,6 +57,12 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
       '--quick',
       `smoke run: ${QUICK.rows} rows, batch ${QUICK.batch.join(',')}, ${QUICK.noopJobs} no-op jobs, ${QUICK.tinyRepos} tiny repositories`,
       false,
+    )
+    .addOption(
+      new Option(
+        '--only <phase>',
+        'run one phase alone: enqueuer (--tiny-repos repositories at once: starts/s, worker RSS, histories)',
+      ).choices(['enqueuer']),
     )
     .option('--output <file>', 'JSON results file', path.join(__dirname, 'results', 'latest.json'))
     .option(

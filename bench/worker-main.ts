@@ -5,7 +5,10 @@
  *
  * stdout protocol, one line each: `ready`, then `rss <bytes now> <peak bytes>` every
  * BBM_BENCH_RSS_INTERVAL_MS (default 250); `exit <peak bytes>` after a SIGTERM shutdown.
+ * BBM_BENCH_MEMORY_LOG=<file>: also append every sample's process.memoryUsage() there, one JSON
+ * line each, to tell the V8 heap from native memory (Temporal Core, buffers).
  */
+import fs from 'node:fs';
 import { resolveConfig } from '../src/config';
 import { createPool } from '../src/db/pool';
 import { createLogger } from '../src/logger';
@@ -25,11 +28,13 @@ async function main(): Promise<void> {
     identity: `bench-worker-${process.pid}`,
   });
 
+  const memoryLog = process.env.BBM_BENCH_MEMORY_LOG;
   let peak = 0;
   const sample = (): void => {
     const rss = process.memoryUsage().rss;
     peak = Math.max(peak, rss);
     process.stdout.write(`rss ${rss} ${peak}\n`);
+    if (memoryLog) fs.appendFileSync(memoryLog, `${JSON.stringify({ at: Date.now(), ...process.memoryUsage() })}\n`);
   };
   const interval = Number(process.env.BBM_BENCH_RSS_INTERVAL_MS ?? 250);
   const timer = setInterval(sample, interval > 0 ? interval : 250);

@@ -24,11 +24,14 @@ export async function startBenchWorker(
 ): Promise<BenchWorker> {
   // BBM_BENCH_CPU_PROF=<dir>: write V8 CPU profiles of the worker (every thread) there, for profiling.
   const profile = env.BBM_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BBM_BENCH_CPU_PROF}`] : [];
-  const argv = [...profile, '--import', 'tsx', path.join(__dirname, 'worker-main.ts')];
+  // The process settings of the Docker image (Dockerfile, README "Worker memory"), so the bench
+  // measures the worker as it is deployed. BBM_BENCH_NODE_DEFAULTS=1: Node's and glibc's defaults.
+  const deployed = env.BBM_BENCH_NODE_DEFAULTS === '1' ? [] : ['--max-old-space-size=256', '--max-semi-space-size=4'];
+  const argv = [...profile, ...deployed, '--import', 'tsx', path.join(__dirname, 'worker-main.ts')];
   const { command, args } = wrap ? wrap(process.execPath, argv) : { command: process.execPath, args: argv };
   const child: ChildProcess = spawn(command, args, {
     cwd: ROOT,
-    env,
+    env: env.BBM_BENCH_NODE_DEFAULTS === '1' ? env : { MALLOC_ARENA_MAX: '2', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const killOnExit = (): void => void child.kill('SIGKILL');

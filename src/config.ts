@@ -22,6 +22,8 @@ export interface BbmConfig {
   maxConcurrentActivities: number;
   /** Size of the worker's Postgres pool. @default maxConcurrentActivities + 2 */
   poolSize: number;
+  /** Bounds on the worker's workflow side, which decide its memory (see WorkflowCacheSettings). */
+  workflowCache: WorkflowCacheSettings;
   /** Where `npm start` keeps Postgres and Temporal data. @default "<project>/.data" */
   dataDir: string;
   /** Where the Temporal CLI binary is cached. @default "<project>/.tools" */
@@ -32,6 +34,35 @@ export interface BbmConfig {
   origins: SettingOrigins;
   /** Explicit paths of the binaries a local cluster runs (TEMPORAL_SERVER, TEMPORAL_SQL_TOOL, TEMPORAL_UI_SERVER); see src/dev/temporal-cluster-tools.ts. */
   clusterBinaries: { server: string | undefined; sqlTool: string | undefined; uiServer: string | undefined };
+}
+
+/**
+ * How many workflow executions one worker keeps in memory, and works on at once. Each cached
+ * execution holds its state in the workflow thread's V8 heap and its history state in Temporal
+ * Core; an evicted one is rebuilt by replaying its history at its next workflow task. The SDK's
+ * own default sizes the cache from the heap limit (about 2,300 on a machine with 24 GB), which
+ * lets a worker with 1,000 repositories running grow to hundreds of MB: these bound it.
+ */
+export interface WorkflowCacheSettings {
+  /** Sticky cache size (Worker option `maxCachedWorkflows`); 0 turns the cache off. @default 250 (BBM_MAX_CACHED_WORKFLOWS) */
+  maxCachedWorkflows: number;
+  /** Workflow tasks processed at once (`maxConcurrentWorkflowTaskExecutions`); at most maxCachedWorkflows. @default 40 (BBM_MAX_CONCURRENT_WORKFLOW_TASKS) */
+  maxConcurrentWorkflowTasks: number;
+  /**
+   * Old-generation limit of the workflow thread's V8 heap, in MB. Without one V8 sizes it from the
+   * machine's memory (about 4 GB on 24 GB) and lets garbage from evicted and replayed workflows pile
+   * up to several hundred MB before it collects; a limit makes it collect sooner. Too small a limit
+   * for the cache fails the worker with an out-of-memory error, so the default grows with the
+   * cache (about 1 MB per cached workflow, the SDK's own estimate). 0 leaves V8's default.
+   * @default 64 + maxCachedWorkflows (BBM_WORKFLOW_HEAP_MB)
+   */
+  workflowHeapMB: number;
+  /**
+   * Threads that run workflow code (`workflowThreadPoolSize`), each with its own V8 heap (limited as
+   * above). A second one lets a worker create and replay workflows on two cores, at the cost of
+   * that heap. @default 1, the SDK's own with reuseV8Context (BBM_WORKFLOW_THREADS)
+   */
+  workflowThreads: number;
 }
 
 /** A flag (`--database-url`), an environment variable (`DATABASE_URL`), or the Temporal CLI profile's config file. */
@@ -113,6 +144,7 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, flags: Confi
     metricsPort: integerSetting(flags.metricsPort ?? env.BBM_METRICS_PORT, 9464, 'BBM_METRICS_PORT', 0, 65535),
     maxConcurrentActivities,
     poolSize: integerSetting(env.BBM_PG_POOL_SIZE, maxConcurrentActivities + 2, 'BBM_PG_POOL_SIZE', 1, 1000),
+    workflowCache: resolveWorkflowCache(env),
     dataDir: path.resolve(env.BBM_DATA_DIR ?? path.join(PROJECT_ROOT, '.data')),
     toolsDir: path.resolve(env.BBM_TOOLS_DIR ?? path.join(PROJECT_ROOT, '.tools')),
     temporalCli: nonEmpty(env.TEMPORAL_CLI),
@@ -158,6 +190,25 @@ function resolveTemporal(env: NodeJS.ProcessEnv, flags: ConfigFlags): TemporalSe
     connectionOptions: connect.connectionOptions,
     dnsRefreshSeconds: integerSetting(env.BBM_TEMPORAL_DNS_REFRESH_S, 30, 'BBM_TEMPORAL_DNS_REFRESH_S', 0, 86_400),
   };
+}
+
+function resolveWorkflowCache(env: NodeJS.ProcessEnv): WorkflowCacheSettings {
+  const maxCachedWorkflows = integerSetting(env.BBM_MAX_CACHED_WORKFLOWS, 250, 'BBM_MAX_CACHED_WORKFLOWS', 0, 100_000);
+  // The SDK needs at least 2 task slots, and no more than the cache holds (when the cache is on).
+  const maxTasks = maxCachedWorkflows === 0 ? 10_000 : Math.max(2, maxCachedWorkflows);
+  const maxConcurrentWorkflowTasks = integerSetting(
+    env.BBM_MAX_CONCURRENT_WORKFLOW_TASKS,
+    Math.min(40, maxTasks),
+    'BBM_MAX_CONCURRENT_WORKFLOW_TASKS',
+    2,
+    maxTasks,
+  );
+  if (maxCachedWorkflows === 1) throw configError('BBM_MAX_CACHED_WORKFLOWS', '1', '0 (no cache) or an integer from 2 to 100000');
+  const workflowHeapMB = integerSetting(env.BBM_WORKFLOW_HEAP_MB, 64 + maxCachedWorkflows, 'BBM_WORKFLOW_HEAP_MB', 0, 1_000_000);
+  if (workflowHeapMB > 0 && workflowHeapMB < 64)
+    throw configError('BBM_WORKFLOW_HEAP_MB', String(workflowHeapMB), '0 (V8 default) or at least 64');
+  const workflowThreads = integerSetting(env.BBM_WORKFLOW_THREADS, 1, 'BBM_WORKFLOW_THREADS', 1, 16);
+  return { maxCachedWorkflows, maxConcurrentWorkflowTasks, workflowHeapMB, workflowThreads };
 }
 
 function settingOrigins(env: NodeJS.ProcessEnv, flags: ConfigFlags, hasDatabaseUrl: boolean, hasTemporalAddress: boolean): SettingOrigins {

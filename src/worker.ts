@@ -1,4 +1,5 @@
-import type { Client } from '@temporalio/client';
+import v8 from 'node:v8';
+import { Client } from '@temporalio/client';
 import {
   bundleWorkflowCode,
   DefaultLogger,
@@ -17,7 +18,8 @@ import type { HealthRegistry } from './health/registry';
 import type { Logger } from './logger';
 import { sdkLogger } from './sdk-logger';
 import { BbmMetrics } from './metrics';
-import { connectClient, connectWorker } from './temporal/connection';
+import { connectWorker } from './temporal/connection';
+import { workflowBundleOptions } from './workflow-bundle';
 
 export interface CreateWorkerOptions {
   config: BbmConfig;
@@ -47,12 +49,12 @@ export interface BbmWorker {
   close(): Promise<void>;
 }
 
-export const WORKFLOWS_PATH = require.resolve('../workflows/index');
+export { WORKFLOWS_PATH } from './workflow-bundle';
 
 let bundlePromise: Promise<WorkflowBundleOption> | undefined;
 /** Bundling takes seconds; every worker of the process shares one bundle. */
 export function workflowBundle(): Promise<WorkflowBundleOption> {
-  bundlePromise ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') }).then((b) => ({
+  bundlePromise ??= bundleWorkflowCode({ ...workflowBundleOptions(), logger: new DefaultLogger('WARN') }).then((b) => ({
     code: b.code,
   }));
   return bundlePromise;
@@ -77,6 +79,17 @@ export function installRuntime(options: { sdkMetricsAddress?: string; logger?: L
 }
 
 /**
+ * The SDK starts the workflow thread without resource limits, so its heap comes from V8's flags; a
+ * flag set now applies to isolates created from now on (the thread Worker.create starts), not to
+ * the main thread's. Besides the old-generation limit (WorkflowCacheSettings.workflowHeapMB), the
+ * young generation is kept at 4 MB per semi-space instead of 16: on the bench (1,000 repositories
+ * at once) that made the worker smaller and its starts no slower. See README "Worker memory".
+ */
+function limitWorkflowThreadHeap(megabytes: number): void {
+  if (megabytes > 0) v8.setFlagsFromString(`--max-old-space-size=${megabytes} --max-semi-space-size=4`);
+}
+
+/**
  * The one way bbm builds a worker: the `bbm worker` command, `npm start`'s demo and the tests
  * all come through here, so tests exercise what ships.
  */
@@ -87,7 +100,10 @@ export async function createBbmWorker(options: CreateWorkerOptions): Promise<Bbm
   const metrics = options.metrics ?? new BbmMetrics();
   const ownsConnection = !options.connection;
   const connection = options.connection ?? (await connectWorker(config));
-  const client = options.client ?? (await connectClient(config));
+  // The activities' client (enqueuer starts, describes, signals) shares the worker's native
+  // connection: no second connection, and gRPC runs in Temporal Core instead of on the JS heap.
+  const client = options.client ?? new Client({ connection, namespace: config.temporal.namespace });
+  limitWorkflowThreadHeap(config.workflowCache.workflowHeapMB);
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -97,8 +113,10 @@ export async function createBbmWorker(options: CreateWorkerOptions): Promise<Bbm
     ...(options.identity ? { identity: options.identity } : {}),
     ...(options.interceptors ? { interceptors: options.interceptors } : {}),
     maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
-    // The SDK sizes the cache from memory (~900 here); 250 keeps a worker running 1,000 repositories under 400 MB.
-    maxCachedWorkflows: 250,
+    // The SDK would size the cache from the heap limit; bbm bounds it (see WorkflowCacheSettings).
+    maxCachedWorkflows: config.workflowCache.maxCachedWorkflows,
+    maxConcurrentWorkflowTaskExecutions: config.workflowCache.maxConcurrentWorkflowTasks,
+    workflowThreadPoolSize: config.workflowCache.workflowThreads,
     // On SIGTERM/SIGINT, in-flight jobs get this long to finish before they are handed back.
     shutdownGraceTime: '30 seconds',
     // Cancellation reaches a running job in a heartbeat reply: send them often so it lands within ~1 s.
@@ -111,7 +129,6 @@ export async function createBbmWorker(options: CreateWorkerOptions): Promise<Bbm
     metrics,
     registry,
     async close() {
-      if (!options.client) await client.connection.close();
       if (ownsConnection) await connection.close();
     },
   };

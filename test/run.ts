@@ -24,7 +24,7 @@ import { createPool } from '../src/db/pool';
 import { migrateSchema } from '../src/db/schema';
 import { startDevStack } from '../src/dev/stack';
 import { createLogger } from '../src/logger';
-import { WORKFLOWS_PATH } from '../src/worker';
+import { workflowBundleOptions } from '../src/workflow-bundle';
 import { runGates } from './gates';
 
 const TEMPLATE_DB = 'bbm_test_template';
@@ -119,7 +119,7 @@ async function runIntegration(files: string[], nodeFlags: string[]): Promise<num
     const adminUrl = stack.adminUrl ?? withDatabase(stack.databaseUrl, 'postgres');
     await prepareTemplate(adminUrl);
     const bundlePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bbm-bundle-')), 'workflows.js');
-    fs.writeFileSync(bundlePath, (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH })).code);
+    fs.writeFileSync(bundlePath, (await bundleWorkflowCode(workflowBundleOptions())).code);
     console.log(
       `# services ready in ${((Date.now() - t0) / 1000).toFixed(1)}s: temporal ${stack.temporalAddress}${stack.uiUrl ? ` (ui ${stack.uiUrl})` : ''}, ${files.length} test files`,
     );

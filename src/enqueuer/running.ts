@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { WORKFLOW_TYPES } from '../contract/workflows';
 import { repositoryFromWorkflowId } from '../contract/ids';
 import { describeRepositoryWorkflow } from '../repository/workflow';
+import { forEachLimited } from './limited';
 
 /** Visibility query for the repository workflows running on a task queue. */
 export function runningRepositoriesQuery(taskQueue: string): string {
@@ -96,12 +97,4 @@ async function waitForClose(
     await new Promise((resolve) => setTimeout(resolve, delay));
     delay = Math.min(200, delay * 2);
   }
-}
-
-async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  });
-  await Promise.all(lanes);
 }

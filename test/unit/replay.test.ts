@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { bundleWorkflowCode, DefaultLogger, Worker, type ReplayResult } from '@temporalio/worker';
 import { WORKFLOW_TYPES } from '../../src/contract/workflows';
+import { workflowBundleOptions } from '../../src/workflow-bundle';
 import { loadFixtures, REPLAY_NAME, REPLAY_TASK_QUEUE } from '../replay/fixtures';
 
 test('every recorded workflow history replays against the current workflow code without a determinism error', async (t) => {
@@ -17,7 +18,7 @@ test('every recorded workflow history replays against the current workflow code 
   // The enqueuer's fixtures need this process's first replay worker (see REPLAY_TASK_QUEUE).
   const replayWorkers = (Worker as unknown as { replayWorkerCount?: number }).replayWorkerCount;
   assert.equal(replayWorkers ?? 0, 0, `the fixtures must be replayed by the first replay worker (${REPLAY_TASK_QUEUE})`);
-  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows/index'), logger: new DefaultLogger('WARN') });
+  const bundle = await bundleWorkflowCode({ ...workflowBundleOptions(), logger: new DefaultLogger('WARN') });
   const results: ReplayResult[] = [];
   const histories = fixtures.map((f) => ({ workflowId: f.replayId, history: f.history }));
   for await (const result of Worker.runReplayHistories({ workflowBundle: { code: bundle.code }, replayName: REPLAY_NAME }, histories))
