@@ -86,7 +86,7 @@ test('every migration action from the bbm CLI is recorded with --actor or the OS
   const create = (name: string, min: number, max: number, ...extra: string[]): Promise<CliResult> =>
     cli(
       ...extra,
-      ...['migrations', 'create', '--name', name, '--repository', 'rw', '--work', 'increment', '--table', 'items', '--column', 'id'],
+      ...['migrations', 'create', '--name', name, '--repository', 'audit-rw', '--work', 'increment', '--table', 'items', '--column', 'id'],
       ...['--batch-size', '100', '--target-job-ms', '0', '--min-value', String(min), '--max-value', String(max), '--arg', 'target=counter'],
     );
 
@@ -95,7 +95,7 @@ test('every migration action from the bbm CLI is recorded with --actor or the OS
   const created = await nextEvent(db.pool, seen, { action: 'create', target: 'm1' });
   assert.equal(created.actor, 'alice');
   assert.equal(created.via, 'cli');
-  assert.equal(created.repository, 'rw');
+  assert.equal(created.repository, 'audit-rw');
   assert.equal(created.before, null);
   assert.deepEqual((created.after as { status: string; batchSize: number }).status, 'active');
   ok(await create('m2', 3001, 6000));
@@ -117,11 +117,11 @@ test('every migration action from the bbm CLI is recorded with --actor or the OS
   assert.deepEqual([resumed.before, resumed.after], [{ m2: 'paused' }, { m2: 'active' }]);
 
   // A running workflow applies the signals and records them with the actor they carry.
-  ok(await cli('repositories', 'start', 'rw', ...Object.entries(SLOW).flatMap(([k, v]) => ['--knob', `${k}=${v}`])));
+  ok(await cli('repositories', 'start', 'audit-rw', ...Object.entries(SLOW).flatMap(([k, v]) => ['--knob', `${k}=${v}`])));
   await workflowRunning(db.pool, ['m1', 'm2']);
   seen = await lastId(db.pool);
   const signalled = ok(await cli('--actor', 'alice', 'migrations', 'pause', 'm1')) as { appliedByWorkflow: string[] };
-  assert.deepEqual(signalled.appliedByWorkflow, ['rw'], JSON.stringify(signalled));
+  assert.deepEqual(signalled.appliedByWorkflow, ['audit-rw'], JSON.stringify(signalled));
   const wfPause = await nextEvent(db.pool, seen, { action: 'pause', target: 'm1' });
   assert.deepEqual([wfPause.actor, wfPause.via, wfPause.after], ['alice', 'cli', { m1: 'paused' }]);
   ok(await cli('--actor', 'alice', 'migrations', 'resume', 'm1'));
@@ -140,9 +140,9 @@ test('every migration action from the bbm CLI is recorded with --actor or the OS
     ['alice', { maxJobPerBatch: 1 }, { maxJobPerBatch: 2 }],
   );
 
-  ok(await cli('--actor', 'alice', 'repositories', 'cancel', 'rw'));
-  const cancel = await nextEvent(db.pool, seen, { action: 'cancel', target: 'rw' });
-  assert.deepEqual([cancel.actor, cancel.via, cancel.repository], ['alice', 'cli', 'rw']);
+  ok(await cli('--actor', 'alice', 'repositories', 'cancel', 'audit-rw'));
+  const cancel = await nextEvent(db.pool, seen, { action: 'cancel', target: 'audit-rw' });
+  assert.deepEqual([cancel.actor, cancel.via, cancel.repository], ['alice', 'cli', 'audit-rw']);
   assert.equal((cancel.after as Record<string, string>).m1, 'paused');
 
   // Retry of a failed migration, and a finalize that runs the rest.
@@ -162,7 +162,7 @@ test('every migration action from the bbm CLI is recorded with --actor or the OS
   assert.deepEqual(await eventsAfter(db.pool, noEvent), []);
   ok(
     await cli(
-      ...['--actor', 'alice', 'migrations', 'create', '--name', 'm3', '--repository', 'small', '--work', 'increment'],
+      ...['--actor', 'alice', 'migrations', 'create', '--name', 'm3', '--repository', 'audit-small', '--work', 'increment'],
       ...['--table', 'small', '--column', 'id', '--batch-size', '10', '--arg', 'target=counter'],
     ),
   );
@@ -186,7 +186,7 @@ test('every migration action from the bbm CLI is recorded with --actor or the OS
   assert.equal(all.length, (await listAuditEvents(db.pool)).length);
   assert.deepEqual(ok(await cli('audit', '--since', '2999-01-01T00:00:00Z')), []);
   assert.equal((await cli('audit', '--since', 'last tuesday')).code, 2);
-  const table = await bbm(['audit', '--repository', 'small'], env);
+  const table = await bbm(['audit', '--repository', 'audit-small'], env);
   assert.equal(table.code, 0, shown(table));
   assert.match(table.stdout, /alice\s+cli\s+create\s+m3/);
 });
@@ -259,7 +259,7 @@ test('every migration action from the library API is recorded with its actor, an
   try {
     const seen = await lastId(db.pool);
     const common = {
-      repository: 'ra',
+      repository: 'audit-ra',
       work: 'increment',
       table: 'items',
       column: 'id',
@@ -277,22 +277,22 @@ test('every migration action from the library API is recorded with its actor, an
     await nextEvent(db.pool, seen, { action: 'pause', target: 'a2', via: 'api' });
     await nextEvent(db.pool, seen, { action: 'resume', target: 'a2', via: 'api' });
 
-    await api.start('ra', { knobs: SLOW });
+    await api.start('audit-ra', { knobs: SLOW });
     await workflowRunning(db.pool, ['a1', 'a2']);
     await api.pause({ name: 'a1' });
     const paused = await nextEvent(db.pool, seen, { action: 'pause', target: 'a1' });
     assert.deepEqual([paused.actor, paused.via, paused.after], ['svc-api', 'api', { a1: 'paused' }]);
     await api.resume({ name: 'a1' });
     await nextEvent(db.pool, seen, { action: 'resume', target: 'a1', actor: 'svc-api' });
-    const report = await api.configure('ra', { migration: 'a1', batchSize: 40, subBatchSize: 20 });
+    const report = await api.configure('audit-ra', { migration: 'a1', batchSize: 40, subBatchSize: 20 });
     assert.equal(report.appliedBy, 'workflow');
     const size = await nextEvent(db.pool, seen, { action: 'batch_size', target: 'a1' });
     assert.deepEqual([size.actor, size.via, size.before, size.after], ['svc-api', 'api', { a1: 100 }, { a1: 40 }]);
     const settings = await nextEvent(db.pool, seen, { action: 'configure', target: 'a1' });
     assert.deepEqual((settings.after as { settings: unknown }).settings, { a1: { subBatchSize: 20 } });
     assert.deepEqual((settings.before as { settings: unknown }).settings, { a1: { subBatchSize: null } });
-    assert.equal((await api.cancel('ra')).cancelled, true);
-    const cancel = await nextEvent(db.pool, seen, { action: 'cancel', target: 'ra' });
+    assert.equal((await api.cancel('audit-ra')).cancelled, true);
+    const cancel = await nextEvent(db.pool, seen, { action: 'cancel', target: 'audit-ra' });
     assert.deepEqual([cancel.actor, cancel.via], ['svc-api', 'api']);
 
     await db.pool.query('UPDATE bbm.migrations SET status = $1 WHERE name = $2', [MigrationStatus.FAILED, 'a2']);
@@ -302,7 +302,7 @@ test('every migration action from the library API is recorded with its actor, an
 
     await api.define({
       name: 'a3',
-      repository: 'small',
+      repository: 'audit-small',
       work: 'increment',
       table: 'small',
       column: 'id',
@@ -333,7 +333,7 @@ test('every migration action from the library API is recorded with its actor, an
     const before = await lastId(db.pool);
     const def = {
       name: 'sm1',
-      repository: 'sm',
+      repository: 'audit-sm',
       work: 'increment',
       table: 'small',
       column: 'id',
@@ -360,7 +360,7 @@ test('signals, updates and a cancel sent with the Temporal CLI are recorded with
   await createItems(db.pool, 'items', 6000);
   const worker = await startTestWorker(db);
   const common = {
-    repository: 'tr',
+    repository: 'audit-tr',
     work: 'increment',
     table: 'items',
     column: 'id',
@@ -370,11 +370,11 @@ test('signals, updates and a cancel sent with the Temporal CLI are recorded with
   };
   await defineMigration({ pool: db.pool, registry: worker.registry }, { name: 't1', ...common, minValue: '1', maxValue: '3000' });
   await defineMigration({ pool: db.pool, registry: worker.registry }, { name: 't2', ...common, minValue: '3001', maxValue: '6000' });
-  const workflowId = repositoryWorkflowId('tr');
+  const workflowId = repositoryWorkflowId('audit-tr');
   const seen = await lastId(db.pool);
   await temporal(
     ...['workflow', 'start', '--task-queue', worker.taskQueue, '--type', 'repositoryMigration', '--workflow-id', workflowId],
-    ...['--input', JSON.stringify({ repository: 'tr', knobs: SLOW })],
+    ...['--input', JSON.stringify({ repository: 'audit-tr', knobs: SLOW })],
   );
   await workflowRunning(db.pool, ['t1', 't2']);
   const signal = (name: string, input: string, ...identity: string[]): Promise<string> =>
@@ -410,7 +410,7 @@ test('signals, updates and a cancel sent with the Temporal CLI are recorded with
   assert.deepEqual([size.via, size.before, size.after], ['temporal', { t1: 100 }, { t1: 30 }]);
   assert.equal(size.actor, await historyIdentity(workflowId, 'update'));
   await update('{"maxDelayMs":2500}');
-  const knobs = await nextEvent(db.pool, seen, { action: 'configure', target: 'tr' });
+  const knobs = await nextEvent(db.pool, seen, { action: 'configure', target: 'audit-tr' });
   assert.deepEqual(
     [knobs.actor, knobs.via, knobs.before, knobs.after],
     [
@@ -422,7 +422,7 @@ test('signals, updates and a cancel sent with the Temporal CLI are recorded with
   );
 
   await temporal('workflow', 'cancel', '--workflow-id', workflowId, '--identity', 'ops-bob');
-  const cancel = await nextEvent(db.pool, seen, { action: 'cancel', target: 'tr' });
-  assert.deepEqual([cancel.actor, cancel.via, cancel.repository], [await historyIdentity(workflowId, 'cancel'), 'temporal', 'tr']);
+  const cancel = await nextEvent(db.pool, seen, { action: 'cancel', target: 'audit-tr' });
+  assert.deepEqual([cancel.actor, cancel.via, cancel.repository], [await historyIdentity(workflowId, 'cancel'), 'temporal', 'audit-tr']);
   assert.deepEqual((cancel.detail as { changed: string[] }).changed.sort(), ['t1', 't2']);
 });

@@ -147,13 +147,13 @@ test('repositories commands refuse bad keys (2), unknown repositories (6) and ba
     [['repositories', 'start', 'nobody'], 6, /^error\[REPOSITORY_NOT_FOUND\]: No migrations belong to repository "nobody"/],
     [['repositories', 'status', 'nobody'], 6, /^error\[REPOSITORY_NOT_FOUND\]/],
     [
-      ['repositories', 'start', 'x', '--knob', 'maxJobAttempts=11'],
+      ['repositories', 'start', 'x-refused', '--knob', 'maxJobAttempts=11'],
       2,
       /^error\[INVALID_INPUT\]: option '--knob <name=value>' argument 'maxJobAttempts=11' is invalid\. maxJobAttempts must be an integer from 1 to 10/,
     ],
-    [['repositories', 'start', 'x', '--knob', 'warpSpeed=9'], 2, /unknown knob "warpSpeed"/],
+    [['repositories', 'start', 'x-refused', '--knob', 'warpSpeed=9'], 2, /unknown knob "warpSpeed"/],
     [
-      ['repositories', 'start', 'x', '--knob', 'minDelayMs=500', '--knob', 'maxDelayMs=10'],
+      ['repositories', 'start', 'x-refused', '--knob', 'minDelayMs=500', '--knob', 'maxDelayMs=10'],
       2,
       /^error\[INVALID_INPUT\]: Invalid --knob values: minDelayMs \(500\) must not exceed maxDelayMs \(10\)/,
     ],
@@ -171,14 +171,20 @@ test("repositories status of a throttled repository shows its migrations' curren
   const worker = await startTestWorker(db);
   const env = cliEnv(db.url, worker.taskQueue);
   const created = await bbm(
-    ['migrations', 'create', '--name', 'held', '--repository', 'rt', '--work', 'increment', '--table', 'items', '--column', 'id'].concat([
-      '--batch-size',
-      '20',
-      '--target-job-ms',
-      '0',
-      '--arg',
-      'target=counter',
-    ]),
+    [
+      'migrations',
+      'create',
+      '--name',
+      'held',
+      '--repository',
+      'rt-held',
+      '--work',
+      'increment',
+      '--table',
+      'items',
+      '--column',
+      'id',
+    ].concat(['--batch-size', '20', '--target-job-ms', '0', '--arg', 'target=counter']),
     env,
   );
   assert.equal(created.code, 0, shown(created));
@@ -187,19 +193,19 @@ test("repositories status of a throttled repository shows its migrations' curren
   try {
     // Jobs first (the migration is running in the database), then a transaction older than the threshold throttles it.
     const knobs = ['minDelayMs=200', 'maxDelayMs=200', 'healthCheckIntervalMs=50', 'maxThrottleBackoffMs=400', 'maxTransactionAgeMs=1000'];
-    const started = await bbm(['repositories', 'start', 'rt', ...knobs.flatMap((k) => ['--knob', k])], env);
+    const started = await bbm(['repositories', 'start', 'rt-held', ...knobs.flatMap((k) => ['--knob', k])], env);
     assert.equal(started.code, 0, shown(started));
     await waitFor('a finished job', async () => (await db.pool.query('SELECT 1 FROM bbm.jobs WHERE status = 2')).rows.length > 0);
     await other.query('BEGIN');
     await other.query('SELECT pg_current_xact_id()');
-    const handle = worker.client.workflow.getHandle(repositoryWorkflowId('rt'));
+    const handle = worker.client.workflow.getHandle(repositoryWorkflowId('rt-held'));
     await waitFor('the throttled state', async () => (await handle.query(progressQuery)).state === 'throttled');
-    const status = await bbm(['repositories', 'status', 'rt'], env);
+    const status = await bbm(['repositories', 'status', 'rt-held'], env);
     assert.equal(status.code, 0, shown(status));
     const dbStatus = migrationStatusName((await db.pool.query(`SELECT status FROM bbm.migrations WHERE name = 'held'`)).rows[0].status);
     assert.match(status.stdout, /^state\s+throttled: oldest_transaction_age/m);
     assert.match(status.stdout, new RegExp(`^held\\s+${dbStatus} \\(throttled\\)\\s`, 'm'), status.stdout);
-    const json = JSON.parse((await bbm(['--json', 'repositories', 'status', 'rt'], env)).stdout);
+    const json = JSON.parse((await bbm(['--json', 'repositories', 'status', 'rt-held'], env)).stdout);
     assert.equal(json.migrations[0].status, dbStatus);
   } finally {
     await other.query('ROLLBACK').catch(() => undefined);

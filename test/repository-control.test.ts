@@ -217,17 +217,17 @@ for (const via of ['bbm migrations retry, then the retry signal', 'the retry sig
     const registry = registryWith(flaky, slowIncrement(150));
     await defineMigration(
       { pool: db.pool, registry },
-      { name: 'first', repository: 'rr', work: 'flaky', table: 'a_items', column: 'id', targetJobMs: 0, batchSize: 20 },
+      { name: 'first', repository: 'rr-flaky', work: 'flaky', table: 'a_items', column: 'id', targetJobMs: 0, batchSize: 20 },
     );
     await defineMigration(
       { pool: db.pool, registry },
-      { name: 'second', repository: 'rr', work: 'slow_increment', table: 'b_items', column: 'id', targetJobMs: 0, batchSize: 10 },
+      { name: 'second', repository: 'rr-flaky', work: 'slow_increment', table: 'b_items', column: 'id', targetJobMs: 0, batchSize: 10 },
     );
     const worker = await startTestWorker(db, { registry });
     const handle = await worker.client.workflow.start(repositoryMigration, {
       taskQueue: worker.taskQueue,
-      workflowId: repositoryWorkflowId('rr'),
-      args: [{ repository: 'rr', knobs: { ...FAST, maxJobAttempts: 1 } }],
+      workflowId: repositoryWorkflowId('rr-flaky'),
+      args: [{ repository: 'rr-flaky', knobs: { ...FAST, maxJobAttempts: 1 } }],
     });
     await waitFor(
       'the first migration to fail',
