@@ -82,7 +82,7 @@ export interface ControlInput {
   origin?: AuditOrigin;
   /** Record it as this action instead (a cancelled run's pause is the `cancel`). */
   auditAction?: 'cancel';
-  /** Pause only: 'cancel' marks the pause a cancelled run makes, so resuming the repository undoes only it (schema 0010). */
+  /** Pause only: 'cancel' marks the pause a cancelled run makes, so resuming the repository undoes only it (schema 0008). */
   reason?: 'cancel';
 }
 /** A `configure` request's migration settings; absent fields keep their value. */
