@@ -192,7 +192,7 @@ export class BbmClient {
    * the enqueuer with it when none runs. Resolves with the capacity now in force.
    */
   async setCapacity(capacity: number): Promise<number> {
-    return setCapacityRecorded(await this.operatorDeps(), capacity);
+    return (await setCapacityRecorded(await this.operatorDeps(), capacity)).capacity;
   }
 
   /** Create or update the schedule that wakes the enqueuer (`bbm schedule create`); `intervalSeconds` @default 60. */
