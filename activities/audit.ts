@@ -44,11 +44,22 @@ export function createAuditActivities(deps: AuditActivityDeps) {
           target: input.target,
           before: input.before ?? null,
           after: input.after ?? null,
-          detail: who.detail ?? null,
+          detail: detailOf(input.action, who.detail),
         });
       });
     },
   };
+}
+
+/**
+ * A capacity change names its enqueuer's task queue, as the client records it when it starts the
+ * enqueuer itself (src/enqueuer/operator.ts): the enqueuer's activities run on its task queue, so
+ * this is the enqueuer's own. Added here rather than by the workflow, so running enqueuers record
+ * it too without a change to their history (the CLI's events lacked it; found by a tester).
+ */
+function detailOf(action: AuditAction, detail: Record<string, unknown> | undefined): Record<string, unknown> | null {
+  if (action === 'capacity') return { taskQueue: Context.current().info.taskQueue, ...detail };
+  return detail ?? null;
 }
 
 export type AuditActivities = ReturnType<typeof createAuditActivities>;

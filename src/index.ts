@@ -15,6 +15,7 @@ export type { MigrationProgress } from './engine/types';
 export type { MigrationInfo } from './api/migration-info';
 export type { Knobs } from './knobs';
 export type { MigrationSelector } from './engine/control';
+export type { SelectorInput, AuditFilterInput } from './api/inputs';
 export type { ControlReport, RetryReport, RepositoryStatus } from './repository';
 export type { RepositoryProgress, ConfigureRequest } from './contract/messages';
 export type { ConfigureReport } from './repository/configure';

@@ -69,6 +69,14 @@ export function checkKnobs(partial: unknown, base: Knobs = DEFAULT_KNOBS): KnobP
   return undefined;
 }
 
+/**
+ * A base for checkKnobs that makes only the given knobs meet each other: minDelayMs <= maxDelayMs
+ * is then checked when a request gives both, and otherwise left to whoever knows the knobs in
+ * force (the running workflow's configure validator). Checking against DEFAULT_KNOBS instead
+ * refused `minDelayMs=6000` after `maxDelayMs=10000` had been configured (found by a tester).
+ */
+export const UNCONSTRAINED_KNOBS: Knobs = Object.freeze({ ...DEFAULT_KNOBS, minDelayMs: 0, maxDelayMs: Number.MAX_SAFE_INTEGER });
+
 function problem(message: string): KnobProblem {
   return { code: ErrorCode.INVALID_INPUT, message };
 }

@@ -40,5 +40,11 @@ export function createLogger(options: LoggerOptions): Logger {
   const stream = usePretty
     ? pretty({ colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true })
     : (options.destination ?? process.stdout);
-  return pino({ level: options.level, base: { component: 'bbm' }, redact: { paths: REDACT_PATHS, censor: '***' } }, stream);
+  // `component` comes from a mixin, not `base`: pino writes base fields and a line's own fields
+  // side by side, so the SDK's lines (component temporal-sdk) carried the key twice. A line's own
+  // fields win over the mixin's (pino's default merge), so each line has one component.
+  return pino(
+    { level: options.level, base: null, mixin: () => ({ component: 'bbm' }), redact: { paths: REDACT_PATHS, censor: '***' } },
+    stream,
+  );
 }

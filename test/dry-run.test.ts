@@ -121,6 +121,31 @@ test('a dry run of a NULL-strategy migration samples the first NULL rows and wri
   assert.deepEqual(await snapshot(db.pool, ['public.notes']), before);
 });
 
+test('a NULL-strategy dry run estimates the NULL rows, not the whole table, when the statistics are stale', async () => {
+  const db = await createTestDatabase('dry_null_estimate');
+  await db.pool.query('CREATE TABLE sparse (id bigint PRIMARY KEY, body text NOT NULL, body_copy text) WITH (autovacuum_enabled = false)');
+  await db.pool.query(`INSERT INTO sparse (id, body) SELECT i, 'b' || i FROM generate_series(1, 20000) AS i`);
+  await db.pool.query('CREATE INDEX sparse_body_copy_null ON sparse (id) WHERE body_copy IS NULL');
+  // Analysed while every body_copy was NULL (null_frac 1), then all but 50 rows filled.
+  await db.pool.query('ANALYZE sparse');
+  await db.pool.query('UPDATE sparse SET body_copy = body WHERE id > 50');
+  const report = await dryRunMigration(
+    { pool: db.pool, registry: new WorkRegistry([...BUILTIN_WORK]) },
+    {
+      name: 'fill_sparse',
+      work: 'copy_column',
+      table: 'sparse',
+      column: 'body_copy',
+      strategy: 'null',
+      batchSize: 20,
+      args: { from: 'body' },
+    },
+  );
+  assert.equal(report.estimatedRows, '50');
+  assert.equal(report.estimatedJobs, '3');
+  assert.equal(report.sample?.rows, 20);
+});
+
 test('a dry run of a NULL-strategy migration whose first job would leave rows NULL refuses with NO_PROGRESS and writes nothing', async () => {
   const db = await createTestDatabase('dry_null_stuck');
   await db.pool.query('CREATE TABLE notes (id bigint PRIMARY KEY, body text, body_copy text)');

@@ -5,11 +5,10 @@ import type { AuditSource } from '../contract/audit';
 import { resolveActor } from '../audit/actor';
 import { deleteScheduleRecorded, ensureScheduleRecorded, setCapacityRecorded, type EnqueuerOperatorDeps } from '../enqueuer/operator';
 import type { ConfigureReport } from '../repository/configure';
-import type { AuditEvent, AuditFilter } from '../store/audit';
+import type { AuditEvent } from '../store/audit';
 import type { RepositorySummary } from '../contract/workflows';
 import { checkConnection, createPool } from '../db/pool';
 import { migrateSchema } from '../db/schema';
-import type { MigrationSelector } from '../engine/control';
 import { defineMigration, type MigrationDefinition } from '../engine/definitions';
 import { dryRunMigration, type DryRunReport } from '../engine/dry-run';
 import type { EnsureFinishedOptions } from '../repository/finalize';
@@ -24,6 +23,8 @@ import {
   type RepositoryStatus,
   type RetryReport,
 } from '../repository';
+import type { MigrationSelector } from '../engine/control';
+import { checkAuditFilter, checkedString, checkSelector, type AuditFilterInput, type SelectorInput } from './inputs';
 import { migrationInfo, type MigrationInfo } from './migration-info';
 import { connectClient } from '../temporal/connection';
 import { configFrom, registryOf, requireDatabaseUrl, type ConnectionSettings } from './settings';
@@ -102,8 +103,8 @@ export class BbmClient {
    * migration, starts or waits for its repository workflow and resolves when the remaining jobs
    * are done, with the same exactly-once guarantees. MIGRATION_NOT_FOUND for an unknown name.
    */
-  ensureFinished(name: string, options: EnsureFinishedOptions = {}): Promise<MigrationProgress> {
-    return this.service.ensureFinished(name, options);
+  async ensureFinished(name: string, options: EnsureFinishedOptions = {}): Promise<MigrationProgress> {
+    return this.service.ensureFinished(checkedString(name, 'name', 'ensureFinished'), options);
   }
 
   /**
@@ -119,23 +120,28 @@ export class BbmClient {
   }
 
   /**
-   * Pause one migration (`name`), a repository's, or all (empty selector). A running workflow
-   * applies it after the job in flight; waits up to `timeoutMs` (@default 60000 ms) for that and
-   * throws TIMEOUT if it has not happened (the request stands). MIGRATION_NOT_FOUND /
+   * Pause one migration (`'name'`, `{ name }` or `{ migration }`), a repository's
+   * (`{ repository }`), or every migration (`{}` or no argument: say so explicitly). A running
+   * workflow applies it after the job in flight; waits up to `timeoutMs` (@default 60000 ms) for
+   * that and throws TIMEOUT if it has not happened (the request stands). INVALID_INPUT for a
+   * selector with an unknown field or a non-string value (nothing changes), MIGRATION_NOT_FOUND /
    * REPOSITORY_NOT_FOUND for unknown names.
    */
-  pause(selector: MigrationSelector, options: { timeoutMs?: number } = {}): Promise<ControlReport> {
-    return this.control('pause', selector, options);
+  async pause(selector?: SelectorInput, options: { timeoutMs?: number } = {}): Promise<ControlReport> {
+    return this.control('pause', checkSelector(selector, 'pause'), options);
   }
 
-  /** Resume paused migrations; `start: true` also starts idle repositories. Same waiting and errors as pause. */
-  resume(selector: MigrationSelector, options: { timeoutMs?: number; start?: boolean } = {}): Promise<ControlReport> {
-    return this.control('resume', selector, options);
+  /** Resume paused migrations; `start: true` also starts idle repositories. Same selector, waiting and errors as pause. */
+  async resume(selector?: SelectorInput, options: { timeoutMs?: number; start?: boolean } = {}): Promise<ControlReport> {
+    return this.control('resume', checkSelector(selector, 'resume'), options);
   }
 
-  /** Put a failed migration back to running with a fresh attempt budget. INVALID_STATE when it has not failed, MIGRATION_NOT_FOUND. */
-  retry(name: string): Promise<RetryReport> {
-    return this.service.retry(name);
+  /**
+   * Put a failed migration back to running with a fresh attempt budget. INVALID_INPUT when `name`
+   * is not a non-empty string, INVALID_STATE when it has not failed, MIGRATION_NOT_FOUND.
+   */
+  async retry(name: string): Promise<RetryReport> {
+    return this.service.retry(checkedString(name, 'name', 'retry'));
   }
 
   /**
@@ -154,9 +160,12 @@ export class BbmClient {
     return this.service.status(repository);
   }
 
-  /** Progress of one migration (MIGRATION_NOT_FOUND), a repository's, or all: rows as decimal strings (bigint-safe). */
-  progress(filter: { name?: string; repository?: string } = {}): Promise<MigrationProgress[]> {
-    return this.service.progress(filter);
+  /**
+   * Progress of one migration (MIGRATION_NOT_FOUND), a repository's, or all (`{}`): rows as decimal
+   * strings (bigint-safe). Takes the same selector as pause (INVALID_INPUT for an unusable one).
+   */
+  async progress(filter?: SelectorInput): Promise<MigrationProgress[]> {
+    return this.service.progress(checkSelector(filter, 'progress'));
   }
 
   /**
@@ -183,7 +192,7 @@ export class BbmClient {
    * the enqueuer with it when none runs. Resolves with the capacity now in force.
    */
   async setCapacity(capacity: number): Promise<number> {
-    return setCapacityRecorded(await this.operatorDeps(), capacity);
+    return (await setCapacityRecorded(await this.operatorDeps(), capacity)).capacity;
   }
 
   /** Create or update the schedule that wakes the enqueuer (`bbm schedule create`); `intervalSeconds` @default 60. */
@@ -197,12 +206,14 @@ export class BbmClient {
   }
 
   /**
-   * The audit trail (`bbm audit`): recorded operator actions, oldest first, optionally of one
-   * migration (repository-wide events that covered it included), one repository, and since an
-   * instant; the most recent `limit` (@default 1000).
+   * The audit trail (`bbm audit`): recorded operator actions, listed oldest first, optionally of
+   * one migration (repository-wide events that covered it included), one repository, and since an
+   * instant (a Date, or the CLI's forms: `30m`, `1h`, `2d`, `1w`, ISO 8601 text); the most recent
+   * `limit` of them (an integer 1..100000, @default 1000). INVALID_INPUT for an unknown field, an
+   * unusable `since` or `limit` (checked before any query).
    */
-  audit(filter: AuditFilter = {}): Promise<AuditEvent[]> {
-    return this.service.audit(filter);
+  async audit(filter?: AuditFilterInput): Promise<AuditEvent[]> {
+    return this.service.audit(checkAuditFilter(filter));
   }
 
   /** Close the pool and the Temporal connection (whichever were opened). */

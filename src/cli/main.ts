@@ -10,6 +10,7 @@ import { buildProgram } from './program';
  * trace for errors bbm raised on purpose, and never a password.
  */
 export async function runCli(argv: string[]): Promise<number> {
+  quietOnClosedPipe(process.stdout);
   const program = buildProgram();
   // Commander's own errors (unknown option, bad value) get the same shape and exit code 2.
   const applyOutput = (cmd: typeof program): void => {
@@ -34,6 +35,21 @@ export async function runCli(argv: string[]): Promise<number> {
     if (!debug) process.stderr.write('(run with --log-level debug for the stack trace)\n');
     return ExitCode.UNEXPECTED;
   }
+}
+
+/**
+ * `bbm --help | head` closes the pipe before bbm has written everything: stop quietly with
+ * exit 0, as Unix tools do, instead of an unhandled EPIPE stack (found by a tester). Any other
+ * stream error is rethrown. Installed once per stream.
+ */
+export function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
+  if (stream.listeners('error').includes(onStdoutError)) return;
+  stream.on('error', onStdoutError);
+}
+
+function onStdoutError(err: NodeJS.ErrnoException): void {
+  if (err.code === 'EPIPE') process.exit(ExitCode.OK);
+  throw err;
 }
 
 /** Errors from below that have a well-known cause get a message that says what to do. */

@@ -5,7 +5,7 @@ import { checkSubBatchSettings } from '../contract/sub-batches';
 import { checkGivenTunerSettings } from '../engine/batch-tuner';
 import { BbmError, ErrorCode, invalidInput } from '../errors';
 import { INT8_MAX, INT8_MIN } from '../engine/int8';
-import { checkKnobs, DEFAULT_KNOBS, KNOB_NAMES, type Knobs } from '../knobs';
+import { checkKnobs, KNOB_NAMES, UNCONSTRAINED_KNOBS, type Knobs } from '../knobs';
 
 /**
  * Option parsers for commander. They throw InvalidArgumentError, which the CLI reports as
@@ -110,7 +110,7 @@ export function collectKnob(raw: string, previous: Partial<Knobs> = {}): Partial
   const text = raw.slice(eq + 1).trim();
   const value: unknown = text === 'true' ? true : text === 'false' ? false : /^-?\d+$/.test(text) ? Number(text) : text;
   // Each value on its own here (flags come in any order); the combination is checked by checkedKnobs().
-  const problem = checkKnobs({ [name]: value }, { ...DEFAULT_KNOBS, minDelayMs: 0, maxDelayMs: Number.MAX_SAFE_INTEGER });
+  const problem = checkKnobs({ [name]: value }, UNCONSTRAINED_KNOBS);
   if (problem) throw new InvalidArgumentError(problem.message + '.');
   return { ...previous, [name]: value } as Partial<Knobs>;
 }

@@ -59,7 +59,8 @@ export async function enqueuerStatus(client: Client, taskQueue: string): Promise
 }
 
 /**
- * Change the capacity at runtime (it takes effect at the next start; running repositories are
+ * Change the capacity at runtime: the running enqueuer applies it at once (a higher one wakes it
+ * to start more repositories; a lower one starts none until fewer run; running repositories are
  * never stopped). Starts the enqueuer with that capacity when none runs. Throws INVALID_INPUT
  * for a value outside 0..1000. `stamp` (actor, via) goes in the update, so the enqueuer records
  * who changed it in the audit trail; `onStarted` runs when no enqueuer ran and this started one

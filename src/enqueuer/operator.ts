@@ -21,11 +21,21 @@ export interface EnqueuerOperatorDeps {
   audit: AuditContext;
 }
 
-/** setCapacity (src/enqueuer/client.ts) with the actor in the update; throws its codes (INVALID_INPUT). */
-export async function setCapacityRecorded(deps: EnqueuerOperatorDeps, capacity: number): Promise<number> {
-  return setCapacity(deps.client, deps.taskQueue, capacity, stampOf(deps.audit), async () => {
+/**
+ * setCapacity (src/enqueuer/client.ts) with the actor in the update; throws its codes
+ * (INVALID_INPUT). `startedEnqueuer`: none ran, so this started one with the capacity (and
+ * recorded it); otherwise the running enqueuer applied it (and recorded it, with its task queue).
+ */
+export async function setCapacityRecorded(
+  deps: EnqueuerOperatorDeps,
+  capacity: number,
+): Promise<{ capacity: number; startedEnqueuer: boolean }> {
+  let startedEnqueuer = false;
+  const applied = await setCapacity(deps.client, deps.taskQueue, capacity, stampOf(deps.audit), async () => {
+    startedEnqueuer = true;
     if (deps.pool) await record(deps, 'capacity', 'enqueuer', null, { capacity }, { startedEnqueuer: true });
   });
+  return { capacity: applied, startedEnqueuer };
 }
 
 /** ensureSchedule, then its `schedule_create` event (before: whether it existed; after: its settings). */

@@ -7,7 +7,7 @@ import { configureUpdate, type ConfigureRequest } from '../contract/messages';
 import type { AuditContext } from '../engine/audit-record';
 import { changeBatchSettings } from '../engine/control';
 import { BbmError, ERROR_CODES, ErrorCode } from '../errors';
-import { DEFAULT_KNOBS, type Knobs } from '../knobs';
+import { UNCONSTRAINED_KNOBS, type Knobs } from '../knobs';
 import { stampOf } from './workflow';
 
 /** What a configure did: applied by the running workflow (its knobs now), or written to the database (the migrations changed). */
@@ -30,7 +30,8 @@ export async function configureRepository(
   repository: string,
   request: ConfigureRequest,
 ): Promise<ConfigureReport> {
-  const problem = configureProblem(request, DEFAULT_KNOBS);
+  // Each knob on its own (and the given ones together): only the workflow knows the knobs in force.
+  const problem = configureProblem(request, UNCONSTRAINED_KNOBS);
   if (problem) throw new BbmError(problem.code, `${problem.message}.`, { field: problem.path.join('.') });
   const payload: ConfigureRequest = { ...request, ...stampOf(deps.audit) };
   const client = await deps.client();
@@ -48,7 +49,7 @@ export async function configureRepository(
   if (knobNames.length > 0) {
     throw new BbmError(
       ErrorCode.INVALID_STATE,
-      `No workflow of repository ${repository} is running, and ${knobNames.join(', ')} ${knobNames.length > 1 ? 'are knobs' : 'is a knob'} of a running workflow: start it with them (bbm repositories start ${repository} --knobs ...) instead.`,
+      `No workflow of repository ${repository} is running, and ${knobNames.join(', ')} ${knobNames.length > 1 ? 'are knobs' : 'is a knob'} of a running workflow: start it with them (bbm repositories start ${repository} --knob name=value ...) instead.`,
       { repository, knobs: knobNames },
     );
   }

@@ -59,20 +59,23 @@ export async function insertAuditEvent(db: Queryable, e: NewAuditEvent): Promise
 }
 
 /**
- * Events matching the filter, oldest first (by id, the insertion order). A migration filter also
+ * Events matching the filter, oldest first (by id, the insertion order), the most recent `limit`
+ * of them. Both orderings use the bigint id column itself: a bare `ORDER BY id` would sort the
+ * text output column ("9" after "49"), which returned the oldest events. A migration filter also
  * matches events on its whole repository or on every migration ('*') that covered it (their
  * detail lists `migrations`). Without a limit the most recent 1000.
  */
 export async function listAuditEvents(db: Queryable, filter: AuditFilter = {}): Promise<AuditEvent[]> {
   const { rows } = await db.query(
     `SELECT * FROM (
-       SELECT id::text, to_json(at)#>>'{}' AS at, actor, via, action, repository, migration, target, before, after, detail
-         FROM bbm.audit_events
-        WHERE ($1::text IS NULL OR migration = $1 OR (migration IS NULL AND detail -> 'migrations' ? $1))
-          AND ($2::text IS NULL OR repository = $2)
-          AND ($3::timestamptz IS NULL OR at >= $3)
-        ORDER BY id DESC LIMIT $4) recent
-     ORDER BY id::bigint`,
+       SELECT e.id::text AS id, e.id AS seq, to_json(e.at)#>>'{}' AS at, e.actor, e.via, e.action, e.repository, e.migration,
+              e.target, e.before, e.after, e.detail
+         FROM bbm.audit_events e
+        WHERE ($1::text IS NULL OR e.migration = $1 OR (e.migration IS NULL AND e.detail -> 'migrations' ? $1))
+          AND ($2::text IS NULL OR e.repository = $2)
+          AND ($3::timestamptz IS NULL OR e.at >= $3)
+        ORDER BY e.id DESC LIMIT $4) recent
+     ORDER BY seq`,
     [filter.migration ?? null, filter.repository ?? null, filter.since ?? null, filter.limit ?? 1000],
   );
   return rows.map((r) => ({

@@ -38,8 +38,16 @@ export async function plannerEstimate(
   return { tuples: fromDb(rows[0]?.tuples ?? -1), nullFraction: nullFrac === null || nullFrac === undefined ? null : Number(nullFrac) };
 }
 
-export async function countNulls(db: Queryable, table: QualifiedName, column: string): Promise<bigint> {
-  const { rows } = await db.query(`SELECT count(*) AS n FROM ${quoteTable(table)} WHERE ${quoteIdent(column)} IS NULL`);
+/**
+ * Rows whose column is NULL, counted up to `cap` (exact below it, `cap` otherwise). It reads the
+ * partial index `WHERE column IS NULL` that the NULL strategy's job finder wants anyway; without
+ * one it scans the table until `cap` NULL rows are found.
+ */
+export async function countNulls(db: Queryable, table: QualifiedName, column: string, cap: number): Promise<bigint> {
+  const { rows } = await db.query(
+    `SELECT count(*) AS n FROM (SELECT 1 FROM ${quoteTable(table)} WHERE ${quoteIdent(column)} IS NULL LIMIT $1) s`,
+    [cap],
+  );
   return fromDb(rows[0]?.n ?? 0);
 }
 

@@ -37,3 +37,23 @@ test('core warnings about races the SDK already handled go to debug, so a termin
   assert.equal(debug.lines[0]!.level, 20);
   assert.match(String(debug.lines[0]!.error_stack), /Workflow task not found/);
 });
+
+test('every JSON log line names its component once: bbm for bbm lines, temporal-sdk for the SDK lines', () => {
+  const raw: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      raw.push(...chunk.toString().split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const logger = createLogger({ level: 'info', pretty: false, destination });
+  logger.info({ job_id: '1' }, 'job done');
+  sdkLogger(logger).warn('Activity failed', { workflowId: 'w' });
+  assert.equal(raw.length, 2);
+  for (const line of raw) assert.equal(line.match(/"component":/g)?.length, 1, line);
+  assert.deepEqual(
+    raw.map((line) => (JSON.parse(line) as { component: string }).component),
+    ['bbm', 'temporal-sdk'],
+  );
+  assert.equal((JSON.parse(raw[0]!) as { pid?: number }).pid, undefined, 'no pid or hostname, as before');
+});

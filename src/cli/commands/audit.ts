@@ -27,7 +27,7 @@ export function registerAudit(program: Command): void {
     .option('--migration <name>', "this migration's events (including repository-wide ones that covered it)")
     .option('--repository <key>', "this repository's events")
     .option('--since <when>', 'events at or after an ISO 8601 time, or this long ago (30m, 1h, 2d, 1w)')
-    .option('--limit <n>', 'at most this many, the most recent (default 100)', integerIn(1, 100_000), 100)
+    .option('--limit <n>', 'at most this many, the most recent', integerIn(1, 100_000), 100)
     .action(
       action<AuditOptions>(async (ctx, _args, opts) => {
         const since = opts.since === undefined ? undefined : parseSince(opts.since);

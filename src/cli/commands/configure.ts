@@ -6,7 +6,7 @@ import { action } from '../action';
 import type { CliContext } from '../context';
 import { ExitCode } from '../exit-codes';
 import { renderFields } from '../output';
-import { checkedKnobs, collectKnob, definitionFlag, subBatchFlag, tunerFlag } from '../parse';
+import { collectKnob, definitionFlag, subBatchFlag, tunerFlag } from '../parse';
 
 interface ConfigureOptions {
   repository?: string;
@@ -44,7 +44,8 @@ export function registerConfigure(group: Command): void {
 }
 
 async function configure(ctx: CliContext, name: string | undefined, opts: ConfigureOptions & { subBatches?: boolean }): Promise<number> {
-  const request: ConfigureRequest = { ...checkedKnobs(opts.knob) };
+  // Knobs were checked one by one as parsed; against the knobs in force by the workflow's validator.
+  const request: ConfigureRequest = { ...opts.knob };
   if (name !== undefined) request.migration = name;
   if (opts.batchSize !== undefined) request.batchSize = opts.batchSize;
   if (opts.subBatchSize !== undefined) request.subBatchSize = opts.subBatchSize;

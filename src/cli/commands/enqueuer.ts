@@ -195,10 +195,11 @@ async function capacity(ctx: CliContext, verb: string, value: string | undefined
       if (err instanceof InvalidArgumentError) throw invalidInput(`Capacity ${JSON.stringify(value)} is invalid: ${err.message}`);
       throw err;
     }
-    const applied = await setCapacityRecorded(await operatorDeps(ctx), n);
-    ctx.out.result(
-      { workflowId: enqueuerWorkflowId(taskQueue), capacity: applied },
-      () => `Capacity set to ${applied}; it applies from the enqueuer's next start (running repositories are never stopped).`,
+    const { capacity: applied, startedEnqueuer } = await setCapacityRecorded(await operatorDeps(ctx), n);
+    ctx.out.result({ workflowId: enqueuerWorkflowId(taskQueue), capacity: applied, startedEnqueuer }, () =>
+      startedEnqueuer
+        ? `No enqueuer was running on task queue ${taskQueue}: started one with capacity ${applied}.`
+        : `Capacity set to ${applied}; the running enqueuer applies it now: a higher capacity starts more repositories at once, a lower one starts none until fewer run (running repositories are never stopped).`,
     );
     return ExitCode.OK;
   }
