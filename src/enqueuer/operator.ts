@@ -4,7 +4,7 @@ import { enqueuerScheduleId } from '../contract/ids';
 import type { AuditContext } from '../engine/audit-record';
 import { insertAuditEvent } from '../store/audit';
 import { setCapacity } from './client';
-import { deleteSchedule, ensureSchedule, type EnsureScheduleOptions } from './schedule';
+import { deleteSchedule, ensureSchedule, type EnsuredSchedule, type EnsureScheduleOptions } from './schedule';
 import { stampOf } from '../repository/workflow';
 
 /**
@@ -28,31 +28,27 @@ export async function setCapacityRecorded(deps: EnqueuerOperatorDeps, capacity: 
   });
 }
 
-/** ensureSchedule, then its `schedule_create` event (before: whether it existed; after: its settings). */
-export async function ensureScheduleRecorded(
-  deps: EnqueuerOperatorDeps,
-  options: EnsureScheduleOptions,
-): Promise<{ scheduleId: string; created: boolean }> {
+/**
+ * ensureSchedule, then its `schedule_create` event when it changed something (before: whether it
+ * existed and its settings; after: the settings, `{exists, intervalSeconds, paused}` from every
+ * channel). Run on every deploy, an ensure that found the schedule as asked records nothing.
+ */
+export async function ensureScheduleRecorded(deps: EnqueuerOperatorDeps, options: EnsureScheduleOptions): Promise<EnsuredSchedule> {
   const result = await ensureSchedule(deps.client, deps.taskQueue, options);
-  if (deps.pool)
-    await record(
-      deps,
-      'schedule_create',
-      result.scheduleId,
-      { exists: !result.created },
-      { exists: true, ...options },
-      {
-        created: result.created,
-      },
-    );
+  const { before, settings } = result;
+  const unchanged = before && before.intervalSeconds === settings.intervalSeconds && before.paused === settings.paused;
+  if (deps.pool && !unchanged) {
+    const was = before ? { exists: true, ...before } : { exists: false };
+    await record(deps, 'schedule_create', result.scheduleId, was, { exists: true, ...settings }, { created: result.created });
+  }
   return result;
 }
 
-/** deleteSchedule, then its `schedule_delete` event (before: whether it existed). */
+/** deleteSchedule, then its `schedule_delete` event when there was a schedule to delete. */
 export async function deleteScheduleRecorded(deps: EnqueuerOperatorDeps): Promise<boolean> {
   const deleted = await deleteSchedule(deps.client, deps.taskQueue);
-  if (deps.pool)
-    await record(deps, 'schedule_delete', enqueuerScheduleId(deps.taskQueue), { exists: deleted }, { exists: false }, { deleted });
+  if (deps.pool && deleted)
+    await record(deps, 'schedule_delete', enqueuerScheduleId(deps.taskQueue), { exists: true }, { exists: false }, { deleted });
   return deleted;
 }
 
