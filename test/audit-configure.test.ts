@@ -143,3 +143,30 @@ test('the same capacity again, a schedule ensured as it is and a delete with no 
     ['schedule_delete', 'cli', { exists: true }, { exists: false }],
   ]);
 });
+
+test('bbm enqueue records the knobs it sets for later repositories and the capacity it starts the enqueuer with, and nothing when they stay', async () => {
+  const db = await createTestDatabase('audit_cfg_wake');
+  const worker = await startTestWorker(db);
+  const env = cliEnv(db.url, worker.taskQueue);
+  const cli = (...args: string[]): Promise<CliResult> => bbm(['--json', '--actor', 'dana', ...args], env);
+  const seen = await lastId(db.pool);
+
+  ok(await cli('enqueue', '--capacity', '4', '--knob', 'healthChecks=false'));
+  ok(await cli('enqueue', '--capacity', '9', '--knob', 'healthChecks=false'));
+  ok(await cli('enqueue', '--prefix', 'audit-cfg-p', '--knob', 'maxJobPerBatch=3'));
+
+  const events = (await eventsAfter(db.pool, seen)).map((e) => [e.action, e.target, e.actor, e.before, e.after]);
+  assert.deepEqual(events, [
+    ['configure', 'enqueuer', 'dana', { knobs: {} }, { knobs: { healthChecks: false } }],
+    ['capacity', 'enqueuer', 'dana', null, { capacity: 4 }],
+    [
+      'configure',
+      'enqueuer',
+      'dana',
+      { knobs: {}, repositoryPrefix: 'audit-cfg-p' },
+      { knobs: { maxJobPerBatch: 3 }, repositoryPrefix: 'audit-cfg-p' },
+    ],
+  ]);
+  const detail = (await eventsAfter(db.pool, seen))[0]?.detail as { taskQueue: string };
+  assert.equal(detail.taskQueue, worker.taskQueue);
+});

@@ -3,7 +3,8 @@ import type { Pool } from 'pg';
 import { enqueuerScheduleId } from '../contract/ids';
 import type { AuditContext } from '../engine/audit-record';
 import { insertAuditEvent } from '../store/audit';
-import { setCapacity } from './client';
+import type { EnqueuerReport, WakeRequest } from '../contract/messages';
+import { setCapacity, wakeEnqueuer, type EnqueuerStartOptions } from './client';
 import { deleteSchedule, ensureSchedule, type EnsuredSchedule, type EnsureScheduleOptions } from './schedule';
 import { stampOf } from '../repository/workflow';
 
@@ -52,9 +53,48 @@ export async function deleteScheduleRecorded(deps: EnqueuerOperatorDeps): Promis
   return deleted;
 }
 
+/**
+ * wakeEnqueuer (`bbm enqueue`), then what it changed: `configure` (target `enqueuer`, the knobs
+ * for every repository it starts later, or for a `repositoryPrefix`'s) when the wake set knobs
+ * other than the ones `previous` reported, and `capacity` when the call started the enqueuer with
+ * a capacity (a running enqueuer keeps its own, so nothing changed). `previous` is the enqueuer's
+ * status read just before the wake (undefined: none ran). Recorded after the Temporal call succeeded.
+ */
+export async function wakeEnqueuerRecorded(
+  deps: EnqueuerOperatorDeps,
+  request: WakeRequest,
+  start: EnqueuerStartOptions,
+  previous: EnqueuerReport | undefined,
+): Promise<{ workflowId: string; runId: string }> {
+  const woken = await wakeEnqueuer(deps.client, deps.taskQueue, request, start);
+  if (!deps.pool) return woken;
+  const prefix = request.repositoryPrefix;
+  const scope = prefix === undefined ? {} : { repositoryPrefix: prefix };
+  if (request.knobs !== undefined) {
+    const was = (prefix === undefined ? previous?.knobs : previous?.knobsByPrefix?.[prefix]) ?? {};
+    if (JSON.stringify(sorted(was)) !== JSON.stringify(sorted(request.knobs)))
+      await record(
+        deps,
+        'configure',
+        'enqueuer',
+        { knobs: was, ...scope },
+        { knobs: request.knobs, ...scope },
+        { startedEnqueuer: !previous },
+      );
+  }
+  if (!previous && start.capacity !== undefined)
+    await record(deps, 'capacity', 'enqueuer', null, { capacity: start.capacity }, { startedEnqueuer: true });
+  return woken;
+}
+
+/** An object with its keys in order, so two sets of knobs compare by value. */
+function sorted(values: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(values).sort(([a], [b]) => a.localeCompare(b)));
+}
+
 async function record(
   deps: EnqueuerOperatorDeps,
-  action: 'capacity' | 'schedule_create' | 'schedule_delete',
+  action: 'capacity' | 'configure' | 'schedule_create' | 'schedule_delete',
   target: string,
   before: unknown,
   after: unknown,
