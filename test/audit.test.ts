@@ -281,7 +281,7 @@ test('every migration action from the library API is recorded with its actor, an
     await workflowRunning(db.pool, ['a1', 'a2']);
     await api.pause({ name: 'a1' });
     const paused = await nextEvent(db.pool, seen, { action: 'pause', target: 'a1' });
-    assert.deepEqual([paused.actor, paused.via, paused.after], ['svc-api', 'api', { a1: 'paused' }]);
+    assert.deepEqual([paused.actor, paused.via, paused.migration, paused.after], ['svc-api', 'api', 'a1', { a1: 'paused' }]);
     await api.resume({ name: 'a1' });
     await nextEvent(db.pool, seen, { action: 'resume', target: 'a1', actor: 'svc-api' });
     const report = await api.configure('audit-ra', { migration: 'a1', batchSize: 40, subBatchSize: 20 });
