@@ -5,6 +5,7 @@ import { MigrationStatus } from '../src/engine/constants';
 import { changeBatchSettings, pauseMigrations, resumeMigrations } from '../src/engine/control';
 import type { AuditContext } from '../src/engine/audit-record';
 import { ErrorCode, isBbmError } from '../src/errors';
+import { ensureMigrationFinished } from '../src/repository/finalize';
 import { listAuditEvents, type AuditEvent } from '../src/store/audit';
 import { createItems, createTestDatabase } from './helpers/db';
 import { define, migration, registryWith, runToEnd, type Engine } from './helpers/engine';
@@ -166,4 +167,19 @@ test('create records the sub-batch and adaptive batch size settings it created t
     [after.batchSize, after.subBatchSize, after.subBatchPauseMs, after.targetJobMs, after.minBatchSize, after.maxBatchSize],
     [1000, 100, 3, 400, 200, 5000],
   );
+});
+
+test('a finalize check of a migration that is finished already records nothing; deploys run it on every release', async () => {
+  const engine = await setup('audit_fx_final');
+  await define(engine, { name: 'd1', repository: 'audit-fx-d', batchSize: 100, minValue: 1, maxValue: 10 });
+  await runToEnd(engine, { repository: 'audit-fx-d' });
+  const seen = await lastId(engine.pool);
+  const deps = {
+    pool: engine.pool,
+    client: () => Promise.reject(new Error('a finished migration needs no Temporal')),
+    taskQueue: 'unused',
+    audit: ALICE,
+  };
+  for (const run of [false, true]) assert.equal((await ensureMigrationFinished(deps, 'd1', { run })).status, 'finished');
+  assert.deepEqual(await eventsAfter(engine.pool, seen), []);
 });
