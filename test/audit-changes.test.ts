@@ -5,9 +5,11 @@ import { MigrationStatus } from '../src/engine/constants';
 import { changeBatchSettings, pauseMigrations, resumeMigrations } from '../src/engine/control';
 import type { AuditContext } from '../src/engine/audit-record';
 import { ErrorCode, isBbmError } from '../src/errors';
+import { controlMigrations } from '../src/repository/control';
 import { ensureMigrationFinished } from '../src/repository/finalize';
 import { listAuditEvents, type AuditEvent } from '../src/store/audit';
 import { createItems, createTestDatabase } from './helpers/db';
+import { testClient } from './helpers/temporal';
 import { define, migration, registryWith, runToEnd, type Engine } from './helpers/engine';
 import { defineMigration } from '../src/engine/definitions';
 
@@ -182,4 +184,24 @@ test('a finalize check of a migration that is finished already records nothing; 
   };
   for (const run of [false, true]) assert.equal((await ensureMigrationFinished(deps, 'd1', { run })).status, 'finished');
   assert.deepEqual(await eventsAfter(engine.pool, seen), []);
+});
+
+test('bbm migrations pause of a migration a cancel paused is not "nothing to pause": the pause becomes the operator’s and a repository resume keeps it', async () => {
+  const engine = await setup('audit_fx_ctl');
+  await define(engine, { name: 'p1', repository: 'audit-fx-p', batchSize: 100 });
+  await define(engine, { name: 'p2', repository: 'audit-fx-p', batchSize: 100 });
+  await pauseMigrations(engine.pool, { repository: 'audit-fx-p' }, { ...ALICE, action: 'cancel' }, true);
+  const client = await testClient();
+  const deps = { pool: engine.pool, client: async () => client, taskQueue: 'audit-fx-unused', audit: ALICE };
+  const seen = await lastId(engine.pool);
+
+  const paused = await controlMigrations(deps, 'pause', { name: 'p2' });
+  assert.deepEqual([paused.changed, paused.writtenDirectly], [['p2'], ['audit-fx-p']]);
+  assert.deepEqual(
+    (await eventsAfter(engine.pool, seen)).map((e) => [e.action, e.target]),
+    [['pause', 'p2']],
+  );
+  const resumed = await controlMigrations(deps, 'resume', { repository: 'audit-fx-p' });
+  assert.deepEqual([resumed.changed, resumed.keptPaused], [['p1'], ['p2']]);
+  assert.equal((await migration(engine.pool, 'p2')).status, MigrationStatus.PAUSED);
 });

@@ -101,6 +101,10 @@ export async function controlMigrations(
     selected.map((m) => ({ name: m.name, repository: m.repository, status: migrationStatusName(m.status) })),
     selector.name,
   );
+  // An operator's pause also claims the pauses a cancel made (pauseMigrations), so a later
+  // repository resume keeps them: they are targets too, not "nothing to pause".
+  for (const m of kind === 'pause' ? selected.filter((m) => isPaused(m) && m.pausedByCancel) : [])
+    targets.set(m.repository, [...(targets.get(m.repository) ?? []), m.name]);
   const report: ControlReport = { action: kind, changed: [], appliedByWorkflow: [], writtenDirectly: [], pending: [], started: [] };
   if (keptPaused.length > 0) report.keptPaused = keptPaused.sort();
 
