@@ -56,7 +56,11 @@ export const ERROR_POLICY = Object.freeze({
     exit: BAD_INPUT,
     meaning: "A bound is above the other or the column's maximum, does not fit the column, or is not an exact integer.",
   },
-  INVALID_BATCH_SIZE: { retryable: false, exit: BAD_INPUT, meaning: 'Batch size outside 1..1,000,000.' },
+  INVALID_BATCH_SIZE: {
+    retryable: false,
+    exit: BAD_INPUT,
+    meaning: "Batch size outside 1..1,000,000, or (adaptive batch size on) outside the migration's min/max batch size.",
+  },
   INVALID_SUB_BATCH_SIZE: {
     retryable: false,
     exit: BAD_INPUT,

@@ -89,6 +89,8 @@ async function setCapacity(state: EnqueuerState, request: CapacityRequest): Prom
   const before = state.capacity;
   const after = state.setCapacity(request);
   if (!patched(PATCHES.auditTrail)) return after;
+  // The same capacity again changed nothing: nothing to record.
+  if (before === after && patched(PATCHES.capacityRecordsChanges)) return after;
   const origin = {
     runId: workflowInfo().runId,
     ...(currentUpdateInfo() ? { updateId: currentUpdateInfo()?.id } : {}),

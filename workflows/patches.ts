@@ -37,4 +37,12 @@ export const PATCHES = Object.freeze({
   recentWakeUps: 'recent-wake-ups',
   /** A cancelled run marks the pauses it makes, so resuming the repository undoes only those. */
   markCancelPauses: 'mark-cancel-pauses',
+  /**
+   * A configure that names a migration always goes through the settings activity, which refuses a
+   * migration that is unknown or another repository's (MIGRATION_NOT_FOUND) before the knobs
+   * change; knobs set to the value they had record nothing.
+   */
+  configureChecksMigration: 'configure-checks-migration',
+  /** A setCapacity update that leaves the capacity as it was records nothing. */
+  capacityRecordsChanges: 'capacity-records-changes',
 });

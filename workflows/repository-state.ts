@@ -6,7 +6,7 @@ import type { ConfigureRequest, RepositoryProgress, RepositoryState, RepositoryT
 import { SA } from '../src/contract/search-attributes';
 import { migrationTargetProblem, noteIgnoredSignal, targetMigration } from '../src/contract/checks';
 import type { ControlKind, ControlRequest, RepositoryWorkflowInput } from '../src/contract/workflows';
-import type { AuditOrigin, AuditStamp } from '../src/contract/audit';
+import { changedKnobs, type AuditOrigin, type AuditStamp } from '../src/contract/audit';
 import { PATCHES } from './patches';
 import { auditor, bookkeeping } from './repository-activities';
 
@@ -107,21 +107,23 @@ export class RepositoryRun {
     // before this order replay the old one (knobs first).
     const settingsFirst = patched('configure-settings-first');
     if (!settingsFirst) this.knobs = { ...this.knobs, ...knobs };
-    if (Object.values(settings).some((v) => v !== undefined))
+    const checksMigration = patched(PATCHES.configureChecksMigration);
+    const movedKnobs = checksMigration ? changedKnobs(knobChange.knobs) : knobChange.knobs;
+    if (Object.values(settings).some((v) => v !== undefined) || (checksMigration && migration !== undefined))
       await bookkeeping.setBatchSize({
         repository: this.repository,
         migration,
         ...definedOnly(settings),
         ...(origin ? { origin, ...knobChange } : {}),
       });
-    else if (origin && knobNames.length > 0)
+    else if (origin && knobNames.length > 0 && movedKnobs)
       await auditor.recordAudit({
         action: 'configure',
         origin,
         repository: this.repository,
         target: migration ?? this.repository,
-        before: { settings: {}, knobs: knobsBefore },
-        after: { settings: {}, knobs },
+        before: { settings: {}, knobs: checksMigration ? movedKnobs.before : knobsBefore },
+        after: { settings: {}, knobs: checksMigration ? movedKnobs.after : knobs },
       });
     if (settingsFirst) this.knobs = { ...this.knobs, ...knobs };
     log.info('knobs changed', { repository: this.repository, knobs: this.knobs, ...settings, migration });

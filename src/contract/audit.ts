@@ -74,3 +74,22 @@ export interface AuditStamp {
   /** `cli` or `api`; without it, `temporal`. */
   via?: ClientVia;
 }
+
+/** Knob values before and after a configure, keyed by knob name. */
+export interface KnobChange {
+  before: Record<string, unknown>;
+  after: Record<string, unknown>;
+}
+
+/**
+ * The knobs whose value moved (compared as JSON), or undefined when none did: the audit trail
+ * records what changed, so a knob set to the value it had records nothing. Pure: the repository
+ * workflow uses it too.
+ */
+export function changedKnobs(knobs: KnobChange | undefined): KnobChange | undefined {
+  if (!knobs) return undefined;
+  const moved = Object.keys(knobs.after).filter((k) => JSON.stringify(knobs.before[k]) !== JSON.stringify(knobs.after[k]));
+  if (moved.length === 0) return undefined;
+  const pick = (values: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(moved.map((k) => [k, values[k] ?? null]));
+  return { before: pick(knobs.before), after: pick(knobs.after) };
+}

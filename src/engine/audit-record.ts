@@ -1,4 +1,4 @@
-import type { AuditAction, AuditVia } from '../contract/audit';
+import { changedKnobs, type AuditAction, type AuditVia } from '../contract/audit';
 import { insertAuditEvent, lockStatuses } from '../store/audit';
 import type { BatchSettings, BatchSettingsChange } from '../store/sub-batches';
 import type { MigrationRow, Queryable } from '../store/types';
@@ -29,8 +29,11 @@ export function targetOf(selector: Selector): string {
 
 /**
  * Lock the selected migrations, run `change` (which returns the names it moved to `to`), and
- * record the action with every selected migration's status before and after. Inside the
- * caller's transaction.
+ * record the action with the status before and after of the migrations it changed: the ones it
+ * selected but left alone (finished ones, already in `to`) are not listed, and an action that
+ * changed nothing records nothing. `reasons` names a pause's reason before and after, for
+ * migrations whose status stayed but whose reason changed (a cancel's pause made an operator's).
+ * Inside the caller's transaction.
  */
 export async function auditedTransition(
   db: Queryable,
@@ -42,13 +45,17 @@ export async function auditedTransition(
 ): Promise<string[]> {
   const locked = await lockStatuses(db, selector);
   const changed = await change();
+  if (changed.length === 0) return changed;
   const before: Record<string, string> = {};
   const after: Record<string, string> = {};
+  const reasons: Record<string, { before: string; after: string }> = {};
   const repositories = new Set<string>();
-  for (const [name, { status, repository }] of locked) {
+  for (const [name, { status, repository, pausedByCancel }] of locked) {
+    if (!changed.includes(name)) continue;
     repositories.add(repository);
     before[name] = migrationStatusName(status);
-    after[name] = changed.includes(name) ? migrationStatusName(to) : before[name];
+    after[name] = migrationStatusName(to);
+    if (status === to && pausedByCancel) reasons[name] = { before: 'cancel', after: 'operator' };
   }
   await insertAuditEvent(db, {
     actor: audit.actor,
@@ -59,7 +66,12 @@ export async function auditedTransition(
     target: targetOf(selector),
     before,
     after,
-    detail: { changed, migrations: Object.keys(before), ...audit.detail },
+    detail: {
+      changed,
+      migrations: Object.keys(before),
+      ...(Object.keys(reasons).length > 0 ? { pauseReason: reasons } : {}),
+      ...audit.detail,
+    },
   });
   return changed;
 }
@@ -70,9 +82,10 @@ export interface SettingsAudit extends AuditContext {
 }
 
 /**
- * Record a batch-settings change: `batch_size` (each migration's size before and after) when the
- * batch size was given, `configure` (the other settings given, per migration, and the knobs) when
- * anything else was. Inside the change's transaction.
+ * Record what a batch-settings change CHANGED, once: `batch_size` (size before and after, for the
+ * migrations whose size moved), `configure` (per migration, the other settings that moved, and
+ * the knobs that moved). A change that moved nothing (the same value again, or only finished
+ * migrations selected) records nothing. Inside the change's transaction.
  */
 export async function recordSettingsChange(
   db: Queryable,
@@ -82,7 +95,6 @@ export async function recordSettingsChange(
   prior: Map<string, Record<string, number | null>>,
   settings: BatchSettings[],
 ): Promise<void> {
-  const names = settings.map((m) => m.name);
   const base = {
     actor: audit.actor,
     via: audit.via,
@@ -91,32 +103,39 @@ export async function recordSettingsChange(
     target: targetOf(selector),
   };
   const { batchSize, ...rest } = change;
-  if (batchSize !== undefined) {
+  const now = (m: BatchSettings, f: string): unknown => (m as unknown as Record<string, unknown>)[f] ?? null;
+  const was = (m: BatchSettings, f: string): unknown => prior.get(m.name)?.[f] ?? null;
+  const resized = batchSize === undefined ? [] : settings.filter((m) => was(m, 'batchSize') !== m.batchSize);
+  if (resized.length > 0) {
     await insertAuditEvent(db, {
       ...base,
       action: 'batch_size',
-      before: Object.fromEntries(names.map((n) => [n, prior.get(n)?.batchSize ?? null])),
-      after: Object.fromEntries(settings.map((m) => [m.name, m.batchSize])),
-      detail: { migrations: names, ...audit.detail },
+      before: Object.fromEntries(resized.map((m) => [m.name, was(m, 'batchSize')])),
+      after: Object.fromEntries(resized.map((m) => [m.name, m.batchSize])),
+      detail: { migrations: resized.map((m) => m.name), ...audit.detail },
     });
   }
-  const fields = Object.keys(rest).filter((k) => rest[k as keyof typeof rest] !== undefined) as (keyof typeof rest)[];
-  if (fields.length === 0 && !audit.knobs) return;
-  const pick = (values: Record<string, unknown> | undefined): Record<string, unknown> =>
-    Object.fromEntries(fields.map((f) => [f, values?.[f] ?? null]));
+  const given = Object.keys(rest).filter((k) => rest[k as keyof typeof rest] !== undefined);
+  const before: Record<string, Record<string, unknown>> = {};
+  const after: Record<string, Record<string, unknown>> = {};
+  for (const m of settings) {
+    const moved = given.filter((f) => was(m, f) !== now(m, f));
+    if (moved.length === 0) continue;
+    before[m.name] = Object.fromEntries(moved.map((f) => [f, was(m, f)]));
+    after[m.name] = Object.fromEntries(moved.map((f) => [f, now(m, f)]));
+  }
+  const knobs = changedKnobs(audit.knobs);
+  if (Object.keys(after).length === 0 && !knobs) return;
   await insertAuditEvent(db, {
     ...base,
     action: 'configure',
-    before: { settings: Object.fromEntries(names.map((n) => [n, pick(prior.get(n))])), knobs: audit.knobs?.before ?? {} },
-    after: {
-      settings: Object.fromEntries(settings.map((m) => [m.name, pick(m as unknown as Record<string, unknown>)])),
-      knobs: audit.knobs?.after ?? {},
-    },
-    detail: { migrations: names, ...audit.detail },
+    before: { settings: before, knobs: knobs?.before ?? {} },
+    after: { settings: after, knobs: knobs?.after ?? {} },
+    detail: { migrations: Object.keys(after), ...audit.detail },
   });
 }
 
-/** A migration's definition was inserted: `create`, with what it was created as (no "before"). */
+/** A migration's definition was inserted: `create`, with what it was created as, batch, sub-batch and tuning settings included (no "before"). */
 export async function recordCreate(db: Queryable, audit: AuditContext, row: MigrationRow): Promise<void> {
   await insertAuditEvent(db, {
     actor: audit.actor,
@@ -132,6 +151,12 @@ export async function recordCreate(db: Queryable, audit: AuditContext, row: Migr
       table: row.tableName,
       column: row.columnName,
       batchSize: row.batchSize,
+      subBatchSize: row.subBatchSize,
+      subBatchPauseMs: row.subBatchPauseMs,
+      targetJobMs: row.targetJobMs,
+      minBatchSize: row.minBatchSize,
+      maxBatchSize: row.maxBatchSize,
+      batchingStrategy: row.batchingStrategy,
       minValue: String(row.minValue),
       maxValue: row.maxValue === null ? null : String(row.maxValue),
     },

@@ -18,6 +18,8 @@ export interface MigrationSelector {
 
 /**
  * Pause touches active and running migrations only; finished and failed ones keep their status.
+ * An operator's pause (not `byCancel`) of a migration a cancel paused makes the pause its own
+ * (pause_reason cleared, recorded), so `resume --repository` after the cancel keeps it paused.
  * `byCancel` marks the pause a cancelled repository workflow makes, so that resuming the
  * repository undoes only it (resumeMigrations). With `audit`, the pause is recorded
  * (bbm.audit_events, action `pause` unless audit.action says otherwise) in the same transaction,
@@ -25,7 +27,11 @@ export interface MigrationSelector {
  */
 export async function pauseMigrations(pool: Pool, selector: MigrationSelector, audit?: AuditContext, byCancel = false): Promise<string[]> {
   const from = [MigrationStatus.ACTIVE, MigrationStatus.RUNNING];
-  return transition(pool, selector, 'pause', from, MigrationStatus.PAUSED, audit, { pausedByCancel: byCancel });
+  // An operator's pause also claims the pauses a cancel made, so a repository resume keeps them.
+  return transition(pool, selector, 'pause', from, MigrationStatus.PAUSED, audit, {
+    pausedByCancel: byCancel,
+    claimCancelPauses: !byCancel,
+  });
 }
 
 /**
@@ -47,7 +53,7 @@ async function transition(
   from: MigrationStatus[],
   to: MigrationStatus,
   audit: AuditContext | undefined,
-  mark: { pausedByCancel?: boolean } = {},
+  mark: { pausedByCancel?: boolean; claimCancelPauses?: boolean } = {},
 ): Promise<string[]> {
   await assertExists(pool, selector);
   if (!audit) return transitionMigrations(pool, selector, from, to, mark);
@@ -134,10 +140,15 @@ export async function retryFailedMigrations(
  * INVALID_SUB_BATCH_PAUSE before anything changes, including when the result would leave a
  * migration with a sub-batch size above its batch size. `subBatchSize: null` turns sub-batches
  * off. The adaptive batch size's target and bounds likewise (INVALID_INPUT, INVALID_BATCH_SIZE;
- * src/engine/batch-tuner.ts), bounds checked against the stored ones too. Returns the names of the migrations changed. A job in flight picks the change up at its
+ * src/engine/batch-tuner.ts), bounds checked against the stored ones too; with the adaptive
+ * batch size on, a batch size outside the migration's minBatchSize..maxBatchSize (given or stored)
+ * is refused with INVALID_BATCH_SIZE, as create refuses it. A migration named that is unknown, or
+ * another repository's when the selector names one, is MIGRATION_NOT_FOUND; a finished one named
+ * with settings to change is INVALID_STATE (nothing to configure). Returns the names of the migrations changed. A job in flight picks the change up at its
  * next sub-batch (the update waits for the sub-batch holding the migration row). With `audit`,
- * the change is recorded in the same transaction: a `batch_size` event for the batch size, a
- * `configure` event for the other settings and any knobs (src/engine/audit-record.ts).
+ * what the change moved is recorded in the same transaction: a `batch_size` event for the batch
+ * size, a `configure` event for the other settings and any knobs, nothing for values given again
+ * (src/engine/audit-record.ts).
  */
 export async function changeBatchSettings(
   pool: Pool,
@@ -160,9 +171,14 @@ export async function changeBatchSettings(
     maxBatchSize: change.maxBatchSize,
   });
   if (tuning) throw new BbmError(tuning.code, `${tuning.message}.`);
-  await assertExists(pool, selector);
+  await assertExists(pool, selector, true);
   return withTransaction(pool, async (client) => {
-    const prior = audit ? await lockBatchSettings(client, selector, MigrationStatus.FINISHED) : undefined;
+    const prior = await lockBatchSettings(client, selector, MigrationStatus.FINISHED);
+    if (selector.name !== undefined && prior.size === 0 && Object.values(change).some((v) => v !== undefined)) {
+      throw new BbmError(ErrorCode.INVALID_STATE, `Migration "${selector.name}" is finished; there is nothing to configure.`, {
+        name: selector.name,
+      });
+    }
     const settings = await updateBatchSettings(client, selector, change);
     // Bounds given now against the ones stored: the whole request is refused, nothing changes.
     const crossed = settings.find((m) => m.minBatchSize > m.maxBatchSize);
@@ -178,13 +194,41 @@ export async function changeBatchSettings(
       const refusal = subBatchAboveBatch(over.subBatchSize ?? 0, over.batchSize, over.name);
       throw new BbmError(refusal.code, refusal.message, { migration: over.name });
     }
-    if (audit && prior) await recordSettingsChange(client, audit, selector, change, prior, settings);
+    // As create does (src/engine/definitions.ts): with the adaptive batch size on, a batch size
+    // within the migration's own bounds, the stored ones when the request gives none. Checked
+    // only when the request touches them; with the tuner off the bounds bound nothing.
+    const touchesBounds = [change.batchSize, change.minBatchSize, change.maxBatchSize, change.targetJobMs].some((v) => v !== undefined);
+    const outside = touchesBounds
+      ? settings.find((m) => m.targetJobMs > 0 && (m.batchSize < m.minBatchSize || m.batchSize > m.maxBatchSize))
+      : undefined;
+    if (outside) {
+      throw new BbmError(
+        ErrorCode.INVALID_BATCH_SIZE,
+        `Batch size ${outside.batchSize} of migration "${outside.name}" would be outside its minBatchSize..maxBatchSize (${outside.minBatchSize}..${outside.maxBatchSize}); give a batch size within them, or other bounds.`,
+        { migration: outside.name },
+      );
+    }
+    if (audit) await recordSettingsChange(client, audit, selector, change, prior, settings);
     return settings.map((m) => m.name);
   });
 }
 
-async function assertExists(pool: Pool, selector: MigrationSelector): Promise<void> {
-  if (selector.name !== undefined && !(await migrationByName(pool, selector.name))) throw notFound(selector.name);
+/**
+ * A migration named by the selector exists (MIGRATION_NOT_FOUND); with `sameRepository`, it also
+ * belongs to the selector's repository when that is given (a configure sent to another
+ * repository's workflow is refused rather than changing nothing).
+ */
+async function assertExists(pool: Pool, selector: MigrationSelector, sameRepository = false): Promise<void> {
+  if (selector.name === undefined) return;
+  const row = await migrationByName(pool, selector.name);
+  if (!row) throw notFound(selector.name);
+  if (sameRepository && selector.repository !== undefined && row.repository !== selector.repository) {
+    throw new BbmError(
+      ErrorCode.MIGRATION_NOT_FOUND,
+      `Migration "${selector.name}" belongs to repository "${row.repository}", not "${selector.repository}"; send the request to its own repository.`,
+      { name: selector.name, repository: selector.repository },
+    );
+  }
 }
 
 /** Kept here for the engine's callers; the factory lives with the other error factories. */

@@ -30,11 +30,7 @@ export interface EnsureScheduleOptions {
  * timestamp-suffixed ID), not signal one, so it starts `enqueuerTick`, whose one activity
  * signal-with-starts the enqueuer with reason "schedule".
  */
-export async function ensureSchedule(
-  client: Client,
-  taskQueue: string,
-  options: EnsureScheduleOptions = {},
-): Promise<{ scheduleId: string; created: boolean }> {
+export async function ensureSchedule(client: Client, taskQueue: string, options: EnsureScheduleOptions = {}): Promise<EnsuredSchedule> {
   const intervalSeconds = options.intervalSeconds ?? DEFAULT_SCHEDULE_INTERVAL_SECONDS;
   if (!Number.isInteger(intervalSeconds) || intervalSeconds < INTERVAL_RANGE[0] || intervalSeconds > INTERVAL_RANGE[1]) {
     throw invalidInput(
@@ -42,6 +38,7 @@ export async function ensureSchedule(
     );
   }
   const scheduleId = enqueuerScheduleId(taskQueue);
+  const settings: ScheduleSettings = { intervalSeconds, paused: options.paused ?? false };
   const action: ScheduleOptionsStartWorkflowAction<EnqueuerTickWorkflow> = {
     type: 'startWorkflow',
     workflowType: WORKFLOW_TYPES.enqueuerTick,
@@ -63,18 +60,39 @@ export async function ensureSchedule(
       policies,
       state: { paused: options.paused ?? false, note: 'created by bbm' },
     });
-    return { scheduleId, created: true };
+    return { scheduleId, created: true, settings };
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
   }
-  await client.schedule.getHandle(scheduleId).update((previous) => ({
-    ...previous,
-    spec,
-    action,
-    policies: { ...previous.policies, ...policies },
-    state: { ...previous.state, paused: options.paused ?? false },
-  }));
-  return { scheduleId, created: false };
+  let before: ScheduleSettings | undefined;
+  await client.schedule.getHandle(scheduleId).update((previous) => {
+    const every = previous.spec.intervals?.[0]?.every;
+    before = { intervalSeconds: typeof every === 'number' ? Math.round(every / 1000) : null, paused: previous.state.paused };
+    return {
+      ...previous,
+      spec,
+      action,
+      policies: { ...previous.policies, ...policies },
+      state: { ...previous.state, paused: settings.paused },
+    };
+  });
+  return { scheduleId, created: false, settings, ...(before ? { before } : {}) };
+}
+
+/** The schedule's settings as bbm sets them: the audit trail's one shape for a schedule. */
+export interface ScheduleSettings {
+  /** Seconds between wake-ups; null when the schedule has no interval bbm knows. */
+  intervalSeconds: number | null;
+  paused: boolean;
+}
+
+/** What ensureSchedule did: created the schedule, or brought an existing one (`before`) to `settings`. */
+export interface EnsuredSchedule {
+  scheduleId: string;
+  created: boolean;
+  settings: ScheduleSettings;
+  /** The existing schedule's settings before the update (absent when it was created). */
+  before?: ScheduleSettings;
 }
 
 /** Delete the enqueuer's schedule; false when there was none. */

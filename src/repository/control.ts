@@ -8,7 +8,7 @@ import { listMigrations, migrationByName } from '../store/migrations';
 import { requestPause } from '../store/pause-requests';
 import { statusesByName } from '../store/progress';
 import type { MigrationRow } from '../store/types';
-import { TRANSITIONS, transitionTargets, type Transition } from './summary';
+import { TRANSITIONS, transitionApplied, transitionTargets, type Transition } from './summary';
 import { describeRepositoryWorkflow, signalRepositoryWorkflow, startRepositoryWorkflow } from './workflow';
 
 /**
@@ -101,6 +101,10 @@ export async function controlMigrations(
     selected.map((m) => ({ name: m.name, repository: m.repository, status: migrationStatusName(m.status) })),
     selector.name,
   );
+  // An operator's pause also claims the pauses a cancel made (pauseMigrations), so a later
+  // repository resume keeps them: they are targets too, not "nothing to pause".
+  for (const m of kind === 'pause' ? selected.filter((m) => isPaused(m) && m.pausedByCancel) : [])
+    targets.set(m.repository, [...(targets.get(m.repository) ?? []), m.name]);
   const report: ControlReport = { action: kind, changed: [], appliedByWorkflow: [], writtenDirectly: [], pending: [], started: [] };
   if (keptPaused.length > 0) report.keptPaused = keptPaused.sort();
 
@@ -163,12 +167,14 @@ async function awaitWorkflows(
   report: ControlReport,
   write: (repository: string) => Promise<string[]>,
 ): Promise<void> {
-  const { from, to } = TRANSITIONS[kind];
+  const { from } = TRANSITIONS[kind];
   const inFrom = (status: number | undefined): boolean =>
     status !== undefined && (from as readonly string[]).includes(migrationStatusName(status));
   const record = async (repository: string, statuses: Map<string, number>): Promise<void> => {
     const names = targets.get(repository) ?? [];
-    const moved = names.filter((n) => statuses.get(n) !== undefined && migrationStatusName(statuses.get(n) as number) === to);
+    const moved = names.filter(
+      (n) => statuses.get(n) !== undefined && transitionApplied(kind, migrationStatusName(statuses.get(n) as number)),
+    );
     if (moved.length > 0 || names.every((n) => !inFrom(statuses.get(n)))) {
       report.changed.push(...moved);
       report.appliedByWorkflow.push(repository);

@@ -90,8 +90,10 @@ export async function ensureMigrationFinished(
 }
 
 /**
- * A passed gate is recorded (action `finalize`): the status before, "finished" after, and whether
- * it ran jobs. A refused one records nothing: it changed nothing.
+ * A finalize that ran the migration to its end is recorded (action `finalize`): the status
+ * before, "finished" after. A gate that found it finished already changed nothing, so it records
+ * nothing (deploys run the check on every release; the trail records what changed); nor does a
+ * refused one.
  */
 async function recordFinalize(
   db: Queryable,
@@ -99,7 +101,7 @@ async function recordFinalize(
   first: MigrationProgress,
   last: MigrationProgress,
 ): Promise<MigrationProgress> {
-  if (deps.audit) {
+  if (deps.audit && first.status !== 'finished') {
     await insertAuditEvent(db, {
       actor: deps.audit.actor,
       via: deps.audit.via,

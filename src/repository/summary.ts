@@ -53,6 +53,16 @@ export const TRANSITIONS = Object.freeze({
 export type Transition = keyof typeof TRANSITIONS;
 
 /**
+ * Whether a migration that was a target of `kind` (in its `from` statuses) now shows that the
+ * change was applied: paused for a pause; for a resume, anything but paused, since the workflow
+ * that resumed it may already have started a job (running) or even finished it by the time the
+ * status is read. So the report lists what the audit event recorded as changed.
+ */
+export function transitionApplied(kind: Transition, status: string): boolean {
+  return kind === 'resume' ? status !== 'paused' : status === TRANSITIONS.pause.to;
+}
+
+/**
  * Which of `migrations` a pause or resume would move, grouped by repository (keys sorted, names
  * in input order). `name` narrows to one migration; migrations outside `from` are left out.
  */

@@ -97,13 +97,15 @@ export async function listAuditEvents(db: Queryable, filter: AuditFilter = {}): 
 export async function lockStatuses(
   db: Queryable,
   filter: { repository?: string; name?: string },
-): Promise<Map<string, { status: number; repository: string }>> {
+): Promise<Map<string, { status: number; repository: string; pausedByCancel: boolean }>> {
   const { rows } = await db.query(
-    `SELECT name, status, repository FROM bbm.migrations WHERE ($1::text IS NULL OR repository = $1) AND ($2::text IS NULL OR name = $2)
+    `SELECT name, status, repository, pause_reason = 'cancel' AS by_cancel FROM bbm.migrations WHERE ($1::text IS NULL OR repository = $1) AND ($2::text IS NULL OR name = $2)
       ORDER BY id FOR UPDATE`,
     [filter.repository ?? null, filter.name ?? null],
   );
-  return new Map(rows.map((r) => [String(r.name), { status: Number(r.status), repository: String(r.repository) }]));
+  return new Map(
+    rows.map((r) => [String(r.name), { status: Number(r.status), repository: String(r.repository), pausedByCancel: r.by_cancel === true }]),
+  );
 }
 
 /** The batch settings of the selected unfinished migrations, locked: a configure's "before". */

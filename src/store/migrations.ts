@@ -183,21 +183,32 @@ export async function hasCancelPauses(db: Queryable, repository: string | undefi
  * ones that moved come back (so callers can report exactly what changed). `pausedByCancel` marks
  * a pause as the cancel's (pause_reason 'cancel'); as a filter (`filter.pausedByCancel`) it moves
  * only the rows the cancel paused. Every transition sets pause_reason anew (NULL unless marked).
+ * `claimCancelPauses` (an operator's pause) also takes the rows a cancel paused, making their
+ * pause the operator's (reason cleared), so resuming the repository leaves them paused.
  */
 export async function transitionMigrations(
   db: Queryable,
   filter: { repository?: string; name?: string; pausedByCancel?: boolean },
   from: MigrationStatus[],
   to: MigrationStatus,
-  mark: { pausedByCancel?: boolean } = {},
+  mark: { pausedByCancel?: boolean; claimCancelPauses?: boolean } = {},
 ): Promise<string[]> {
   const { rows } = await db.query(
     `UPDATE bbm.migrations SET status = $4, failure_error_code = NULL, pause_requested = false, updated_at = now(),
             pause_reason = CASE WHEN $5 THEN 'cancel' END
-      WHERE ($1::text IS NULL OR repository = $1) AND ($2::text IS NULL OR name = $2) AND status = ANY($3::smallint[])
+      WHERE ($1::text IS NULL OR repository = $1) AND ($2::text IS NULL OR name = $2)
+        AND (status = ANY($3::smallint[]) OR ($7 AND status = $4 AND pause_reason = 'cancel'))
         AND (NOT $6 OR pause_reason = 'cancel')
       RETURNING name`,
-    [filter.repository ?? null, filter.name ?? null, from, to, mark.pausedByCancel === true, filter.pausedByCancel === true],
+    [
+      filter.repository ?? null,
+      filter.name ?? null,
+      from,
+      to,
+      mark.pausedByCancel === true,
+      filter.pausedByCancel === true,
+      mark.claimCancelPauses === true,
+    ],
   );
   return rows.map((r) => String(r.name)).sort();
 }

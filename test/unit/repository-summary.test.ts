@@ -4,7 +4,7 @@ import { REPOSITORY_KEY_PATTERN, repositoryKeyProblem } from '../../src/contract
 import { progressOf } from '../../src/engine/progress';
 import type { MigrationProgress } from '../../src/engine/types';
 import { ErrorCode, isBbmError } from '../../src/errors';
-import { describeCounts, overall, transitionTargets } from '../../src/repository/summary';
+import { describeCounts, overall, transitionApplied, transitionTargets } from '../../src/repository/summary';
 import { RepositoryService } from '../../src/repository/service';
 import type { MigrationRow } from '../../src/store/types';
 
@@ -149,4 +149,15 @@ test('progress from a row and its job counts: id coverage for serial, capped at 
   assert.deepEqual([done.percent, done.status, done.etaSeconds], [100, 'finished', 0]);
   const nulls = progressOf(row({ batchingStrategy: 'null', maxValue: null, totalTupleCount: 200n, rowsProcessed: 50n }), counts, now);
   assert.equal(nulls.percent, 25, 'the NULL strategy measures rows over the estimate');
+});
+
+test('a resume counts as applied once the migration is no longer paused, even if its workflow already started a job; a pause only when paused', () => {
+  assert.deepEqual(
+    ['active', 'running', 'finished', 'paused'].map((s) => transitionApplied('resume', s)),
+    [true, true, true, false],
+  );
+  assert.deepEqual(
+    ['paused', 'active', 'running', 'finished'].map((s) => transitionApplied('pause', s)),
+    [true, false, false, false],
+  );
 });

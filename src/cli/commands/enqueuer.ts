@@ -1,8 +1,14 @@
 import type { Client } from '@temporalio/client';
 import { type Command, InvalidArgumentError } from 'commander';
-import { enqueuerStatus, getCapacity, wakeEnqueuer } from '../../enqueuer/client';
+import { enqueuerStatus, getCapacity } from '../../enqueuer/client';
 import { ENQUEUER_DEFAULTS } from '../../enqueuer/policy';
-import { deleteScheduleRecorded, ensureScheduleRecorded, setCapacityRecorded, type EnqueuerOperatorDeps } from '../../enqueuer/operator';
+import {
+  deleteScheduleRecorded,
+  ensureScheduleRecorded,
+  setCapacityRecorded,
+  wakeEnqueuerRecorded,
+  type EnqueuerOperatorDeps,
+} from '../../enqueuer/operator';
 import { invalidInput } from '../../errors';
 import type { Knobs } from '../../knobs';
 import { enqueuerScheduleId, enqueuerWorkflowId } from '../../contract/ids';
@@ -78,18 +84,18 @@ export function registerEnqueuer(program: Command): void {
 }
 
 async function enqueue(ctx: CliContext, opts: EnqueueOptions): Promise<number> {
-  const client = await ctx.client();
-  const taskQueue = ctx.config.taskQueue;
+  const deps = await operatorDeps(ctx);
+  const { client, taskQueue } = deps;
   const before = await enqueuerStatus(client, taskQueue);
-  const woken = await wakeEnqueuer(
-    client,
-    taskQueue,
+  const woken = await wakeEnqueuerRecorded(
+    deps,
     {
       reason: opts.reason,
       ...(opts.prefix ? { repositoryPrefix: opts.prefix } : {}),
       ...(opts.knob ? { knobs: checkedKnobs(opts.knob) } : {}),
     },
     opts.capacity !== undefined ? { capacity: opts.capacity } : {},
+    before,
   );
   const reason = opts.reason ?? 'cli';
   const report = opts.wait ? await waitForReport(client, taskQueue, before?.wakeUps ?? 0, reason, 15_000) : undefined;
