@@ -319,10 +319,13 @@ test('the schedule is created idempotently and its tick wakes the enqueuer, whet
     assert.deepEqual(await ensureSchedule(client, taskQueue, { intervalSeconds: 3600 }), {
       scheduleId: enqueuerScheduleId(taskQueue),
       created: true,
+      settings: { intervalSeconds: 3600, paused: false },
     });
     assert.deepEqual(await ensureSchedule(client, taskQueue, { intervalSeconds: 1800 }), {
       scheduleId: enqueuerScheduleId(taskQueue),
       created: false,
+      settings: { intervalSeconds: 1800, paused: false },
+      before: { intervalSeconds: 3600, paused: false },
     });
     const handle = client.schedule.getHandle(enqueuerScheduleId(taskQueue));
     const described = await handle.describe();
