@@ -82,35 +82,33 @@ export async function graphileRun(
   const wallMs = performance.now() - started;
   // job:complete can fire before the job's row is deleted; stopping the runner then has left one
   // job in the queue (seen on a loaded machine), so wait for the deletes, not just the events.
-  if (!failure && done >= jobs) await waitForEmptyQueue(url, 60_000);
+  if (!failure && done >= jobs) await queuedJobs(url, 60_000);
   beforeEnd();
   await runner.stop().catch((err: unknown) => {
     if (!failure) throw err; // a runner that already died may refuse to stop: its failure is the news
   });
   if (failure) throw new Error(`graphile-worker, ${options.workers} worker(s): ${failure.message}`);
   if (done < jobs) throw new Error(`graphile-worker, ${options.workers} worker(s): the runner stopped after ${done} of ${jobs} jobs`);
-  await expectQueueEmpty(url);
+  const left = await queuedJobs(url, 0);
+  if (left !== 0) throw new Error(`graphile-worker left ${String(left)} jobs in its queue`);
   return { rows, jobs: done, workers: options.workers, wallMs };
 }
 
-/** Every job completed: graphile-worker deletes a job when it completes. */
-async function expectQueueEmpty(url: string): Promise<void> {
-  const left = await queuedJobs(url);
-  if (left !== 0) throw new Error(`graphile-worker left ${String(left)} jobs in its queue`);
-}
-
-/** Poll (50 ms apart) until graphile-worker has deleted every job, or give up after `timeoutMs`. */
-async function waitForEmptyQueue(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while ((await queuedJobs(url)) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-}
-
-async function queuedJobs(url: string): Promise<number> {
+/**
+ * Jobs still in graphile-worker's queue, polled 50 ms apart on one connection until none are left
+ * or `timeoutMs` has passed (0: one look). A completed job is deleted, so 0 means every job ran.
+ */
+async function queuedJobs(url: string, timeoutMs: number): Promise<number> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    const { rows } = await client.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.jobs`);
-    return Number(rows[0].n);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { rows } = await client.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.jobs`);
+      const left = Number(rows[0].n);
+      if (left === 0 || Date.now() >= deadline) return left;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   } finally {
     await client.end();
   }
