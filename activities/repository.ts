@@ -71,6 +71,11 @@ export interface ExecuteJobActivityInput {
   batchId: string;
   /** Also find the next job in the job's transaction (src/engine/find-ahead.ts). @default off */
   findAhead?: FindAheadInput;
+  /**
+   * The workflow will call executeJob again in this round, for the job found ahead: open its
+   * run-ahead (src/engine/run-ahead.ts) when this worker has it on. @default off
+   */
+  runAhead?: boolean;
 }
 export interface ReleaseLeaseInput {
   fence: FenceToken;
@@ -199,7 +204,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
               fence: input.fence,
               findAhead: input.findAhead,
               // Only a local activity: the workflow's next executeJob then runs on this worker too, where the run-ahead is.
-              runAhead: ctx.info.isLocal && input.findAhead !== undefined,
+              runAhead: ctx.info.isLocal && input.runAhead === true && input.findAhead !== undefined,
               // Between sub-batches: a heartbeat with the cursor (and a chance to hear of a cancellation).
               onSubBatch: heartbeat,
             },

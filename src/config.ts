@@ -166,7 +166,7 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, flags: Confi
     poolSize: integerSetting(env.BBM_PG_POOL_SIZE, maxConcurrentActivities + 2, 'BBM_PG_POOL_SIZE', 1, 1000),
     runAhead: {
       enabled: booleanSetting(env.BBM_RUN_AHEAD, true, 'BBM_RUN_AHEAD'),
-      idleMs: integerSetting(env.BBM_RUN_AHEAD_IDLE_MS, 300, 'BBM_RUN_AHEAD_IDLE_MS', 1, 60_000),
+      idleMs: integerSetting(env.BBM_RUN_AHEAD_IDLE_MS, 300, 'BBM_RUN_AHEAD_IDLE_MS', 1, 3_600_000),
     },
     workflowCache: resolveWorkflowCache(env),
     dataDir: path.resolve(env.BBM_DATA_DIR ?? path.join(PROJECT_ROOT, '.data')),
