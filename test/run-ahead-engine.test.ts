@@ -11,6 +11,7 @@ import type { ExecuteJobResult, FenceToken, JobDescriptor } from '../src/engine/
 import { ErrorCode, isBbmError } from '../src/errors';
 import { requestPause } from '../src/store/pause-requests';
 import { createItems, createTestDatabase } from './helpers/db';
+import { waitFor } from './helpers/wait';
 import { counters, define, JOB_TIMEOUT_MS, jobSummary, migration, REPO, registryWith, work, type Engine } from './helpers/engine';
 
 /**
@@ -31,11 +32,13 @@ interface Setup extends Engine {
 async function setup(
   label: string,
   ids: number,
-  options: { idleMs?: number; failing?: (ctx: WorkContext) => boolean } = {},
+  options: { idleMs?: number; failing?: (ctx: WorkContext) => boolean; sleepAt?: (ctx: WorkContext) => boolean } = {},
 ): Promise<Setup> {
   const db = await createTestDatabase(label);
   await createItems(db.pool, 'items', ids);
   const fn = work('inc', async (ctx) => {
+    // A work that takes as long as the test needs (ended by a cancel): only from the second job on.
+    if (ctx.start !== 1n && options.sleepAt?.(ctx)) await ctx.client.query('SELECT pg_sleep(600)');
     const r = await ctx.client.query(`UPDATE ${ctx.quotedTable} SET counter = counter + 1 WHERE ${ctx.where.sql}`, ctx.where.values);
     if (options.failing?.(ctx)) throw new Error(`boom ${ctx.start}-${ctx.end}`);
     return r.rowCount ?? 0;
@@ -224,3 +227,48 @@ test('run-ahead: a connection killed under an open run-ahead rolls it back: that
   assert.deepEqual(await counters(s.pool), { lo: 1, hi: 1, n: 30 });
   assert.deepEqual(await ranges(s), ['1-10', '11-20', '21-30']);
 });
+
+test('run-ahead: cancelling the attempt that claimed a run-ahead still at work stops its statement and rolls it back', async () => {
+  let slow = true;
+  const s = await setup('ra_cancel', 30, { sleepAt: () => slow });
+  await define(s, { name: 'm', work: 'inc', batchSize: 10, args: {} });
+  const fence = await lease(s);
+  const first = await exec(s, (await find(s, fence))!, fence);
+  assert.ok(first.next);
+  // The run-ahead of 11-20 sleeps in its work; the attempt that claims it is cancelled meanwhile.
+  await waitFor('the run-ahead at work', async () => (await sleepers(s)) === 1);
+  const controller = new AbortController();
+  const claiming = executeJob(
+    { pool: s.pool, registry: s.registry, runAheads: s.aheads },
+    {
+      jobId: first.next.jobId,
+      migrationId: first.next.migrationId,
+      maxJobAttempts: 3,
+      jobTimeoutMs: JOB_TIMEOUT_MS,
+      fence,
+      findAhead: { exclude: [], leaseTtlMs: TTL_MS },
+      runAhead: true,
+    },
+    controller.signal,
+  );
+  controller.abort();
+  await assert.rejects(claiming, (err) => isBbmError(err, ErrorCode.CANCELLED));
+  assert.equal(await sleepers(s), 0);
+  assert.equal(s.aheads.stats().failed, 1);
+  assert.equal(await touched(s, first.next), 0);
+  slow = false;
+  await drain(s, fence, first.next);
+  assert.deepEqual(await counters(s.pool), { lo: 1, hi: 1, n: 30 });
+  // The cancelled attempt recorded nothing: each job finished at its first recorded attempt.
+  assert.deepEqual(
+    (await jobSummary(s.pool, 'm')).map(([, , attempts]) => attempts),
+    [1, 1, 1],
+  );
+});
+
+async function sleepers(s: Setup): Promise<number> {
+  const { rows } = await s.pool.query(
+    `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE 'SELECT pg_sleep%'`,
+  );
+  return rows[0].n;
+}
