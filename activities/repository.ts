@@ -11,6 +11,7 @@ import { findJob } from '../src/engine/find-job';
 import { acquireLease } from '../src/engine/lease';
 import { migrationsProgress } from '../src/engine/progress';
 import type { WorkRegistry } from '../src/engine/registry';
+import type { RunAheads } from '../src/engine/run-ahead';
 import { decimal } from '../src/engine/int8';
 import type { ExecuteJobResult, FenceToken, FindJobResult, JobDescriptor, MigrationProgress } from '../src/engine/types';
 import type { Logger } from '../src/logger';
@@ -26,6 +27,8 @@ export interface RepositoryActivityDeps {
   registry: WorkRegistry;
   logger: Logger;
   metrics: BbmMetrics;
+  /** The worker's run-aheads (src/engine/run-ahead.ts). @default none: no run-ahead */
+  runAheads?: RunAheads;
 }
 
 /** A migration's definition as shown in the workflow's memo (web UI "Memo" panel). */
@@ -68,6 +71,11 @@ export interface ExecuteJobActivityInput {
   batchId: string;
   /** Also find the next job in the job's transaction (src/engine/find-ahead.ts). @default off */
   findAhead?: FindAheadInput;
+  /**
+   * The workflow will call executeJob again in this round, for the job found ahead: open its
+   * run-ahead (src/engine/run-ahead.ts) when this worker has it on. @default off
+   */
+  runAhead?: boolean;
 }
 export interface ReleaseLeaseInput {
   fence: FenceToken;
@@ -105,7 +113,10 @@ export interface BatchSizeInput {
 
 /** Activities of the repository workflow: thin adapters over src/engine. */
 export function createRepositoryActivities(deps: RepositoryActivityDeps) {
-  const { pool, registry, metrics } = deps;
+  const { pool, registry, metrics, runAheads } = deps;
+  // Every activity of a repository but executeJob first rolls back the repository's run-ahead:
+  // what it does must not wait on the run-ahead's migration row lock (src/engine/run-ahead.ts).
+  const abandonRunAhead = async (repository: string): Promise<void> => runAheads?.abandon(repository);
   const log = (): Logger => {
     const info = Context.current().info;
     return deps.logger.child({
@@ -130,6 +141,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
       return adapt(() =>
         timed('lease', async () => {
           const ctx = Context.current();
+          await abandonRunAhead(input.repository);
           const fence = await acquireLease(pool, input, ctx.cancellationSignal, () => ctx.heartbeat());
           log().debug({ repository: input.repository, token: fence.token }, 'obtained the lease');
           return fence;
@@ -141,6 +153,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
       checkInput('findJob', input);
       return adapt(() =>
         timed('find', async () => {
+          await abandonRunAhead(input.repository);
           const result = await findJob(pool, input);
           const l = log();
           for (const m of result.finished) l.info({ bbm_id: m.id, bbm_name: m.name, bbm_status: 'finished' }, 'migration finished');
@@ -182,7 +195,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
         l.info({ job_attempts: job.attempts }, 'found job, starting execution');
         const result = await adapt(() =>
           executeJob(
-            { pool, registry },
+            { pool, registry, runAheads },
             {
               jobId: job.jobId,
               migrationId: job.migrationId,
@@ -190,6 +203,8 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
               jobTimeoutMs: input.jobTimeoutMs,
               fence: input.fence,
               findAhead: input.findAhead,
+              // Only a local activity: the workflow's next executeJob then runs on this worker too, where the run-ahead is.
+              runAhead: ctx.info.isLocal && input.runAhead === true && input.findAhead !== undefined,
               // Between sub-batches: a heartbeat with the cursor (and a chance to hear of a cancellation).
               onSubBatch: heartbeat,
             },
@@ -226,6 +241,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
       checkInput('releaseLease', input);
       return adapt(() =>
         timed('release', async () => {
+          await abandonRunAhead(input.fence.repository);
           await releaseLease(pool, input.fence);
           const delayMs = Math.round(input.minDelayMs + Math.random() * (input.maxDelayMs - input.minDelayMs));
           metrics.runs.inc({ repository: input.fence.repository });
@@ -239,6 +255,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
     async controlMigrations(input: ControlInput): Promise<string[]> {
       checkInput('controlMigrations', input);
       return adapt(async () => {
+        await abandonRunAhead(input.repository);
         const selector = { repository: input.repository, name: input.migration };
         const who = input.origin && (await originOf(deps.client, input.origin));
         const audit = who && (input.auditAction ? { ...who, action: input.auditAction } : who);
@@ -259,6 +276,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
       checkInput('setBatchSize', input);
       const { repository, migration, origin, knobs, ...change } = input;
       return adapt(async () => {
+        await abandonRunAhead(repository);
         const who = origin && (await originOf(deps.client, origin));
         return changeBatchSettings(pool, { repository, name: migration }, change, who && { ...who, knobs });
       });

@@ -58,6 +58,12 @@ export class BbmMetrics {
     labelNames: ['migration', 'repository'] as const,
     registers: [this.registry],
   });
+  readonly runAheads = new Counter({
+    name: 'bbm_run_ahead_total',
+    help: "Run-aheads (a job's successor worked ahead during its round trip), by how they ended: claimed, abandoned, failed, skipped, mismatched",
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
   readonly queryDuration = new Histogram({
     name: 'bbm_query_duration_seconds',
     help: 'Duration of bbm bookkeeping activities (lease, find, release)',

@@ -18,6 +18,7 @@ import type { HealthRegistry } from './health/registry';
 import type { Logger } from './logger';
 import { sdkLogger } from './sdk-logger';
 import { BbmMetrics } from './metrics';
+import { RunAheads } from './engine/run-ahead';
 import { connectWorker } from './temporal/connection';
 import { workflowBundleOptions } from './workflow-bundle';
 
@@ -45,6 +46,8 @@ export interface BbmWorker {
   client: Client;
   metrics: BbmMetrics;
   registry: WorkRegistry;
+  /** The worker's run-aheads (src/engine/run-ahead.ts); `stats()` counts them by outcome. */
+  runAheads: RunAheads;
   /** Close the connections this factory opened (not the pool, which the caller owns). */
   close(): Promise<void>;
 }
@@ -104,12 +107,16 @@ export async function createBbmWorker(options: CreateWorkerOptions): Promise<Bbm
   // connection: no second connection, and gRPC runs in Temporal Core instead of on the JS heap.
   const client = options.client ?? new Client({ connection, namespace: config.temporal.namespace });
   limitWorkflowThreadHeap(config.workflowCache.workflowHeapMB);
+  // At most half the pool in run-aheads, so the activities' own connections are never starved for long.
+  const runAheads = new RunAheads(pool, { ...config.runAhead, maxOpen: Math.max(1, Math.floor(config.poolSize / 2)) }, (outcome) =>
+    metrics.runAheads.inc({ outcome }),
+  );
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.taskQueue,
     workflowBundle: options.workflowBundle ?? (await workflowBundle()),
-    activities: createActivities({ pool, registry, logger, metrics, client, healthIndicators: options.healthIndicators }),
+    activities: createActivities({ pool, registry, logger, metrics, client, runAheads, healthIndicators: options.healthIndicators }),
     ...(options.identity ? { identity: options.identity } : {}),
     ...(options.interceptors ? { interceptors: options.interceptors } : {}),
     maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
@@ -128,7 +135,9 @@ export async function createBbmWorker(options: CreateWorkerOptions): Promise<Bbm
     client,
     metrics,
     registry,
+    runAheads,
     async close() {
+      await runAheads.abandonAll();
       if (ownsConnection) await connection.close();
     },
   };

@@ -45,4 +45,9 @@ export const PATCHES = Object.freeze({
   configureChecksMigration: 'configure-checks-migration',
   /** A setCapacity update that leaves the capacity as it was records nothing. */
   capacityRecordsChanges: 'capacity-records-changes',
+  /**
+   * executeJob is told when the round will run the job it finds ahead, so the worker may run that
+   * job's SQL ahead during the round trip (src/engine/run-ahead.ts); not for a round's last job.
+   */
+  runAhead: 'run-ahead',
 });

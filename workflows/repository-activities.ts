@@ -65,6 +65,7 @@ export function execute(
   fence: FenceToken,
   batchId: string,
   findAhead?: FindAheadInput,
+  runAhead = false,
 ): Promise<ExecuteJobResult> {
   const retry: RetryPolicy = {
     maximumAttempts: knobs.maxJobAttempts,
@@ -75,7 +76,15 @@ export function execute(
   const range = job.start === null ? 'next NULL rows' : `ids ${job.start}..${job.end}`;
   const args: Parameters<RepositoryActivities['executeJob']> = [
     // findAhead only when asked for: an activity of a version before it refuses unknown fields.
-    { job, fence, maxJobAttempts: knobs.maxJobAttempts, jobTimeoutMs: knobs.jobTimeoutMs, batchId, ...(findAhead ? { findAhead } : {}) },
+    {
+      job,
+      fence,
+      maxJobAttempts: knobs.maxJobAttempts,
+      jobTimeoutMs: knobs.jobTimeoutMs,
+      batchId,
+      ...(findAhead ? { findAhead } : {}),
+      ...(runAhead ? { runAhead } : {}),
+    },
   ];
   const summary = `${job.migrationName}: job ${job.jobId}, ${range}`;
   if (knobs.localActivities) {

@@ -47,6 +47,8 @@ export async function runRound(run: RepositoryRun): Promise<void> {
   // costs one activity. A job found ahead but not run (the round ends, the lease is lost) stays
   // active in the database, where the next find picks it first.
   const findAhead = patched(PATCHES.findAhead);
+  // Run-ahead: the worker may do the job found ahead's SQL during this round trip, if the round will come for it.
+  const runAhead = findAhead && patched(PATCHES.runAhead);
   let ahead: JobDescriptor | null = null;
   let unhealthy: CheckHealthResult | undefined;
   for (let i = 0; i < run.knobs.maxJobPerBatch && run.pending.length === 0 && jobMs < run.knobs.maxBatchTimeoutMs; i++) {
@@ -77,6 +79,7 @@ export async function runRound(run: RepositoryRun): Promise<void> {
         fence,
         batchId,
         findAhead ? { exclude: [...run.failed], leaseTtlMs: leaseTtl(run.knobs) } : undefined,
+        runAhead && i + 1 < run.knobs.maxJobPerBatch,
       );
       ahead = result.next ?? null;
       jobMs += result.durationMs;

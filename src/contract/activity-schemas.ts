@@ -67,6 +67,7 @@ export const ACTIVITY_INPUT_SCHEMAS = Object.freeze({
     findAhead: z.optional(
       message({ exclude: list(decimal(true)), leaseTtlMs: ms }, { unknown: 'findAhead field', expected: 'a find-ahead request' }),
     ),
+    runAhead: z.optional(bool()),
   }),
   releaseLease: input('releaseLease', { fence: fenceSchema, minDelayMs: ms, maxDelayMs: ms }),
   controlMigrations: input('controlMigrations', {

@@ -2,17 +2,19 @@ import type { Pool, PoolClient } from 'pg';
 import { BbmError, ErrorCode, isBbmError, leaseLost } from '../errors';
 import { lockJobForExecution } from '../store/hot-path';
 import { markJobFailed } from '../store/jobs';
+import type { JobRow, MigrationRow } from '../store/types';
 import { holdsLease } from '../store/leases';
 import { setMigrationStatus } from '../store/migrations';
 import { jobSize, tuneAfterJob, tunedAfterJob } from './batch-tuning';
 import { FailureCode, JobStatus, MigrationStatus } from './constants';
-import { parseTableName, quoteIdent, quoteTable } from './identifiers';
+import { parseTableName, quoteIdent, quoteTable, type QualifiedName } from './identifiers';
 import { decimal } from './int8';
 import { jobRows, type JobRows } from './job-rows';
 import { finishWholeJob, type FindAheadInput } from './find-ahead';
 import { migrationProgress } from './progress';
-import type { WorkRegistry, WorkTarget } from './registry';
-import { commitSubBatch, eachSubBatch, nextSubBatch, type MoreSubBatches, type SubBatchProgress } from './sub-batches';
+import type { WorkFunction, WorkRegistry, WorkTarget } from './registry';
+import type { RunAheads } from './run-ahead';
+import { commitSubBatch, eachSubBatch, nextSubBatch, type MoreSubBatches, type SubBatch, type SubBatchProgress } from './sub-batches';
 import type { ExecuteJobResult, FenceToken } from './types';
 
 export interface ExecuteJobInput {
@@ -33,6 +35,8 @@ export interface ExecuteJobInput {
    * the lease as findJob would), returned as `next` (null: none found this way, call findJob).
    */
   findAhead?: FindAheadInput;
+  /** Open the next job's run-ahead after this one commits (deps.runAheads, needs a fence and find-ahead). @default false */
+  runAhead?: boolean;
   /** Called after each committed sub-batch that leaves more of the job to do (the activity heartbeats). */
   onSubBatch?: (progress: SubBatchProgress) => void;
 }
@@ -40,6 +44,12 @@ export interface ExecuteJobInput {
 export interface ExecuteJobDeps {
   pool: Pool;
   registry: WorkRegistry;
+  /**
+   * The worker's run-aheads (src/engine/run-ahead.ts): a job with a fence first claims the one
+   * opened for it, and a whole job that found its successor opens the successor's when
+   * `input.runAhead` is set. Absent: neither.
+   */
+  runAheads?: RunAheads;
 }
 
 /**
@@ -67,8 +77,16 @@ export async function executeJob(
   input: ExecuteJobInput,
   signal: AbortSignal = new AbortController().signal,
 ): Promise<ExecuteJobResult> {
-  const client = await deps.pool.connect();
+  const { runAheads } = deps;
+  const fence = input.fence;
+  // Captured first: another activity of the repository running meanwhile forbids opening a run-ahead after this job.
+  const epoch = runAheads && fence ? runAheads.epoch(fence.repository) : 0;
+  const claimed = runAheads && fence ? await runAheads.claim({ ...input, fence }, signal) : undefined;
+  if (signal.aborted && !claimed)
+    throw new BbmError(ErrorCode.CANCELLED, 'The job was cancelled; its work was rolled back.', { jobId: input.jobId });
+  const client = claimed?.client ?? (await deps.pool.connect());
   let broken: Error | undefined;
+  let result: ExecuteJobResult | undefined;
   // A connection lost mid-job (backend killed, server restart) surfaces as the failing query's
   // error; the client's 'error' event, unheard while checked out, would crash the process.
   const onClientError = (): void => undefined;
@@ -94,7 +112,10 @@ export async function executeJob(
       if (outcome instanceof BbmError) throw outcome;
       return outcome;
     };
-    return await eachSubBatch(runOne, { signal, jobTimeoutMs: input.jobTimeoutMs, db: client, onSubBatch: input.onSubBatch });
+    result = claimed
+      ? await commitClaimed(client, claimed.done, input, signal)
+      : await eachSubBatch(runOne, { signal, jobTimeoutMs: input.jobTimeoutMs, db: client, onSubBatch: input.onSubBatch });
+    return result;
   } catch (err) {
     try {
       await client.query('ROLLBACK');
@@ -111,21 +132,47 @@ export async function executeJob(
     // connection that was sent a cancel back to the pool.
     if (cancelling) await cancelling;
     client.off('error', onClientError);
-    client.release(broken ?? (cancelling ? new Error('a cancel was sent to this connection; discarded') : undefined));
+    const next = result?.next;
+    // Committed with its successor found: the connection goes on to the successor's run-ahead.
+    const handedOver =
+      !broken &&
+      !cancelling &&
+      next &&
+      input.runAhead &&
+      runAheads &&
+      fence &&
+      runAheads.start(deps, client, { ...input, jobId: next.jobId, migrationId: next.migrationId, fence }, epoch);
+    if (!handedOver) client.release(broken ?? (cancelling ? new Error('a cancel was sent to this connection; discarded') : undefined));
   }
 }
 
+/** A claimed run-ahead's remaining steps: statement (b), the abort check, COMMIT. */
+async function commitClaimed(client: PoolClient, done: WorkDone, input: ExecuteJobInput, signal: AbortSignal): Promise<ExecuteJobResult> {
+  const result = await finishWorkDone(client, done, input);
+  if (signal.aborted) throw new BbmError(ErrorCode.CANCELLED, 'The job was cancelled; its work was rolled back.', { jobId: input.jobId });
+  await client.query('COMMIT');
+  return result;
+}
+
+/** A whole job's work, done and checked in its open transaction; what remains is statement (b) and COMMIT. */
+export interface WorkDone {
+  migration: MigrationRow;
+  job: JobRow;
+  table: QualifiedName;
+  rows: bigint;
+  /** The work's own time, ms. */
+  durationMs: number;
+}
+
+/** The job's migration and job locked and checked, ready for its work; or the result to return without any. */
+type Opened =
+  { early: ExecuteJobResult } | { early?: undefined; migration: MigrationRow; job: JobRow; work: WorkFunction; table: QualifiedName };
+
 /**
- * Returns the result to commit, a request for the job's next sub-batch, or a BbmError to throw
- * after committing the failure record.
+ * Statement (a) and the checks before any work: stale job (STALE_STATE), finished job, paused or
+ * pause requested, fence (LEASE_LOST), work function registered (WORK_FUNCTION_NOT_FOUND).
  */
-async function runInTransaction(
-  deps: ExecuteJobDeps,
-  client: PoolClient,
-  input: ExecuteJobInput,
-  signal: AbortSignal,
-  startedAt: number,
-): Promise<ExecuteJobResult | MoreSubBatches | BbmError> {
+async function openJob(deps: ExecuteJobDeps, client: PoolClient, input: ExecuteJobInput): Promise<Opened> {
   // Migration first, then job: the order find and retry use too, so bbm's transactions never
   // deadlock. Holding the migration row also makes pause/resume wait for the job in flight.
   // Statement (a): the fence read, the migration and the job locked and read, in one round trip.
@@ -140,13 +187,8 @@ async function runInTransaction(
     );
   }
   if (job.status === JobStatus.FINISHED) {
-    return {
-      outcome: 'already_finished',
-      rows: decimal(job.rowsAffected),
-      durationMs: 0,
-      attempts: job.attempts,
-      progress: await migrationProgress(client, migration),
-    };
+    const progress = await migrationProgress(client, migration);
+    return { early: { outcome: 'already_finished', rows: decimal(job.rowsAffected), durationMs: 0, attempts: job.attempts, progress } };
   }
   // A requested pause (src/store/pause-requests.ts) is read under the migration row lock, before
   // any work here: the job stops between two sub-batches, and resume continues after its cursor.
@@ -155,14 +197,17 @@ async function runInTransaction(
     const reason = pauseRequested
       ? 'a pause was requested; the job stopped before its next sub-batch with its cursor kept'
       : `migration is ${migration.status === MigrationStatus.PAUSED ? 'paused' : 'no longer runnable'}`;
+    const progress = await migrationProgress(client, migration);
     return {
-      outcome: 'skipped',
-      reason,
-      ...(pauseRequested ? { pauseRequested } : {}),
-      rows: '0',
-      durationMs: 0,
-      attempts: job.attempts,
-      progress: await migrationProgress(client, migration),
+      early: {
+        outcome: 'skipped',
+        reason,
+        ...(pauseRequested ? { pauseRequested } : {}),
+        rows: '0',
+        durationMs: 0,
+        attempts: job.attempts,
+        progress,
+      },
     };
   }
   // The fence is confirmed again, with a lock, before COMMIT; this only spares work bound to roll back.
@@ -176,10 +221,93 @@ async function runInTransaction(
       { workName: migration.work, migration: migration.name },
     );
   }
-  const table = parseTableName(migration.tableName);
-  const strategy = migration.batchingStrategy as WorkTarget['strategy'];
-  const quotedTable = quoteTable(table);
-  const quotedColumn = quoteIdent(migration.columnName);
+  return { migration, job, work, table: parseTableName(migration.tableName) };
+}
+
+/** Lock the job's rows, run the work function and check its progress; returns the rows it changed (throws on any failure). */
+async function runWork(
+  client: PoolClient,
+  opened: Exclude<Opened, { early: ExecuteJobResult }>,
+  sub: SubBatch | null,
+  signal: AbortSignal,
+): Promise<{ rowsChanged: number; found: number | null }> {
+  const { migration, job, table } = opened;
+  const rows: JobRows = await jobRows(client, migration, job, table, sub);
+  const rowsChanged = rows.empty
+    ? 0
+    : await opened.work.run({
+        client,
+        table,
+        quotedTable: quoteTable(table),
+        column: migration.columnName,
+        quotedColumn: quoteIdent(migration.columnName),
+        start: sub ? sub.start : job.minValue,
+        end: sub ? sub.end : job.maxValue,
+        where: rows.where,
+        batchSize: sub ? sub.limit : migration.batchSize,
+        strategy: migration.batchingStrategy as WorkTarget['strategy'],
+        args: migration.workArgs,
+        signal,
+      });
+  if (!Number.isSafeInteger(rowsChanged) || rowsChanged < 0)
+    throw new Error(`work function returned ${String(rowsChanged)}; it must return the number of rows changed`);
+  await rows.checkProgress(rowsChanged);
+  return { rowsChanged, found: rows.found };
+}
+
+/**
+ * Run-ahead (src/engine/run-ahead.ts): in a transaction already begun, statement (a), the checks,
+ * the job's rows and its work, exactly as executeJob would, then stop with the transaction open.
+ * Undefined when the job would not run as one whole transaction (finished, skipped, sub-batches):
+ * the caller rolls back. Throws whatever executeJob's attempt would fail with; nothing is recorded.
+ */
+export async function workAhead(
+  deps: ExecuteJobDeps,
+  client: PoolClient,
+  input: ExecuteJobInput,
+  signal: AbortSignal,
+): Promise<WorkDone | undefined> {
+  const opened = await openJob(deps, client, input);
+  if (opened.early) return undefined;
+  const { migration, job, table } = opened;
+  if (await nextSubBatch(client, { table, column: migration.columnName }, migration, job)) return undefined;
+  const started = performance.now();
+  const { rowsChanged } = await runWork(client, opened, null, signal);
+  return { migration, job, table, rows: BigInt(rowsChanged), durationMs: performance.now() - started };
+}
+
+/**
+ * A whole job after its work: the tuner's decision and statement (b) (outcome, progress, fence
+ * confirmed, find-ahead). The caller commits. Throws LEASE_LOST when the fence no longer holds.
+ */
+export function finishWorkDone(client: PoolClient, done: WorkDone, input: ExecuteJobInput): Promise<ExecuteJobResult> {
+  const { migration, job, table, rows, durationMs } = done;
+  // The next job's size, written by the closing statement (b) itself: the tuned size is exactly as
+  // durable as this job, and a job found ahead in the same statement already gets it.
+  const tuned = tunedAfterJob(migration, { ok: true, rows: jobSize(migration, job, rows), durationMs });
+  return finishWholeJob(
+    client,
+    { migration: tuned ? { ...migration, batchSize: tuned.batchSize } : migration, job, table, tuned },
+    input,
+    rows,
+    durationMs,
+  );
+}
+
+/**
+ * Returns the result to commit, a request for the job's next sub-batch, or a BbmError to throw
+ * after committing the failure record.
+ */
+async function runInTransaction(
+  deps: ExecuteJobDeps,
+  client: PoolClient,
+  input: ExecuteJobInput,
+  signal: AbortSignal,
+  startedAt: number,
+): Promise<ExecuteJobResult | MoreSubBatches | BbmError> {
+  const opened = await openJob(deps, client, input);
+  if (opened.early) return opened.early;
+  const { migration, job, table } = opened;
   // null: the whole job in this transaction, as without sub-batches.
   const sub = await nextSubBatch(client, { table, column: migration.columnName }, migration, job);
 
@@ -187,27 +315,7 @@ async function runInTransaction(
   let rowsChanged: number;
   let found: number | null;
   try {
-    const rows: JobRows = await jobRows(client, migration, job, table, sub);
-    found = rows.found;
-    rowsChanged = rows.empty
-      ? 0
-      : await work.run({
-          client,
-          table,
-          quotedTable,
-          column: migration.columnName,
-          quotedColumn,
-          start: sub ? sub.start : job.minValue,
-          end: sub ? sub.end : job.maxValue,
-          where: rows.where,
-          batchSize: sub ? sub.limit : migration.batchSize,
-          strategy,
-          args: migration.workArgs,
-          signal,
-        });
-    if (!Number.isSafeInteger(rowsChanged) || rowsChanged < 0)
-      throw new Error(`work function returned ${String(rowsChanged)}; it must return the number of rows changed`);
-    await rows.checkProgress(rowsChanged);
+    ({ rowsChanged, found } = await runWork(client, opened, sub, signal));
   } catch (err) {
     if (signal.aborted) throw err;
     const durationMs = performance.now() - started;
@@ -254,22 +362,11 @@ async function runInTransaction(
     if (input.fence && !(await holdsLease(client, input.fence))) throw leaseLost(input.fence);
     return committed;
   }
-  const durationMs = performance.now() - started;
-  const rows = BigInt(rowsChanged);
-  // The next job's size, written by the closing statement (b) itself: the tuned size is exactly as
-  // durable as this job, and a job found ahead in the same statement already gets it.
-  const tuned = tunedAfterJob(migration, { ok: true, rows: jobSize(migration, job, rows), durationMs });
-  return finishWholeJob(
-    client,
-    { migration: tuned ? { ...migration, batchSize: tuned.batchSize } : migration, job, table, tuned },
-    input,
-    rows,
-    durationMs,
-  );
+  return finishWorkDone(client, { migration, job, table, rows: BigInt(rowsChanged), durationMs: performance.now() - started }, input);
 }
 
 /** Stop the statement running on `client` from another connection (cancellation of an in-flight job). */
-async function cancelBackend(pool: Pool, client: PoolClient): Promise<void> {
+export async function cancelBackend(pool: Pool, client: PoolClient): Promise<void> {
   const pid = (client as unknown as { processID?: number }).processID;
   if (pid) await pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
 }

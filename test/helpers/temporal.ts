@@ -33,14 +33,19 @@ export async function startTestWorker(
     logLevel?: string;
     logDestination?: NodeJS.WritableStream;
     interceptors?: CreateWorkerOptions['interceptors'];
+    /** Environment on top of the run's, for the worker's config (e.g. BBM_RUN_AHEAD_IDLE_MS). @default none */
+    env?: NodeJS.ProcessEnv;
   } = {},
 ): Promise<TestWorker> {
   const taskQueue = options.taskQueue ?? uniqueTaskQueue('w');
-  const config = resolveConfig(process.env, {
-    databaseUrl: db.url,
-    taskQueue,
-    logLevel: options.logLevel ?? testEnv.logLevel,
-  });
+  const config = resolveConfig(
+    { ...process.env, ...options.env },
+    {
+      databaseUrl: db.url,
+      taskQueue,
+      logLevel: options.logLevel ?? testEnv.logLevel,
+    },
+  );
   // Tests that assert on log lines pass their own stream.
   const logger = createLogger({ level: config.logLevel, pretty: false, destination: options.logDestination ?? process.stderr });
   const built = await createBbmWorker({
