@@ -11,14 +11,14 @@
  *
  * Starts its own Postgres and Temporal dev server (unless DATABASE_URL / TEMPORAL_ADDRESS are
  * set: then it works in that database, creating bench_* tables it drops at the end and bench-*
- * migrations it leaves), one bbm worker in a child process (so its memory is its own), prints a
+ * migrations it leaves), one bbm worker as it ships (`bbm worker` of the compiled package, built by
+ * bench/production-build.ts) in a child process (so its memory is its own), prints a
  * table and the targets, and writes the same to bench/results/latest.json.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { Client as PgClient, type Pool } from 'pg';
 import { resolveConfig, withTemporalAddress } from '../src/config';
 import { createPool } from '../src/db/pool';
@@ -31,7 +31,6 @@ import { WorkRegistry } from '../src/engine/registry';
 import type { Knobs } from '../src/knobs';
 import { createLogger } from '../src/logger';
 import { connectClient } from '../src/temporal/connection';
-import { workflowBundleOptions } from '../src/workflow-bundle';
 import { runBbm, splitRange, type BbmRunResult } from './bbm-run';
 import { backfillFigures, type BackfillContext } from './backfill';
 import { createDataset, createIdTable, dropBenchTables, TABLE } from './dataset';
@@ -39,6 +38,7 @@ import { CpuMeter, type CpuSeconds } from './cpu';
 import { engineLoop } from './engine-loop';
 import { enqueueThroughput, formatEnqueuerOnly, type EnqueueResult } from './enqueue';
 import { parseBenchOptions } from './options';
+import { buildProduction } from './production-build';
 import { formatHealthCost, healthCheckCost } from './health-cost';
 import { assertJobCount } from './job-count';
 import { ProgressLine } from './progress';
@@ -85,22 +85,22 @@ async function main(): Promise<void> {
     const prefix = `bench-${randomBytes(3).toString('hex')}`;
     const taskQueue = `bbm-bench-${randomBytes(3).toString('hex')}`;
 
-    progress.update('bundling workflows');
-    const bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bbm-bench-'));
-    cleanups.push(async () => fs.rmSync(bundleDir, { recursive: true, force: true }));
-    const bundleFile = path.join(bundleDir, 'workflows.js');
-    fs.writeFileSync(bundleFile, (await bundleWorkflowCode({ ...workflowBundleOptions(), logger: quietBundlerLogger })).code);
+    // The worker runs as it ships: the compiled package with its prebuilt workflow bundle.
+    progress.update('building bbm', 'scripts/build.js');
+    const buildDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bbm-bench-'));
+    cleanups.push(async () => fs.rmSync(buildDir, { recursive: true, force: true }));
+    const bbm = await buildProduction(buildDir);
     const clientConfig = withTemporalAddress(config, stack.temporalAddress);
     // On a cluster the worker reaches every frontend through one name, as in production (frontends-name.ts).
     const frontends = clusterStack && privateHostsSupported() ? clusterStack.cluster.frontendsName : undefined;
     const worker = await startBenchWorker(
+      bbm,
       {
         ...process.env,
         DATABASE_URL: databaseUrl,
         TEMPORAL_ADDRESS: frontends?.address ?? clientConfig.temporal.address,
         BBM_TASK_QUEUE: taskQueue,
         BBM_LOG_LEVEL: process.env.BBM_LOG_LEVEL ?? 'warn',
-        BBM_BENCH_WORKFLOW_BUNDLE: bundleFile,
       },
       frontends?.wrap,
     );
@@ -315,15 +315,6 @@ async function machineInfo(pool: Pool): Promise<Record<string, unknown>> {
 async function runCleanups(cleanups: (() => Promise<unknown>)[]): Promise<void> {
   for (const c of cleanups.splice(0)) await c().catch(() => undefined);
 }
-
-const quietBundlerLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (message: string) => process.stderr.write(`bundler: ${message}\n`),
-  error: (message: string) => process.stderr.write(`bundler: ${message}\n`),
-};
 
 main().then(
   () => process.exit(0),

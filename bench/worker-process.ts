@@ -1,24 +1,34 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-
-const ROOT = path.join(__dirname, '..');
+import fs from 'node:fs';
+import { freePort } from '../src/dev/ports';
+import { parseProcStatus, promSamples } from './proc-memory';
 
 export interface BenchWorker {
   pid: number;
-  /** Largest RSS the worker reported, in bytes. */
+  /** Largest RSS of the worker so far (the kernel's high-water mark), in bytes. */
   peakRss(): number;
-  /** Largest RSS reported since the previous call (per phase), in bytes. */
+  /** Largest RSS sampled since the previous call (per phase), in bytes. */
   phasePeakRss(): number;
   /** SIGTERM and wait (SIGKILL after 40 s). */
   stop(): Promise<void>;
   output(): string;
 }
 
+/** The worker's own /metrics samples logged beside /proc's figures (prom-client's default metrics, bbm_ prefix). */
+const HEAP_SAMPLES = ['bbm_nodejs_heap_size_total_bytes', 'bbm_nodejs_heap_size_used_bytes', 'bbm_nodejs_external_memory_bytes'];
+
 /**
- * Start bench/worker-main.ts in a child process and wait for its `ready` line; `wrap` runs it
- * through another program (a private /etc/hosts for a cluster's frontends name).
+ * Start the production worker, `node <bbm> worker` (`bbm` from buildProduction: the compiled
+ * package), in a child process, and resolve once it serves /metrics (it polls the task queue right
+ * after). Its memory is read from outside, in /proc/<pid>/status (Linux), every
+ * BBM_BENCH_RSS_INTERVAL_MS (default 250). `wrap` runs it through another program that keeps the
+ * pid (a private /etc/hosts for a cluster's frontends name).
+ * BBM_BENCH_MEMORY_LOG=<file>: append every sample there, one JSON line each: /proc's RSS, anonymous
+ * and file-backed parts and the main thread's V8 heap from /metrics, to tell the main thread's heap
+ * from the rest (the workflow thread's heap, Temporal Core, malloc).
  */
 export async function startBenchWorker(
+  bbm: string,
   env: NodeJS.ProcessEnv,
   wrap?: (command: string, args: string[]) => { command: string; args: string[] },
 ): Promise<BenchWorker> {
@@ -26,20 +36,26 @@ export async function startBenchWorker(
   const profile = env.BBM_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BBM_BENCH_CPU_PROF}`] : [];
   // The process settings of the Docker image (Dockerfile, README "Worker memory"), so the bench
   // measures the worker as it is deployed. BBM_BENCH_NODE_DEFAULTS=1: Node's and glibc's defaults.
-  const deployed = env.BBM_BENCH_NODE_DEFAULTS === '1' ? [] : ['--max-old-space-size=256', '--max-semi-space-size=4'];
-  const argv = [...profile, ...deployed, '--import', 'tsx', path.join(__dirname, 'worker-main.ts')];
+  const defaults = env.BBM_BENCH_NODE_DEFAULTS === '1';
+  const deployed = defaults ? [] : ['--max-old-space-size=256', '--max-semi-space-size=4'];
+  const metricsPort = await freePort();
+  const argv = [...profile, ...deployed, bbm, 'worker'];
   const { command, args } = wrap ? wrap(process.execPath, argv) : { command: process.execPath, args: argv };
   const child: ChildProcess = spawn(command, args, {
-    cwd: ROOT,
-    env: env.BBM_BENCH_NODE_DEFAULTS === '1' ? env : { MALLOC_ARENA_MAX: '2', ...env },
+    env: { ...(defaults ? {} : { MALLOC_ARENA_MAX: '2' }), ...env, BBM_METRICS_PORT: String(metricsPort) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const pid = child.pid ?? -1;
   const killOnExit = (): void => void child.kill('SIGKILL');
   process.once('exit', killOnExit);
-  let peak = 0;
-  let phasePeak = 0;
   let exited = false;
   const tail: string[] = [];
+  const keep = (chunk: Buffer): void => {
+    tail.push(...chunk.toString().split('\n').filter(Boolean));
+    tail.splice(0, Math.max(0, tail.length - 50));
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   const exit = new Promise<void>((resolve) =>
     child.once('exit', () => {
       exited = true;
@@ -47,32 +63,47 @@ export async function startBenchWorker(
       resolve();
     }),
   );
-  const keep = (line: string): void => {
-    tail.push(line);
-    if (tail.length > 50) tail.shift();
+
+  const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+  let peak = 0;
+  let phasePeak = 0;
+  const memoryLog = env.BBM_BENCH_MEMORY_LOG;
+  const sample = async (): Promise<void> => {
+    let status: string;
+    try {
+      status = await fs.promises.readFile(`/proc/${pid}/status`, 'utf8');
+    } catch {
+      return; // exited, or not Linux
+    }
+    const mem = parseProcStatus(status);
+    if (!mem) return;
+    peak = Math.max(peak, mem.peak);
+    phasePeak = Math.max(phasePeak, mem.rss);
+    if (!memoryLog) return;
+    const heap = await fetch(metricsUrl)
+      .then(async (r) => promSamples(await r.text(), HEAP_SAMPLES))
+      .catch(() => ({}));
+    fs.appendFileSync(memoryLog, `${JSON.stringify({ at: Date.now(), ...mem, ...heap })}\n`);
   };
-  const ready = new Promise<void>((resolve, reject) => {
-    let buffered = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        const [kind, a, b] = line.split(' ');
-        if (kind === 'ready') resolve();
-        else if (kind === 'rss') {
-          peak = Math.max(peak, Number(b ?? a));
-          phasePeak = Math.max(phasePeak, Number(a));
-        } else if (kind === 'exit') peak = Math.max(peak, Number(a));
-        else keep(line);
-      }
-    });
-    child.stderr?.on('data', (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach(keep));
-    void exit.then(() => reject(new Error(`the bench worker exited before it was ready:\n${tail.join('\n')}`)));
-  });
-  await ready;
+  const interval = Number(env.BBM_BENCH_RSS_INTERVAL_MS ?? 250);
+  const timer = setInterval(() => void sample(), interval > 0 ? interval : 250);
+  void exit.then(() => clearInterval(timer));
+
+  // Ready: /metrics answers once Worker.create has succeeded, and the worker polls right after.
+  for (;;) {
+    if (exited) throw new Error(`the bench worker exited before it was ready:\n${tail.join('\n')}`);
+    if (
+      await fetch(metricsUrl).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await sample();
   return {
-    pid: child.pid ?? -1,
+    pid,
     peakRss: () => peak,
     phasePeakRss: () => {
       const p = phasePeak;
@@ -82,6 +113,7 @@ export async function startBenchWorker(
     output: () => tail.join('\n'),
     async stop() {
       if (exited) return;
+      await sample(); // the high-water mark, before the process and its /proc entry are gone
       const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
       child.kill('SIGTERM');
       await exit;

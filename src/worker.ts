@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import v8 from 'node:v8';
 import { Client } from '@temporalio/client';
 import {
@@ -20,7 +21,7 @@ import { sdkLogger } from './sdk-logger';
 import { BbmMetrics } from './metrics';
 import { RunAheads } from './engine/run-ahead';
 import { connectWorker } from './temporal/connection';
-import { workflowBundleOptions } from './workflow-bundle';
+import { prebuiltBundlePath, workflowBundleOptions } from './workflow-bundle';
 
 export interface CreateWorkerOptions {
   config: BbmConfig;
@@ -55,11 +56,16 @@ export interface BbmWorker {
 export { WORKFLOWS_PATH } from './workflow-bundle';
 
 let bundlePromise: Promise<WorkflowBundleOption> | undefined;
-/** Bundling takes seconds; every worker of the process shares one bundle. */
+/**
+ * The workflow bundle: the one the package build wrote next to the compiled code (dist/), or, when
+ * running the TypeScript sources, one bundled now. Bundling takes seconds and leaves the bundler's
+ * memory behind, so every worker of the process shares one bundle.
+ */
 export function workflowBundle(): Promise<WorkflowBundleOption> {
-  bundlePromise ??= bundleWorkflowCode({ ...workflowBundleOptions(), logger: new DefaultLogger('WARN') }).then((b) => ({
-    code: b.code,
-  }));
+  const prebuilt = prebuiltBundlePath(__filename, fs.existsSync);
+  bundlePromise ??= prebuilt
+    ? Promise.resolve({ codePath: prebuilt })
+    : bundleWorkflowCode({ ...workflowBundleOptions(), logger: new DefaultLogger('WARN') }).then((b) => ({ code: b.code }));
   return bundlePromise;
 }
 

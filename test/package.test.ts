@@ -98,6 +98,8 @@ before(async () => {
     'dist/src/index.d.ts',
     'dist/src/db/migrations/0001_init.sql',
     'dist/workflows/index.js',
+    // Built once by the package build: an installed worker loads it instead of bundling at every start.
+    'dist/workflow-bundle.js',
     'deploy/temporal/bbm.yaml',
   ])
     assert.ok(files.includes(f), `the tarball lacks ${f}`);

@@ -1,0 +1,41 @@
+/**
+ * A process's memory as Linux reports it in /proc/<pid>/status, read from outside the process so
+ * the bench measures the production worker without code of its own inside it.
+ */
+export interface ProcMemory {
+  /** Resident set size now (VmRSS), in bytes. */
+  rss: number;
+  /** Largest resident set size since the process started (VmHWM), in bytes. */
+  peak: number;
+  /** Resident anonymous memory (RssAnon: heaps, malloc), in bytes; 0 if the kernel does not report it. */
+  anon: number;
+  /** Resident file-backed memory (RssFile: the node binary, shared libraries), in bytes; 0 if not reported. */
+  file: number;
+}
+
+/**
+ * Parse the text of /proc/<pid>/status (sizes in kB).
+ * @returns undefined when VmRSS is missing (a zombie, or not Linux's format)
+ */
+export function parseProcStatus(text: string): ProcMemory | undefined {
+  const kB = (field: string): number | undefined => {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(text);
+    return m ? Number(m[1]) * 1024 : undefined;
+  };
+  const rss = kB('VmRSS');
+  if (rss === undefined) return undefined;
+  return { rss, peak: Math.max(rss, kB('VmHWM') ?? 0), anon: kB('RssAnon') ?? 0, file: kB('RssFile') ?? 0 };
+}
+
+/**
+ * The values of the given unlabelled samples in a Prometheus text exposition (the worker's
+ * /metrics), by metric name; names that are absent are left out.
+ */
+export function promSamples(text: string, names: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const [name, value] = line.split(' ');
+    if (name !== undefined && value !== undefined && names.includes(name) && Number.isFinite(Number(value))) out[name] = Number(value);
+  }
+  return out;
+}

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { test } from 'node:test';
+import { parseProcStatus, promSamples } from '../../bench/proc-memory';
+import { PREBUILT_BUNDLE_FILE, prebuiltBundlePath } from '../../src/workflow-bundle';
+
+const STATUS = [
+  'Name:\tnode',
+  'VmPeak:\t 1300000 kB',
+  'VmHWM:\t  350000 kB',
+  'VmRSS:\t  300000 kB',
+  'RssAnon:\t  240000 kB',
+  'RssFile:\t   60000 kB',
+  'Threads:\t12',
+].join('\n');
+
+test('the bench reads the RSS, its high-water mark and its anonymous and file parts from /proc status in bytes', () => {
+  assert.deepEqual(parseProcStatus(STATUS), { rss: 300000 * 1024, peak: 350000 * 1024, anon: 240000 * 1024, file: 60000 * 1024 });
+});
+
+test('a status without VmRSS gives no figure, and a missing high-water mark falls back to the RSS', () => {
+  assert.equal(parseProcStatus('Name:\tnode\nState:\tZ (zombie)\n'), undefined);
+  assert.deepEqual(parseProcStatus('VmRSS:\t 1000 kB\n'), { rss: 1024000, peak: 1024000, anon: 0, file: 0 });
+});
+
+test("the bench picks the named unlabelled samples out of the worker's /metrics and skips comments and labelled ones", () => {
+  const text = [
+    '# HELP bbm_nodejs_heap_size_used_bytes Process heap size used from Node.js in bytes.',
+    '# TYPE bbm_nodejs_heap_size_used_bytes gauge',
+    'bbm_nodejs_heap_size_used_bytes 52428800',
+    'bbm_nodejs_heap_space_size_used_bytes{space="old"} 1',
+    'bbm_nodejs_external_memory_bytes 4194304',
+    'bbm_jobs_total 7',
+  ].join('\n');
+  assert.deepEqual(
+    promSamples(text, ['bbm_nodejs_heap_size_used_bytes', 'bbm_nodejs_external_memory_bytes', 'bbm_nodejs_heap_size_total_bytes']),
+    {
+      bbm_nodejs_heap_size_used_bytes: 52428800,
+      bbm_nodejs_external_memory_bytes: 4194304,
+    },
+  );
+});
+
+test('compiled code loads the workflow bundle built next to dist/src, and TypeScript sources never do', () => {
+  const dist = path.join(path.sep, 'app', 'dist');
+  const bundle = path.join(dist, PREBUILT_BUNDLE_FILE);
+  const all = (): boolean => true;
+  assert.equal(
+    prebuiltBundlePath(path.join(dist, 'src', 'worker.js'), (f) => f === bundle),
+    bundle,
+  );
+  assert.equal(
+    prebuiltBundlePath(path.join(dist, 'src', 'worker.js'), () => false),
+    undefined,
+  );
+  assert.equal(prebuiltBundlePath(path.join(path.sep, 'app', 'src', 'worker.ts'), all), undefined);
+});
