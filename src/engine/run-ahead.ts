@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
-import { cancelBackend, workAhead, type ExecuteJobDeps, type ExecuteJobInput, type WorkDone } from './execute-job';
+import { cancelBackend, type ExecuteJobDeps, type ExecuteJobInput } from './execute-job';
+import { workAhead, type WorkDone } from './job-transaction';
 import type { FenceToken } from './types';
 
 /**
