@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { repositoryWorkflowId } from '../src/contract/ids';
+import { JobStatus } from '../src/engine/constants';
+import { defineMigration } from '../src/engine/definitions';
+import type { WorkContext } from '../src/engine/registry';
+import { repositoryMigration } from '../workflows/repository';
+import { counters, createItems, createTestDatabase } from './helpers/db';
+import { jobSummary, work } from './helpers/engine';
+import { startTestWorker, testClient, uniqueTaskQueue } from './helpers/temporal';
+import { waitFor } from './helpers/wait';
+import { spawnWorker } from './helpers/worker-process';
+import { registryWith } from './helpers/work';
+
+/**
+ * Adversarial review of run-ahead (src/engine/run-ahead.ts) on the real servers: what a job
+ * records (attempts, failures) must not depend on BBM_RUN_AHEAD, and a worker stopped while
+ * run-aheads are open must leave every row changed exactly once.
+ */
+
+const FAST = { minDelayMs: 0, maxDelayMs: 0, maxJobPerBatch: 20 };
+const NEVER_IDLE = { BBM_RUN_AHEAD_IDLE_MS: '600000' };
+
+/** Job ranges in id order tile 1..rows, with no gap and no overlap. */
+function assertTiles(summary: Array<[string | null, string | null, number, number]>, rows: number): void {
+  let expected = 1n;
+  for (const [lo, hi] of summary) {
+    assert.equal(BigInt(lo!), expected, `a range starts at ${lo}, expected ${expected}`);
+    expected = BigInt(hi!) + 1n;
+  }
+  assert.equal(expected, BigInt(rows) + 1n);
+}
+
+test('run-ahead adversarial: a job whose work fails only the first time it runs records the same attempts and failure with run-ahead on as off', async () => {
+  const outcomes = [];
+  for (const [label, repository, env] of [
+    ['raa_flaky_on', 'raa-flaky-on', {}],
+    ['raa_flaky_off', 'raa-flaky-off', { BBM_RUN_AHEAD: '0' }],
+  ] as const) {
+    const db = await createTestDatabase(label);
+    await createItems(db.pool, 'items', 100);
+    // A transient failure (a deadlock, a lock timeout, a serialization failure) on the range 41..50's first run.
+    let runs41 = 0;
+    const flaky = work('raa_flaky', async (ctx: WorkContext) => {
+      const r = await ctx.client.query(`UPDATE ${ctx.quotedTable} SET counter = counter + 1 WHERE ${ctx.where.sql}`, ctx.where.values);
+      if (ctx.start === 41n && ++runs41 === 1) throw new Error('transient failure at 41');
+      return r.rowCount ?? 0;
+    });
+    const registry = registryWith(flaky);
+    await defineMigration(
+      { pool: db.pool, registry },
+      { name: 'm', repository, work: 'raa_flaky', table: 'items', column: 'id', targetJobMs: 0, batchSize: 10, args: {} },
+    );
+    const worker = await startTestWorker(db, { registry, env });
+    const handle = await worker.client.workflow.start(repositoryMigration, {
+      taskQueue: worker.taskQueue,
+      workflowId: repositoryWorkflowId(repository),
+      args: [{ repository, knobs: { ...FAST, maxJobAttempts: 3 } }],
+    });
+    const summary = await handle.result();
+    const jobs = await jobSummary(db.pool, 'm');
+    assertTiles(jobs, 100);
+    outcomes.push({ state: summary.state, jobs, counters: await counters(db.pool), runs41, stats: worker.runAheads.stats().claimed > 0 });
+  }
+  const [on, off] = outcomes;
+  assert.deepEqual(off!.counters, { lo: 1, hi: 1, n: 100 });
+  // Run-ahead off: the first attempt fails and is recorded; the second commits (attempts 2).
+  assert.deepEqual(off!.jobs[4], ['41', '50', 2, JobStatus.FINISHED]);
+  assert.equal(on!.stats, true, 'run-aheads were claimed with run-ahead on');
+  assert.deepEqual({ ...on, stats: undefined }, { ...off, stats: undefined });
+});
+
+test('run-ahead adversarial: a worker stopped with SIGTERM while run-aheads are open exits cleanly, and its replacement changes every row exactly once', async () => {
+  const db = await createTestDatabase('raa_sigterm');
+  await createItems(db.pool, 'items', 400);
+  // Each job's UPDATE takes ~200 ms, so a worker past its first job spends its time in run-aheads.
+  await db.pool.query(`CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.2); RETURN NULL; END $$;
+    CREATE TRIGGER slow BEFORE UPDATE ON items FOR EACH STATEMENT EXECUTE FUNCTION slow()`);
+  await defineMigration(
+    { pool: db.pool, registry: registryWith() },
+    {
+      name: 'm',
+      repository: 'raa-sigterm',
+      work: 'increment',
+      table: 'items',
+      column: 'id',
+      targetJobMs: 0,
+      batchSize: 20,
+      args: { target: 'counter' },
+    },
+  );
+  const client = await testClient();
+  const taskQueue = uniqueTaskQueue('raa_term');
+  let worker = await spawnWorker({ databaseUrl: db.url, taskQueue, env: NEVER_IDLE });
+  try {
+    const handle = await client.workflow.start(repositoryMigration, {
+      taskQueue,
+      workflowId: repositoryWorkflowId('raa-sigterm'),
+      args: [{ repository: 'raa-sigterm', knobs: FAST }],
+      workflowTaskTimeout: '2s',
+    });
+    await waitFor('3 jobs finished and a 4th at work', async () => {
+      const { rows } = await db.pool.query(
+        `SELECT (SELECT count(*) FROM bbm.jobs WHERE status = ${JobStatus.FINISHED})::int AS done,
+                (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE 'UPDATE%items%')::int AS working`,
+      );
+      return rows[0].done >= 3 && rows[0].working === 1;
+    });
+    await worker.kill('SIGTERM');
+    assert.deepEqual(await worker.exited, { code: 0, signal: null }, `the worker exited by itself: ${worker.output()}`);
+    // Its run-ahead is gone with it: no transaction of it is left holding the job's rows.
+    const { rows: left } = await db.pool.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'bbm-test-worker'`,
+    );
+    assert.equal(left[0].n, 0);
+    worker = await spawnWorker({ databaseUrl: db.url, taskQueue, env: NEVER_IDLE });
+    assert.equal((await handle.result()).state, 'finished');
+    assert.deepEqual(await counters(db.pool), { lo: 1, hi: 1, n: 400 });
+    const jobs = await jobSummary(db.pool, 'm');
+    assertTiles(jobs, 400);
+    assert.ok(
+      jobs.every(([, , attempts, status]) => status === JobStatus.FINISHED && attempts === 1),
+      `every job finished at its first attempt: ${JSON.stringify(jobs)}`,
+    );
+  } finally {
+    await worker.stop();
+  }
+});
