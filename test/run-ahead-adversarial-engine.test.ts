@@ -10,6 +10,7 @@ import { RunAheads } from '../src/engine/run-ahead';
 import type { ExecuteJobResult, FenceToken, JobDescriptor } from '../src/engine/types';
 import { checkHealth } from '../src/health/check';
 import { HealthMonitor } from '../src/health/monitor';
+import { Client } from 'pg';
 import { createItems, createTestDatabase } from './helpers/db';
 import { counters, define, JOB_TIMEOUT_MS, jobSummary, REPO, registryWith, work } from './helpers/engine';
 import { waitFor } from './helpers/wait';
@@ -35,15 +36,19 @@ interface OneConnection {
   registry: ReturnType<typeof registryWith>;
   /** Ranges whose work met a cancel (SQLSTATE 57014) while it slept. */
   cancelled: string[];
+  /** Runs of the work, by the start of its range. */
+  runs: Map<string, number>;
 }
 
 /** 30 ids in jobs of 10; the work of the range starting at `slowAt` sleeps `slowS` seconds first. */
-async function setup(label: string, slowAt: bigint | undefined, slowS = 5): Promise<OneConnection> {
+async function setup(label: string, slowAt: bigint | undefined, slowS = 5, poolMax = 1): Promise<OneConnection> {
   const db = await createTestDatabase(label);
   await createItems(db.pool, 'items', 30);
-  const pool = createPool({ url: db.url, max: 1 });
+  const pool = createPool({ url: db.url, max: poolMax });
   const cancelled: string[] = [];
+  const runs = new Map<string, number>();
   const fn = work('inc', async (ctx: WorkContext) => {
+    runs.set(String(ctx.start), (runs.get(String(ctx.start)) ?? 0) + 1);
     if (ctx.start === slowAt) {
       try {
         await ctx.client.query('SELECT pg_sleep($1)', [slowS]);
@@ -57,13 +62,17 @@ async function setup(label: string, slowAt: bigint | undefined, slowS = 5): Prom
   });
   const registry = registryWith(fn);
   await define({ pool: db.pool, registry }, { name: 'm', work: 'inc', batchSize: 10, args: {} });
-  const aheads = new RunAheads(pool, { enabled: true, idleMs: NEVER_IDLE_MS, maxOpen: MAX_OPEN_FOR_POOL_OF_ONE });
+  const aheads = new RunAheads(pool, {
+    enabled: true,
+    idleMs: NEVER_IDLE_MS,
+    maxOpen: poolMax === 1 ? MAX_OPEN_FOR_POOL_OF_ONE : Math.floor(poolMax / 2),
+  });
   // A failed assertion leaves the run-ahead open, and pool.end() waits for its connection.
   after(async () => {
     await aheads.abandonAll();
     await pool.end();
   });
-  return { pool, outside: db.pool, aheads, registry, cancelled };
+  return { pool, outside: db.pool, aheads, registry, cancelled, runs };
 }
 
 function exec(s: OneConnection, job: JobDescriptor, fence: FenceToken): Promise<ExecuteJobResult> {
@@ -141,5 +150,37 @@ test(
     assert.deepEqual(s.cancelled, ['11-20'], 'the abandoned work was cancelled');
     assert.deepEqual(s.aheads.stats(), { claimed: 0, abandoned: 1, failed: 0, skipped: 0, mismatched: 0 });
     await drainAndCheck(s, fence, first.next ?? null);
+  },
+);
+
+test(
+  'run-ahead adversarial: a health check between two jobs that finds the database unhealthy comes before any work of the next job',
+  { timeout: 120_000 },
+  async () => {
+    const s = await setup('raa_health_order', undefined, 0, 4);
+    const fence = await acquireLease(s.pool, { repository: REPO, holder: 'h1', ttlMs: TTL_MS, waitMs: TTL_MS });
+    // The database turns unhealthy: a transaction older than the threshold (maxTransactionAgeMs).
+    const old = new Client({ connectionString: s.outside.options.connectionString });
+    await old.connect();
+    try {
+      await old.query('BEGIN; SELECT txid_current()');
+      const first = await exec(s, (await find(s, fence))!, fence);
+      // The workflow now checks health before running the job found ahead (workflows/repository-round.ts);
+      // a check slower than the run-ahead's few statements (a replica's lag read across a network) comes after its work.
+      await s.aheads.opened(REPO)?.ready;
+      const thresholds = { maxTransactionAgeMs: 500, maxReplicationLagMs: 0, maxReplicationLagBytes: 0, maxWalArchiveBacklog: 0 };
+      const monitor = new HealthMonitor({ db: s.pool });
+      await waitFor('the database to be unhealthy', async () => {
+        const r = await checkHealth({ db: s.pool, monitor }, { repository: REPO, fresh: true, thresholds });
+        return !r.verdict.healthy;
+      });
+      // Throttled: the round ends (releaseLease abandons the run-ahead); the next job must not have run.
+      await s.aheads.abandon(REPO);
+      assert.equal(s.runs.get(first.next!.start!) ?? 0, 0, 'the next job ran no work before the health check held it back');
+    } finally {
+      await old.query('COMMIT');
+      await old.end();
+    }
+    await drainAndCheck(s, fence, null);
   },
 );
