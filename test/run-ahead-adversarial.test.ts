@@ -12,7 +12,8 @@ import { jobSummary, work } from './helpers/engine';
 import { startTestWorker, testClient, uniqueTaskQueue } from './helpers/temporal';
 import { waitFor } from './helpers/wait';
 import { spawnWorker } from './helpers/worker-process';
-import { registryWith } from './helpers/work';
+import { registryWith, slowIncrement } from './helpers/work';
+import { pauseMigrations, resumeMigrations } from '../src/engine/control';
 
 /**
  * Adversarial review of run-ahead (src/engine/run-ahead.ts) on the real servers: what a job
@@ -205,3 +206,57 @@ test(
     assert.equal(outcomes[1]!.ranUnrecorded, 0);
   },
 );
+
+for (const [how, repository] of [
+  ['terminated', 'raa-terminate'],
+  ['cancelled', 'raa-cancel'],
+] as const) {
+  test(`run-ahead adversarial: a repository run ${how} while run-aheads are open lets an operator pause from outside the worker, and a new run changes every row once`, async () => {
+    const db = await createTestDatabase(`raa_${how}`);
+    await createItems(db.pool, 'items', 300);
+    const registry = registryWith(slowIncrement(100));
+    await defineMigration(
+      { pool: db.pool, registry },
+      { name: 'm', repository, work: 'slow_increment', table: 'items', column: 'id', targetJobMs: 0, batchSize: 10 },
+    );
+    // The default idle limit: a run-ahead nobody will claim is rolled back by it.
+    const worker = await startTestWorker(db, { registry });
+    const knobs = { minDelayMs: 1, maxDelayMs: 1, maxJobPerBatch: 1_000, localActivities: true };
+    const handle = await worker.client.workflow.start(repositoryMigration, {
+      taskQueue: worker.taskQueue,
+      workflowId: repositoryWorkflowId(repository),
+      args: [{ repository, knobs }],
+    });
+    await waitFor('3 jobs claimed from run-aheads', async () => worker.runAheads.stats().claimed >= 3);
+    if (how === 'terminated') await handle.terminate('test: terminate with a run-ahead open');
+    else await handle.cancel();
+    await assert.rejects(handle.result());
+    // From outside the worker (bbm migrations pause): it takes the migration row lock a run-ahead holds.
+    const paused = await pauseMigrations(db.pool, { repository });
+    assert.ok(paused.length <= 1, JSON.stringify(paused));
+    const { rows } = await db.pool.query(`SELECT status FROM bbm.migrations WHERE name = 'm'`);
+    assert.equal(rows[0].status, 0, 'paused');
+    await waitFor('no run-ahead open', async () => worker.runAheads.opened(repository) === undefined);
+    // Only committed jobs changed rows.
+    const { rows: partial } = await db.pool.query(
+      `SELECT (SELECT count(*)::int FROM items WHERE counter = 1) AS touched, (SELECT count(*)::int FROM items WHERE counter > 1) AS twice,
+              (SELECT coalesce(sum(rows_affected), 0)::int FROM bbm.jobs WHERE status = ${JobStatus.FINISHED}) AS recorded`,
+    );
+    assert.equal(partial[0].twice, 0);
+    assert.equal(partial[0].touched, partial[0].recorded);
+    assert.deepEqual(await resumeMigrations(db.pool, { repository }), ['m']);
+    const again = await worker.client.workflow.execute(repositoryMigration, {
+      taskQueue: worker.taskQueue,
+      workflowId: repositoryWorkflowId(repository),
+      args: [{ repository, knobs: FAST }],
+    });
+    assert.equal(again.state, 'finished');
+    assert.deepEqual(await counters(db.pool), { lo: 1, hi: 1, n: 300 });
+    const jobs = await jobSummary(db.pool, 'm');
+    assertTiles(jobs, 300);
+    assert.ok(
+      jobs.every(([, , , status]) => status === JobStatus.FINISHED),
+      'every job finished',
+    );
+  });
+}
