@@ -260,3 +260,43 @@ for (const [how, repository] of [
     );
   });
 }
+
+test(
+  'run-ahead adversarial: a job slower than the job timeout records the same attempts and failures with run-ahead on as off',
+  { timeout: 300_000 },
+  async () => {
+    const outcomes = [];
+    for (const [label, repository, env] of [
+      ['raa_timeout_on', 'raa-timeout-on', {}],
+      ['raa_timeout_off', 'raa-timeout-off', { BBM_RUN_AHEAD: '0' }],
+    ] as const) {
+      const db = await createTestDatabase(label);
+      await createItems(db.pool, 'items', 100);
+      // The range 41..50 outlasts its statement_timeout (jobTimeoutMs) at every run.
+      const stuck = work('raa_stuck', async (ctx: WorkContext) => {
+        if (ctx.start === 41n) await ctx.client.query('SELECT pg_sleep(60)');
+        const r = await ctx.client.query(`UPDATE ${ctx.quotedTable} SET counter = counter + 1 WHERE ${ctx.where.sql}`, ctx.where.values);
+        return r.rowCount ?? 0;
+      });
+      const registry = registryWith(stuck);
+      await defineMigration(
+        { pool: db.pool, registry },
+        { name: 'm', repository, work: 'raa_stuck', table: 'items', column: 'id', targetJobMs: 0, batchSize: 10, args: {} },
+      );
+      const worker = await startTestWorker(db, { registry, env });
+      // A job timeout above the local activity's 5 s of slack over it (workflows/repository-activities.ts).
+      const handle = await worker.client.workflow.start(repositoryMigration, {
+        taskQueue: worker.taskQueue,
+        workflowId: repositoryWorkflowId(repository),
+        args: [{ repository, knobs: { ...FAST, maxJobAttempts: 2, jobTimeoutMs: 6_000 } }],
+      });
+      const summary = await handle.result();
+      const jobs = await jobSummary(db.pool, 'm');
+      const { rows } = await db.pool.query(`SELECT status, failure_error_code FROM bbm.migrations WHERE name = 'm'`);
+      outcomes.push({ failed: summary.migrationsFailed, jobs, migration: rows[0], counters: await counters(db.pool) });
+    }
+    const [on, off] = outcomes;
+    assert.deepEqual(off!.jobs[4], ['41', '50', 2, JobStatus.FAILED]);
+    assert.deepEqual(on, off);
+  },
+);
