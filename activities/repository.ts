@@ -76,6 +76,11 @@ export interface ExecuteJobActivityInput {
    * run-ahead (src/engine/run-ahead.ts) when this worker has it on. @default off
    */
   runAhead?: boolean;
+  /**
+   * Job time (ms) left before the workflow's next health check: a job that takes at least this
+   * long is not followed by a run-ahead, since the next job's work must wait for the check. @default no limit
+   */
+  healthCheckInMs?: number;
 }
 export interface ReleaseLeaseInput {
   fence: FenceToken;
@@ -205,6 +210,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
               findAhead: input.findAhead,
               // Only a local activity: the workflow's next executeJob then runs on this worker too, where the run-ahead is.
               runAhead: ctx.info.isLocal && input.runAhead === true && input.findAhead !== undefined,
+              healthCheckInMs: input.healthCheckInMs,
               // Between sub-batches: a heartbeat with the cursor (and a chance to hear of a cancellation).
               onSubBatch: heartbeat,
             },

@@ -193,6 +193,8 @@ async function main(): Promise<void> {
     for (const [i, batch] of options.batch.entries()) contenders.push(...(await backfillFigures(backfill, batch, { tuned: i === 0 })));
 
     const rssPhases: Record<string, number> = { 'warm-up and backfill runs': worker.phasePeakRss() / MB };
+    // Whether the bbm rows ran their jobs ahead (src/engine/run-ahead.ts): the warm-up's and the backfills' run-aheads.
+    const runAheads = await worker.runAheads().catch(() => ({}));
     const phaseNoop = '[no-op] orchestration overhead';
     const { value: noopRun, cpu: noopCpu } = await measured(() =>
       runBbm(
@@ -269,7 +271,11 @@ async function main(): Promise<void> {
       `${JSON.stringify({ ...report, healthCheckCost: healthCost, histories: bbmRuns.map((r) => ({ label: r.label, workflows: r.result.histories })) }, null, 2)}\n`,
     );
     const healthLine = typeof healthCost === 'string' ? `health checks: ${healthCost}` : formatHealthCost(healthCost);
-    process.stdout.write(`${formatReport(report)}\n${healthLine}\n\nresults written to ${path.relative(process.cwd(), options.output)}\n`);
+    const outcomes = Object.entries(runAheads).map(([outcome, n]) => `${outcome} ${n}`);
+    const runAheadLine = `run-ahead outcomes over the warm-up and backfill runs (bbm_run_ahead_total): ${outcomes.length ? outcomes.join(', ') : 'none'}`;
+    process.stdout.write(
+      `${formatReport(report)}\n${healthLine}\n${runAheadLine}\n\nresults written to ${path.relative(process.cwd(), options.output)}\n`,
+    );
     await dropBenchTables(pool, [TABLE, NOOP_TABLE, TINY_TABLE]);
   } finally {
     process.off('SIGINT', onSignal);

@@ -39,3 +39,20 @@ export function promSamples(text: string, names: readonly string[]): Record<stri
   }
   return out;
 }
+
+/**
+ * Sum of every sample of `name` in a Prometheus text exposition, per value of its `label`
+ * (e.g. bbm_run_ahead_total by outcome); samples without that label are left out.
+ */
+export function promByLabel(text: string, name: string, label: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const pattern = new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`);
+  for (const line of text.split('\n')) {
+    const m = pattern.exec(line);
+    if (!m) continue;
+    const value = Number(m[2]);
+    const labelled = new RegExp(`(?:^|,)${label}="([^"]*)"`).exec(m[1]!);
+    if (labelled && Number.isFinite(value)) out[labelled[1]!] = (out[labelled[1]!] ?? 0) + value;
+  }
+  return out;
+}

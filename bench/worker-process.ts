@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { freePort } from '../src/dev/ports';
-import { parseProcStatus, promSamples } from './proc-memory';
+import { parseProcStatus, promByLabel, promSamples } from './proc-memory';
 
 export interface BenchWorker {
   pid: number;
@@ -9,6 +9,8 @@ export interface BenchWorker {
   peakRss(): number;
   /** Largest RSS sampled since the previous call (per phase), in bytes. */
   phasePeakRss(): number;
+  /** How the worker's run-aheads ended so far (bbm_run_ahead_total by outcome, src/engine/run-ahead.ts). */
+  runAheads(): Promise<Record<string, number>>;
   /** SIGTERM and wait (SIGKILL after 40 s). */
   stop(): Promise<void>;
   output(): string;
@@ -111,6 +113,7 @@ export async function startBenchWorker(
       return p;
     },
     output: () => tail.join('\n'),
+    runAheads: async () => promByLabel(await (await fetch(metricsUrl)).text(), 'bbm_run_ahead_total', 'outcome'),
     async stop() {
       if (exited) return;
       await sample(); // the high-water mark, before the process and its /proc entry are gone

@@ -19,7 +19,7 @@ import type { HealthRegistry } from './health/registry';
 import type { Logger } from './logger';
 import { sdkLogger } from './sdk-logger';
 import { BbmMetrics } from './metrics';
-import { RunAheads } from './engine/run-ahead';
+import { maxRunAheads, RunAheads } from './engine/run-ahead';
 import { connectWorker } from './temporal/connection';
 import { prebuiltBundlePath, workflowBundleOptions } from './workflow-bundle';
 
@@ -113,8 +113,7 @@ export async function createBbmWorker(options: CreateWorkerOptions): Promise<Bbm
   // connection: no second connection, and gRPC runs in Temporal Core instead of on the JS heap.
   const client = options.client ?? new Client({ connection, namespace: config.temporal.namespace });
   limitWorkflowThreadHeap(config.workflowCache.workflowHeapMB);
-  // At most half the pool in run-aheads, so the activities' own connections are never starved for long.
-  const runAheads = new RunAheads(pool, { ...config.runAhead, maxOpen: Math.max(1, Math.floor(config.poolSize / 2)) }, (outcome) =>
+  const runAheads = new RunAheads(pool, { ...config.runAhead, maxOpen: maxRunAheads(config.poolSize) }, (outcome) =>
     metrics.runAheads.inc({ outcome }),
   );
   const worker = await Worker.create({

@@ -6,7 +6,7 @@ import { executeJob } from '../src/engine/execute-job';
 import { findJob } from '../src/engine/find-job';
 import { acquireLease } from '../src/engine/lease';
 import type { WorkContext } from '../src/engine/registry';
-import { RunAheads } from '../src/engine/run-ahead';
+import { maxRunAheads, RunAheads } from '../src/engine/run-ahead';
 import type { ExecuteJobResult, FenceToken, JobDescriptor } from '../src/engine/types';
 import { checkHealth } from '../src/health/check';
 import { HealthMonitor } from '../src/health/monitor';
@@ -17,15 +17,13 @@ import { waitFor } from './helpers/wait';
 
 /**
  * Adversarial review of run-ahead (src/engine/run-ahead.ts) on real Postgres, the test playing the
- * workflow: a worker whose pool has a single connection (BBM_PG_POOL_SIZE=1), for which
- * src/worker.ts still allows one run-ahead (maxOpen = max(1, floor(poolSize / 2))). Every test ends
- * with every row changed exactly once and the job ranges tiling the table.
+ * workflow: a worker whose pool has a single connection (BBM_PG_POOL_SIZE=1), and the health
+ * check between two jobs. Every test ends with every row changed exactly once and the job ranges
+ * tiling the table.
  */
 
 const TTL_MS = 60_000;
 const NEVER_IDLE_MS = 600_000;
-/** What src/worker.ts computes for BBM_PG_POOL_SIZE=1. */
-const MAX_OPEN_FOR_POOL_OF_ONE = Math.max(1, Math.floor(1 / 2));
 
 interface OneConnection {
   /** The worker's pool: one connection. */
@@ -41,7 +39,13 @@ interface OneConnection {
 }
 
 /** 30 ids in jobs of 10; the work of the range starting at `slowAt` sleeps `slowS` seconds first. */
-async function setup(label: string, slowAt: bigint | undefined, slowS = 5, poolMax = 1): Promise<OneConnection> {
+async function setup(
+  label: string,
+  slowAt: bigint | undefined,
+  slowS = 5,
+  poolMax = 1,
+  maxOpen = maxRunAheads(poolMax),
+): Promise<OneConnection> {
   const db = await createTestDatabase(label);
   await createItems(db.pool, 'items', 30);
   const pool = createPool({ url: db.url, max: poolMax });
@@ -62,11 +66,7 @@ async function setup(label: string, slowAt: bigint | undefined, slowS = 5, poolM
   });
   const registry = registryWith(fn);
   await define({ pool: db.pool, registry }, { name: 'm', work: 'inc', batchSize: 10, args: {} });
-  const aheads = new RunAheads(pool, {
-    enabled: true,
-    idleMs: NEVER_IDLE_MS,
-    maxOpen: poolMax === 1 ? MAX_OPEN_FOR_POOL_OF_ONE : Math.floor(poolMax / 2),
-  });
+  const aheads = new RunAheads(pool, { enabled: true, idleMs: NEVER_IDLE_MS, maxOpen });
   // A failed assertion leaves the run-ahead open, and pool.end() waits for its connection.
   after(async () => {
     await aheads.abandonAll();
@@ -75,7 +75,8 @@ async function setup(label: string, slowAt: bigint | undefined, slowS = 5, poolM
   return { pool, outside: db.pool, aheads, registry, cancelled, runs };
 }
 
-function exec(s: OneConnection, job: JobDescriptor, fence: FenceToken): Promise<ExecuteJobResult> {
+/** executeJob as the workflow calls it; `healthCheckInMs` as the workflow passes it when health checks are on. */
+function exec(s: OneConnection, job: JobDescriptor, fence: FenceToken, healthCheckInMs?: number): Promise<ExecuteJobResult> {
   return executeJob(
     { pool: s.pool, registry: s.registry, runAheads: s.aheads },
     {
@@ -86,6 +87,7 @@ function exec(s: OneConnection, job: JobDescriptor, fence: FenceToken): Promise<
       fence,
       findAhead: { exclude: [], leaseTtlMs: TTL_MS },
       runAhead: true,
+      ...(healthCheckInMs === undefined ? {} : { healthCheckInMs }),
     },
   );
 }
@@ -108,17 +110,16 @@ async function drainAndCheck(s: OneConnection, fence: FenceToken, first: JobDesc
 }
 
 test(
-  'run-ahead adversarial: with a pool of one connection, a health check between two jobs gets its readings while the run-ahead waits for its claim',
+  'run-ahead adversarial: with a pool of one connection no run-ahead is opened, so a health check between two jobs gets its readings',
   { timeout: 120_000 },
   async () => {
     const s = await setup('raa_pool1_health', undefined);
     const fence = await acquireLease(s.pool, { repository: REPO, holder: 'h1', ttlMs: TTL_MS, waitMs: TTL_MS });
     const first = await exec(s, (await find(s, fence))!, fence);
-    const opened = s.aheads.opened(REPO);
-    assert.equal(opened?.jobId, first.next?.jobId, 'a run-ahead opened for the job found ahead');
-    assert.equal(await opened?.ready, true, 'its work done, uncommitted');
-    // The workflow checks health between two jobs (workflows/repository-round.ts): checkHealth does
-    // not abandon the run-ahead, and runs on the worker's pool, whose only connection the run-ahead holds.
+    assert.ok(first.next, 'a job was found ahead');
+    // A run-ahead would hold the pool's only connection, which the health check between two jobs
+    // (workflows/repository-round.ts; it does not abandon run-aheads) needs: none is opened.
+    assert.equal(s.aheads.opened(REPO), undefined, 'no run-ahead holds the only connection');
     const monitor = new HealthMonitor({ db: s.pool });
     const health = await checkHealth({ db: s.pool, monitor }, { repository: REPO, fresh: true }).then(
       (r) => ({ ok: true as const, healthy: r.verdict.healthy }),
@@ -133,7 +134,8 @@ test(
   'run-ahead adversarial: with a pool of one connection, abandoning a run-ahead whose work is running cancels that work',
   { timeout: 120_000 },
   async () => {
-    const s = await setup('raa_pool1_cancel', 11n);
+    // One run-ahead allowed on a pool of one: what any pool whose other connections are busy looks like.
+    const s = await setup('raa_pool1_cancel', 11n, 5, 1, 1);
     const fence = await acquireLease(s.pool, { repository: REPO, holder: 'h1', ttlMs: TTL_MS, waitMs: TTL_MS });
     const first = await exec(s, (await find(s, fence))!, fence);
     assert.equal(s.aheads.opened(REPO)?.jobId, first.next?.jobId, 'a run-ahead opened for the job found ahead');
@@ -145,8 +147,7 @@ test(
     });
     // A pause (controlMigrations), a find or the round's releaseLease abandon it first.
     await s.aheads.abandon(REPO);
-    // With a larger pool the cancel is sent at once over a second connection; here it needs the
-    // connection the run-ahead itself holds, so the work runs to its end before it is rolled back.
+    // No connection to spare for the cancel: it is sent on a connection of its own (cancelBackend).
     assert.deepEqual(s.cancelled, ['11-20'], 'the abandoned work was cancelled');
     assert.deepEqual(s.aheads.stats(), { claimed: 0, abandoned: 1, failed: 0, skipped: 0, mismatched: 0 });
     await drainAndCheck(s, fence, first.next ?? null);
@@ -164,10 +165,10 @@ test(
     await old.connect();
     try {
       await old.query('BEGIN; SELECT txid_current()');
-      const first = await exec(s, (await find(s, fence))!, fence);
-      // The workflow now checks health before running the job found ahead (workflows/repository-round.ts);
-      // a check slower than the run-ahead's few statements (a replica's lag read across a network) comes after its work.
-      await s.aheads.opened(REPO)?.ready;
+      // The workflow checks health before running the job found ahead when the job just run used up
+      // the interval (workflows/repository-round.ts); it says so with healthCheckInMs: 0 here.
+      const first = await exec(s, (await find(s, fence))!, fence, 0);
+      assert.equal(s.aheads.opened(REPO), undefined, 'no run-ahead across a health check that falls due');
       const thresholds = { maxTransactionAgeMs: 500, maxReplicationLagMs: 0, maxReplicationLagBytes: 0, maxWalArchiveBacklog: 0 };
       const monitor = new HealthMonitor({ db: s.pool });
       await waitFor('the database to be unhealthy', async () => {
@@ -184,3 +185,15 @@ test(
     await drainAndCheck(s, fence, null);
   },
 );
+
+test('run-ahead: a job is run ahead only while no health check falls due before it', { timeout: 120_000 }, async () => {
+  const s = await setup('raa_health_budget', undefined, 0, 4);
+  const fence = await acquireLease(s.pool, { repository: REPO, holder: 'h1', ttlMs: TTL_MS, waitMs: TTL_MS });
+  const first = await exec(s, (await find(s, fence))!, fence, 60_000);
+  assert.equal(s.aheads.opened(REPO)?.jobId, first.next?.jobId, 'well within the interval: the job found ahead is run ahead');
+  const second = await exec(s, first.next!, fence, 0);
+  assert.ok(second.next, 'a third job was found ahead');
+  assert.equal(s.aheads.opened(REPO), undefined, 'a check falls due after this job: the next one waits for it');
+  assert.deepEqual(s.aheads.stats(), { claimed: 1, abandoned: 0, failed: 0, skipped: 0, mismatched: 0 });
+  await drainAndCheck(s, fence, second.next ?? null);
+});

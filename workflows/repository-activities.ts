@@ -65,7 +65,8 @@ export function execute(
   fence: FenceToken,
   batchId: string,
   findAhead?: FindAheadInput,
-  runAhead = false,
+  /** The round will run the job found ahead: the worker may run it ahead (patch run-ahead). */
+  runAhead?: { healthCheckInMs?: number },
 ): Promise<ExecuteJobResult> {
   const retry: RetryPolicy = {
     maximumAttempts: knobs.maxJobAttempts,
@@ -83,7 +84,8 @@ export function execute(
       jobTimeoutMs: knobs.jobTimeoutMs,
       batchId,
       ...(findAhead ? { findAhead } : {}),
-      ...(runAhead ? { runAhead } : {}),
+      ...(runAhead ? { runAhead: true } : {}),
+      ...(runAhead?.healthCheckInMs !== undefined ? { healthCheckInMs: runAhead.healthCheckInMs } : {}),
     },
   ];
   const summary = `${job.migrationName}: job ${job.jobId}, ${range}`;

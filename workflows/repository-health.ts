@@ -21,6 +21,16 @@ export function healthCheckDue(run: RepositoryRun): boolean {
   return run.knobs.healthChecks && run.sinceHealthCheckMs >= run.knobs.healthCheckIntervalMs && patched(PATCHES.healthThrottle);
 }
 
+/**
+ * Job time (ms, floored) left before a health check falls due, or undefined with health checks
+ * off. A job of at least this long makes one due before the next job: executeJob then does not
+ * run that job ahead (src/engine/run-ahead.ts), whose work must wait for the check's verdict.
+ */
+export function healthCheckInMs(run: RepositoryRun): number | undefined {
+  if (!run.knobs.healthChecks) return undefined;
+  return Math.max(0, Math.floor(run.knobs.healthCheckIntervalMs - run.sinceHealthCheckMs));
+}
+
 /** Count job or pause time towards the next health check. */
 export function addHealthTime(run: RepositoryRun, ms: number): void {
   run.sinceHealthCheckMs += ms;

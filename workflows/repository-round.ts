@@ -5,7 +5,7 @@ import { failureMessage, failureType, isStaleFailure, jobFailureOutcome } from '
 import { PATCHES } from './patches';
 import type { CheckHealthResult } from '../src/health/check';
 import { execute, hot, leaseTtl, leaseActivities } from './repository-activities';
-import { addHealthTime, checkHealthNow, healthCheckDue, leaveThrottle, waitWhileThrottled } from './repository-health';
+import { addHealthTime, checkHealthNow, healthCheckDue, healthCheckInMs, leaveThrottle, waitWhileThrottled } from './repository-health';
 import type { RepositoryRun } from './repository-state';
 
 /** How long to wait before trying again when this worker lacks the work function (a rolling deploy). */
@@ -79,7 +79,7 @@ export async function runRound(run: RepositoryRun): Promise<void> {
         fence,
         batchId,
         findAhead ? { exclude: [...run.failed], leaseTtlMs: leaseTtl(run.knobs) } : undefined,
-        runAhead && i + 1 < run.knobs.maxJobPerBatch,
+        runAhead && i + 1 < run.knobs.maxJobPerBatch ? { healthCheckInMs: healthCheckInMs(run) } : undefined,
       );
       ahead = result.next ?? null;
       jobMs += result.durationMs;

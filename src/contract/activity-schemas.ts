@@ -68,6 +68,7 @@ export const ACTIVITY_INPUT_SCHEMAS = Object.freeze({
       message({ exclude: list(decimal(true)), leaseTtlMs: ms }, { unknown: 'findAhead field', expected: 'a find-ahead request' }),
     ),
     runAhead: z.optional(bool()),
+    healthCheckInMs: z.optional(ms),
   }),
   releaseLease: input('releaseLease', { fence: fenceSchema, minDelayMs: ms, maxDelayMs: ms }),
   controlMigrations: input('controlMigrations', {

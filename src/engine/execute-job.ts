@@ -1,7 +1,7 @@
-import type { Pool, PoolClient } from 'pg';
+import { Client, type Pool, type PoolClient } from 'pg';
 import { BbmError, ErrorCode } from '../errors';
 import type { FindAheadInput } from './find-ahead';
-import { finishWorkDone, runInTransaction, type WorkDone } from './job-transaction';
+import { finishWorkDone, recordFailure, runInTransaction, type WorkDone } from './job-transaction';
 import type { WorkRegistry } from './registry';
 import type { RunAheads } from './run-ahead';
 import { eachSubBatch, type MoreSubBatches, type SubBatchProgress } from './sub-batches';
@@ -27,6 +27,12 @@ export interface ExecuteJobInput {
   findAhead?: FindAheadInput;
   /** Open the next job's run-ahead after this one commits (deps.runAheads, needs a fence and find-ahead). @default false */
   runAhead?: boolean;
+  /**
+   * Job time (ms) left before the caller's next health check: when this job's work takes at least
+   * this long, a check falls due before the next job, whose work must wait for its verdict, so
+   * it is not run ahead. @default no limit
+   */
+  healthCheckInMs?: number;
   /** Called after each committed sub-batch that leaves more of the job to do (the activity heartbeats). */
   onSubBatch?: (progress: SubBatchProgress) => void;
 }
@@ -123,12 +129,15 @@ export async function executeJob(
     if (cancelling) await cancelling;
     client.off('error', onClientError);
     const next = result?.next;
+    // A health check falls due before the next job (its work must wait for the verdict).
+    const checkDue = input.healthCheckInMs !== undefined && (result?.durationMs ?? 0) >= input.healthCheckInMs;
     // Committed with its successor found: the connection goes on to the successor's run-ahead.
     const handedOver =
       !broken &&
       !cancelling &&
       next &&
       input.runAhead &&
+      !checkDue &&
       runAheads &&
       fence &&
       runAheads.start(deps, client, { ...input, jobId: next.jobId, migrationId: next.migrationId, fence }, epoch);
@@ -136,16 +145,43 @@ export async function executeJob(
   }
 }
 
-/** A claimed run-ahead's remaining steps: statement (b), the abort check, COMMIT. */
+/**
+ * A claimed run-ahead's remaining steps: statement (b), the abort check, COMMIT. When the
+ * run-ahead's work failed, the failure is recorded and committed as this attempt's, and thrown.
+ */
 async function commitClaimed(client: PoolClient, done: WorkDone, input: ExecuteJobInput, signal: AbortSignal): Promise<ExecuteJobResult> {
-  const result = await finishWorkDone(client, done, input);
+  const outcome =
+    done.failure === undefined
+      ? await finishWorkDone(client, done, input)
+      : await recordFailure(client, done, input, done.failure, done.durationMs);
   if (signal.aborted) throw new BbmError(ErrorCode.CANCELLED, 'The job was cancelled; its work was rolled back.', { jobId: input.jobId });
   await client.query('COMMIT');
-  return result;
+  if (outcome instanceof BbmError) throw outcome;
+  return outcome;
 }
 
-/** Stop the statement running on `client` from another connection (cancellation of an in-flight job). */
+/**
+ * Stop the statement running on `client` from another connection (cancellation of an in-flight
+ * job or run-ahead). When the pool has no connection to spare (its last one may be `client`
+ * itself, with a pool of one), a connection of its own is opened for the cancel, which would
+ * otherwise wait for the very statement it cancels.
+ */
 export async function cancelBackend(pool: Pool, client: PoolClient): Promise<void> {
   const pid = (client as unknown as { processID?: number }).processID;
-  if (pid) await pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
+  if (!pid) return;
+  const cancel = 'SELECT pg_cancel_backend($1)';
+  if (pool.idleCount > 0 || pool.totalCount < (pool.options.max ?? 10)) {
+    await pool.query(cancel, [pid]).catch(() => undefined);
+    return;
+  }
+  const own = new Client(pool.options);
+  own.on('error', () => undefined);
+  try {
+    await own.connect();
+    await own.query(cancel, [pid]);
+  } catch {
+    // A cancel is best effort: the statement's statement_timeout still ends it.
+  } finally {
+    await own.end().catch(() => undefined);
+  }
 }

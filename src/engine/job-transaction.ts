@@ -31,6 +31,11 @@ export interface WorkDone {
   rows: bigint;
   /** The work's own time, ms. */
   durationMs: number;
+  /**
+   * The work failed (the transaction is back at its savepoint, nothing of the work kept): the
+   * claiming attempt records this failure as its own and fails with it, as if it had run the work.
+   */
+  failure?: unknown;
 }
 
 /** The job's migration and job locked and checked, ready for its work; or the result to return without any. */
@@ -101,7 +106,10 @@ async function runWork(
   signal: AbortSignal,
 ): Promise<{ rowsChanged: number; found: number | null }> {
   const { migration, job, table } = opened;
+  // A cancel that lands between two statements has no statement to cancel: stop before the next.
+  throwIfAborted(signal, job.id);
   const rows: JobRows = await jobRows(client, migration, job, table, sub);
+  throwIfAborted(signal, job.id);
   const rowsChanged = rows.empty
     ? 0
     : await opened.work.run({
@@ -128,7 +136,9 @@ async function runWork(
  * Run-ahead (src/engine/run-ahead.ts): in a transaction already begun, statement (a), the checks,
  * the job's rows and its work, exactly as executeJob would, then stop with the transaction open.
  * Undefined when the job would not run as one whole transaction (finished, skipped, sub-batches):
- * the caller rolls back. Throws whatever executeJob's attempt would fail with; nothing is recorded.
+ * the caller rolls back. A failure of statement (a) or the checks throws (the attempt then runs
+ * the job from scratch and meets it itself); a failure of the work is returned in `failure`,
+ * rolled back to the savepoint, for the claiming attempt to record. Nothing is recorded here.
  */
 export async function workAhead(
   deps: ExecuteJobDeps,
@@ -141,8 +151,17 @@ export async function workAhead(
   const { migration, job, table } = opened;
   if (await nextSubBatch(client, { table, column: migration.columnName }, migration, job)) return undefined;
   const started = performance.now();
-  const { rowsChanged } = await runWork(client, opened, null, signal);
-  return { migration, job, table, rows: BigInt(rowsChanged), durationMs: performance.now() - started };
+  try {
+    const { rowsChanged } = await runWork(client, opened, null, signal);
+    return { migration, job, table, rows: BigInt(rowsChanged), durationMs: performance.now() - started };
+  } catch (err) {
+    if (signal.aborted) throw err;
+    // Kept for the claiming attempt to record, so a failure seen here counts as an attempt's
+    // failure exactly as without run-ahead (a work function that fails once, then succeeds).
+    const durationMs = performance.now() - started;
+    await client.query('ROLLBACK TO SAVEPOINT bbm_work');
+    return { migration, job, table, rows: 0n, durationMs, failure: err };
+  }
 }
 
 /**
@@ -161,6 +180,44 @@ export function finishWorkDone(client: PoolClient, done: WorkDone, input: Execut
     rows,
     durationMs,
   );
+}
+
+/**
+ * After a failed attempt's work was rolled back to the savepoint: take statement (a)'s locks again
+ * (the rollback dropped them), record the failure (attempts + 1, code, message), tell the tuner,
+ * fail the migration when the attempts reach the limit, confirm the fence (throws LEASE_LOST), and
+ * return the error to throw once this is committed: MAX_JOB_RETRY, NO_PROGRESS or WORK_FAILED.
+ */
+export async function recordFailure(
+  client: PoolClient,
+  { migration, job }: { migration: MigrationRow; job: JobRow },
+  input: ExecuteJobInput,
+  err: unknown,
+  durationMs: number,
+): Promise<BbmError> {
+  // The rollback also dropped the row locks of statement (a), taken after the savepoint: take
+  // them again, migration first, before recording the failure.
+  await lockJobForExecution(client, input.jobId, undefined);
+  const noProgress = isBbmError(err, ErrorCode.NO_PROGRESS);
+  const message = (err as Error).message ?? String(err);
+  const counted = await markJobFailed(client, job.id, noProgress ? FailureCode.NO_PROGRESS : FailureCode.UNKNOWN, message, durationMs);
+  // The size never grows right after a failure: the tuner hears of it with the failure record.
+  await tuneAfterJob(client, migration, { ok: false, rows: 0, durationMs });
+  const exhausted = counted >= input.maxJobAttempts;
+  if (exhausted) await setMigrationStatus(client, migration.id, MigrationStatus.FAILED, FailureCode.MAX_JOB_RETRY);
+  if (input.fence && !(await holdsLease(client, input.fence))) throw leaseLost(input.fence);
+  const details = { jobId: job.id, migration: migration.name, attempts: job.attempts + 1 };
+  return exhausted
+    ? new BbmError(
+        ErrorCode.MAX_JOB_RETRY,
+        `Job ${job.id} of "${migration.name}" failed ${counted} times (limit ${input.maxJobAttempts}); the migration is failed. Last error: ${message}. Fix the cause, then retry the migration.`,
+        details,
+      )
+    : new BbmError(
+        noProgress ? ErrorCode.NO_PROGRESS : ErrorCode.WORK_FAILED,
+        `Job ${job.id} of "${migration.name}" failed (attempt ${counted} of ${input.maxJobAttempts}): ${message}`,
+        details,
+      );
 }
 
 /**
@@ -189,29 +246,7 @@ export async function runInTransaction(
     if (signal.aborted) throw err;
     const durationMs = performance.now() - started;
     await client.query('ROLLBACK TO SAVEPOINT bbm_work');
-    // The rollback also dropped the row locks of statement (a), taken after the savepoint: take
-    // them again, migration first, before recording the failure.
-    await lockJobForExecution(client, input.jobId, undefined);
-    const noProgress = isBbmError(err, ErrorCode.NO_PROGRESS);
-    const message = (err as Error).message ?? String(err);
-    const counted = await markJobFailed(client, job.id, noProgress ? FailureCode.NO_PROGRESS : FailureCode.UNKNOWN, message, durationMs);
-    // The size never grows right after a failure: the tuner hears of it with the failure record.
-    await tuneAfterJob(client, migration, { ok: false, rows: 0, durationMs });
-    const exhausted = counted >= input.maxJobAttempts;
-    if (exhausted) await setMigrationStatus(client, migration.id, MigrationStatus.FAILED, FailureCode.MAX_JOB_RETRY);
-    if (input.fence && !(await holdsLease(client, input.fence))) throw leaseLost(input.fence);
-    const details = { jobId: job.id, migration: migration.name, attempts: job.attempts + 1 };
-    return exhausted
-      ? new BbmError(
-          ErrorCode.MAX_JOB_RETRY,
-          `Job ${job.id} of "${migration.name}" failed ${counted} times (limit ${input.maxJobAttempts}); the migration is failed. Last error: ${message}. Fix the cause, then retry the migration.`,
-          details,
-        )
-      : new BbmError(
-          noProgress ? ErrorCode.NO_PROGRESS : ErrorCode.WORK_FAILED,
-          `Job ${job.id} of "${migration.name}" failed (attempt ${counted} of ${input.maxJobAttempts}): ${message}`,
-          details,
-        );
+    return recordFailure(client, { migration, job }, input, err, durationMs);
   }
   if (sub) {
     // The job's time so far in this execution, pauses between its sub-batches included.
@@ -232,4 +267,9 @@ export async function runInTransaction(
     return committed;
   }
   return finishWorkDone(client, { migration, job, table, rows: BigInt(rowsChanged), durationMs: performance.now() - started }, input);
+}
+
+/** CANCELLED when `signal` has fired (the attempt's cancellation, or a run-ahead abandoned). */
+function throwIfAborted(signal: AbortSignal, jobId: string): void {
+  if (signal.aborted) throw new BbmError(ErrorCode.CANCELLED, 'The job was cancelled; its work was rolled back.', { jobId });
 }

@@ -33,6 +33,15 @@ export interface RunAheadSettings {
   maxOpen: number;
 }
 
+/**
+ * How many run-aheads a worker whose pool has `poolSize` connections may hold open at once: half
+ * the pool, rounded down, so the activities' own connections (a health check between two jobs, a
+ * cancel) are never starved for long; none with a pool of one.
+ */
+export function maxRunAheads(poolSize: number): number {
+  return Math.floor(poolSize / 2);
+}
+
 /** What identifies the attempt a run-ahead was opened for. */
 interface Key {
   jobId: string;
@@ -171,7 +180,8 @@ export class RunAheads {
     if (!done) return undefined;
     // executeJob listens from here on.
     entry.client.off('error', entry.onClientError);
-    this.count('claimed');
+    // A failed work is the claiming attempt's to record (src/engine/execute-job.ts commitClaimed).
+    this.count(done.failure === undefined ? 'claimed' : 'failed');
     return { client: entry.client, done };
   }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
-import { parseProcStatus, promSamples } from '../../bench/proc-memory';
+import { parseProcStatus, promByLabel, promSamples } from '../../bench/proc-memory';
 import { PREBUILT_BUNDLE_FILE, prebuiltBundlePath } from '../../src/workflow-bundle';
 
 const STATUS = [
@@ -54,4 +54,18 @@ test('compiled code loads the workflow bundle built next to dist/src, and TypeSc
     undefined,
   );
   assert.equal(prebuiltBundlePath(path.join(path.sep, 'app', 'src', 'worker.ts'), all), undefined);
+});
+
+test('promByLabel sums a labelled counter per label value and skips other metrics and unlabelled samples', () => {
+  const text = [
+    '# HELP bbm_run_ahead_total How run-aheads ended.',
+    '# TYPE bbm_run_ahead_total counter',
+    'bbm_run_ahead_total{outcome="claimed"} 1990',
+    'bbm_run_ahead_total{outcome="abandoned"} 12',
+    'bbm_run_ahead_total{repository="r",outcome="claimed"} 3',
+    'bbm_run_ahead_total 7',
+    'bbm_jobs_total{outcome="claimed"} 99',
+  ].join('\n');
+  assert.deepEqual(promByLabel(text, 'bbm_run_ahead_total', 'outcome'), { claimed: 1993, abandoned: 12 });
+  assert.deepEqual(promByLabel(text, 'bbm_missing_total', 'outcome'), {});
 });
