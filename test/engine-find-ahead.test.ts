@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { JobStatus, MigrationStatus } from '../src/engine/constants';
 import { changeBatchSettings, pauseMigrations, resumeMigrations } from '../src/engine/control';
-import { executeJob, type ExecuteJobInput } from '../src/engine/execute-job';
+import type { ExecuteJobInput } from '../src/engine/execute-job';
 import { findJob } from '../src/engine/find-job';
 import { acquireLease } from '../src/engine/lease';
 import type { WorkContext } from '../src/engine/registry';
 import type { ExecuteJobResult, FenceToken, JobDescriptor } from '../src/engine/types';
 import { ErrorCode, isBbmError } from '../src/errors';
 import { createItems, createTestDatabase } from './helpers/db';
-import { counters, define, JOB_TIMEOUT_MS, jobSummary, migration, REPO, registryWith, work, type Engine } from './helpers/engine';
+import { counters, define, executeFound, jobSummary, migration, REPO, registryWith, work, type Engine } from './helpers/engine';
 
 /**
  * Find-ahead (executeJob also finds the next job in its transaction) against real Postgres: in
@@ -39,15 +39,7 @@ function lease(engine: Engine, holder = 'h1'): Promise<FenceToken> {
 }
 
 function exec(engine: Engine, job: JobDescriptor, fence: FenceToken, more: Partial<ExecuteJobInput> = {}): Promise<ExecuteJobResult> {
-  return executeJob(engine, {
-    jobId: job.jobId,
-    migrationId: job.migrationId,
-    maxJobAttempts: 3,
-    jobTimeoutMs: JOB_TIMEOUT_MS,
-    fence,
-    findAhead: { exclude: [], leaseTtlMs: TTL_MS },
-    ...more,
-  });
+  return executeFound(engine, job, fence, more, TTL_MS);
 }
 
 /** The workflow's loop: find only when execute found nothing ahead; failures go back to find. Returns how many finds it took. */

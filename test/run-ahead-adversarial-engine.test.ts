@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import type { Pool } from 'pg';
 import { createPool } from '../src/db/pool';
-import { executeJob } from '../src/engine/execute-job';
 import { findJob } from '../src/engine/find-job';
 import { acquireLease } from '../src/engine/lease';
 import type { WorkContext } from '../src/engine/registry';
@@ -12,7 +11,7 @@ import { checkHealth } from '../src/health/check';
 import { HealthMonitor } from '../src/health/monitor';
 import { Client } from 'pg';
 import { createItems, createTestDatabase } from './helpers/db';
-import { counters, define, JOB_TIMEOUT_MS, jobSummary, REPO, registryWith, work } from './helpers/engine';
+import { counters, define, executeFound, jobSummary, REPO, registryWith, work } from './helpers/engine';
 import { waitFor } from './helpers/wait';
 
 /**
@@ -77,19 +76,8 @@ async function setup(
 
 /** executeJob as the workflow calls it; `healthCheckInMs` as the workflow passes it when health checks are on. */
 function exec(s: OneConnection, job: JobDescriptor, fence: FenceToken, healthCheckInMs?: number): Promise<ExecuteJobResult> {
-  return executeJob(
-    { pool: s.pool, registry: s.registry, runAheads: s.aheads },
-    {
-      jobId: job.jobId,
-      migrationId: job.migrationId,
-      maxJobAttempts: 3,
-      jobTimeoutMs: JOB_TIMEOUT_MS,
-      fence,
-      findAhead: { exclude: [], leaseTtlMs: TTL_MS },
-      runAhead: true,
-      ...(healthCheckInMs === undefined ? {} : { healthCheckInMs }),
-    },
-  );
+  const deps = { pool: s.pool, registry: s.registry, runAheads: s.aheads };
+  return executeFound(deps, job, fence, { runAhead: true, ...(healthCheckInMs === undefined ? {} : { healthCheckInMs }) }, TTL_MS);
 }
 
 async function find(s: OneConnection, fence: FenceToken): Promise<JobDescriptor | null> {

@@ -10,6 +10,7 @@ import { Client } from 'pg';
 import { counters, createItems, createTestDatabase } from './helpers/db';
 import { jobSummary, work } from './helpers/engine';
 import { startTestWorker, testClient, uniqueTaskQueue } from './helpers/temporal';
+import { slowIncrementMigration, waitForRunAheadAtWork } from './helpers/run-ahead';
 import { waitFor } from './helpers/wait';
 import { spawnWorker } from './helpers/worker-process';
 import { registryWith, slowIncrement } from './helpers/work';
@@ -75,23 +76,7 @@ test('run-ahead adversarial: a job whose work fails only the first time it runs 
 
 test('run-ahead adversarial: a worker stopped with SIGTERM while run-aheads are open exits cleanly, and its replacement changes every row exactly once', async () => {
   const db = await createTestDatabase('raa_sigterm');
-  await createItems(db.pool, 'items', 400);
-  // Each job's UPDATE takes ~200 ms, so a worker past its first job spends its time in run-aheads.
-  await db.pool.query(`CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.2); RETURN NULL; END $$;
-    CREATE TRIGGER slow BEFORE UPDATE ON items FOR EACH STATEMENT EXECUTE FUNCTION slow()`);
-  await defineMigration(
-    { pool: db.pool, registry: registryWith() },
-    {
-      name: 'm',
-      repository: 'raa-sigterm',
-      work: 'increment',
-      table: 'items',
-      column: 'id',
-      targetJobMs: 0,
-      batchSize: 20,
-      args: { target: 'counter' },
-    },
-  );
+  await slowIncrementMigration(db, 'raa-sigterm');
   const client = await testClient();
   const taskQueue = uniqueTaskQueue('raa_term');
   let worker = await spawnWorker({ databaseUrl: db.url, taskQueue, env: NEVER_IDLE });
@@ -102,13 +87,7 @@ test('run-ahead adversarial: a worker stopped with SIGTERM while run-aheads are 
       args: [{ repository: 'raa-sigterm', knobs: FAST }],
       workflowTaskTimeout: '2s',
     });
-    await waitFor('3 jobs finished and a 4th at work', async () => {
-      const { rows } = await db.pool.query(
-        `SELECT (SELECT count(*) FROM bbm.jobs WHERE status = ${JobStatus.FINISHED})::int AS done,
-                (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE 'UPDATE%items%')::int AS working`,
-      );
-      return rows[0].done >= 3 && rows[0].working === 1;
-    });
+    await waitForRunAheadAtWork(db);
     await worker.kill('SIGTERM');
     assert.deepEqual(await worker.exited, { code: 0, signal: null }, `the worker exited by itself: ${worker.output()}`);
     // Its run-ahead is gone with it: no transaction of it is left holding the job's rows.

@@ -12,7 +12,18 @@ import { ErrorCode, isBbmError } from '../src/errors';
 import { requestPause } from '../src/store/pause-requests';
 import { createItems, createTestDatabase } from './helpers/db';
 import { waitFor } from './helpers/wait';
-import { counters, define, JOB_TIMEOUT_MS, jobSummary, migration, REPO, registryWith, work, type Engine } from './helpers/engine';
+import {
+  counters,
+  define,
+  executeFound,
+  JOB_TIMEOUT_MS,
+  jobSummary,
+  migration,
+  REPO,
+  registryWith,
+  work,
+  type Engine,
+} from './helpers/engine';
 
 /**
  * Run-ahead (src/engine/run-ahead.ts) against real Postgres, without Temporal: the test plays the
@@ -52,19 +63,7 @@ function lease(s: Setup, holder = 'h1'): Promise<FenceToken> {
 }
 
 function exec(s: Setup, job: JobDescriptor, fence: FenceToken, more: Partial<ExecuteJobInput> = {}): Promise<ExecuteJobResult> {
-  return executeJob(
-    { pool: s.pool, registry: s.registry, runAheads: s.aheads },
-    {
-      jobId: job.jobId,
-      migrationId: job.migrationId,
-      maxJobAttempts: 3,
-      jobTimeoutMs: JOB_TIMEOUT_MS,
-      fence,
-      findAhead: { exclude: [], leaseTtlMs: TTL_MS },
-      runAhead: true,
-      ...more,
-    },
-  );
+  return executeFound({ pool: s.pool, registry: s.registry, runAheads: s.aheads }, job, fence, { runAhead: true, ...more }, TTL_MS);
 }
 
 async function find(s: Setup, fence: FenceToken): Promise<JobDescriptor | null> {

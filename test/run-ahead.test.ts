@@ -9,6 +9,7 @@ import { repositoryMigration } from '../workflows/repository';
 import { counters, createItems, createTestDatabase, type TestDatabase } from './helpers/db';
 import { jobSummary, work } from './helpers/engine';
 import { startTestWorker, testClient, uniqueTaskQueue, type TestWorker } from './helpers/temporal';
+import { slowIncrementMigration, waitForRunAheadAtWork } from './helpers/run-ahead';
 import { waitFor } from './helpers/wait';
 import { spawnWorker } from './helpers/worker-process';
 import { registryWith } from './helpers/work';
@@ -144,23 +145,7 @@ test(
 
 test('run-ahead: a worker SIGKILLed while a run-ahead works is replaced, and every row is changed exactly once', async () => {
   const db = await createTestDatabase('ra_wf_kill');
-  await createItems(db.pool, 'items', 400);
-  // Each job's UPDATE takes ~200 ms, so a worker past its first job spends its time in run-aheads.
-  await db.pool.query(`CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.2); RETURN NULL; END $$;
-    CREATE TRIGGER slow BEFORE UPDATE ON items FOR EACH STATEMENT EXECUTE FUNCTION slow()`);
-  await defineMigration(
-    { pool: db.pool, registry: registryWith() },
-    {
-      name: 'm',
-      repository: 'ra-kill',
-      work: 'increment',
-      table: 'items',
-      column: 'id',
-      targetJobMs: 0,
-      batchSize: 20,
-      args: { target: 'counter' },
-    },
-  );
+  await slowIncrementMigration(db, 'ra-kill');
   const client = await testClient();
   const taskQueue = uniqueTaskQueue('ra_kill');
   let worker = await spawnWorker({ databaseUrl: db.url, taskQueue, env: NEVER_IDLE });
@@ -172,13 +157,7 @@ test('run-ahead: a worker SIGKILLed while a run-ahead works is replaced, and eve
       workflowTaskTimeout: '2s',
     });
     // Past the round's first job, and the worker's connection inside a job's UPDATE: a run-ahead's.
-    await waitFor('3 jobs finished and a 4th at work', async () => {
-      const { rows } = await db.pool.query(
-        `SELECT (SELECT count(*) FROM bbm.jobs WHERE status = ${JobStatus.FINISHED})::int AS done,
-                (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE 'UPDATE%items%')::int AS working`,
-      );
-      return rows[0].done >= 3 && rows[0].working === 1;
-    });
+    await waitForRunAheadAtWork(db);
     await worker.kill('SIGKILL');
     const { rows: at } = await db.pool.query(`SELECT count(*)::int AS n FROM bbm.jobs WHERE status = ${JobStatus.FINISHED}`);
     assert.ok(at[0].n < 20, 'killed before the migration finished');

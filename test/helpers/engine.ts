@@ -3,11 +3,11 @@ import { after } from 'node:test';
 import { Client, type Pool } from 'pg';
 import { createPool } from '../../src/db/pool';
 import { defineMigration, type MigrationDefinition } from '../../src/engine/definitions';
-import { executeJob } from '../../src/engine/execute-job';
+import { executeJob, type ExecuteJobDeps, type ExecuteJobInput } from '../../src/engine/execute-job';
 import { findJob, type FindJobInput } from '../../src/engine/find-job';
 import { acquireLease } from '../../src/engine/lease';
 import type { WorkRegistry, WorkContext, WorkFunction } from '../../src/engine/registry';
-import type { FindJobResult, JobDescriptor } from '../../src/engine/types';
+import type { ExecuteJobResult, FenceToken, FindJobResult, JobDescriptor } from '../../src/engine/types';
 import { ErrorCode, isBbmError } from '../../src/errors';
 import { listJobs } from '../../src/store/jobs';
 import { releaseLease } from '../../src/store/leases';
@@ -41,6 +41,29 @@ export interface StepResult {
 }
 
 export { registryWith } from './work';
+
+/**
+ * executeJob as the workflow calls it for a job it found: 3 attempts, JOB_TIMEOUT_MS, and
+ * find-ahead extending the lease by `leaseTtlMs` (60 s); `more` adds or overrides input fields
+ * (runAhead, healthCheckInMs...).
+ */
+export function executeFound(
+  deps: ExecuteJobDeps,
+  job: JobDescriptor,
+  fence: FenceToken,
+  more: Partial<ExecuteJobInput> = {},
+  leaseTtlMs = 60_000,
+): Promise<ExecuteJobResult> {
+  return executeJob(deps, {
+    jobId: job.jobId,
+    migrationId: job.migrationId,
+    maxJobAttempts: 3,
+    jobTimeoutMs: JOB_TIMEOUT_MS,
+    fence,
+    findAhead: { exclude: [], leaseTtlMs },
+    ...more,
+  });
+}
 
 /** A work function defined inline by a test. */
 export function work(name: string, run: (ctx: WorkContext) => Promise<number>): WorkFunction {
