@@ -52,7 +52,10 @@ export async function startBenchWorker(
   process.once('exit', killOnExit);
   let exited = false;
   const tail: string[] = [];
+  // BBM_BENCH_WORKER_LOG=<file>: every line the worker writes is appended there too (diagnosis; the tail below is kept for errors).
+  const workerLog = env.BBM_BENCH_WORKER_LOG;
   const keep = (chunk: Buffer): void => {
+    if (workerLog) fs.appendFileSync(workerLog, chunk);
     tail.push(...chunk.toString().split('\n').filter(Boolean));
     tail.splice(0, Math.max(0, tail.length - 50));
   };
