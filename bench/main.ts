@@ -194,7 +194,9 @@ async function main(): Promise<void> {
 
     const rssPhases: Record<string, number> = { 'warm-up and backfill runs': worker.phasePeakRss() / MB };
     // Whether the bbm rows ran their jobs ahead (src/engine/run-ahead.ts): the warm-up's and the backfills' run-aheads.
-    const runAheads = await worker.runAheads().catch(() => ({}));
+    const runAheads = await worker.counter('bbm_run_ahead_total', 'outcome').catch(() => ({}));
+    // A bbm row that stood still may have been held by the health throttle (an autovacuum of the table, say).
+    const throttled = await worker.counter('bbm_throttled_seconds_total', 'indicator').catch(() => ({}));
     const phaseNoop = '[no-op] orchestration overhead';
     const { value: noopRun, cpu: noopCpu } = await measured(() =>
       runBbm(
@@ -272,7 +274,10 @@ async function main(): Promise<void> {
     );
     const healthLine = typeof healthCost === 'string' ? `health checks: ${healthCost}` : formatHealthCost(healthCost);
     const outcomes = Object.entries(runAheads).map(([outcome, n]) => `${outcome} ${n}`);
-    const runAheadLine = `run-ahead outcomes over the warm-up and backfill runs (bbm_run_ahead_total): ${outcomes.length ? outcomes.join(', ') : 'none'}`;
+    const held = Object.entries(throttled).map(([indicator, s]) => `${indicator} ${s.toFixed(1)} s`);
+    const runAheadLine =
+      `run-ahead outcomes over the warm-up and backfill runs (bbm_run_ahead_total): ${outcomes.length ? outcomes.join(', ') : 'none'}\n` +
+      `time the health throttle held bbm's repositories in those runs (bbm_throttled_seconds_total): ${held.length ? held.join(', ') : 'none'}`;
     process.stdout.write(
       `${formatReport(report)}\n${healthLine}\n${runAheadLine}\n\nresults written to ${path.relative(process.cwd(), options.output)}\n`,
     );

@@ -9,8 +9,12 @@ export interface BenchWorker {
   peakRss(): number;
   /** Largest RSS sampled since the previous call (per phase), in bytes. */
   phasePeakRss(): number;
-  /** How the worker's run-aheads ended so far (bbm_run_ahead_total by outcome, src/engine/run-ahead.ts). */
-  runAheads(): Promise<Record<string, number>>;
+  /**
+   * A counter of the worker's /metrics so far, summed by one label: e.g. how run-aheads ended
+   * (bbm_run_ahead_total by outcome) or the time the health throttle held repositories
+   * (bbm_throttled_seconds_total by indicator).
+   */
+  counter(name: string, label: string): Promise<Record<string, number>>;
   /** SIGTERM and wait (SIGKILL after 40 s). */
   stop(): Promise<void>;
   output(): string;
@@ -116,7 +120,7 @@ export async function startBenchWorker(
       return p;
     },
     output: () => tail.join('\n'),
-    runAheads: async () => promByLabel(await (await fetch(metricsUrl)).text(), 'bbm_run_ahead_total', 'outcome'),
+    counter: async (name, label) => promByLabel(await (await fetch(metricsUrl)).text(), name, label),
     async stop() {
       if (exited) return;
       await sample(); // the high-water mark, before the process and its /proc entry are gone
