@@ -12,7 +12,8 @@ import { acquireLease } from '../src/engine/lease';
 import { migrationsProgress } from '../src/engine/progress';
 import type { WorkRegistry } from '../src/engine/registry';
 import type { RunAheads } from '../src/engine/run-ahead';
-import { decimal } from '../src/engine/int8';
+import { migrationInfo, type MigrationInfo } from '../src/api/migration-info';
+import type { MigrationRow } from '../src/store/types';
 import type { ExecuteJobResult, FenceToken, FindJobResult, JobDescriptor, MigrationProgress } from '../src/engine/types';
 import type { Logger } from '../src/logger';
 import type { BbmMetrics } from '../src/metrics';
@@ -31,20 +32,19 @@ export interface RepositoryActivityDeps {
   runAheads?: RunAheads;
 }
 
-/** A migration's definition as shown in the workflow's memo (web UI "Memo" panel). */
-export interface MigrationDefinitionMemo {
-  name: string;
-  work: string;
-  table: string;
-  column: string;
-  strategy: string;
-  batchSize: number;
-  subBatchSize: number | null;
-  subBatchPauseMs: number;
-  /** Decimal strings (bigint). */
-  minValue: string;
-  maxValue: string | null;
-  args: Record<string, unknown>;
+/**
+ * A migration's definition as shown in the workflow's memo (web UI "Memo" panel): the definition
+ * fields of the API's JSON-safe view (src/api/migration-info.ts), so both convert the same way.
+ */
+export type MigrationDefinitionMemo = Pick<
+  MigrationInfo,
+  'name' | 'work' | 'table' | 'column' | 'strategy' | 'batchSize' | 'subBatchSize' | 'subBatchPauseMs' | 'minValue' | 'maxValue' | 'args'
+>;
+
+/** The memo's part of `m`: its definition, without progress or timestamps. */
+function definitionMemo(m: MigrationRow): MigrationDefinitionMemo {
+  const { name, work, table, column, strategy, batchSize, subBatchSize, subBatchPauseMs, minValue, maxValue, args } = migrationInfo(m);
+  return { name, work, table, column, strategy, batchSize, subBatchSize, subBatchPauseMs, minValue, maxValue, args };
 }
 
 export interface AcquireLeaseInput {
@@ -295,19 +295,7 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
       checkInput('repositoryProgress', input);
       return adapt(async () => {
         const all = await migrationsProgress(pool, { repository: input.repository });
-        const definitions = all.map(({ migration: m }): MigrationDefinitionMemo => ({
-          name: m.name,
-          work: m.work,
-          table: m.tableName,
-          column: m.columnName,
-          strategy: m.batchingStrategy,
-          batchSize: m.batchSize,
-          subBatchSize: m.subBatchSize,
-          subBatchPauseMs: m.subBatchPauseMs,
-          minValue: decimal(m.minValue),
-          maxValue: decimal(m.maxValue),
-          args: m.workArgs,
-        }));
+        const definitions = all.map(({ migration }) => definitionMemo(migration));
         return { migrations: all.map((x) => x.progress), definitions, now: await databaseNow(pool) };
       });
     },
