@@ -9,8 +9,8 @@ import { repositoryMigration } from '../workflows/repository';
 import { Client } from 'pg';
 import { counters, createItems, createTestDatabase } from './helpers/db';
 import { jobSummary, work } from './helpers/engine';
-import { startTestWorker, testClient, uniqueTaskQueue } from './helpers/temporal';
-import { slowIncrementMigration, waitForRunAheadAtWork } from './helpers/run-ahead';
+import { startTestWorker } from './helpers/temporal';
+import { assertTiles, FAST, NEVER_IDLE, startSlowRun } from './helpers/run-ahead';
 import { waitFor } from './helpers/wait';
 import { spawnWorker } from './helpers/worker-process';
 import { registryWith, slowIncrement } from './helpers/work';
@@ -21,19 +21,6 @@ import { pauseMigrations, resumeMigrations } from '../src/engine/control';
  * records (attempts, failures) must not depend on BBM_RUN_AHEAD, and a worker stopped while
  * run-aheads are open must leave every row changed exactly once.
  */
-
-const FAST = { minDelayMs: 0, maxDelayMs: 0, maxJobPerBatch: 20 };
-const NEVER_IDLE = { BBM_RUN_AHEAD_IDLE_MS: '600000' };
-
-/** Job ranges in id order tile 1..rows, with no gap and no overlap. */
-function assertTiles(summary: Array<[string | null, string | null, number, number]>, rows: number): void {
-  let expected = 1n;
-  for (const [lo, hi] of summary) {
-    assert.equal(BigInt(lo!), expected, `a range starts at ${lo}, expected ${expected}`);
-    expected = BigInt(hi!) + 1n;
-  }
-  assert.equal(expected, BigInt(rows) + 1n);
-}
 
 test('run-ahead adversarial: a job whose work fails only the first time it runs records the same attempts and failure with run-ahead on as off', async () => {
   const outcomes = [];
@@ -76,18 +63,10 @@ test('run-ahead adversarial: a job whose work fails only the first time it runs 
 
 test('run-ahead adversarial: a worker stopped with SIGTERM while run-aheads are open exits cleanly, and its replacement changes every row exactly once', async () => {
   const db = await createTestDatabase('raa_sigterm');
-  await slowIncrementMigration(db, 'raa-sigterm');
-  const client = await testClient();
-  const taskQueue = uniqueTaskQueue('raa_term');
-  let worker = await spawnWorker({ databaseUrl: db.url, taskQueue, env: NEVER_IDLE });
+  const run = await startSlowRun(db, 'raa-sigterm', 'raa_term');
+  const { handle, taskQueue } = run;
+  let { worker } = run;
   try {
-    const handle = await client.workflow.start(repositoryMigration, {
-      taskQueue,
-      workflowId: repositoryWorkflowId('raa-sigterm'),
-      args: [{ repository: 'raa-sigterm', knobs: FAST }],
-      workflowTaskTimeout: '2s',
-    });
-    await waitForRunAheadAtWork(db);
     await worker.kill('SIGTERM');
     assert.deepEqual(await worker.exited, { code: 0, signal: null }, `the worker exited by itself: ${worker.output()}`);
     // Its run-ahead is gone with it: no transaction of it is left holding the job's rows.

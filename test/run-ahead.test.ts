@@ -8,8 +8,8 @@ import { pauseSignal, resumeSignal } from '../src/contract/messages';
 import { repositoryMigration } from '../workflows/repository';
 import { counters, createItems, createTestDatabase, type TestDatabase } from './helpers/db';
 import { jobSummary, work } from './helpers/engine';
-import { startTestWorker, testClient, uniqueTaskQueue, type TestWorker } from './helpers/temporal';
-import { slowIncrementMigration, waitForRunAheadAtWork } from './helpers/run-ahead';
+import { startTestWorker, type TestWorker } from './helpers/temporal';
+import { assertTiles, FAST, NEVER_IDLE, startSlowRun } from './helpers/run-ahead';
 import { waitFor } from './helpers/wait';
 import { spawnWorker } from './helpers/worker-process';
 import { registryWith } from './helpers/work';
@@ -19,10 +19,6 @@ import { registryWith } from './helpers/work';
  * local activities on a worker with run-ahead on (the default), still commit each range exactly
  * once, with the attempts and failure records they have without it.
  */
-
-const FAST = { minDelayMs: 0, maxDelayMs: 0, maxJobPerBatch: 20 };
-/** A run-ahead here ends only when claimed or abandoned, never by its idle limit. */
-const NEVER_IDLE = { BBM_RUN_AHEAD_IDLE_MS: '600000' };
 
 /** Increments `counter`, and fails on the range starting at `failAt` (rolled back). */
 function incrementFailingAt(failAt: bigint | undefined, slowMs = 0) {
@@ -57,16 +53,6 @@ function start(worker: TestWorker, repository: string, knobs: Record<string, num
     workflowId: repositoryWorkflowId(repository),
     args: [{ repository, knobs }],
   });
-}
-
-/** Job ranges in id order tile 1..rows, with no gap and no overlap. */
-function assertTiles(summary: Array<[string | null, string | null, number, number]>, rows: number): void {
-  let expected = 1n;
-  for (const [lo, hi] of summary) {
-    assert.equal(BigInt(lo!), expected, `a range starts at ${lo}, expected ${expected}`);
-    expected = BigInt(hi!) + 1n;
-  }
-  assert.equal(expected, BigInt(rows) + 1n);
 }
 
 async function claimedMetric(worker: TestWorker): Promise<number> {
@@ -145,19 +131,11 @@ test(
 
 test('run-ahead: a worker SIGKILLed while a run-ahead works is replaced, and every row is changed exactly once', async () => {
   const db = await createTestDatabase('ra_wf_kill');
-  await slowIncrementMigration(db, 'ra-kill');
-  const client = await testClient();
-  const taskQueue = uniqueTaskQueue('ra_kill');
-  let worker = await spawnWorker({ databaseUrl: db.url, taskQueue, env: NEVER_IDLE });
+  const run = await startSlowRun(db, 'ra-kill', 'ra_kill');
+  const { handle, taskQueue } = run;
+  let { worker } = run;
   try {
-    const handle = await client.workflow.start(repositoryMigration, {
-      taskQueue,
-      workflowId: repositoryWorkflowId('ra-kill'),
-      args: [{ repository: 'ra-kill', knobs: FAST }],
-      workflowTaskTimeout: '2s',
-    });
     // Past the round's first job, and the worker's connection inside a job's UPDATE: a run-ahead's.
-    await waitForRunAheadAtWork(db);
     await worker.kill('SIGKILL');
     const { rows: at } = await db.pool.query(`SELECT count(*)::int AS n FROM bbm.jobs WHERE status = ${JobStatus.FINISHED}`);
     assert.ok(at[0].n < 20, 'killed before the migration finished');

@@ -1,7 +1,13 @@
+import assert from 'node:assert/strict';
+import type { WorkflowHandle } from '@temporalio/client';
+import { repositoryWorkflowId } from '../../src/contract/ids';
 import { JobStatus } from '../../src/engine/constants';
 import { defineMigration } from '../../src/engine/definitions';
 import { createItems, type TestDatabase } from './db';
+import { repositoryMigration } from '../../workflows/repository';
+import { testClient, uniqueTaskQueue } from './temporal';
 import { waitFor } from './wait';
+import { spawnWorker, type WorkerProcess } from './worker-process';
 import { registryWith } from './work';
 
 /**
@@ -31,4 +37,51 @@ export async function waitForRunAheadAtWork(db: TestDatabase): Promise<void> {
     );
     return rows[0].done >= 3 && rows[0].working === 1;
   });
+}
+
+/** Knobs of the run-ahead tests' workflows: no pauses, rounds of 20 jobs. */
+export const FAST = { minDelayMs: 0, maxDelayMs: 0, maxJobPerBatch: 20 };
+/** Worker settings where a run-ahead ends only when claimed or abandoned, never by its idle limit. */
+export const NEVER_IDLE = { BBM_RUN_AHEAD_IDLE_MS: '600000' };
+
+/** Job ranges in id order tile 1..rows, with no gap and no overlap. */
+export function assertTiles(summary: Array<[string | null, string | null, number, number]>, rows: number): void {
+  let expected = 1n;
+  for (const [lo, hi] of summary) {
+    assert.equal(BigInt(lo!), expected, `a range starts at ${lo}, expected ${expected}`);
+    expected = BigInt(hi!) + 1n;
+  }
+  assert.equal(expected, BigInt(rows) + 1n);
+}
+
+/** A slow run (slowIncrementMigration) on a worker process of its own, caught with a run-ahead at work. */
+export interface SlowRun {
+  handle: WorkflowHandle<typeof repositoryMigration>;
+  worker: WorkerProcess;
+  taskQueue: string;
+}
+
+/**
+ * Define the slow migration of `repository`, start its workflow on a new task queue served by a
+ * worker process (NEVER_IDLE), and return once a run-ahead's UPDATE is at work. The worker is
+ * stopped if that never happens; otherwise stopping it is the caller's.
+ */
+export async function startSlowRun(db: TestDatabase, repository: string, queueLabel: string): Promise<SlowRun> {
+  await slowIncrementMigration(db, repository);
+  const client = await testClient();
+  const taskQueue = uniqueTaskQueue(queueLabel);
+  const worker = await spawnWorker({ databaseUrl: db.url, taskQueue, env: NEVER_IDLE });
+  try {
+    const handle = await client.workflow.start(repositoryMigration, {
+      taskQueue,
+      workflowId: repositoryWorkflowId(repository),
+      args: [{ repository, knobs: FAST }],
+      workflowTaskTimeout: '2s',
+    });
+    await waitForRunAheadAtWork(db);
+    return { handle, worker, taskQueue };
+  } catch (err) {
+    await worker.stop();
+    throw err;
+  }
 }
