@@ -149,6 +149,52 @@ test('run-ahead: a lease taken over while a run-ahead is open commits nothing of
   assert.deepEqual(await ranges(s), ['1-10', '11-20', '21-30']);
 });
 
+test('run-ahead: an open run-ahead has already done statement (b) but leaves the lease row unlocked until its claim confirms the fence', async () => {
+  const s = await setup('ra_finished', 30);
+  await define(s, { name: 'm', work: 'inc', batchSize: 10, args: {} });
+  const fence = await lease(s);
+  const ahead = await openAhead(s, await exec(s, (await find(s, fence))!, fence));
+  // (a) only row-share locks bbm.jobs (FOR UPDATE); (b)'s UPDATE and the next job's INSERT take row-exclusive.
+  const { rows } = await s.pool.query(
+    `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+      WHERE a.datname = current_database() AND a.state = 'idle in transaction'
+        AND l.relation = 'bbm.jobs'::regclass AND l.mode = 'RowExclusiveLock'`,
+  );
+  assert.equal(rows[0].n, 1, 'the run-ahead wrote its bookkeeping');
+  // Nothing holds the lease row: a takeover would not wait on the run-ahead.
+  const locked = await s.pool.connect();
+  try {
+    await locked.query('BEGIN');
+    await locked.query('SELECT 1 FROM bbm.leases WHERE repository = $1 FOR UPDATE NOWAIT', [REPO]);
+  } finally {
+    await locked.query('ROLLBACK');
+    locked.release();
+  }
+  assert.equal(await touched(s, ahead), 0);
+  const claimed = await exec(s, ahead, fence);
+  assert.equal(claimed.outcome, 'finished');
+  assert.equal(claimed.next?.start, '21');
+  await drain(s, fence, claimed.next);
+  assert.deepEqual(await counters(s.pool), { lo: 1, hi: 1, n: 30 });
+  assert.deepEqual(await ranges(s), ['1-10', '11-20', '21-30']);
+});
+
+test('run-ahead: an attempt whose find-ahead differs from the one its run-ahead used does not claim it, and runs the job once from scratch', async () => {
+  const s = await setup('ra_exclude', 30);
+  await define(s, { name: 'm', work: 'inc', batchSize: 10, args: {} });
+  const fence = await lease(s);
+  const ahead = await openAhead(s, await exec(s, (await find(s, fence))!, fence));
+  // The workflow passed over another migration meanwhile: the next job must be found with that in mind.
+  const own = await exec(s, ahead, fence, { findAhead: { exclude: ['999'], leaseTtlMs: TTL_MS } });
+  assert.equal(own.outcome, 'finished');
+  assert.equal(own.attempts, 1);
+  assert.equal(s.aheads.stats().mismatched, 1);
+  assert.equal(s.aheads.stats().claimed, 0);
+  await drain(s, fence, own.next);
+  assert.deepEqual(await counters(s.pool), { lo: 1, hi: 1, n: 30 });
+  assert.deepEqual(await ranges(s), ['1-10', '11-20', '21-30']);
+});
+
 test('run-ahead: a pause abandons the open run-ahead first, leaves its rows untouched, and the resume runs that job once', async () => {
   const s = await setup('ra_pause', 30);
   await define(s, { name: 'm', work: 'inc', batchSize: 10, args: {} });

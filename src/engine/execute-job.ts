@@ -1,5 +1,6 @@
 import { Client, type Pool, type PoolClient } from 'pg';
-import { BbmError, ErrorCode } from '../errors';
+import { BbmError, ErrorCode, leaseLost } from '../errors';
+import { confirmFence } from '../store/hot-path';
 import type { FindAheadInput } from './find-ahead';
 import { finishWorkDone, recordFailure, runInTransaction, type WorkDone } from './job-transaction';
 import type { WorkRegistry } from './registry';
@@ -146,18 +147,27 @@ export async function executeJob(
 }
 
 /**
- * A claimed run-ahead's remaining steps: statement (b), the abort check, COMMIT. When the
+ * A claimed run-ahead's remaining steps: the fence confirmed (statement (b)'s fence part, which
+ * locks the lease row until COMMIT; throws LEASE_LOST), the abort check, COMMIT. When the
  * run-ahead's work failed, the failure is recorded and committed as this attempt's, and thrown.
  */
 async function commitClaimed(client: PoolClient, done: WorkDone, input: ExecuteJobInput, signal: AbortSignal): Promise<ExecuteJobResult> {
   const outcome =
-    done.failure === undefined
-      ? await finishWorkDone(client, done, input)
-      : await recordFailure(client, done, input, done.failure, done.durationMs);
+    done.failure !== undefined
+      ? await recordFailure(client, done, input, done.failure, done.durationMs)
+      : done.finished
+        ? await confirmed(client, done.finished, input)
+        : await finishWorkDone(client, done, input);
   if (signal.aborted) throw new BbmError(ErrorCode.CANCELLED, 'The job was cancelled; its work was rolled back.', { jobId: input.jobId });
   await client.query('COMMIT');
   if (outcome instanceof BbmError) throw outcome;
   return outcome;
+}
+
+/** `finished` once the fence is confirmed (and the lease extended as find-ahead asks); throws LEASE_LOST otherwise. */
+async function confirmed(client: PoolClient, finished: ExecuteJobResult, input: ExecuteJobInput): Promise<ExecuteJobResult> {
+  if (input.fence && !(await confirmFence(client, input.fence, input.findAhead?.leaseTtlMs))) throw leaseLost(input.fence);
+  return finished;
 }
 
 /**

@@ -32,6 +32,11 @@ export interface WorkDone {
   /** The work's own time, ms. */
   durationMs: number;
   /**
+   * The work succeeded and statement (b) already ran without its fence part (a run-ahead): what
+   * remains is confirming the fence (confirmFence) and COMMIT. This result is what the attempt returns.
+   */
+  finished?: ExecuteJobResult;
+  /**
    * The work failed (the transaction is back at its savepoint, nothing of the work kept): the
    * claiming attempt records this failure as its own and fails with it, as if it had run the work.
    */
@@ -134,7 +139,8 @@ async function runWork(
 
 /**
  * Run-ahead (src/engine/run-ahead.ts): in a transaction already begun, statement (a), the checks,
- * the job's rows and its work, exactly as executeJob would, then stop with the transaction open.
+ * the job's rows, its work and statement (b) without its fence part (`finished`), exactly as
+ * executeJob would, then stop with the transaction open.
  * Undefined when the job would not run as one whole transaction (finished, skipped, sub-batches):
  * the caller rolls back. A failure of statement (a) or the checks throws (the attempt then runs
  * the job from scratch and meets it itself); a failure of the work is returned in `failure`,
@@ -151,9 +157,10 @@ export async function workAhead(
   const { migration, job, table } = opened;
   if (await nextSubBatch(client, { table, column: migration.columnName }, migration, job)) return undefined;
   const started = performance.now();
+  let done: WorkDone;
   try {
     const { rowsChanged } = await runWork(client, opened, null, signal);
-    return { migration, job, table, rows: BigInt(rowsChanged), durationMs: performance.now() - started };
+    done = { migration, job, table, rows: BigInt(rowsChanged), durationMs: performance.now() - started };
   } catch (err) {
     if (signal.aborted) throw err;
     // Kept for the claiming attempt to record, so a failure seen here counts as an attempt's
@@ -162,6 +169,13 @@ export async function workAhead(
     await client.query('ROLLBACK TO SAVEPOINT bbm_work');
     return { migration, job, table, rows: 0n, durationMs, failure: err };
   }
+  // Statement (b) too, all but its fence: the claiming attempt confirms the fence (a statement that
+  // locks the lease row until COMMIT) and commits. Done here, the next job's boundary lookup and
+  // bookkeeping run during the round trip; the lease row stays unlocked until the claim, so a
+  // takeover never waits on a run-ahead. A failure here throws: the attempt runs the job from scratch.
+  throwIfAborted(signal, job.id);
+  done.finished = await finishWorkDone(client, done, { ...input, fence: undefined });
+  return done;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { cancelBackend, type ExecuteJobDeps, type ExecuteJobInput } from './execute-job';
+import type { FindAheadInput } from './find-ahead';
 import { workAhead, type WorkDone } from './job-transaction';
 import type { FenceToken } from './types';
 
@@ -8,9 +9,10 @@ import type { FenceToken } from './types';
  *
  * When a whole serial job commits having found its successor (find-ahead), executeJob keeps its
  * connection and, without waiting for it, opens the successor's transaction: statement (a), the
- * checks, the job's rows, the work and its progress check, exactly as the successor's own attempt
- * would; then it stops there, uncommitted, holding its row locks. The workflow's executeJob for
- * that job (a real activity attempt) claims it and only has statement (b) and COMMIT left.
+ * checks, the job's rows, the work and its progress check, and statement (b) but for its fence
+ * part, exactly as the successor's own attempt would; then it stops there, uncommitted, holding
+ * its row locks (not the lease row's). The workflow's executeJob for that job (a real activity
+ * attempt) claims it and only has the fence to confirm (locking the lease row) and COMMIT left.
  *
  * Nothing a run-ahead does is visible unless an attempt claims it and commits it with its fence
  * confirmed, so every guarantee holds: a run-ahead that fails, or is not claimed, is rolled back
@@ -48,6 +50,8 @@ interface Key {
   migrationId?: string;
   fence: FenceToken;
   jobTimeoutMs: number;
+  /** What statement (b), run ahead, found the next job with; another attempt's would have found differently. */
+  findAhead?: FindAheadInput;
 }
 
 interface Entry {
@@ -137,7 +141,13 @@ export class RunAheads {
       void this.dispose(existing, 'abandoned');
     } else if (this.open.size >= this.settings.maxOpen) return false;
     const entry: Entry = {
-      key: { jobId: input.jobId, migrationId: input.migrationId, fence: input.fence, jobTimeoutMs: input.jobTimeoutMs },
+      key: {
+        jobId: input.jobId,
+        migrationId: input.migrationId,
+        fence: input.fence,
+        jobTimeoutMs: input.jobTimeoutMs,
+        findAhead: input.findAhead,
+      },
       client,
       controller: new AbortController(),
       state: Promise.resolve(undefined),
@@ -240,6 +250,13 @@ function sameAttempt(key: Key, input: ExecuteJobInput & { fence: FenceToken }): 
     key.jobTimeoutMs === input.jobTimeoutMs &&
     key.fence.repository === input.fence.repository &&
     key.fence.holder === input.fence.holder &&
-    key.fence.token === input.fence.token
+    key.fence.token === input.fence.token &&
+    key.findAhead?.leaseTtlMs === input.findAhead?.leaseTtlMs &&
+    (key.findAhead === undefined) === (input.findAhead === undefined) &&
+    sameIds(key.findAhead?.exclude ?? [], input.findAhead?.exclude ?? [])
   );
+}
+
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((id, i) => id === b[i]);
 }

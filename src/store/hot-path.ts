@@ -137,6 +137,22 @@ export async function finishJob(
   };
 }
 
+/**
+ * Statement (b)'s fence part alone, for a run-ahead whose (b) ran without it: confirm the fence,
+ * lock the lease row until COMMIT (no takeover slips in before it) and, with `leaseTtlMs`,
+ * extend the lease as (b) would. False: the fence no longer holds; roll back.
+ */
+export async function confirmFence(db: Queryable, fence: Fence, leaseTtlMs: number | undefined): Promise<boolean> {
+  const { rowCount } = await db.query({
+    name: 'bbm_hot_confirm_fence',
+    text: `UPDATE bbm.leases SET expires_at = CASE WHEN $4::float8 IS NULL THEN expires_at
+                                              ELSE greatest(expires_at, now() + make_interval(secs => $4::float8 / 1000)) END
+            WHERE repository = $1 AND holder = $2 AND token = $3::bigint`,
+    values: [fence.repository, fence.holder, fence.token, leaseTtlMs ?? null],
+  });
+  return rowCount === 1;
+}
+
 /** Where find-ahead looks for the next job (see nextRangeSql). */
 export interface NextRange {
   migration: MigrationRow;
