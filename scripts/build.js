@@ -34,8 +34,7 @@ async function main() {
   // imports let webpack take zod's ES modules and leave out what bbm does not use (zod's CommonJS
   // entry points pull in every locale); on the bench the CommonJS bundle made the worker ~2.5x larger.
   const { code } = await bundleWorkflowCode({
-    ...workflowBundleOptions(),
-    workflowsPath: path.join(root, 'workflows', 'index.ts'),
+    ...workflowBundleOptions(path.join(root, 'workflows', 'index.ts')),
     logger: new DefaultLogger('WARN'),
   });
   fs.writeFileSync(path.join(dist, PREBUILT_BUNDLE_FILE), code);

@@ -18,9 +18,14 @@ export const WORKFLOWS_PATH = require.resolve('../workflows/index');
  */
 export const WORKFLOW_PRELOAD_MODULES: readonly string[] = Object.freeze(['zod/mini', 'zod/v4/core']);
 
-/** Options of every workflow bundle bbm builds (the worker, the bench, the tests, replay). */
-export function workflowBundleOptions(): { workflowsPath: string; preloadModules: string[] } {
-  return { workflowsPath: WORKFLOWS_PATH, preloadModules: [...WORKFLOW_PRELOAD_MODULES] };
+/**
+ * Options of every workflow bundle bbm builds (the worker, the bench, the tests, replay), for the
+ * workflow code at `workflowsPath` (its index): the libraries above and, first, the sandbox's
+ * set-up (workflows/sandbox-setup, next to the index), both preloaded.
+ */
+export function workflowBundleOptions(workflowsPath: string = WORKFLOWS_PATH): { workflowsPath: string; preloadModules: string[] } {
+  const setup = path.join(path.dirname(workflowsPath), 'sandbox-setup');
+  return { workflowsPath, preloadModules: [setup, ...WORKFLOW_PRELOAD_MODULES] };
 }
 
 /**
