@@ -109,9 +109,9 @@ export async function executeJob(
       if (outcome instanceof BbmError) throw outcome;
       return outcome;
     };
-    result = claimed
-      ? await commitClaimed(client, claimed.done, input, signal)
-      : await eachSubBatch(runOne, { signal, jobTimeoutMs: input.jobTimeoutMs, db: client, onSubBatch: input.onSubBatch });
+    // undefined: no run-ahead, or one whose job found ahead findJob would no longer pick (rolled back): run the job here.
+    result = claimed ? await commitClaimed(client, claimed.done, input, signal) : undefined;
+    result ??= await eachSubBatch(runOne, { signal, jobTimeoutMs: input.jobTimeoutMs, db: client, onSubBatch: input.onSubBatch });
     return result;
   } catch (err) {
     try {
@@ -150,24 +150,48 @@ export async function executeJob(
  * A claimed run-ahead's remaining steps: the fence confirmed (statement (b)'s fence part, which
  * locks the lease row until COMMIT; throws LEASE_LOST), the abort check, COMMIT. When the
  * run-ahead's work failed, the failure is recorded and committed as this attempt's, and thrown.
+ * Undefined (rolled back, nothing committed) when the job its (b) found ahead is one findJob would
+ * no longer pick: the caller runs the job from scratch, as without run-ahead.
  */
-async function commitClaimed(client: PoolClient, done: WorkDone, input: ExecuteJobInput, signal: AbortSignal): Promise<ExecuteJobResult> {
+async function commitClaimed(
+  client: PoolClient,
+  done: WorkDone,
+  input: ExecuteJobInput,
+  signal: AbortSignal,
+): Promise<ExecuteJobResult | undefined> {
   const outcome =
     done.failure !== undefined
       ? await recordFailure(client, done, input, done.failure, done.durationMs)
       : done.finished
-        ? await confirmed(client, done.finished, input)
+        ? await confirmed(client, done, done.finished, input)
         : await finishWorkDone(client, done, input);
   if (signal.aborted) throw new BbmError(ErrorCode.CANCELLED, 'The job was cancelled; its work was rolled back.', { jobId: input.jobId });
+  if (outcome === undefined) {
+    await client.query('ROLLBACK');
+    return undefined;
+  }
   await client.query('COMMIT');
   if (outcome instanceof BbmError) throw outcome;
   return outcome;
 }
 
-/** `finished` once the fence is confirmed (and the lease extended as find-ahead asks); throws LEASE_LOST otherwise. */
-async function confirmed(client: PoolClient, finished: ExecuteJobResult, input: ExecuteJobInput): Promise<ExecuteJobResult> {
-  if (input.fence && !(await confirmFence(client, input.fence, input.findAhead?.leaseTtlMs))) throw leaseLost(input.fence);
-  return finished;
+/**
+ * `finished` once the fence is confirmed (and the lease extended as find-ahead asks); throws
+ * LEASE_LOST otherwise. Undefined when `finished.next` is a job findJob would no longer pick.
+ */
+async function confirmed(
+  client: PoolClient,
+  done: WorkDone,
+  finished: ExecuteJobResult,
+  input: ExecuteJobInput,
+): Promise<ExecuteJobResult | undefined> {
+  if (!input.fence) return finished;
+  const ahead = finished.next
+    ? { repository: input.fence.repository, migrationId: done.migration.id, exclude: input.findAhead?.exclude ?? [] }
+    : undefined;
+  const check = await confirmFence(client, input.fence, input.findAhead?.leaseTtlMs, ahead);
+  if (!check.fenced) throw leaseLost(input.fence);
+  return check.aheadHolds ? finished : undefined;
 }
 
 /**

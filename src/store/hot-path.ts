@@ -137,20 +137,53 @@ export async function finishJob(
   };
 }
 
+/** What the claim of a run-ahead whose statement (b) found the next job re-checks about it (see confirmFence). */
+export interface AheadCheck {
+  repository: string;
+  /** The migration of the job found ahead (and of the run-ahead's job), as a decimal string. */
+  migrationId: string;
+  /** Migrations passed over in this run (find-ahead's `exclude`). */
+  exclude: string[];
+}
+
 /**
  * Statement (b)'s fence part alone, for a run-ahead whose (b) ran without it: confirm the fence,
  * lock the lease row until COMMIT (no takeover slips in before it) and, with `leaseTtlMs`,
- * extend the lease as (b) would. False: the fence no longer holds; roll back.
+ * extend the lease as (b) would. With `ahead`, also re-check the one condition of find-ahead
+ * (nextRangeSql) that the run-ahead's locks do not hold still: no other migration of the
+ * repository with a lower id became running meanwhile (`bbm migrations retry` or resume, written
+ * straight to the database). `fenced` false: roll back; `aheadHolds` false: (b) found a job that
+ * findJob would not pick now, so the caller runs (b) again.
  */
-export async function confirmFence(db: Queryable, fence: Fence, leaseTtlMs: number | undefined): Promise<boolean> {
-  const { rowCount } = await db.query({
+export async function confirmFence(
+  db: Queryable,
+  fence: Fence,
+  leaseTtlMs: number | undefined,
+  ahead?: AheadCheck,
+): Promise<{ fenced: boolean; aheadHolds: boolean }> {
+  const { rows } = await db.query({
     name: 'bbm_hot_confirm_fence',
-    text: `UPDATE bbm.leases SET expires_at = CASE WHEN $4::float8 IS NULL THEN expires_at
-                                              ELSE greatest(expires_at, now() + make_interval(secs => $4::float8 / 1000)) END
-            WHERE repository = $1 AND holder = $2 AND token = $3::bigint`,
-    values: [fence.repository, fence.holder, fence.token, leaseTtlMs ?? null],
+    text: `WITH lease AS (
+             UPDATE bbm.leases SET expires_at = CASE WHEN $4::float8 IS NULL THEN expires_at
+                                                     ELSE greatest(expires_at, now() + make_interval(secs => $4::float8 / 1000)) END
+              WHERE repository = $1 AND holder = $2 AND token = $3::bigint RETURNING 1
+           )
+           SELECT EXISTS (SELECT 1 FROM lease) AS fenced,
+                  ($6::bigint IS NULL OR NOT EXISTS (
+                    SELECT 1 FROM bbm.migrations WHERE repository = $5 AND status = ${MigrationStatus.RUNNING} AND id < $6::bigint
+                       AND NOT (id = ANY($7::bigint[])))) AS ahead_holds`,
+    values: [
+      fence.repository,
+      fence.holder,
+      fence.token,
+      leaseTtlMs ?? null,
+      ahead?.repository ?? null,
+      ahead?.migrationId ?? null,
+      ahead?.exclude ?? [],
+    ],
   });
-  return rowCount === 1;
+  const r = rows[0] as { fenced: boolean; ahead_holds: boolean };
+  return { fenced: r.fenced, aheadHolds: r.ahead_holds };
 }
 
 /** Where find-ahead looks for the next job (see nextRangeSql). */
