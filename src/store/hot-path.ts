@@ -153,7 +153,7 @@ export interface AheadCheck {
  * (nextRangeSql) that the run-ahead's locks do not hold still: no other migration of the
  * repository with a lower id became running meanwhile (`bbm migrations retry` or resume, written
  * straight to the database). `fenced` false: roll back; `aheadHolds` false: (b) found a job that
- * findJob would not pick now, so the caller runs (b) again.
+ * findJob would not pick now, so the caller rolls back and runs the job from scratch.
  */
 export async function confirmFence(
   db: Queryable,
