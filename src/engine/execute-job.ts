@@ -2,7 +2,7 @@ import { Client, type Pool, type PoolClient } from 'pg';
 import { BbmError, ErrorCode, leaseLost } from '../errors';
 import { confirmFence } from '../store/hot-path';
 import type { FindAheadInput } from './find-ahead';
-import { finishWorkDone, recordFailure, runInTransaction, type WorkDone } from './job-transaction';
+import { recordFailure, runInTransaction, type WorkAhead } from './job-transaction';
 import type { WorkRegistry } from './registry';
 import type { RunAheads } from './run-ahead';
 import { eachSubBatch, type MoreSubBatches, type SubBatchProgress } from './sub-batches';
@@ -155,16 +155,14 @@ export async function executeJob(
  */
 async function commitClaimed(
   client: PoolClient,
-  done: WorkDone,
+  done: WorkAhead,
   input: ExecuteJobInput,
   signal: AbortSignal,
 ): Promise<ExecuteJobResult | undefined> {
   const outcome =
-    done.failure !== undefined
-      ? await recordFailure(client, done, input, done.failure, done.durationMs)
-      : done.finished
-        ? await confirmed(client, done, done.finished, input)
-        : await finishWorkDone(client, done, input);
+    'finished' in done
+      ? await confirmed(client, done, done.finished, input)
+      : await recordFailure(client, done, input, done.failure, done.durationMs);
   if (signal.aborted) throw new BbmError(ErrorCode.CANCELLED, 'The job was cancelled; its work was rolled back.', { jobId: input.jobId });
   if (outcome === undefined) {
     await client.query('ROLLBACK');
@@ -181,7 +179,7 @@ async function commitClaimed(
  */
 async function confirmed(
   client: PoolClient,
-  done: WorkDone,
+  done: WorkAhead,
   finished: ExecuteJobResult,
   input: ExecuteJobInput,
 ): Promise<ExecuteJobResult | undefined> {

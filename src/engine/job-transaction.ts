@@ -31,17 +31,16 @@ export interface WorkDone {
   rows: bigint;
   /** The work's own time, ms. */
   durationMs: number;
-  /**
-   * The work succeeded and statement (b) already ran without its fence part (a run-ahead): what
-   * remains is confirming the fence (confirmFence) and COMMIT. This result is what the attempt returns.
-   */
-  finished?: ExecuteJobResult;
-  /**
-   * The work failed (the transaction is back at its savepoint, nothing of the work kept): the
-   * claiming attempt records this failure as its own and fails with it, as if it had run the work.
-   */
-  failure?: unknown;
 }
+
+/**
+ * A run-ahead ready for its claim (workAhead): either the work succeeded and statement (b) ran
+ * without its fence part, `finished` being what the attempt returns once the fence is confirmed
+ * and the transaction committed; or the work failed (the transaction is back at its savepoint,
+ * nothing of the work kept), and the claiming attempt records `failure` as its own and fails with
+ * it, as if it had run the work.
+ */
+export type WorkAhead = WorkDone & ({ finished: ExecuteJobResult } | { failure: unknown });
 
 /** The job's migration and job locked and checked, ready for its work; or the result to return without any. */
 type Opened =
@@ -151,7 +150,7 @@ export async function workAhead(
   client: PoolClient,
   input: ExecuteJobInput,
   signal: AbortSignal,
-): Promise<WorkDone | undefined> {
+): Promise<WorkAhead | undefined> {
   const opened = await openJob(deps, client, input);
   if (opened.early) return undefined;
   const { migration, job, table } = opened;
@@ -174,8 +173,7 @@ export async function workAhead(
   // bookkeeping run during the round trip; the lease row stays unlocked until the claim, so a
   // takeover never waits on a run-ahead. A failure here throws: the attempt runs the job from scratch.
   throwIfAborted(signal, job.id);
-  done.finished = await finishWorkDone(client, done, { ...input, fence: undefined });
-  return done;
+  return { ...done, finished: await finishWorkDone(client, done, { ...input, fence: undefined }) };
 }
 
 /**

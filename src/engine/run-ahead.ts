@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { cancelBackend, type ExecuteJobDeps, type ExecuteJobInput } from './execute-job';
 import type { FindAheadInput } from './find-ahead';
-import { workAhead, type WorkDone } from './job-transaction';
+import { workAhead, type WorkAhead } from './job-transaction';
 import type { FenceToken } from './types';
 
 /**
@@ -59,7 +59,7 @@ interface Entry {
   client: PoolClient;
   controller: AbortController;
   /** Ready (work done, transaction open, the entry's owner must end it), or undefined: rolled back and released. */
-  state: Promise<WorkDone | undefined>;
+  state: Promise<WorkAhead | undefined>;
   /** The run-ahead's last statement has returned: no cancel may be sent to its connection any more. */
   settled: boolean;
   fate?: 'claimed' | 'abandoned' | 'mismatched';
@@ -75,7 +75,7 @@ interface Entry {
 /** A claimed run-ahead: its open transaction, on `client`, with the work done. */
 export interface ClaimedRunAhead {
   client: PoolClient;
-  done: WorkDone;
+  done: WorkAhead;
 }
 
 /** The worker's open run-aheads, at most one per repository, and each repository's epoch. */
@@ -191,13 +191,13 @@ export class RunAheads {
     // executeJob listens from here on.
     entry.client.off('error', entry.onClientError);
     // A failed work is the claiming attempt's to record (src/engine/execute-job.ts commitClaimed).
-    this.count(done.failure === undefined ? 'claimed' : 'failed');
+    this.count('finished' in done ? 'claimed' : 'failed');
     return { client: entry.client, done };
   }
 
-  private async run(deps: ExecuteJobDeps, entry: Entry, input: ExecuteJobInput): Promise<WorkDone | undefined> {
+  private async run(deps: ExecuteJobDeps, entry: Entry, input: ExecuteJobInput): Promise<WorkAhead | undefined> {
     const { client } = entry;
-    let done: WorkDone | undefined;
+    let done: WorkAhead | undefined;
     let failed = false;
     try {
       // The same opening round trip as executeJob's (src/engine/execute-job.ts).

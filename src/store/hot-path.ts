@@ -137,6 +137,17 @@ export async function finishJob(
   };
 }
 
+/**
+ * SQL condition: a running migration of the repository (parameter `repository`) with an id below
+ * `id`, and not among the `exclude` ids (a bigint[] parameter), comes before migration `id` in
+ * findJob's order. Find-ahead inserts the next job only without one, and a run-ahead's claim
+ * re-checks it. The arguments are parameter references (`$5`), never values.
+ */
+function lowerRunningMigration(repository: string, id: string, exclude: string): string {
+  return `EXISTS (SELECT 1 FROM bbm.migrations WHERE repository = ${repository} AND status = ${MigrationStatus.RUNNING}
+                   AND id < ${id} AND NOT (id = ANY(${exclude}::bigint[])))`;
+}
+
 /** What the claim of a run-ahead whose statement (b) found the next job re-checks about it (see confirmFence). */
 export interface AheadCheck {
   repository: string;
@@ -169,9 +180,7 @@ export async function confirmFence(
               WHERE repository = $1 AND holder = $2 AND token = $3::bigint RETURNING 1
            )
            SELECT EXISTS (SELECT 1 FROM lease) AS fenced,
-                  ($6::bigint IS NULL OR NOT EXISTS (
-                    SELECT 1 FROM bbm.migrations WHERE repository = $5 AND status = ${MigrationStatus.RUNNING} AND id < $6::bigint
-                       AND NOT (id = ANY($7::bigint[])))) AS ahead_holds`,
+                  ($6::bigint IS NULL OR NOT ${lowerRunningMigration('$5', '$6::bigint', '$7')}) AS ahead_holds`,
     values: [
       fence.repository,
       fence.holder,
@@ -220,8 +229,7 @@ function nextRangeSql(q: NextRange, first: number): { sql: string; values: unkno
              ELSE ${$(1)}::bigint END
      WHERE NOT EXISTS (SELECT 1 FROM bbm.jobs WHERE migration_id = $4 AND status = ${JobStatus.ACTIVE} AND id <> $1)
        AND NOT EXISTS (SELECT 1 FROM bbm.jobs WHERE migration_id = $4 AND id > $1)
-       AND NOT EXISTS (SELECT 1 FROM bbm.migrations WHERE repository = ${$(6)} AND status = ${MigrationStatus.RUNNING} AND id < $4
-                         AND NOT (id = ANY(${$(7)}::bigint[])))
+       AND NOT ${lowerRunningMigration($(6), '$4', $(7))}
        AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = ${rel} AND attname = ${$(8)} AND attnum > 0 AND NOT attisdropped)
        AND ${uniqueColumnSql(rel, $(8))}
     RETURNING ${JOB_COLUMNS}`;
