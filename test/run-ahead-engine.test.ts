@@ -222,7 +222,8 @@ test('run-ahead: a writer of the migration row from outside the worker waits at 
   // bbm pause's request, sent straight to the database: it waits on the run-ahead's lock until the
   // idle limit rolls the run-ahead back (it would wait forever on a run-ahead that is never abandoned).
   assert.deepEqual(await requestPause(s.pool, { repository: REPO }), ['m']);
-  assert.equal(s.aheads.stats().abandoned, 1);
+  // The ROLLBACK frees the lock before the registry counts the outcome: wait for the count, not a moment.
+  await waitFor('the run-ahead counted as abandoned', async () => s.aheads.stats().abandoned === 1);
   assert.equal(s.aheads.opened(REPO), undefined);
   assert.equal(await touched(s, ahead), 0);
   const skipped = await exec(s, ahead, fence);
