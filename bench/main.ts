@@ -45,7 +45,8 @@ import { ProgressLine } from './progress';
 import { formatReport } from './report';
 import type { BenchReport, ContenderResult } from './results';
 import { evaluateTargets } from './targets';
-import { startBenchWorker } from './worker-process';
+import { measureSdkFloor } from './sdk-floor';
+import { deployedProcess, startBenchWorker } from './worker-process';
 
 const BENCH_DB = 'bbm_bench';
 const MB = 1024 * 1024;
@@ -218,6 +219,15 @@ async function main(): Promise<void> {
     );
     assertJobCount(`${phaseNoop}, engine alone`, noopEngine.jobs, options.noopJobs);
     rssPhases['no-op run'] = worker.phasePeakRss() / MB;
+    progress.update(phaseNoop, 'the Temporal SDK floor: a workflow running only local activities, in a worker of its own');
+    const deployed = deployedProcess(process.env);
+    const sdkFloor = await measureSdkFloor(client, {
+      address: stack.temporalAddress,
+      namespace: clientConfig.temporal.namespace,
+      activities: options.noopJobs,
+      processArgs: deployed.args,
+      processEnv: deployed.env,
+    }).catch((err: Error): { failed: string } => ({ failed: err.message }));
     const healthCost = await healthCheckCost(
       { ...ctx, onProgress: () => undefined },
       { prefix, table: NOOP_TABLE, knobs, onPhase: (label) => progress.update(label, `${options.noopJobs} no-op jobs`) },
@@ -259,6 +269,7 @@ async function main(): Promise<void> {
         overheadMsPerJob: noopRun.wallMs / Math.max(1, noopRun.jobs),
         largestHistory: noopRun.largestHistory,
         cpu: noopCpu,
+        sdkFloor,
       },
       enqueue,
       worker: { peakRssMB: worker.peakRss() / MB, peakRssMBByPhase: rssPhases },

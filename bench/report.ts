@@ -1,6 +1,6 @@
 import { formatCpu } from './cpu';
-import type { BenchReport, ContenderResult } from './results';
-import { fmt } from './targets';
+import type { BenchReport, ContenderResult, NoopResult } from './results';
+import { fmt, LIMITS } from './targets';
 
 /** Cores used by processes outside the benchmark above which a run is flagged as disturbed. */
 const OTHER_LOAD_WARNING = 0.25;
@@ -52,6 +52,11 @@ export function formatReport(report: BenchReport): string {
   lines.push('');
   lines.push('targets (issue 12):');
   lines.push(...table(report.targets.map((t) => [t.pass ? 'PASS' : 'MISS', t.name, t.actual, t.target, t.margin])).map((l) => `  ${l}`));
+  const floor = report.noop.sdkFloor;
+  if ('msPerActivity' in floor && floor.msPerActivity > LIMITS.noopMsPerJob)
+    lines.push(
+      `  (the no-op target, ${fmt(LIMITS.noopMsPerJob)} ms per job, is below this run's Temporal SDK floor of ${floor.msPerActivity.toFixed(2)} ms per local activity: a job is one local activity, so no job can meet it on this machine)`,
+    );
   return lines.join('\n');
 }
 
@@ -154,6 +159,7 @@ function perJobBreakdown(report: BenchReport): string[] {
     `  no-op job (batch 1): ${n.overheadMsPerJob.toFixed(2)} ms = engine SQL ${n.engineStatementsPerJob.toFixed(1)} statements, ${n.engineMsPerJob.toFixed(2)} ms` +
       ` + Temporal activities and workflow tasks ${(n.overheadMsPerJob - n.engineMsPerJob).toFixed(2)} ms`,
   );
+  lines.push(`  ${sdkFloorLine(n)}`);
   return lines;
 }
 
@@ -173,5 +179,21 @@ function table(rows: string[][]): string[] {
       .map((cell, i) => (i >= 2 && /^[\d.,+x-]/.test(cell) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
       .join('  ')
       .trimEnd(),
+  );
+}
+
+/**
+ * The SDK floor against bbm's no-op job: wall and worker CPU per local activity with no bbm code,
+ * beside bbm's Temporal share of a no-op job and its worker's CPU per job.
+ */
+function sdkFloorLine(n: NoopResult): string {
+  const floor = n.sdkFloor;
+  if (!('msPerActivity' in floor)) return `Temporal SDK floor: not measured (${floor.failed})`;
+  const temporalMs = n.overheadMsPerJob - n.engineMsPerJob;
+  const bbmCpu = n.cpu ? ` and ${((n.cpu.worker * 1000) / Math.max(1, n.jobs)).toFixed(2)} ms of worker CPU` : '';
+  return (
+    `Temporal SDK floor (a workflow running only local activities that return their input, no bbm code, in a worker of its own): ` +
+    `${floor.msPerActivity.toFixed(2)} ms per local activity and ${floor.workerCpuMsPerActivity.toFixed(2)} ms of its worker's CPU, over ${floor.activities} activities; ` +
+    `bbm's no-op job: Temporal ${temporalMs.toFixed(2)} ms (${(temporalMs - floor.msPerActivity).toFixed(2)} ms above the floor)${bbmCpu}`
   );
 }

@@ -4,6 +4,7 @@ import type { EngineLoopResult } from './engine-loop';
 import type { EnqueueResult } from './enqueue';
 import type { GraphileResult } from './graphile';
 import type { PlainLoopResult } from './plain-loop';
+import type { SdkFloorResult } from './sdk-floor';
 import type { Spread } from './repeat';
 
 export type ContenderKind =
@@ -58,6 +59,8 @@ export interface NoopResult {
   overheadMsPerJob: number;
   largestHistory: number;
   cpu?: CpuSeconds;
+  /** The Temporal SDK's own cost per local activity in this run (bench/sdk-floor.ts), or why it was not measured. */
+  sdkFloor: SdkFloorResult | { failed: string };
 }
 
 export interface TargetResult {

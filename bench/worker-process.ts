@@ -24,6 +24,16 @@ export interface BenchWorker {
 const HEAP_SAMPLES = ['bbm_nodejs_heap_size_total_bytes', 'bbm_nodejs_heap_size_used_bytes', 'bbm_nodejs_external_memory_bytes'];
 
 /**
+ * The process settings of the Docker image (Dockerfile, README "Worker memory"): Node flags and
+ * environment, so the bench measures a worker as it is deployed (the bench worker and the SDK
+ * floor's alike). BBM_BENCH_NODE_DEFAULTS=1 in `env`: Node's and glibc's defaults instead.
+ */
+export function deployedProcess(env: NodeJS.ProcessEnv): { args: string[]; env: Record<string, string> } {
+  if (env.BBM_BENCH_NODE_DEFAULTS === '1') return { args: [], env: {} };
+  return { args: ['--max-old-space-size=256', '--max-semi-space-size=4'], env: { MALLOC_ARENA_MAX: '2' } };
+}
+
+/**
  * Start the production worker, `node <bbm> worker` (`bbm` from buildProduction: the compiled
  * package), in a child process, and resolve once it serves /metrics (it polls the task queue right
  * after). Its memory is read from outside, in /proc/<pid>/status (Linux), every
@@ -40,15 +50,12 @@ export async function startBenchWorker(
 ): Promise<BenchWorker> {
   // BBM_BENCH_CPU_PROF=<dir>: write V8 CPU profiles of the worker (every thread) there, for profiling.
   const profile = env.BBM_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BBM_BENCH_CPU_PROF}`] : [];
-  // The process settings of the Docker image (Dockerfile, README "Worker memory"), so the bench
-  // measures the worker as it is deployed. BBM_BENCH_NODE_DEFAULTS=1: Node's and glibc's defaults.
-  const defaults = env.BBM_BENCH_NODE_DEFAULTS === '1';
-  const deployed = defaults ? [] : ['--max-old-space-size=256', '--max-semi-space-size=4'];
+  const deployed = deployedProcess(env);
   const metricsPort = await freePort();
-  const argv = [...profile, ...deployed, bbm, 'worker'];
+  const argv = [...profile, ...deployed.args, bbm, 'worker'];
   const { command, args } = wrap ? wrap(process.execPath, argv) : { command: process.execPath, args: argv };
   const child: ChildProcess = spawn(command, args, {
-    env: { ...(defaults ? {} : { MALLOC_ARENA_MAX: '2' }), ...env, BBM_METRICS_PORT: String(metricsPort) },
+    env: { ...deployed.env, ...env, BBM_METRICS_PORT: String(metricsPort) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const pid = child.pid ?? -1;
