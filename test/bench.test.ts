@@ -49,6 +49,11 @@ test('the bench in its smallest form reports every contender, sane ratios, the p
     if (c.repositories > 1) assert.ok(c.ratioToLoops !== null && c.ratioToLoops > 0, `${c.label}: ratio ${c.ratioToLoops} against 2 loops`);
   }
   assert.ok(report.noop.engineStatementsPerJob > 0 && report.noop.engineMsPerJob > 0, 'the no-op job is broken down into engine SQL');
+  // The SDK floor ran its own workflow of as many local activities as the no-op migration has jobs.
+  const floor = report.noop.sdkFloor;
+  assert.ok('msPerActivity' in floor, `the SDK floor was not measured: ${JSON.stringify(floor)}`);
+  assert.equal(floor.activities, 10);
+  assert.ok(floor.msPerActivity > 0 && floor.wallMs > 0, `SDK floor: ${JSON.stringify(floor)}`);
   assert.equal(report.options.quick, true);
 
   for (const line of [
@@ -60,6 +65,7 @@ test('the bench in its smallest form reports every contender, sane ratios, the p
     /per-job breakdown/,
     /batch 1000: .*engine SQL [\d.]+ statements, [\d.]+ ms\/job .*Temporal ([\d.]+ ms\/job|not measurable)/,
     /load average .* at start, .* at the end/,
+    /Temporal SDK floor .*: [\d.]+ ms per local activity .*; bbm's no-op job: Temporal -?[\d.]+ ms/,
     /targets \(issue 12\)/,
   ])
     assert.match(run.stdout, line);
