@@ -15,7 +15,7 @@ import type { RunAheads } from '../src/engine/run-ahead';
 import { migrationInfo, type MigrationInfo } from '../src/api/migration-info';
 import type { MigrationRow } from '../src/store/types';
 import type { ExecuteJobResult, FenceToken, FindJobResult, JobDescriptor, MigrationProgress } from '../src/engine/types';
-import type { Logger } from '../src/logger';
+import { lazyChild, type Logger } from '../src/logger';
 import type { BbmMetrics } from '../src/metrics';
 import { releaseLease } from '../src/store/leases';
 import { databaseNow } from '../src/store/server';
@@ -122,15 +122,16 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
   // Every activity of a repository but executeJob first rolls back the repository's run-ahead:
   // what it does must not wait on the run-ahead's migration row lock (src/engine/run-ahead.ts).
   const abandonRunAhead = async (repository: string): Promise<void> => runAheads?.abandon(repository);
-  const log = (): Logger => {
+  const logBindings = (): Record<string, unknown> => {
     const info = Context.current().info;
-    return deps.logger.child({
+    return {
       workflow_id: info.workflowExecution?.workflowId,
       run_id: info.workflowExecution?.runId,
       activity: info.activityType,
       attempt: info.attempt,
-    });
+    };
   };
+  const log = (): Logger => deps.logger.child(logBindings());
   const timed = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
     const end = metrics.queryDuration.startTimer({ operation });
     try {
@@ -176,7 +177,10 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
       checkInput('executeJob', input);
       const ctx = Context.current();
       const { job } = input;
-      const l = log().child({
+      // Built on the first line written at an enabled level, not per job: a child logger serialises
+      // its bindings when it is made, and at the default level these lines are filtered out.
+      const l = lazyChild(deps.logger, () => ({
+        ...logBindings(),
         batch_id: input.batchId,
         correlation_id: `${input.batchId}:${job.jobId}:${ctx.info.attempt}`,
         job_id: job.jobId,
@@ -188,12 +192,12 @@ export function createRepositoryActivities(deps: RepositoryActivityDeps) {
         job_pagination_table: job.table,
         job_pagination_column: job.column,
         bbm_name: job.migrationName,
-      });
+      }));
       const labels = { migration: job.migrationName, repository: job.repository };
       // Heartbeats carry cancellation to us, and let Temporal notice a dead worker quickly. A local
       // activity has no heartbeat (the SDK warns on each one); its cancellation reaches it directly.
       const heartbeat = (details?: unknown): void => (ctx.info.isLocal ? undefined : ctx.heartbeat(details));
-      const beat = setInterval(heartbeat, Math.max(200, Math.min(1_000, input.jobTimeoutMs / 4)));
+      const beat = ctx.info.isLocal ? undefined : setInterval(heartbeat, Math.max(200, Math.min(1_000, input.jobTimeoutMs / 4)));
       const end = metrics.jobDuration.startTimer(labels);
       const startedAt = performance.now();
       try {

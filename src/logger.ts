@@ -48,3 +48,28 @@ export function createLogger(options: LoggerOptions): Logger {
     stream,
   );
 }
+
+/** A logger's levels that lazyChild writes at. */
+export type LazyLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** What lazyChild returns: one function per level, each taking a line's fields and message. */
+export type LazyLogger = Record<LazyLevel, (fields: Record<string, unknown>, message: string) => void>;
+
+/**
+ * A child of `logger` with the fields `bindings()` returns, made on the first line written at a
+ * level `logger` has enabled. pino serialises a child's bindings when the child is made, so a
+ * child made per job (executeJob's eleven job fields) costs every job, while at the default level
+ * its lines are filtered out. Here a line below the level costs neither the child nor `bindings()`;
+ * `bindings()` is called at most once.
+ */
+export function lazyChild(logger: Logger, bindings: () => Record<string, unknown>): LazyLogger {
+  let child: Logger | undefined;
+  const write =
+    (level: LazyLevel) =>
+    (fields: Record<string, unknown>, message: string): void => {
+      if (!logger.isLevelEnabled(level)) return;
+      child ??= logger.child(bindings());
+      child[level](fields, message);
+    };
+  return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
+}

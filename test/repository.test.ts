@@ -8,6 +8,7 @@ import { repositoryMigration } from '../workflows/repository';
 import { SA } from '../src/contract/search-attributes';
 import { createItems, createTestDatabase } from './helpers/db';
 import { startTestWorker } from './helpers/temporal';
+import { startLoggingWorker } from './helpers/enqueuer';
 
 const FAST = { minDelayMs: 0, maxDelayMs: 0 };
 
@@ -136,4 +137,51 @@ test('a repository workflow running short jobs as local activities yields a work
     return timeout && Number(timeout.seconds ?? 0) === 0 && Number(timeout.nanos ?? 0) === 1_000_000;
   }).length;
   assert.ok(yields >= Math.floor((jobs * 5) / 2_000), `${yields} yields for ${jobs} jobs`);
+});
+
+test("a job's log lines carry the job's fields at level info, for every job the workflow ran", async () => {
+  const db = await createTestDatabase('repolog');
+  await createItems(db.pool, 'items', 300);
+  const registry = new WorkRegistry([...BUILTIN_WORK]);
+  await defineMigration(
+    { pool: db.pool, registry },
+    {
+      name: 'logged',
+      repository: 'repolog',
+      work: 'increment',
+      table: 'items',
+      column: 'id',
+      targetJobMs: 0,
+      batchSize: 100,
+      args: { target: 'counter' },
+    },
+  );
+  const worker = await startLoggingWorker(db, { registry });
+  const handle = await worker.client.workflow.start(repositoryMigration, {
+    taskQueue: worker.taskQueue,
+    workflowId: repositoryWorkflowId('repolog'),
+    args: [{ repository: 'repolog', knobs: FAST }],
+  });
+  assert.equal((await handle.result()).state, 'finished');
+  const jobs = await db.pool.query<{ id: string; min_value: string; max_value: string }>(
+    'SELECT id, min_value, max_value FROM bbm.jobs ORDER BY id',
+  );
+  assert.equal(jobs.rows.length, 3);
+  for (const job of jobs.rows) {
+    const lines = worker.lines.filter((l) => l.job_id === job.id);
+    assert.deepEqual(
+      lines.map((l) => l.msg),
+      ['found job, starting execution', 'job completed'],
+      `job ${job.id}'s lines`,
+    );
+    for (const line of lines) {
+      assert.equal(line.workflow_id, repositoryWorkflowId('repolog'));
+      assert.equal(line.activity, 'executeJob');
+      assert.equal(line.bbm_name, 'logged');
+      assert.equal(line.job_start_id, job.min_value);
+      assert.equal(line.job_end_id, job.max_value);
+      assert.match(String(line.correlation_id), new RegExp(`:${job.id}:1$`));
+    }
+    assert.equal(lines[1]!.rows, '100');
+  }
 });
