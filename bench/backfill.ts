@@ -9,6 +9,7 @@ import { resetDataset, TABLE, wrongDigests } from './dataset';
 import { engineLoop } from './engine-loop';
 import { graphileRun } from './graphile';
 import { plainLoops } from './plain-loop';
+import type { HistogramTotals } from './proc-memory';
 import type { ProgressLine } from './progress';
 import { medianOf } from './repeat';
 import { bbmResult, engineResult, graphileResult, plainResult, withLoopRatios, type ContenderResult } from './results';
@@ -32,6 +33,8 @@ export interface BackfillContext {
   ranges: { minValue: number; maxValue: number }[];
   /** Every bbm run, for the histories in the results file. */
   bbmRuns: { label: string; result: BbmRunResult }[];
+  /** The worker's run-ahead claim waits so far (bbm_run_ahead_claim_wait_seconds); each bbm row reports its own part. */
+  claimWaits?: () => Promise<HistogramTotals>;
 }
 
 const COPY_ARGS = { from: 'payload', to: 'digest', transform: 'md5' };
@@ -103,6 +106,7 @@ export async function backfillFigures(ctx: BackfillContext, batch: number, optio
   ): Promise<ContenderResult> => {
     const ranges = kind === 'parallel' ? ctx.ranges : all;
     const short = { sequential: 'seq', parallel: 'par', tuned: 'tuned' }[kind];
+    const waitsBefore = await ctx.claimWaits?.();
     const { value, cpu } = await ctx.measured(() =>
       runBbm(
         { ...ctx, onProgress: (rows, jobs) => report(`${rate(rows, ctx.rows)}, ${jobs} jobs`) },
@@ -124,7 +128,9 @@ export async function backfillFigures(ctx: BackfillContext, batch: number, optio
     );
     const what = kind === 'tuned' ? `tuned from ${batch}` : `batch ${batch}`;
     ctx.bbmRuns.push({ label: `bbm ${ranges.length} repositor${ranges.length > 1 ? 'ies' : 'y'}, ${what}${suffix}`, result: value });
-    return { ...bbmResult(batch, kind, value, plain), cpu };
+    const waitsAfter = await ctx.claimWaits?.();
+    const claims = waitsBefore && waitsAfter && runAheadClaims(waitsBefore, waitsAfter);
+    return { ...bbmResult(batch, kind, value, plain), cpu, ...(claims ? { runAheadClaims: claims } : {}) };
   };
 
   const fixed = expectedJobs(all, batch);
@@ -170,4 +176,14 @@ export async function backfillFigures(ctx: BackfillContext, batch: number, optio
 
 function rate(rows: number, total: number): string {
   return `${rows.toLocaleString('en-US')}/${total.toLocaleString('en-US')} rows (${((rows / total) * 100).toFixed(0)}%)`;
+}
+
+/** A bbm row's run-ahead claims: the difference of the worker's claim-wait histogram over the row. */
+function runAheadClaims(before: HistogramTotals, after: HistogramTotals): NonNullable<ContenderResult['runAheadClaims']> {
+  const claims = after.count - before.count;
+  return {
+    claims,
+    readyShare: claims > 0 ? (after.zero - before.zero) / claims : 0,
+    meanWaitMs: claims > 0 ? ((after.sum - before.sum) * 1000) / claims : 0,
+  };
 }

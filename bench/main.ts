@@ -189,6 +189,7 @@ async function main(): Promise<void> {
       repeat: options.repeat,
       ranges,
       bbmRuns,
+      claimWaits: () => worker.histogram('bbm_run_ahead_claim_wait_seconds'),
     };
     // One tuned row (bbm's default, the adaptive batch size), from the first batch size.
     for (const [i, batch] of options.batch.entries()) contenders.push(...(await backfillFigures(backfill, batch, { tuned: i === 0 })));

@@ -56,3 +56,17 @@ export function promByLabel(text: string, name: string, label: string): Record<s
   }
   return out;
 }
+
+/** An unlabelled Prometheus histogram's totals: observations, their sum, and how many were exactly 0 (bucket le="0"). */
+export interface HistogramTotals {
+  count: number;
+  sum: number;
+  zero: number;
+}
+
+/** The totals of the unlabelled histogram `name` in a Prometheus text exposition (all 0 when absent). */
+export function promHistogram(text: string, name: string): HistogramTotals {
+  const plain = promSamples(text, [`${name}_count`, `${name}_sum`]);
+  const zero = promByLabel(text, `${name}_bucket`, 'le')['0'] ?? 0;
+  return { count: plain[`${name}_count`] ?? 0, sum: plain[`${name}_sum`] ?? 0, zero };
+}

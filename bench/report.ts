@@ -153,6 +153,16 @@ function perJobBreakdown(report: BenchReport): string[] {
     );
     for (const st of e.statements.slice(0, 7))
       lines.push(`    ${st.msPerJob.toFixed(2).padStart(6)} ms/job  ${st.perJob.toFixed(1)}x  ${st.statement.slice(0, 90)}`);
+    const claimed = report.contenders.filter((c) => c.batch === engine.batch && c.runAheadClaims);
+    if (claimed.length > 0)
+      lines.push(
+        `    jobs claimed from a run-ahead (ready: its work was done before the claim, so the round trip through the workflow set the pace; a wait: the job's SQL did): ${claimed
+          .map((c) => {
+            const r = c.runAheadClaims as NonNullable<ContenderResult['runAheadClaims']>;
+            return `${c.label} ${fmt(r.claims, 0)}, ${(r.readyShare * 100).toFixed(0)}% ready, mean wait ${r.meanWaitMs.toFixed(2)} ms`;
+          })
+          .join('; ')}`,
+      );
   }
   const n = report.noop;
   lines.push(

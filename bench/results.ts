@@ -42,6 +42,12 @@ export interface ContenderResult {
   jobSizes?: { min: number; max: number };
   /** CPU seconds by process group during the run. */
   cpu?: CpuSeconds;
+  /**
+   * bbm rows: the jobs claimed from a run-ahead, the share of them whose work was done before the
+   * claim, and the mean time a claim waited for it (ms). Mostly ready: the round trip through the
+   * workflow sets the pace; long waits: the jobs' SQL does.
+   */
+  runAheadClaims?: { claims: number; readyShare: number; meanWaitMs: number };
   /** Engine profile: mean ms per job in each call. */
   engine?: { renewMs: number; findMs: number; executeMs: number; statements: EngineLoopResult['statements'] };
   /** Present when the figure was run more than once (--repeat). */

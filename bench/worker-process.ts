@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { freePort } from '../src/dev/ports';
-import { parseProcStatus, promByLabel, promSamples } from './proc-memory';
+import { parseProcStatus, promByLabel, promHistogram, promSamples, type HistogramTotals } from './proc-memory';
 
 export interface BenchWorker {
   pid: number;
@@ -15,6 +15,8 @@ export interface BenchWorker {
    * (bbm_throttled_seconds_total by indicator).
    */
   counter(name: string, label: string): Promise<Record<string, number>>;
+  /** An unlabelled histogram of the worker's /metrics so far (e.g. bbm_run_ahead_claim_wait_seconds). */
+  histogram(name: string): Promise<HistogramTotals>;
   /** SIGTERM and wait (SIGKILL after 40 s). */
   stop(): Promise<void>;
   output(): string;
@@ -128,6 +130,7 @@ export async function startBenchWorker(
     },
     output: () => tail.join('\n'),
     counter: async (name, label) => promByLabel(await (await fetch(metricsUrl)).text(), name, label),
+    histogram: async (name) => promHistogram(await (await fetch(metricsUrl)).text(), name),
     async stop() {
       if (exited) return;
       await sample(); // the high-water mark, before the process and its /proc entry are gone

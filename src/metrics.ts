@@ -64,6 +64,16 @@ export class BbmMetrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
+  /**
+   * How long each claiming executeJob waited for its run-ahead's work (0: done before the claim).
+   * Mostly 0: the round trip through the workflow sets the pace. Mostly waits: the jobs' SQL does.
+   */
+  readonly runAheadClaimWait = new Histogram({
+    name: 'bbm_run_ahead_claim_wait_seconds',
+    help: "Time a claiming job attempt waited for its run-ahead's work to be done, in seconds (0: it was done before the claim)",
+    buckets: [0, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 2],
+    registers: [this.registry],
+  });
   readonly queryDuration = new Histogram({
     name: 'bbm_query_duration_seconds',
     help: 'Duration of bbm bookkeeping activities (lease, find, release)',

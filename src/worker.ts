@@ -113,8 +113,13 @@ export async function createBbmWorker(options: CreateWorkerOptions): Promise<Bbm
   // connection: no second connection, and gRPC runs in Temporal Core instead of on the JS heap.
   const client = options.client ?? new Client({ connection, namespace: config.temporal.namespace });
   limitWorkflowThreadHeap(config.workflowCache.workflowHeapMB);
-  const runAheads = new RunAheads(pool, { ...config.runAhead, maxOpen: maxRunAheads(config.poolSize) }, (outcome) =>
-    metrics.runAheads.inc({ outcome }),
+  const runAheads = new RunAheads(
+    pool,
+    { ...config.runAhead, maxOpen: maxRunAheads(config.poolSize) },
+    {
+      onOutcome: (outcome) => metrics.runAheads.inc({ outcome }),
+      onClaimWait: (ms) => metrics.runAheadClaimWait.observe(ms / 1000),
+    },
   );
   const worker = await Worker.create({
     connection,

@@ -48,6 +48,10 @@ test('the bench in its smallest form reports every contender, sane ratios, the p
     assert.ok(c.ratio !== null && Number.isFinite(c.ratio) && c.ratio > 0, `${c.label}: ratio ${c.ratio} against the plain loop`);
     if (c.repositories > 1) assert.ok(c.ratioToLoops !== null && c.ratioToLoops > 0, `${c.label}: ratio ${c.ratioToLoops} against 2 loops`);
   }
+  // Jobs after a round's first are claimed from run-aheads, and each bbm row reports its own claims.
+  const sequential = report.contenders.find((c) => c.contender === 'sequential');
+  assert.ok(sequential?.runAheadClaims && sequential.runAheadClaims.claims > 0, `claims: ${JSON.stringify(sequential?.runAheadClaims)}`);
+  assert.ok(sequential.runAheadClaims.readyShare >= 0 && sequential.runAheadClaims.readyShare <= 1);
   assert.ok(report.noop.engineStatementsPerJob > 0 && report.noop.engineMsPerJob > 0, 'the no-op job is broken down into engine SQL');
   // The SDK floor ran its own workflow of as many local activities as the no-op migration has jobs.
   const floor = report.noop.sdkFloor;
@@ -65,6 +69,7 @@ test('the bench in its smallest form reports every contender, sane ratios, the p
     /per-job breakdown/,
     /batch 1000: .*engine SQL [\d.]+ statements, [\d.]+ ms\/job .*Temporal ([\d.]+ ms\/job|not measurable)/,
     /load average .* at start, .* at the end/,
+    /jobs claimed from a run-ahead .*: bbm, 1 repository \(b\) \d+, \d+% ready, mean wait [\d.]+ ms/,
     /Temporal SDK floor .*: [\d.]+ ms per local activity .*; bbm's no-op job: Temporal -?[\d.]+ ms/,
     /targets \(issue 12\)/,
   ])

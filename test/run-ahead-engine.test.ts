@@ -14,6 +14,7 @@ import { createItems, createTestDatabase } from './helpers/db';
 import { waitFor } from './helpers/wait';
 import {
   counters,
+  deferred,
   define,
   executeFound,
   JOB_TIMEOUT_MS,
@@ -318,3 +319,38 @@ async function sleepers(s: Setup): Promise<number> {
   );
   return rows[0].n;
 }
+
+test('run-ahead: a claim reports no wait when its run-ahead was ready, and the time it waited when the work was still running', async () => {
+  const db = await createTestDatabase('ra_claim_wait');
+  await createItems(db.pool, 'items', 30);
+  const gate = deferred();
+  const atGate = deferred();
+  const fn = work('inc', async (ctx) => {
+    // The third job's work (run ahead after the second) holds until the test lets it go.
+    if (ctx.start === 21n) {
+      atGate.resolve();
+      await gate.promise;
+    }
+    const r = await ctx.client.query(`UPDATE ${ctx.quotedTable} SET counter = counter + 1 WHERE ${ctx.where.sql}`, ctx.where.values);
+    return r.rowCount ?? 0;
+  });
+  const waits: number[] = [];
+  const aheads = new RunAheads(db.pool, { enabled: true, idleMs: NEVER_IDLE_MS, maxOpen: 4 }, { onClaimWait: (ms) => waits.push(ms) });
+  const s: Setup = { pool: db.pool, registry: registryWith(fn), aheads };
+  await define(s, { name: 'm', work: 'inc', batchSize: 10, args: {} });
+  const fence = await lease(s);
+  const first = await exec(s, (await find(s, fence))!, fence);
+  const second = await exec(s, await openAhead(s, first), fence);
+  assert.deepEqual(waits, [0], 'the second job was claimed from a run-ahead whose work was done');
+  assert.ok(second.next, 'the third job was found ahead');
+  await atGate.promise;
+  const third = exec(s, second.next, fence);
+  // The claim takes the run-ahead out of the open ones; only then does its work go on.
+  await waitFor('the third job claimed', async () => aheads.opened(REPO) === undefined);
+  gate.resolve();
+  assert.equal((await third).outcome, 'finished');
+  assert.equal(waits.length, 2);
+  assert.ok(waits[1]! > 0, `the claim of the third job waited ${waits[1]} ms for its work`);
+  assert.deepEqual(await counters(s.pool), { lo: 1, hi: 1, n: 30 });
+  assert.equal(aheads.stats().claimed, 2);
+});

@@ -44,6 +44,17 @@ export function maxRunAheads(poolSize: number): number {
   return Math.floor(poolSize / 2);
 }
 
+/**
+ * What a worker is told of its run-aheads (its metrics). `onClaimWait`: for each claim that got a
+ * run-ahead with its work done (finished or failed), how long the claiming attempt waited for that
+ * work, in ms (0: it was done before the claim). Long waits mean the jobs' SQL sets the pace, not
+ * the round trip through the workflow, which the run-ahead then hides entirely.
+ */
+export interface RunAheadHooks {
+  onOutcome?: (outcome: RunAheadOutcome) => void;
+  onClaimWait?: (ms: number) => void;
+}
+
 /** What identifies the attempt a run-ahead was opened for. */
 interface Key {
   jobId: string;
@@ -62,6 +73,8 @@ interface Entry {
   state: Promise<WorkAhead | undefined>;
   /** The run-ahead's last statement has returned: no cancel may be sent to its connection any more. */
   settled: boolean;
+  /** Its work is done and it waits, open, for its claim. */
+  ready: boolean;
   fate?: 'claimed' | 'abandoned' | 'mismatched';
   cancelling?: Promise<void>;
   timer?: NodeJS.Timeout;
@@ -87,7 +100,7 @@ export class RunAheads {
   constructor(
     private readonly pool: Pool,
     readonly settings: RunAheadSettings,
-    private readonly onOutcome: (outcome: RunAheadOutcome) => void = () => undefined,
+    private readonly hooks: RunAheadHooks = {},
   ) {}
 
   /** Run-aheads ended so far on this worker, by outcome. */
@@ -152,6 +165,7 @@ export class RunAheads {
       controller: new AbortController(),
       state: Promise.resolve(undefined),
       settled: false,
+      ready: false,
       onClientError: () => undefined,
     };
     client.on('error', entry.onClientError);
@@ -186,8 +200,10 @@ export class RunAheads {
     const onAbort = (): void => this.stop(entry);
     signal.addEventListener('abort', onAbort, { once: true });
     if (signal.aborted) onAbort();
+    const waitFrom = entry.ready ? undefined : performance.now();
     const done = await entry.state.finally(() => signal.removeEventListener('abort', onAbort));
     if (!done) return undefined;
+    this.hooks.onClaimWait?.(waitFrom === undefined ? 0 : performance.now() - waitFrom);
     // executeJob listens from here on.
     entry.client.off('error', entry.onClientError);
     // A failed work is the claiming attempt's to record (src/engine/execute-job.ts commitClaimed).
@@ -208,7 +224,10 @@ export class RunAheads {
     }
     entry.settled = true;
     // Stopped while its last statement ran: that statement may have finished before the cancel.
-    if (done && !entry.controller.signal.aborted) return done;
+    if (done && !entry.controller.signal.aborted) {
+      entry.ready = true;
+      return done;
+    }
     await this.end(entry, failed ? 'failed' : 'skipped');
     return undefined;
   }
@@ -239,7 +258,7 @@ export class RunAheads {
 
   private count(outcome: RunAheadOutcome): void {
     this.counts[outcome] += 1;
-    this.onOutcome(outcome);
+    this.hooks.onOutcome?.(outcome);
   }
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
-import { parseProcStatus, promByLabel, promSamples } from '../../bench/proc-memory';
+import { parseProcStatus, promByLabel, promHistogram, promSamples } from '../../bench/proc-memory';
 import { PREBUILT_BUNDLE_FILE, prebuiltBundlePath } from '../../src/workflow-bundle';
 
 const STATUS = [
@@ -68,4 +68,18 @@ test('promByLabel sums a labelled counter per label value and skips other metric
   ].join('\n');
   assert.deepEqual(promByLabel(text, 'bbm_run_ahead_total', 'outcome'), { claimed: 1993, abandoned: 12 });
   assert.deepEqual(promByLabel(text, 'bbm_missing_total', 'outcome'), {});
+});
+
+test('promHistogram reads an unlabelled histogram: its count, its sum and the observations that were exactly 0', () => {
+  const text = [
+    '# TYPE bbm_run_ahead_claim_wait_seconds histogram',
+    'bbm_run_ahead_claim_wait_seconds_bucket{le="0"} 40',
+    'bbm_run_ahead_claim_wait_seconds_bucket{le="0.0005"} 52',
+    'bbm_run_ahead_claim_wait_seconds_bucket{le="+Inf"} 100',
+    'bbm_run_ahead_claim_wait_seconds_sum 0.25',
+    'bbm_run_ahead_claim_wait_seconds_count 100',
+    'bbm_query_duration_seconds_count{operation="find"} 9',
+  ].join('\n');
+  assert.deepEqual(promHistogram(text, 'bbm_run_ahead_claim_wait_seconds'), { count: 100, sum: 0.25, zero: 40 });
+  assert.deepEqual(promHistogram(text, 'bbm_missing_seconds'), { count: 0, sum: 0, zero: 0 });
 });
