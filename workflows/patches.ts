@@ -43,6 +43,11 @@ export const PATCHES = Object.freeze({
    * change; knobs set to the value they had record nothing.
    */
   configureChecksMigration: 'configure-checks-migration',
+  /**
+   * A configure update applies the migration settings before the knobs, so a refused setting
+   * (a sub-batch size above a stored batch size) leaves the knobs unchanged too.
+   */
+  configureSettingsFirst: 'configure-settings-first',
   /** A setCapacity update that leaves the capacity as it was records nothing. */
   capacityRecordsChanges: 'capacity-records-changes',
   /**

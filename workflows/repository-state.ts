@@ -105,7 +105,7 @@ export class RepositoryRun {
     // Migration settings first: when the database refuses them (a sub-batch size above a stored
     // batch size), the update fails with nothing changed, knobs included. Histories recorded
     // before this order replay the old one (knobs first).
-    const settingsFirst = patched('configure-settings-first');
+    const settingsFirst = patched(PATCHES.configureSettingsFirst);
     if (!settingsFirst) this.knobs = { ...this.knobs, ...knobs };
     const checksMigration = patched(PATCHES.configureChecksMigration);
     const movedKnobs = checksMigration ? changedKnobs(knobChange.knobs) : knobChange.knobs;

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import type { Client } from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { defineMigration } from '../../src/engine/definitions';
-import { MigrationStatus } from '../../src/engine/constants';
+import { JobStatus, MigrationStatus } from '../../src/engine/constants';
 import { enqueuerStatus, setCapacity, wakeEnqueuer } from '../../src/enqueuer/client';
 import { enqueuerWorkflowId, repositoryWorkflowId } from '../../src/contract/ids';
 import { configureUpdate, pauseSignal, resumeSignal, retrySignal } from '../../src/contract/messages';
@@ -114,6 +114,44 @@ for (const localActivities of [true, false]) {
   });
 }
 
+test('records a repository workflow cancelled while a job is in flight, right after a pause request', async () => {
+  const db = await createTestDatabase('replay-cancel');
+  const registry = registryWith(slowIncrement(3_000));
+  const worker = await startTestWorker(db, { registry, taskQueue: 'bbm-replay-cancel' });
+  const key = 'replay-cancel';
+  await createItems(db.pool, 'items', 100);
+  await createItems(db.pool, 'other_items', 100);
+  const define = (name: string, table: string) =>
+    defineMigration(
+      { pool: db.pool, registry },
+      { name, repository: key, work: 'slow_increment', table, column: 'id', targetJobMs: 0, batchSize: 25 },
+    );
+  await define(`${key}-slow`, 'items');
+  await define(`${key}-other`, 'other_items');
+  // Regular activities: the cancellation reaches the job in flight at once, before the pause is applied.
+  const handle = await worker.client.workflow.start(repositoryMigration, {
+    taskQueue: worker.taskQueue,
+    workflowId: repositoryWorkflowId(key),
+    args: [{ repository: key, knobs: { minDelayMs: 1, maxDelayMs: 1, localActivities: false } }],
+  });
+  await waitFor(
+    'a job in flight',
+    async () => (await db.pool.query(`SELECT 1 FROM bbm.jobs WHERE status = ${JobStatus.ACTIVE}`)).rowCount || undefined,
+  );
+  await handle.signal(pauseSignal, { migration: `${key}-other` });
+  await handle.cancel();
+  await assert.rejects(handle.result(), (err: unknown) => err instanceof WorkflowFailedError);
+  const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM bbm.migrations WHERE status = $1', [MigrationStatus.PAUSED]);
+  assert.equal(rows[0].n, 2, 'the cancel paused both migrations');
+  await save(
+    worker.client,
+    repositoryWorkflowId(key),
+    handle.firstExecutionRunId,
+    'repository-cancelled',
+    'repository workflow, cancelled',
+  );
+});
+
 test('records the enqueuer through wake-ups, a capacity change and continue-as-new, and a schedule tick', async () => {
   const db = await createTestDatabase('replay-enq');
   const registry = registryWith(slowIncrement(50));
@@ -135,6 +173,8 @@ test('records the enqueuer through wake-ups, a capacity change and continue-as-n
   );
   const report = async () => (await enqueuerStatus(client, worker.taskQueue))!;
   await waitFor('one repository started', async () => (await report()).startedTotal >= 1 || undefined);
+  await setCapacity(client, worker.taskQueue, 3);
+  // The same capacity again changes nothing (and records nothing).
   await setCapacity(client, worker.taskQueue, 3);
   await waitFor(
     'every migration finished',
