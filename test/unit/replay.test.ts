@@ -38,7 +38,7 @@ test('every recorded workflow history replays against the current workflow code 
  */
 const NOT_RECORDED: Readonly<Record<string, string>> = {
   [PATCHES.finalReadDecides]: 'needs a migration made runnable between the last job and the final read',
-  [PATCHES.localYield]: 'superseded by local-yield-wall, which every local-activity fixture records first',
+  [PATCHES.localYield]: "needs 2 s of local-activity jobs in one workflow task; the recorder's rounds end sooner",
   [PATCHES.findAgainWhenDatabaseLost]: "needs a job's retries to run out on a lost database",
 };
 
