@@ -1,19 +1,7 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { createLogger, lazyChild } from '../../src/logger';
-import type { LogLevel } from '../../src/config';
-
-function capture(level: LogLevel): { lines: Record<string, unknown>[]; logger: ReturnType<typeof createLogger> } {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { lines, logger: createLogger({ level, pretty: false, destination }) };
-}
+import { lazyChild } from '../../src/logger';
+import { captureLogger as capture } from '../helpers/log-capture';
 
 test('a lazy child logger below its level writes nothing and never asks for its bindings', () => {
   const { lines, logger } = capture('warn');

@@ -3,17 +3,7 @@ import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { createLogger } from '../../src/logger';
 import { sdkLogger } from '../../src/sdk-logger';
-
-function capture(level: 'info' | 'debug'): { lines: Record<string, unknown>[]; logger: ReturnType<typeof createLogger> } {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { lines, logger: createLogger({ level, pretty: false, destination }) };
-}
+import { captureLogger as capture } from '../helpers/log-capture';
 
 test('SDK log lines go through bbm logger at their level, with an error reduced to its message', () => {
   const { lines, logger } = capture('info');
