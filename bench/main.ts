@@ -49,6 +49,8 @@ import { measureSdkFloor } from './sdk-floor';
 import { deployedProcess, startBenchWorker } from './worker-process';
 
 const BENCH_DB = 'bbm_bench';
+/** Set when SIGINT or SIGTERM arrived: the bench stops its worker and services and exits 130. */
+let interrupted = false;
 const MB = 1024 * 1024;
 const NOOP_TABLE = 'bench_noop';
 const TINY_TABLE = 'bench_tiny';
@@ -71,12 +73,21 @@ async function main(): Promise<void> {
   const stack = clusterStack ?? (await startDevStack({ config, logger, ephemeral: true, ui: false }));
   const temporalPids = clusterStack?.cluster.nodes.map((n) => n.process?.child.pid ?? -1);
   const cleanups: (() => Promise<unknown>)[] = [() => stack.stop()];
-  const onSignal = (): void => {
+  // One clean-up, whoever asks first: the signal handler and the finally below share it, so
+  // neither exits the process while the other is still stopping the services.
+  let cleaning: Promise<void> | undefined;
+  const cleanUp = (): Promise<void> => (cleaning ??= runCleanups(cleanups));
+  const onSignal = (signal: NodeJS.Signals): void => {
+    // A terminal's Ctrl-C reaches the whole process group and tsx relays it once more: a repeat
+    // must not end the process (Node's default) before the clean-up has stopped everything.
+    if (interrupted) return;
+    interrupted = true;
     progress.clear();
-    void runCleanups(cleanups).finally(() => process.exit(130));
+    process.stderr.write(`\n${signal}: stopping the bench's worker and services\n`);
+    void cleanUp().finally(() => process.exit(130));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const databaseUrl = stack.adminUrl ? await freshDatabase(stack.adminUrl, BENCH_DB) : stack.databaseUrl;
     const pool = createPool({ url: databaseUrl, max: 4, applicationName: 'bbm-bench' });
@@ -295,10 +306,10 @@ async function main(): Promise<void> {
     );
     await dropBenchTables(pool, [TABLE, NOOP_TABLE, TINY_TABLE]);
   } finally {
+    progress.clear();
+    await cleanUp();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    progress.clear();
-    await runCleanups(cleanups);
   }
 }
 
@@ -340,9 +351,10 @@ async function runCleanups(cleanups: (() => Promise<unknown>)[]): Promise<void> 
 }
 
 main().then(
-  () => process.exit(0),
+  () => process.exit(interrupted ? 130 : 0),
   (err) => {
-    process.stderr.write(`\nbench failed: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
+    // After a signal, what failed is the work the clean-up stopped under it: not a bench failure.
+    if (!interrupted) process.stderr.write(`\nbench failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(interrupted ? 130 : 1);
   },
 );

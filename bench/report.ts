@@ -55,7 +55,7 @@ export function formatReport(report: BenchReport): string {
   const floor = report.noop.sdkFloor;
   if ('msPerActivity' in floor && floor.msPerActivity > LIMITS.noopMsPerJob)
     lines.push(
-      `  (the no-op target, ${fmt(LIMITS.noopMsPerJob)} ms per job, is below this run's Temporal SDK floor of ${floor.msPerActivity.toFixed(2)} ms per local activity: a job is one local activity, so no job can meet it on this machine)`,
+      `  (the no-op target, ${fmt(LIMITS.noopMsPerJob)} ms per job, is below what the Temporal SDK alone took per local activity in this run, ${floor.msPerActivity.toFixed(2)} ms: a bbm job is one local activity)`,
     );
   return lines.join('\n');
 }
@@ -143,7 +143,7 @@ function perJobBreakdown(report: BenchReport): string[] {
     const temporal =
       temporalMs === undefined
         ? 'Temporal not measured'
-        : `Temporal ${temporalMs >= 0 ? `${temporalMs.toFixed(2)} ms/job` : 'not measurable in this run (the engine alone took longer per job than bbm: other load)'} (bbm 1 repository's ${(bbm?.overheadMsPerJob ?? 0).toFixed(2)} ms beside the UPDATE, minus the engine's)`;
+        : `Temporal ${temporalMs >= 0 ? `${temporalMs.toFixed(2)} ms/job` : 'not measurable in this run (the engine alone took longer per job than bbm: other load)'} (bbm 1 repository's ${(bbm?.overheadMsPerJob ?? 0).toFixed(2)} ms beside the UPDATE, minus the engine's: with run-ahead, what the next job's SQL left of the round trip through the workflow)`;
     lines.push(
       `  batch ${engine.batch}: the UPDATE ${(engine.workMsPerJob ?? 0).toFixed(2)} ms in the engine${bbm ? `, ${(bbm.workMsPerJob ?? 0).toFixed(2)} ms in bbm` : ''}${plain ? `, ${(plain.workMsPerJob ?? 0).toFixed(2)} ms in the plain loop` : ''}; ` +
         `engine SQL ${statements.toFixed(1)} statements, ${sqlMs.toFixed(2)} ms/job beside the UPDATE; ${temporal}`,
@@ -156,12 +156,8 @@ function perJobBreakdown(report: BenchReport): string[] {
     const claimed = report.contenders.filter((c) => c.batch === engine.batch && c.runAheadClaims);
     if (claimed.length > 0)
       lines.push(
-        `    jobs claimed from a run-ahead (ready: its work was done before the claim, so the round trip through the workflow set the pace; a wait: the job's SQL did): ${claimed
-          .map((c) => {
-            const r = c.runAheadClaims as NonNullable<ContenderResult['runAheadClaims']>;
-            return `${c.label} ${fmt(r.claims, 0)}, ${(r.readyShare * 100).toFixed(0)}% ready, mean wait ${r.meanWaitMs.toFixed(2)} ms`;
-          })
-          .join('; ')}`,
+        `    jobs claimed from a run-ahead (ready: the job's work was done before its attempt came for it, the round trip through the workflow was the longer; ` +
+          `a wait: the attempt waited for the job's SQL; the mean counts ready claims as 0): ${claimed.map(claimsText).join('; ')}`,
       );
   }
   const n = report.noop;
@@ -171,6 +167,13 @@ function perJobBreakdown(report: BenchReport): string[] {
   );
   lines.push(`  ${sdkFloorLine(n)}`);
   return lines;
+}
+
+/** One bbm row's run-ahead claims, for the per-job breakdown. */
+function claimsText(c: ContenderResult): string {
+  const r = c.runAheadClaims as NonNullable<ContenderResult['runAheadClaims']>;
+  if (r.claims === 0) return `${c.label} none (run-ahead off, or none opened)`;
+  return `${c.label} ${fmt(r.claims, 0)} claims, ${(r.readyShare * 100).toFixed(0)}% ready, mean wait ${r.meanWaitMs.toFixed(2)} ms`;
 }
 
 /** A run's job sizes: one number for a fixed size (its last range may be smaller), min-max when tuned. */
@@ -202,7 +205,8 @@ function sdkFloorLine(n: NoopResult): string {
   const temporalMs = n.overheadMsPerJob - n.engineMsPerJob;
   const bbmCpu = n.cpu ? ` and ${((n.cpu.worker * 1000) / Math.max(1, n.jobs)).toFixed(2)} ms of worker CPU` : '';
   return (
-    `Temporal SDK floor (a workflow running only local activities that return their input, no bbm code, in a worker of its own): ` +
+    `Temporal SDK floor (a workflow running only local activities that return their input, no bbm code, in a worker of its own; ` +
+    `like bbm's no-op figure, it includes its run's fixed costs, a workflow's start and end, but not bbm's lease, first find and release): ` +
     `${floor.msPerActivity.toFixed(2)} ms per local activity and ${floor.workerCpuMsPerActivity.toFixed(2)} ms of its worker's CPU, over ${floor.activities} activities; ` +
     `bbm's no-op job: Temporal ${temporalMs.toFixed(2)} ms (${(temporalMs - floor.msPerActivity).toFixed(2)} ms above the floor)${bbmCpu}`
   );

@@ -22,7 +22,8 @@ export interface SdkFloorResult {
  * input (an object the size of an executeJob input), one after the other, as bbm's repository
  * workflow awaits executeJob once per job. Nothing else runs in it: no SQL, no bbm activity or
  * workflow code. So `msPerActivity` is the floor under bbm's "Temporal" share of a no-op job, and
- * under the whole no-op job. Throws when the worker process fails to start or the workflow fails.
+ * under the whole no-op job. Throws when the worker process fails to start, exits before the
+ * measured run ends (its workflow is then terminated), or the workflow fails.
  */
 export async function measureSdkFloor(
   client: Client,
@@ -45,13 +46,24 @@ export async function measureSdkFloor(
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // The worker dying at any moment (a crash, its heap limit, a stray kill) fails the measurement
+  // instead of leaving it waiting for a workflow nobody runs.
+  const died = new Promise<never>((_, reject) =>
+    child.once('exit', (code, signal) =>
+      reject(new Error(`the SDK floor worker exited (${signal ?? `code ${String(code)}`}): ${stderr.trim() || 'it wrote nothing'}`)),
+    ),
+  );
+  died.catch(() => undefined);
+  let workflowId: string | undefined;
   try {
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('ready')) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`the SDK floor worker exited (code ${String(code)}) before it was ready: ${stderr}`)));
-    });
+    await Promise.race([
+      new Promise<void>((resolve) =>
+        child.stdout.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes('ready')) resolve();
+        }),
+      ),
+      died,
+    ]);
     const payload = {
       jobId: '9007199254740993',
       migrationId: '42',
@@ -66,12 +78,10 @@ export async function measureSdkFloor(
       runAhead: true,
       healthCheckInMs: 1_000,
     };
-    const run = (activities: number): Promise<number> =>
-      client.workflow.execute('sdkFloor', {
-        taskQueue,
-        workflowId: `${taskQueue}-${activities}-${Date.now()}`,
-        args: [{ activities, payload }],
-      });
+    const run = (activities: number): Promise<number> => {
+      workflowId = `${taskQueue}-${activities}-${Date.now()}`;
+      return Promise.race([client.workflow.execute('sdkFloor', { taskQueue, workflowId, args: [{ activities, payload }] }), died]);
+    };
     await run(Math.max(1, Math.floor(options.activities / 10)));
     const cpu = new CpuMeter({ workerPid: child.pid ?? -1 }).start();
     const startedAt = performance.now();
@@ -79,6 +89,14 @@ export async function measureSdkFloor(
     const wallMs = performance.now() - startedAt;
     const workerCpuSeconds = cpu().worker;
     return { activities: ran, wallMs, msPerActivity: wallMs / ran, workerCpuMsPerActivity: (workerCpuSeconds * 1000) / ran };
+  } catch (err) {
+    // Not left running on a server the bench does not own (TEMPORAL_ADDRESS set).
+    if (workflowId)
+      await client.workflow
+        .getHandle(workflowId)
+        .terminate('the SDK floor measurement failed')
+        .catch(() => undefined);
+    throw err;
   } finally {
     child.kill('SIGTERM');
     await exited;

@@ -74,7 +74,10 @@ function atMost(name: string, actual: number, max: number, unit: string): Target
     target: `<= ${fmt(max)} ${unit}`,
     actual: `${fmt(actual)} ${unit}`,
     pass: actual <= max,
-    margin: `${spare >= 0 ? '' : 'over by '}${fmt(Math.abs(spare))} ${unit}${spare >= 0 ? ' to spare' : ''} (${signedPercent(1 - actual / max)})`,
+    margin:
+      spare >= 0
+        ? `${fmt(spare)} ${unit} to spare (${signedPercent(1 - actual / max)})`
+        : `over by ${fmt(-spare)} ${unit} (${((actual / max - 1) * 100).toFixed(0)}% over)`,
   };
 }
 

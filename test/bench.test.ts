@@ -22,9 +22,11 @@ function runBench(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: numbe
   });
 }
 
-test('the bench in its smallest form reports every contender, sane ratios, the per-job breakdown and the load', async () => {
+test('the bench in its smallest form reports every contender, sane ratios, the per-job breakdown and the load', async (t) => {
   const db = await createTestDatabase('bench');
-  const output = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bbm-bench-test-')), 'result.json');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bbm-bench-test-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const output = path.join(dir, 'result.json');
   // TEMPORAL_ADDRESS is the run's dev server (test/run.ts); DATABASE_URL makes the bench work in this database.
   const run = await runBench(['--quick', '--rows', '4000', '--noop-jobs', '10', '--tiny-repos', '3', '--output', output], {
     ...process.env,
@@ -69,7 +71,7 @@ test('the bench in its smallest form reports every contender, sane ratios, the p
     /per-job breakdown/,
     /batch 1000: .*engine SQL [\d.]+ statements, [\d.]+ ms\/job .*Temporal ([\d.]+ ms\/job|not measurable)/,
     /load average .* at start, .* at the end/,
-    /jobs claimed from a run-ahead .*: bbm, 1 repository \(b\) \d+, \d+% ready, mean wait [\d.]+ ms/,
+    /jobs claimed from a run-ahead .*: bbm, 1 repository \(b\) \d+ claims, \d+% ready, mean wait [\d.]+ ms/,
     /Temporal SDK floor .*: [\d.]+ ms per local activity .*; bbm's no-op job: Temporal -?[\d.]+ ms/,
     /targets \(issue 12\)/,
   ])
