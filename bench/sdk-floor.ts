@@ -45,7 +45,6 @@ export async function measureSdkFloor(
   process.once('exit', killOnExit);
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   // The worker dying at any moment (a crash, its heap limit, a stray kill) fails the measurement
   // instead of leaving it waiting for a workflow nobody runs.
   const died = new Promise<never>((_, reject) =>
@@ -53,7 +52,7 @@ export async function measureSdkFloor(
       reject(new Error(`the SDK floor worker exited (${signal ?? `code ${String(code)}`}): ${stderr.trim() || 'it wrote nothing'}`)),
     ),
   );
-  died.catch(() => undefined);
+  const exited = died.catch(() => undefined);
   let workflowId: string | undefined;
   try {
     await Promise.race([

@@ -160,9 +160,7 @@ async function commitClaimed(
   signal: AbortSignal,
 ): Promise<ExecuteJobResult | undefined> {
   const outcome =
-    'finished' in done
-      ? await confirmed(client, done, done.finished, input)
-      : await recordFailure(client, done, input, done.failure, done.durationMs);
+    'finished' in done ? await confirmed(client, done, input) : await recordFailure(client, done, input, done.failure, done.durationMs);
   if (signal.aborted) throw new BbmError(ErrorCode.CANCELLED, 'The job was cancelled; its work was rolled back.', { jobId: input.jobId });
   if (outcome === undefined) {
     await client.query('ROLLBACK');
@@ -174,15 +172,15 @@ async function commitClaimed(
 }
 
 /**
- * `finished` once the fence is confirmed (and the lease extended as find-ahead asks); throws
- * LEASE_LOST otherwise. Undefined when `finished.next` is a job findJob would no longer pick.
+ * The run-ahead's `finished` once the fence is confirmed (and the lease extended as find-ahead
+ * asks); throws LEASE_LOST otherwise. Undefined when `finished.next` is a job findJob would no longer pick.
  */
 async function confirmed(
   client: PoolClient,
-  done: WorkAhead,
-  finished: ExecuteJobResult,
+  done: Extract<WorkAhead, { finished: ExecuteJobResult }>,
   input: ExecuteJobInput,
 ): Promise<ExecuteJobResult | undefined> {
+  const { finished } = done;
   if (!input.fence) return finished;
   const ahead = finished.next
     ? { repository: input.fence.repository, migrationId: done.migration.id, exclude: input.findAhead?.exclude ?? [] }
