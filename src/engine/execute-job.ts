@@ -1,6 +1,6 @@
 import { Client, type Pool, type PoolClient } from 'pg';
 import { BbmError, ErrorCode, leaseLost } from '../errors';
-import { confirmFence } from '../store/hot-path';
+import { beginJobSql, commitAndBeginJobSql, confirmFence } from '../store/hot-path';
 import type { FindAheadInput } from './find-ahead';
 import { recordFailure, runInTransaction, type WorkAhead } from './job-transaction';
 import type { WorkRegistry } from './registry';
@@ -94,26 +94,48 @@ export async function executeJob(
   };
   signal.addEventListener('abort', onAbort, { once: true });
   const startedAt = performance.now();
+  // Whether a finished job's COMMIT also opened its successor's transaction (see commitSql).
+  let begun = false;
+  /**
+   * How to commit `outcome`: when it will hand the connection to its successor's run-ahead (the
+   * same conditions as the hand-over below, decided before COMMIT), the COMMIT opens the
+   * successor's transaction in its own round trip. Should the hand-over not happen after all
+   * (a cancel, or another activity of the repository, came in between), that empty transaction
+   * is rolled back before the connection goes back to the pool.
+   */
+  const commitSql = (outcome: ExecuteJobResult | MoreSubBatches | BbmError | undefined): string => {
+    begun =
+      outcome !== undefined &&
+      !(outcome instanceof BbmError) &&
+      outcome.outcome !== 'more' &&
+      !!outcome.next &&
+      !!input.runAhead &&
+      !healthCheckDue(input, outcome) &&
+      !!fence &&
+      !!runAheads?.willStart(fence.repository, epoch);
+    return begun ? commitAndBeginJobSql(input.jobTimeoutMs) : 'COMMIT';
+  };
   try {
     // One transaction for the job, or one per sub-batch (src/engine/sub-batches.ts).
     const runOne = async (): Promise<ExecuteJobResult | MoreSubBatches> => {
       // One round trip for all three; the timeout is an integer we computed, not user text. The
       // savepoint the work rolls back to is taken here to save a round trip; a failed attempt takes
       // the locks again after rolling back to it (runInTransaction).
-      await client.query(`BEGIN; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(input.jobTimeoutMs))}; SAVEPOINT bbm_work`);
+      await client.query(beginJobSql(input.jobTimeoutMs));
       const outcome = await runInTransaction(deps, client, input, signal, startedAt);
       // Cancelled (or its run evicted) after the last statement: roll back rather than commit.
       if (signal.aborted)
         throw new BbmError(ErrorCode.CANCELLED, 'The job was cancelled; its work was rolled back.', { jobId: input.jobId });
-      await client.query('COMMIT');
+      await client.query(commitSql(outcome));
       if (outcome instanceof BbmError) throw outcome;
       return outcome;
     };
     // undefined: no run-ahead, or one whose job found ahead findJob would no longer pick (rolled back): run the job here.
-    result = claimed ? await commitClaimed(client, claimed.done, input, signal) : undefined;
+    result = claimed ? await commitClaimed(client, claimed.done, input, signal, commitSql) : undefined;
     result ??= await eachSubBatch(runOne, { signal, jobTimeoutMs: input.jobTimeoutMs, db: client, onSubBatch: input.onSubBatch });
     return result;
   } catch (err) {
+    begun = false;
     try {
       await client.query('ROLLBACK');
     } catch (rollbackError) {
@@ -130,19 +152,22 @@ export async function executeJob(
     if (cancelling) await cancelling;
     client.off('error', onClientError);
     const next = result?.next;
-    // A health check falls due before the next job (its work must wait for the verdict).
-    const checkDue = input.healthCheckInMs !== undefined && (result?.durationMs ?? 0) >= input.healthCheckInMs;
     // Committed with its successor found: the connection goes on to the successor's run-ahead.
     const handedOver =
       !broken &&
       !cancelling &&
       next &&
       input.runAhead &&
-      !checkDue &&
+      result &&
+      !healthCheckDue(input, result) &&
       runAheads &&
       fence &&
-      runAheads.start(deps, client, { ...input, jobId: next.jobId, migrationId: next.migrationId, fence }, epoch);
-    if (!handedOver) client.release(broken ?? (cancelling ? new Error('a cancel was sent to this connection; discarded') : undefined));
+      runAheads.start(deps, client, { ...input, jobId: next.jobId, migrationId: next.migrationId, fence }, epoch, begun);
+    if (!handedOver) {
+      // Never hand the pool a connection inside a transaction: its next borrower would run in it.
+      if (begun && !broken) await client.query('ROLLBACK').catch((err: Error) => (broken = err));
+      client.release(broken ?? (cancelling ? new Error('a cancel was sent to this connection; discarded') : undefined));
+    }
   }
 }
 
@@ -158,6 +183,7 @@ async function commitClaimed(
   done: WorkAhead,
   input: ExecuteJobInput,
   signal: AbortSignal,
+  commitSql: (outcome: ExecuteJobResult | BbmError) => string,
 ): Promise<ExecuteJobResult | undefined> {
   const outcome =
     'finished' in done ? await confirmed(client, done, input) : await recordFailure(client, done, input, done.failure, done.durationMs);
@@ -166,9 +192,14 @@ async function commitClaimed(
     await client.query('ROLLBACK');
     return undefined;
   }
-  await client.query('COMMIT');
+  await client.query(commitSql(outcome));
   if (outcome instanceof BbmError) throw outcome;
   return outcome;
+}
+
+/** A health check falls due before the job after `result` (its work must wait for the verdict), so that job is not run ahead. */
+function healthCheckDue(input: ExecuteJobInput, result: Pick<ExecuteJobResult, 'durationMs'>): boolean {
+  return input.healthCheckInMs !== undefined && result.durationMs >= input.healthCheckInMs;
 }
 
 /**

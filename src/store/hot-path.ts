@@ -20,6 +20,25 @@ const aliased = (table: string, prefix: string): string =>
 const JOB_ALIASED = aliased('j', 'j_');
 const NEXT_ALIASED = aliased('nxt', 'n_');
 
+/**
+ * The round trip that opens a job's transaction: BEGIN, the job's statement_timeout (ms, an
+ * integer of at least 1 computed here, never caller text) and the savepoint its work rolls back to
+ * (a failed attempt takes the locks again after rolling back to it).
+ */
+export function beginJobSql(jobTimeoutMs: number): string {
+  return `BEGIN; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(jobTimeoutMs))}; SAVEPOINT bbm_work`;
+}
+
+/**
+ * COMMIT, then, in the same round trip, the next job's opening (beginJobSql): for a connection
+ * that goes straight on to the successor's run-ahead. Postgres runs the statements of one simple
+ * query in order and skips the rest at the first error, so a failed COMMIT opens nothing; the new
+ * transaction takes no snapshot and no lock until its first statement.
+ */
+export function commitAndBeginJobSql(jobTimeoutMs: number): string {
+  return `COMMIT; ${beginJobSql(jobTimeoutMs)}`;
+}
+
 /** What the opening statement of a job's transaction read: the migration and the job, both locked. */
 export interface LockedJob {
   /** The fence matched when the transaction began (it is confirmed again, with a lock, before COMMIT). */
