@@ -35,6 +35,7 @@ import { runBbm, splitRange, type BbmRunResult } from './bbm-run';
 import { backfillFigures, type BackfillContext } from './backfill';
 import { createDataset, createIdTable, dropBenchTables, TABLE } from './dataset';
 import { CpuMeter, type CpuSeconds } from './cpu';
+import { reportCpuBudgets } from './cpu-budget';
 import { engineLoop } from './engine-loop';
 import { enqueueThroughput, formatEnqueuerOnly, type EnqueueResult } from './enqueue';
 import { parseBenchOptions } from './options';
@@ -293,7 +294,7 @@ async function main(): Promise<void> {
     fs.mkdirSync(path.dirname(options.output), { recursive: true });
     fs.writeFileSync(
       options.output,
-      `${JSON.stringify({ ...report, healthCheckCost: healthCost, histories: bbmRuns.map((r) => ({ label: r.label, workflows: r.result.histories })) }, null, 2)}\n`,
+      `${JSON.stringify({ ...report, cpuBudgets: reportCpuBudgets(report), healthCheckCost: healthCost, histories: bbmRuns.map((r) => ({ label: r.label, workflows: r.result.histories })) }, null, 2)}\n`,
     );
     const healthLine = typeof healthCost === 'string' ? `health checks: ${healthCost}` : formatHealthCost(healthCost);
     const outcomes = Object.entries(runAheads).map(([outcome, n]) => `${outcome} ${n}`);

@@ -1,6 +1,7 @@
 import { formatCpu } from './cpu';
+import { formatCpuBudgets, reportCpuBudgets } from './cpu-budget';
 import type { BenchReport, ContenderResult, NoopResult } from './results';
-import { fmt, LIMITS } from './targets';
+import { fmt, LIMITS, PARALLEL_VS_LOOPS } from './targets';
 
 /** Cores used by processes outside the benchmark above which a run is flagged as disturbed. */
 const OTHER_LOAD_WARNING = 0.25;
@@ -30,6 +31,8 @@ export function formatReport(report: BenchReport): string {
   lines.push('CPU during each run, in cores (2 = both cores of this machine busy the whole run):');
   for (const c of report.contenders) if (c.cpu) lines.push(`  batch ${c.batch}, ${c.label}: ${formatCpu(c.cpu, c.wallMs)}`);
   if (report.noop.cpu) lines.push(`  no-op migration: ${formatCpu(report.noop.cpu, report.noop.wallMs)}`);
+  const budgets = reportCpuBudgets(report);
+  if (budgets.length > 0) lines.push('', ...formatCpuBudgets(budgets, Number(report.machine.cpus)));
   lines.push('');
   const n = report.noop;
   lines.push(
@@ -57,6 +60,13 @@ export function formatReport(report: BenchReport): string {
     lines.push(
       `  (the no-op target, ${fmt(LIMITS.noopMsPerJob)} ms per job, is below what the Temporal SDK alone took per local activity in this run, ${floor.msPerActivity.toFixed(2)} ms: a bbm job is one local activity)`,
     );
+  for (const b of budgets) {
+    const min = PARALLEL_VS_LOOPS[b.batch];
+    if (min !== undefined && b.floorCeiling !== undefined && b.floorCeiling < min)
+      lines.push(
+        `  (the ${b.repositories}-repository target at batch ${fmt(b.batch)}, ${min}x of ${b.repositories} loops, is above what this machine's cores allow a worker that costs only the SDK floor's CPU per job: ${b.floorCeiling.toFixed(2)}x)`,
+      );
+  }
   return lines.join('\n');
 }
 

@@ -6,7 +6,7 @@ import type { BenchReport, ContenderResult, TargetResult } from './results';
  * batch size in the same run.
  */
 const SEQUENTIAL_VS_LOOP: Readonly<Record<number, number>> = { 1_000: 0.85, 10_000: 0.95 };
-const PARALLEL_VS_LOOPS: Readonly<Record<number, number>> = { 1_000: 0.9, 10_000: 0.95 };
+export const PARALLEL_VS_LOOPS: Readonly<Record<number, number>> = { 1_000: 0.9, 10_000: 0.95 };
 /** Batch sizes at which bbm must also be ahead of graphile-worker (one worker, and N workers). */
 const AHEAD_OF_GRAPHILE = new Set([1_000]);
 export const LIMITS = { noopMsPerJob: 1.5, noopEngineMsPerJob: 0.5, rssMB: 300, historyEvents: 10_000, enqueuerStartsPerSecond: 150 };
