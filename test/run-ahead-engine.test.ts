@@ -392,3 +392,36 @@ test('run-ahead: a COMMIT that opened its successor’s transaction, when the ha
   assert.deepEqual(await counters(s.pool), { lo: 1, hi: 1, n: 30 });
   assert.deepEqual(await ranges(s), ['1-10', '11-20', '21-30']);
 });
+
+test('run-ahead: a claim confirms the fence and commits in one round trip that also opens the next job’s transaction, and the claim function refuses outside a run-ahead', async () => {
+  const s = await setup('ra_claim_trip', 30);
+  await define(s, { name: 'm', work: 'inc', batchSize: 10, args: {} });
+  await assert.rejects(s.pool.query('SELECT bbm.claim_run_ahead()'), (err: { code?: string }) => err.code === 'BBMC0');
+  // A COMMIT that changed items waits at the gate while the test holds it (not yet: the first job passes).
+  await s.pool.query(`
+    CREATE FUNCTION commit_gate() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_advisory_xact_lock(4243); RETURN NULL; END $$;
+    CREATE CONSTRAINT TRIGGER commit_gate AFTER UPDATE ON items DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION commit_gate()`);
+  const fence = await lease(s);
+  const first = await exec(s, (await find(s, fence))!, fence);
+  const second = await openAhead(s, first);
+  const gate = await s.pool.connect();
+  try {
+    await gate.query('SELECT pg_advisory_lock(4243)');
+    const claimed = exec(s, second, fence);
+    await waitFor('the claim waits at the gate, in one statement with its COMMIT and the next opening', async () => {
+      const { rows } = await gate.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'SELECT bbm.claim_run_ahead(); COMMIT; BEGIN;%'`,
+      );
+      return rows[0].n === 1;
+    });
+    await gate.query('SELECT pg_advisory_unlock(4243)');
+    const result = await claimed;
+    assert.equal(result.outcome, 'finished');
+    await drain(s, fence, result.next);
+  } finally {
+    gate.release();
+  }
+  assert.deepEqual(await counters(s.pool), { lo: 1, hi: 1, n: 30 });
+  assert.equal(s.aheads.stats().claimed, 2);
+});

@@ -1,6 +1,6 @@
 import { Client, type Pool, type PoolClient } from 'pg';
 import { BbmError, ErrorCode, leaseLost } from '../errors';
-import { beginJobSql, commitAndBeginJobSql, confirmFence } from '../store/hot-path';
+import { beginJobSql, claimRunAheadFailure, claimRunAheadSql, commitAndBeginJobSql } from '../store/hot-path';
 import type { FindAheadInput } from './find-ahead';
 import { recordFailure, runInTransaction, type WorkAhead } from './job-transaction';
 import type { WorkRegistry } from './registry';
@@ -132,6 +132,8 @@ export async function executeJob(
     };
     // undefined: no run-ahead, or one whose job found ahead findJob would no longer pick (rolled back): run the job here.
     result = claimed ? await commitClaimed(client, claimed.done, input, signal, commitSql) : undefined;
+    // Rolled back (its job found ahead no longer holds): its commit opened nothing.
+    if (!result) begun = false;
     result ??= await eachSubBatch(runOne, { signal, jobTimeoutMs: input.jobTimeoutMs, db: client, onSubBatch: input.onSubBatch });
     return result;
   } catch (err) {
@@ -172,11 +174,12 @@ export async function executeJob(
 }
 
 /**
- * A claimed run-ahead's remaining steps: the fence confirmed (statement (b)'s fence part, which
- * locks the lease row until COMMIT; throws LEASE_LOST), the abort check, COMMIT. When the
- * run-ahead's work failed, the failure is recorded and committed as this attempt's, and thrown.
- * Undefined (rolled back, nothing committed) when the job its (b) found ahead is one findJob would
- * no longer pick: the caller runs the job from scratch, as without run-ahead.
+ * A claimed run-ahead's remaining steps. When its work finished: the abort check, then one round
+ * trip that confirms the fence and commits (claimRunAheadSql; throws LEASE_LOST when the fence no
+ * longer holds, with nothing committed). When its work failed, the failure is recorded and
+ * committed as this attempt's, and thrown. Undefined (rolled back, nothing committed) when the job
+ * its (b) found ahead is one findJob would no longer pick: the caller runs the job from scratch,
+ * as without run-ahead.
  */
 async function commitClaimed(
   client: PoolClient,
@@ -185,13 +188,23 @@ async function commitClaimed(
   signal: AbortSignal,
   commitSql: (outcome: ExecuteJobResult | BbmError) => string,
 ): Promise<ExecuteJobResult | undefined> {
-  const outcome =
-    'finished' in done ? await confirmed(client, done, input) : await recordFailure(client, done, input, done.failure, done.durationMs);
-  if (signal.aborted) throw new BbmError(ErrorCode.CANCELLED, 'The job was cancelled; its work was rolled back.', { jobId: input.jobId });
-  if (outcome === undefined) {
-    await client.query('ROLLBACK');
-    return undefined;
+  if ('finished' in done) {
+    if (signal.aborted) throw new BbmError(ErrorCode.CANCELLED, 'The job was cancelled; its work was rolled back.', { jobId: input.jobId });
+    const commit = commitSql(done.finished);
+    try {
+      // Without a fence the run-ahead's (b) left nothing to check (claims always carry one).
+      await client.query(input.fence ? claimRunAheadSql(commit) : commit);
+    } catch (err) {
+      const failure = claimRunAheadFailure(err);
+      if (failure === 'lease_lost' && input.fence) throw leaseLost(input.fence);
+      if (failure !== 'ahead_moved') throw err;
+      await client.query('ROLLBACK');
+      return undefined;
+    }
+    return done.finished;
   }
+  const outcome = await recordFailure(client, done, input, done.failure, done.durationMs);
+  if (signal.aborted) throw new BbmError(ErrorCode.CANCELLED, 'The job was cancelled; its work was rolled back.', { jobId: input.jobId });
   await client.query(commitSql(outcome));
   if (outcome instanceof BbmError) throw outcome;
   return outcome;
@@ -200,25 +213,6 @@ async function commitClaimed(
 /** A health check falls due before the job after `result` (its work must wait for the verdict), so that job is not run ahead. */
 function healthCheckDue(input: ExecuteJobInput, result: Pick<ExecuteJobResult, 'durationMs'>): boolean {
   return input.healthCheckInMs !== undefined && result.durationMs >= input.healthCheckInMs;
-}
-
-/**
- * The run-ahead's `finished` once the fence is confirmed (and the lease extended as find-ahead
- * asks); throws LEASE_LOST otherwise. Undefined when `finished.next` is a job findJob would no longer pick.
- */
-async function confirmed(
-  client: PoolClient,
-  done: Extract<WorkAhead, { finished: ExecuteJobResult }>,
-  input: ExecuteJobInput,
-): Promise<ExecuteJobResult | undefined> {
-  const { finished } = done;
-  if (!input.fence) return finished;
-  const ahead = finished.next
-    ? { repository: input.fence.repository, migrationId: done.migration.id, exclude: input.findAhead?.exclude ?? [] }
-    : undefined;
-  const check = await confirmFence(client, input.fence, input.findAhead?.leaseTtlMs, ahead);
-  if (!check.fenced) throw leaseLost(input.fence);
-  return check.aheadHolds ? finished : undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { leaseLost } from '../errors';
 import type { TunedSize } from './batch-tuning';
-import { finishJob, type NextRange } from '../store/hot-path';
+import { finishJob, type NextRange, type RunAheadClaim } from '../store/hot-path';
 import type { JobRow, MigrationRow, Queryable } from '../store/types';
 import { BatchingStrategy, isRangeStrategy, MigrationStatus } from './constants';
 import { describeJob } from './find-job';
@@ -49,7 +49,7 @@ function nextRangeAfter(
 export async function finishWholeJob(
   db: Queryable,
   done: { migration: MigrationRow; job: JobRow; table: QualifiedName; tuned?: TunedSize },
-  input: { fence?: FenceToken; findAhead?: FindAheadInput },
+  input: { fence?: FenceToken; findAhead?: FindAheadInput; claim?: RunAheadClaim },
   rows: bigint,
   durationMs: number,
 ): Promise<ExecuteJobResult> {
@@ -68,6 +68,7 @@ export async function finishWholeJob(
       tuned: done.tuned,
       fence: input.fence,
       leaseTtlMs: input.findAhead?.leaseTtlMs,
+      claim: input.claim,
     },
     ahead,
   );

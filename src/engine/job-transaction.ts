@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import { BbmError, ErrorCode, isBbmError, leaseLost } from '../errors';
-import { lockJobForExecution } from '../store/hot-path';
+import { lockJobForExecution, type RunAheadClaim } from '../store/hot-path';
 import { markJobFailed } from '../store/jobs';
 import type { JobRow, MigrationRow } from '../store/types';
 import { holdsLease } from '../store/leases';
@@ -168,19 +168,25 @@ export async function workAhead(
     await client.query('ROLLBACK TO SAVEPOINT bbm_work');
     return { migration, job, table, rows: 0n, durationMs, failure: err };
   }
-  // Statement (b) too, all but its fence: the claiming attempt confirms the fence (a statement that
-  // locks the lease row until COMMIT) and commits. Done here, the next job's boundary lookup and
-  // bookkeeping run during the round trip; the lease row stays unlocked until the claim, so a
-  // takeover never waits on a run-ahead. A failure here throws: the attempt runs the job from scratch.
+  // Statement (b) too, all but its fence, which it leaves for the claim to confirm (locking the
+  // lease row until COMMIT) in the round trip of the COMMIT (claimRunAheadSql). Done here, the next
+  // job's boundary lookup and bookkeeping run during the round trip through the workflow; the lease
+  // row stays unlocked until the claim, so a takeover never waits on a run-ahead. A failure here
+  // throws: the attempt runs the job from scratch.
   throwIfAborted(signal, job.id);
-  return { ...done, finished: await finishWorkDone(client, done, { ...input, fence: undefined }) };
+  const claim = input.fence && { fence: input.fence, leaseTtlMs: input.findAhead?.leaseTtlMs, exclude: input.findAhead?.exclude ?? [] };
+  return { ...done, finished: await finishWorkDone(client, done, { ...input, fence: undefined, claim }) };
 }
 
 /**
  * A whole job after its work: the tuner's decision and statement (b) (outcome, progress, fence
  * confirmed, find-ahead). The caller commits. Throws LEASE_LOST when the fence no longer holds.
  */
-export function finishWorkDone(client: PoolClient, done: WorkDone, input: ExecuteJobInput): Promise<ExecuteJobResult> {
+export function finishWorkDone(
+  client: PoolClient,
+  done: WorkDone,
+  input: ExecuteJobInput & { claim?: RunAheadClaim },
+): Promise<ExecuteJobResult> {
   const { migration, job, table, rows, durationMs } = done;
   // The next job's size, written by the closing statement (b) itself: the tuned size is exactly as
   // durable as this job, and a job found ahead in the same statement already gets it.

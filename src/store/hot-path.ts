@@ -101,12 +101,15 @@ export async function finishJob(
     tuned?: { batchSize: number; state: MigrationRow['tunerState'] };
     fence?: Fence;
     leaseTtlMs?: number;
+    /** A run-ahead's (b), run without `fence`: what its claim checks (claimRunAheadSql), left in the transaction. */
+    claim?: RunAheadClaim;
   },
   ahead?: NextRange,
 ): Promise<FinishedJob> {
   const next = ahead ? nextRangeSql(ahead, 12) : undefined;
+  const claim = input.claim ? claimSetting(input.claim, input.migrationId, 12 + (next?.values.length ?? 0), next !== undefined) : undefined;
   const { rows } = await db.query({
-    name: next ? `bbm_hot_finish_ahead_${next.key}` : 'bbm_hot_finish_job',
+    name: `${next ? `bbm_hot_finish_ahead_${next.key}` : 'bbm_hot_finish_job'}${claim ? '_claim' : ''}`,
     text: `WITH ${next ? `nxt AS (${next.sql}), ` : ''}j AS (
              UPDATE bbm.jobs SET status = ${JobStatus.FINISHED}, attempts = attempts + 1, rows_affected = $2, duration_ms = $3::float8,
                failure_error_code = NULL, last_error = NULL, started_at = clock_timestamp() - make_interval(secs => $3::float8 / 1000),
@@ -129,7 +132,7 @@ export async function finishJob(
                WHERE x.migration_id = $4 ORDER BY x.id DESC LIMIT 1) AS jobs_last_range,
              (SELECT x.last_error FROM bbm.jobs x WHERE x.migration_id = $4 AND x.status = ${JobStatus.FAILED} AND x.id <> $1
                ORDER BY x.id DESC LIMIT 1) AS jobs_last_error,
-             (SELECT count(*) FROM j) AS finished${next ? `, ${NEXT_ALIASED}` : ''}
+             (SELECT count(*) FROM j) AS finished${next ? `, ${NEXT_ALIASED}` : ''}${claim ? `, ${claim.sql}` : ''}
            FROM m${next ? ' LEFT JOIN nxt ON true' : ''}`,
     values: [
       input.jobId,
@@ -144,6 +147,7 @@ export async function finishJob(
       input.tuned?.batchSize ?? null,
       input.tuned ? JSON.stringify(input.tuned.state) : null,
       ...(next?.values ?? []),
+      ...(claim ? [claim.value] : []),
     ],
   });
   const r = rows[0] as Record<string, unknown>;
@@ -160,58 +164,60 @@ export async function finishJob(
  * SQL condition: a running migration of the repository (parameter `repository`) with an id below
  * `id`, and not among the `exclude` ids (a bigint[] parameter), comes before migration `id` in
  * findJob's order. Find-ahead inserts the next job only without one, and a run-ahead's claim
- * re-checks it. The arguments are parameter references (`$5`), never values.
+ * re-checks it: bbm.claim_run_ahead() (schema migration 0009) holds the same condition, in
+ * PL/pgSQL, so a change here must be made there too (test/run-ahead-review.test.ts covers both).
+ * The arguments are parameter references (`$5`), never values.
  */
 function lowerRunningMigration(repository: string, id: string, exclude: string): string {
   return `EXISTS (SELECT 1 FROM bbm.migrations WHERE repository = ${repository} AND status = ${MigrationStatus.RUNNING}
                    AND id < ${id} AND NOT (id = ANY(${exclude}::bigint[])))`;
 }
 
-/** What the claim of a run-ahead whose statement (b) found the next job re-checks about it (see confirmFence). */
-export interface AheadCheck {
-  repository: string;
-  /** The migration of the job found ahead (and of the run-ahead's job), as a decimal string. */
-  migrationId: string;
-  /** Migrations passed over in this run (find-ahead's `exclude`). */
+/** What a run-ahead's claim checks in the round trip of its COMMIT (claimRunAheadSql). */
+export interface RunAheadClaim {
+  /** The attempt's fence: the run-ahead's (b) runs without it, the claim confirms it. */
+  fence: Fence;
+  /** Extend the lease to at least this long from now (ms), as find would; undefined: leave it. */
+  leaseTtlMs?: number;
+  /** Migrations passed over in this run (find-ahead's `exclude`), decimal strings. */
   exclude: string[];
 }
 
 /**
- * Statement (b)'s fence part alone, for a run-ahead whose (b) ran without it: confirm the fence,
- * lock the lease row until COMMIT (no takeover slips in before it) and, with `leaseTtlMs`,
- * extend the lease as (b) would. With `ahead`, also re-check the one condition of find-ahead
- * (nextRangeSql) that the run-ahead's locks do not hold still: no other migration of the
- * repository with a lower id became running meanwhile (`bbm migrations retry` or resume, written
- * straight to the database). `fenced` false: roll back; `aheadHolds` false: (b) found a job that
- * findJob would not pick now, so the caller rolls back and runs the job from scratch.
+ * The select-list item of statement (b) that leaves `claim` in the transaction-local setting
+ * bbm.claim (schema migration 0009), with the migration of the job and whether (b) found the next
+ * job (`ahead`, only with find-ahead's `nxt`). `param` is the number of its parameter.
  */
-export async function confirmFence(
-  db: Queryable,
-  fence: Fence,
-  leaseTtlMs: number | undefined,
-  ahead?: AheadCheck,
-): Promise<{ fenced: boolean; aheadHolds: boolean }> {
-  const { rows } = await db.query({
-    name: 'bbm_hot_confirm_fence',
-    text: `WITH lease AS (
-             UPDATE bbm.leases SET expires_at = CASE WHEN $4::float8 IS NULL THEN expires_at
-                                                     ELSE greatest(expires_at, now() + make_interval(secs => $4::float8 / 1000)) END
-              WHERE repository = $1 AND holder = $2 AND token = $3::bigint RETURNING 1
-           )
-           SELECT EXISTS (SELECT 1 FROM lease) AS fenced,
-                  ($6::bigint IS NULL OR NOT ${lowerRunningMigration('$5', '$6::bigint', '$7')}) AS ahead_holds`,
-    values: [
-      fence.repository,
-      fence.holder,
-      fence.token,
-      leaseTtlMs ?? null,
-      ahead?.repository ?? null,
-      ahead?.migrationId ?? null,
-      ahead?.exclude ?? [],
-    ],
-  });
-  const r = rows[0] as { fenced: boolean; ahead_holds: boolean };
-  return { fenced: r.fenced, aheadHolds: r.ahead_holds };
+function claimSetting(claim: RunAheadClaim, migrationId: string, param: number, withNext: boolean): { sql: string; value: string } {
+  const { repository, holder, token } = claim.fence;
+  const value = JSON.stringify({ repository, holder, token, leaseTtlMs: claim.leaseTtlMs ?? null, migrationId, exclude: claim.exclude });
+  const found = withNext ? 'nxt.id IS NOT NULL' : 'false';
+  return {
+    sql: `set_config('bbm.claim', ($${param}::jsonb || jsonb_build_object('ahead', ${found}))::text, true) IS NOT NULL AS claim_set`,
+    value,
+  };
+}
+
+/**
+ * A claimed run-ahead's last round trip: bbm.claim_run_ahead() (schema migration 0009) checks what
+ * its statement (b) left in bbm.claim: the fence, which it confirms by locking the lease row until
+ * COMMIT (extending the lease as find would), and, for a job found ahead, that no lower-id
+ * migration of the repository became running meanwhile (lowerRunningMigration, which the
+ * run-ahead's locks do not hold still). Then `commit`, which Postgres skips when the function
+ * raised: claimRunAheadFailure says what its error meant.
+ */
+export function claimRunAheadSql(commit: string): string {
+  return `SELECT bbm.claim_run_ahead(); ${commit}`;
+}
+
+/**
+ * What a failed claimRunAheadSql means: `lease_lost` (SQLSTATE BBMC1: roll back, LEASE_LOST),
+ * `ahead_moved` (BBMC2: (b) found a job findJob would not pick now; roll back and run the job
+ * from scratch), or undefined for any other error (thrown as it is).
+ */
+export function claimRunAheadFailure(err: unknown): 'lease_lost' | 'ahead_moved' | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'BBMC1' ? 'lease_lost' : code === 'BBMC2' ? 'ahead_moved' : undefined;
 }
 
 /** Where find-ahead looks for the next job (see nextRangeSql). */
