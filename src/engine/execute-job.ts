@@ -1,6 +1,6 @@
 import { Client, type Pool, type PoolClient } from 'pg';
 import { BbmError, ErrorCode, leaseLost } from '../errors';
-import { beginJobSql, claimRunAheadFailure, claimRunAheadSql, commitAndBeginJobSql } from '../store/hot-path';
+import { beginJobSql, claimRunAheadFailure, claimRunAheadSql } from '../store/hot-path';
 import type { FindAheadInput } from './find-ahead';
 import { recordFailure, runInTransaction, type WorkAhead } from './job-transaction';
 import type { WorkRegistry } from './registry';
@@ -94,27 +94,6 @@ export async function executeJob(
   };
   signal.addEventListener('abort', onAbort, { once: true });
   const startedAt = performance.now();
-  // Whether a finished job's COMMIT also opened its successor's transaction (see commitSql).
-  let begun = false;
-  /**
-   * How to commit `outcome`: when it will hand the connection to its successor's run-ahead (the
-   * same conditions as the hand-over below, decided before COMMIT), the COMMIT opens the
-   * successor's transaction in its own round trip. Should the hand-over not happen after all
-   * (a cancel, or another activity of the repository, came in between), that empty transaction
-   * is rolled back before the connection goes back to the pool.
-   */
-  const commitSql = (outcome: ExecuteJobResult | MoreSubBatches | BbmError | undefined): string => {
-    begun =
-      outcome !== undefined &&
-      !(outcome instanceof BbmError) &&
-      outcome.outcome !== 'more' &&
-      !!outcome.next &&
-      !!input.runAhead &&
-      !healthCheckDue(input, outcome) &&
-      !!fence &&
-      !!runAheads?.willStart(fence.repository, epoch);
-    return begun ? commitAndBeginJobSql(input.jobTimeoutMs) : 'COMMIT';
-  };
   try {
     // One transaction for the job, or one per sub-batch (src/engine/sub-batches.ts).
     const runOne = async (): Promise<ExecuteJobResult | MoreSubBatches> => {
@@ -126,18 +105,15 @@ export async function executeJob(
       // Cancelled (or its run evicted) after the last statement: roll back rather than commit.
       if (signal.aborted)
         throw new BbmError(ErrorCode.CANCELLED, 'The job was cancelled; its work was rolled back.', { jobId: input.jobId });
-      await client.query(commitSql(outcome));
+      await client.query('COMMIT');
       if (outcome instanceof BbmError) throw outcome;
       return outcome;
     };
     // undefined: no run-ahead, or one whose job found ahead findJob would no longer pick (rolled back): run the job here.
-    result = claimed ? await commitClaimed(client, claimed.done, input, signal, commitSql) : undefined;
-    // Rolled back (its job found ahead no longer holds): its commit opened nothing.
-    if (!result) begun = false;
+    result = claimed ? await commitClaimed(client, claimed.done, input, signal) : undefined;
     result ??= await eachSubBatch(runOne, { signal, jobTimeoutMs: input.jobTimeoutMs, db: client, onSubBatch: input.onSubBatch });
     return result;
   } catch (err) {
-    begun = false;
     try {
       await client.query('ROLLBACK');
     } catch (rollbackError) {
@@ -164,12 +140,8 @@ export async function executeJob(
       !healthCheckDue(input, result) &&
       runAheads &&
       fence &&
-      runAheads.start(deps, client, { ...input, jobId: next.jobId, migrationId: next.migrationId, fence }, epoch, begun);
-    if (!handedOver) {
-      // Never hand the pool a connection inside a transaction: its next borrower would run in it.
-      if (begun && !broken) await client.query('ROLLBACK').catch((err: Error) => (broken = err));
-      client.release(broken ?? (cancelling ? new Error('a cancel was sent to this connection; discarded') : undefined));
-    }
+      runAheads.start(deps, client, { ...input, jobId: next.jobId, migrationId: next.migrationId, fence }, epoch);
+    if (!handedOver) client.release(broken ?? (cancelling ? new Error('a cancel was sent to this connection; discarded') : undefined));
   }
 }
 
@@ -186,14 +158,12 @@ async function commitClaimed(
   done: WorkAhead,
   input: ExecuteJobInput,
   signal: AbortSignal,
-  commitSql: (outcome: ExecuteJobResult | BbmError) => string,
 ): Promise<ExecuteJobResult | undefined> {
   if ('finished' in done) {
     if (signal.aborted) throw new BbmError(ErrorCode.CANCELLED, 'The job was cancelled; its work was rolled back.', { jobId: input.jobId });
-    const commit = commitSql(done.finished);
     try {
       // Without a fence the run-ahead's (b) left nothing to check (claims always carry one).
-      await client.query(input.fence ? claimRunAheadSql(commit) : commit);
+      await client.query(input.fence ? claimRunAheadSql() : 'COMMIT');
     } catch (err) {
       const failure = claimRunAheadFailure(err);
       if (failure === 'lease_lost' && input.fence) throw leaseLost(input.fence);
@@ -205,7 +175,7 @@ async function commitClaimed(
   }
   const outcome = await recordFailure(client, done, input, done.failure, done.durationMs);
   if (signal.aborted) throw new BbmError(ErrorCode.CANCELLED, 'The job was cancelled; its work was rolled back.', { jobId: input.jobId });
-  await client.query(commitSql(outcome));
+  await client.query('COMMIT');
   if (outcome instanceof BbmError) throw outcome;
   return outcome;
 }

@@ -142,30 +142,18 @@ export class RunAheads {
   }
 
   /**
-   * Whether start() would open a run-ahead for `repository` now: run-ahead is on, the epoch has
-   * not moved since `epoch`, the pool has no waiters, and the worker has fewer than `maxOpen`
-   * open (or one of this repository's, which start() replaces). executeJob asks before its
-   * COMMIT, to open the successor's transaction in the commit's round trip.
-   */
-  willStart(repository: string, epoch: number): boolean {
-    if (!this.settings.enabled || epoch !== this.epoch(repository) || this.pool.waitingCount > 0) return false;
-    return this.open.has(repository) || this.open.size < this.settings.maxOpen;
-  }
-
-  /**
    * Open `input`'s run-ahead on `client` (which the registry then owns) and return true; false
-   * (the caller keeps the client, and ends the transaction `begun` opened) when willStart() says
-   * no. `begun`: the client's transaction is already open (commitAndBeginJobSql), so the
-   * run-ahead's work starts without its own opening round trip.
+   * (the caller keeps the client) when run-ahead is off, the epoch moved since `epoch`, the pool
+   * has waiters, or the worker already has `maxOpen` open.
    */
-  start(deps: ExecuteJobDeps, client: PoolClient, input: ExecuteJobInput & { fence: FenceToken }, epoch: number, begun = false): boolean {
+  start(deps: ExecuteJobDeps, client: PoolClient, input: ExecuteJobInput & { fence: FenceToken }, epoch: number): boolean {
     const repository = input.fence.repository;
-    if (!this.willStart(repository, epoch)) return false;
+    if (!this.settings.enabled || epoch !== this.epoch(repository) || this.pool.waitingCount > 0) return false;
     const existing = this.open.get(repository);
     if (existing) {
       this.open.delete(repository);
       void this.dispose(existing, 'abandoned');
-    }
+    } else if (this.open.size >= this.settings.maxOpen) return false;
     const entry: Entry = {
       key: {
         jobId: input.jobId,
@@ -182,7 +170,7 @@ export class RunAheads {
       onClientError: () => undefined,
     };
     client.on('error', entry.onClientError);
-    entry.state = this.run(deps, entry, input, begun);
+    entry.state = this.run(deps, entry, input);
     entry.timer = setTimeout(() => {
       if (this.open.get(repository) !== entry) return;
       this.open.delete(repository);
@@ -224,13 +212,13 @@ export class RunAheads {
     return { client: entry.client, done };
   }
 
-  private async run(deps: ExecuteJobDeps, entry: Entry, input: ExecuteJobInput, begun: boolean): Promise<WorkAhead | undefined> {
+  private async run(deps: ExecuteJobDeps, entry: Entry, input: ExecuteJobInput): Promise<WorkAhead | undefined> {
     const { client } = entry;
     let done: WorkAhead | undefined;
     let failed = false;
     try {
-      // The same opening as executeJob's (src/engine/execute-job.ts), unless its COMMIT opened it.
-      if (!begun) await client.query(beginJobSql(input.jobTimeoutMs));
+      // The same opening round trip as executeJob's (src/engine/execute-job.ts).
+      await client.query(beginJobSql(input.jobTimeoutMs));
       done = await workAhead(deps, client, input, entry.controller.signal);
     } catch {
       failed = true;

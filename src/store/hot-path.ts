@@ -29,16 +29,6 @@ export function beginJobSql(jobTimeoutMs: number): string {
   return `BEGIN; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(jobTimeoutMs))}; SAVEPOINT bbm_work`;
 }
 
-/**
- * COMMIT, then, in the same round trip, the next job's opening (beginJobSql): for a connection
- * that goes straight on to the successor's run-ahead. Postgres runs the statements of one simple
- * query in order and skips the rest at the first error, so a failed COMMIT opens nothing; the new
- * transaction takes no snapshot and no lock until its first statement.
- */
-export function commitAndBeginJobSql(jobTimeoutMs: number): string {
-  return `COMMIT; ${beginJobSql(jobTimeoutMs)}`;
-}
-
 /** What the opening statement of a job's transaction read: the migration and the job, both locked. */
 export interface LockedJob {
   /** The fence matched when the transaction began (it is confirmed again, with a lock, before COMMIT). */
@@ -203,11 +193,13 @@ function claimSetting(claim: RunAheadClaim, migrationId: string, param: number, 
  * its statement (b) left in bbm.claim: the fence, which it confirms by locking the lease row until
  * COMMIT (extending the lease as find would), and, for a job found ahead, that no lower-id
  * migration of the repository became running meanwhile (lowerRunningMigration, which the
- * run-ahead's locks do not hold still). Then `commit`, which Postgres skips when the function
- * raised: claimRunAheadFailure says what its error meant.
+ * run-ahead's locks do not hold still). Then COMMIT, which Postgres skips when the function
+ * raised: claimRunAheadFailure says what its error meant. Nothing follows the COMMIT in the same
+ * message: a cancel that lands while COMMIT runs is dropped once it is done, as for a plain
+ * COMMIT, instead of failing a statement after it and reporting a committed job as rolled back.
  */
-export function claimRunAheadSql(commit: string): string {
-  return `SELECT bbm.claim_run_ahead(); ${commit}`;
+export function claimRunAheadSql(): string {
+  return 'SELECT bbm.claim_run_ahead(); COMMIT';
 }
 
 /**
