@@ -12,7 +12,7 @@ import type { FenceToken, JobDescriptor } from '../src/engine/types';
 import { ErrorCode, isBbmError } from '../src/errors';
 import { setMigrationStatus } from '../src/store/migrations';
 import { createItems, createTestDatabase, stopBeforePoolsEnd } from './helpers/db';
-import { counters, createEmptyDatabase, define, JOB_TIMEOUT_MS, registryWith, work, type Engine } from './helpers/engine';
+import { counters, createEmptyDatabase, define, JOB_TIMEOUT_MS, REPO, registryWith, work, type Engine } from './helpers/engine';
 
 /**
  * Edge cases of a run-ahead's claim (SELECT bbm.claim_run_ahead(); COMMIT, with what statement
@@ -43,7 +43,7 @@ async function setupOn(pool: Pool, enabled: boolean, repo: string): Promise<Setu
   return { pool, registry: registryWith(fn), aheads, repo, timeouts };
 }
 
-async function setup(label: string, enabled: boolean, repo = 'r', ids = 30): Promise<Setup> {
+async function setup(label: string, enabled: boolean, repo = REPO, ids = 30): Promise<Setup> {
   const db = await createTestDatabase(`${label}_${enabled ? 'on' : 'off'}`);
   await createItems(db.pool, 'items', ids);
   return setupOn(db.pool, enabled, repo);
@@ -175,7 +175,7 @@ test('run-ahead claim: a database at schema 8 with a migration defined upgrades 
     8,
   );
   await createItems(admin, 'items', 30);
-  const adminEngine = await setupOn(admin, true, 'r');
+  const adminEngine = await setupOn(admin, true, REPO);
   await define(adminEngine, { name: 'm', work: 'inc', batchSize: 10, args: {} });
   assert.deepEqual(await migrateSchema(admin), [9]);
   const role = `rv2_worker_${Math.random().toString(36).slice(2, 8)}`;
@@ -187,8 +187,8 @@ test('run-ahead claim: a database at schema 8 with a migration defined upgrades 
   u.username = role;
   const pool = createPool({ url: u.toString(), max: 8 });
   try {
-    const s = await setupOn(pool, true, 'r');
-    const fence = await acquireLease(pool, { repository: 'r', holder: 'h1', ttlMs: TTL, waitMs: TTL });
+    const s = await setupOn(pool, true, REPO);
+    const fence = await acquireLease(pool, { repository: REPO, holder: 'h1', ttlMs: TTL, waitMs: TTL });
     await drain(s, fence);
     assert.equal(s.aheads.stats().claimed, 2);
     assert.deepEqual(await counters(pool), { lo: 1, hi: 1, n: 30 });
