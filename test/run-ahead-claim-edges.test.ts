@@ -9,9 +9,10 @@ import { findJob } from '../src/engine/find-job';
 import { acquireLease } from '../src/engine/lease';
 import { RunAheads } from '../src/engine/run-ahead';
 import type { FenceToken, JobDescriptor } from '../src/engine/types';
-import { ErrorCode, isBbmError } from '../src/errors';
+import { ErrorCode } from '../src/errors';
 import { setMigrationStatus } from '../src/store/migrations';
 import { createItems, createTestDatabase, stopBeforePoolsEnd } from './helpers/db';
+import { waitFor } from './helpers/wait';
 import { counters, createEmptyDatabase, define, JOB_TIMEOUT_MS, REPO, registryWith, work, type Engine } from './helpers/engine';
 
 /**
@@ -27,20 +28,16 @@ const TTL = 60_000;
 interface Setup extends Engine {
   aheads: RunAheads;
   repo: string;
-  timeouts: string[];
 }
 
 async function setupOn(pool: Pool, enabled: boolean, repo: string): Promise<Setup> {
-  const timeouts: string[] = [];
   const fn = work('inc', async (ctx) => {
-    const t = await ctx.client.query(`SELECT current_setting('statement_timeout') AS t`);
-    timeouts.push(`${ctx.start}:${t.rows[0].t}`);
     const r = await ctx.client.query(`UPDATE ${ctx.quotedTable} SET counter = counter + 1 WHERE ${ctx.where.sql}`, ctx.where.values);
     return r.rowCount ?? 0;
   });
   const aheads = new RunAheads(pool, { enabled, idleMs: 600_000, maxOpen: 4 });
   stopBeforePoolsEnd(() => aheads.abandonAll());
-  return { pool, registry: registryWith(fn), aheads, repo, timeouts };
+  return { pool, registry: registryWith(fn), aheads, repo };
 }
 
 async function setup(label: string, enabled: boolean, repo = REPO, ids = 30): Promise<Setup> {
@@ -49,7 +46,7 @@ async function setup(label: string, enabled: boolean, repo = REPO, ids = 30): Pr
   return setupOn(db.pool, enabled, repo);
 }
 
-function input(s: Setup, job: JobDescriptor, fence: FenceToken, exclude: string[], more: Partial<ExecuteJobInput> = {}): ExecuteJobInput {
+function input(job: JobDescriptor, fence: FenceToken, exclude: string[], more: Partial<ExecuteJobInput> = {}): ExecuteJobInput {
   return {
     jobId: job.jobId,
     migrationId: job.migrationId,
@@ -71,7 +68,7 @@ async function drain(s: Setup, fence: FenceToken, exclude: string[] = [], first?
   const seen: unknown[] = [];
   let next = first ?? (await find(s, fence, exclude));
   for (let i = 0; next && i < 200; i++) {
-    const r = await executeJob({ pool: s.pool, registry: s.registry, runAheads: s.aheads }, input(s, next, fence, exclude));
+    const r = await executeJob({ pool: s.pool, registry: s.registry, runAheads: s.aheads }, input(next, fence, exclude));
     seen.push([r.outcome, r.rows, r.attempts, r.next?.start ?? null]);
     next = r.next ?? (await find(s, fence, exclude));
   }
@@ -91,8 +88,7 @@ async function records(pool: Pool): Promise<unknown> {
 }
 
 /** Backends of this database inside a transaction, asked on a connection of its own. */
-async function inTransaction(pool: Pool, own: PoolClient): Promise<number> {
-  void pool;
+async function inTransaction(own: PoolClient): Promise<number> {
   const { rows } = await own.query(
     `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'`,
   );
@@ -105,9 +101,7 @@ async function claimSettings(pool: Pool): Promise<string[]> {
   try {
     const out: string[] = [];
     for (const c of clients) {
-      const { rows } = await c.query(
-        `SELECT coalesce(current_setting('bbm.claim', true), '<unset>') AS v, now() = statement_timestamp() AS fresh`,
-      );
+      const { rows } = await c.query(`SELECT coalesce(current_setting('bbm.claim', true), '<unset>') AS v`);
       out.push(rows[0].v);
     }
     return out;
@@ -153,7 +147,7 @@ test('run-ahead claim: sub-batched jobs (sub-batch size below batch size) with r
     const seen = await drain(s, fence);
     const own = await s.pool.connect();
     try {
-      assert.equal(await inTransaction(s.pool, own), 0);
+      assert.equal(await inTransaction(own), 0);
     } finally {
       own.release();
     }
@@ -197,15 +191,12 @@ test('run-ahead claim: a database at schema 8 with a migration defined upgrades 
   }
 });
 
-void isBbmError;
-void ErrorCode;
-
 test('run-ahead claim: a cancel while the claim function waits on the lease row lock: CANCELLED, nothing of the job committed, its retry runs it once', async () => {
   const s = await setup('rv2_cancel_claim_wait', true);
   await define(s, { name: 'm', work: 'inc', batchSize: 10, args: {} });
   const fence = await acquireLease(s.pool, { repository: s.repo, holder: 'h1', ttlMs: TTL, waitMs: TTL });
   const deps = { pool: s.pool, registry: s.registry, runAheads: s.aheads };
-  const first = await executeJob(deps, input(s, (await find(s, fence, []))!, fence, []));
+  const first = await executeJob(deps, input((await find(s, fence, []))!, fence, []));
   assert.equal(await s.aheads.opened(s.repo)?.ready, true);
   const before = await records(s.pool);
   const locker = await s.pool.connect();
@@ -214,23 +205,21 @@ test('run-ahead claim: a cancel while the claim function waits on the lease row 
   try {
     await locker.query('BEGIN');
     await locker.query('SELECT 1 FROM bbm.leases WHERE repository = $1 FOR UPDATE', [s.repo]);
-    claimed = executeJob(deps, input(s, first.next!, fence, []), controller.signal).then(
+    claimed = executeJob(deps, input(first.next!, fence, []), controller.signal).then(
       (r) => r.outcome,
       (err: { code?: string }) => err.code,
     );
-    const own = await s.pool.connect();
-    try {
-      for (let i = 0; ; i++) {
-        const { rows } = await own.query(
+    await waitFor(
+      'the claim waits on the lease row',
+      async () => {
+        const { rows } = await s.pool.query(
           `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'SELECT bbm.claim_run_ahead();%'`,
         );
-        if (rows[0].n === 1) break;
-        assert.ok(i < 3000, 'the claim waits on the lease row');
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    } finally {
-      own.release();
-    }
+        return rows[0].n === 1;
+      },
+      30_000,
+      10,
+    );
     controller.abort();
     assert.equal(await claimed, ErrorCode.CANCELLED);
   } finally {
@@ -238,7 +227,7 @@ test('run-ahead claim: a cancel while the claim function waits on the lease row 
     locker.release();
   }
   assert.deepEqual(await records(s.pool), before, 'nothing of the claimed job committed');
-  const retried = await executeJob(deps, input(s, first.next!, fence, []));
+  const retried = await executeJob(deps, input(first.next!, fence, []));
   assert.equal(retried.outcome, 'finished');
   assert.equal(retried.attempts, 1);
   await drain(s, fence, [], retried.next);

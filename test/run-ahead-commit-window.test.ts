@@ -14,6 +14,7 @@ import { acquireLease } from '../src/engine/lease';
 import { RunAheads } from '../src/engine/run-ahead';
 import type { ExecuteJobResult, FenceToken, JobDescriptor } from '../src/engine/types';
 import { createLogger } from '../src/logger';
+import { createItems } from './helpers/db';
 import { counters, define, JOB_TIMEOUT_MS, REPO, registryWith, work, type Engine } from './helpers/engine';
 import { waitFor } from './helpers/wait';
 
@@ -53,13 +54,13 @@ async function ownDatabase(): Promise<string> {
 
 interface Setup extends Engine {
   aheads: RunAheads;
-  db: string;
 }
 
 let n = 0;
-async function setup(enabled: boolean): Promise<Setup> {
+/** A fresh database of the own cluster with slow commits, run-ahead on, and migration m defined. */
+async function setup(): Promise<Setup> {
   const base = await ownDatabase();
-  const db = `commit_window_${enabled ? 'on' : 'off'}_${n++}`;
+  const db = `commit_window_${n++}`;
   const admin = new Client({ connectionString: base });
   await admin.connect();
   try {
@@ -74,20 +75,19 @@ async function setup(enabled: boolean): Promise<Setup> {
   const u = new URL(base);
   u.pathname = `/${db}`;
   const pool = createPool({ url: u.toString(), max: 10 });
-  const aheads = new RunAheads(pool, { enabled, idleMs: 600_000, maxOpen: 4 });
+  const aheads = new RunAheads(pool, { enabled: true, idleMs: 600_000, maxOpen: 4 });
   // Open run-aheads hold a pooled connection: abandon them before pool.end(), which would wait for ever.
   cleanups.push(async () => {
     await aheads.abandonAll();
     await pool.end();
   });
   await migrateSchema(pool);
-  await pool.query(`CREATE TABLE items (id bigint PRIMARY KEY, payload text, copy text, counter integer NOT NULL DEFAULT 0)`);
-  await pool.query(`INSERT INTO items (id) SELECT generate_series(1, 30)`);
+  await createItems(pool, 'items', 30);
   const fn = work('inc', async (ctx) => {
     const r = await ctx.client.query(`UPDATE ${ctx.quotedTable} SET counter = counter + 1 WHERE ${ctx.where.sql}`, ctx.where.values);
     return r.rowCount ?? 0;
   });
-  const s = { pool, registry: registryWith(fn), aheads, db };
+  const s = { pool, registry: registryWith(fn), aheads };
   await define(s, { name: 'm', work: 'inc', batchSize: 10, args: {} });
   return s;
 }
@@ -101,20 +101,14 @@ async function find(s: Setup, fence: FenceToken): Promise<JobDescriptor> {
   return job;
 }
 
-function exec(
-  s: Setup,
-  job: JobDescriptor,
-  fence: FenceToken,
-  signal?: AbortSignal,
-  jobTimeoutMs = JOB_TIMEOUT_MS,
-): Promise<ExecuteJobResult> {
+function exec(s: Setup, job: JobDescriptor, fence: FenceToken, signal?: AbortSignal): Promise<ExecuteJobResult> {
   return executeJob(
     { pool: s.pool, registry: s.registry, runAheads: s.aheads },
     {
       jobId: job.jobId,
       migrationId: job.migrationId,
       maxJobAttempts: 3,
-      jobTimeoutMs,
+      jobTimeoutMs: JOB_TIMEOUT_MS,
       fence,
       findAhead: { exclude: [], leaseTtlMs: 60_000 },
       runAhead: true,
@@ -174,7 +168,7 @@ const CLAIM = 'SELECT bbm.claim_run_ahead(); COMMIT';
 
 /** The claim of a ready run-ahead, sent: the second job of a fresh repository. */
 async function claimReady(signal?: AbortSignal): Promise<{ s: Setup; job: JobDescriptor; running: Promise<string> }> {
-  const s = await setup(true);
+  const s = await setup();
   const fence = await lease(s);
   const first = await exec(s, await find(s, fence), fence);
   assert.ok(first.next);

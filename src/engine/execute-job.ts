@@ -130,14 +130,15 @@ export async function executeJob(
     if (cancelling) await cancelling;
     client.off('error', onClientError);
     const next = result?.next;
+    // A health check falls due before the next job (its work must wait for the verdict).
+    const checkDue = input.healthCheckInMs !== undefined && (result?.durationMs ?? 0) >= input.healthCheckInMs;
     // Committed with its successor found: the connection goes on to the successor's run-ahead.
     const handedOver =
       !broken &&
       !cancelling &&
       next &&
       input.runAhead &&
-      result &&
-      !healthCheckDue(input, result) &&
+      !checkDue &&
       runAheads &&
       fence &&
       runAheads.start(deps, client, { ...input, jobId: next.jobId, migrationId: next.migrationId, fence }, epoch);
@@ -178,11 +179,6 @@ async function commitClaimed(
   await client.query('COMMIT');
   if (outcome instanceof BbmError) throw outcome;
   return outcome;
-}
-
-/** A health check falls due before the job after `result` (its work must wait for the verdict), so that job is not run ahead. */
-function healthCheckDue(input: ExecuteJobInput, result: Pick<ExecuteJobResult, 'durationMs'>): boolean {
-  return input.healthCheckInMs !== undefined && result.durationMs >= input.healthCheckInMs;
 }
 
 /**
