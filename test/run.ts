@@ -112,13 +112,19 @@ async function runIntegration(files: string[], nodeFlags: string[]): Promise<num
   const config = resolveConfig();
   const t0 = Date.now();
   const stack = await startDevStack({ config, logger, ephemeral: true, ui: true });
-  const cleanup = (): void => void stack.stop();
+  // The bundle's folder goes with the run: each run makes a new one, so keeping them would fill
+  // the temp folder (a few MB a run).
+  const bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bbm-bundle-'));
+  const cleanup = (): void => {
+    fs.rmSync(bundleDir, { recursive: true, force: true });
+    void stack.stop();
+  };
   process.once('SIGINT', cleanup);
   process.once('SIGTERM', cleanup);
   try {
     const adminUrl = stack.adminUrl ?? withDatabase(stack.databaseUrl, 'postgres');
     await prepareTemplate(adminUrl);
-    const bundlePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bbm-bundle-')), 'workflows.js');
+    const bundlePath = path.join(bundleDir, 'workflows.js');
     fs.writeFileSync(bundlePath, (await bundleWorkflowCode(workflowBundleOptions())).code);
     console.log(
       `# services ready in ${((Date.now() - t0) / 1000).toFixed(1)}s: temporal ${stack.temporalAddress}${stack.uiUrl ? ` (ui ${stack.uiUrl})` : ''}, ${files.length} test files`,
@@ -136,6 +142,7 @@ async function runIntegration(files: string[], nodeFlags: string[]): Promise<num
   } finally {
     process.off('SIGINT', cleanup);
     process.off('SIGTERM', cleanup);
+    fs.rmSync(bundleDir, { recursive: true, force: true });
     await stack.stop();
   }
 }

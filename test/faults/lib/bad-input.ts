@@ -215,8 +215,8 @@ function viaBbmCli(what: string, args: string[], expected: string, file?: { name
     what,
     expected,
     async run(ctx) {
-      if (file) {
-        const written = path.join(os.tmpdir(), `bbm-bad-input-${process.pid}-${file.name}`);
+      const written = file ? path.join(os.tmpdir(), `bbm-bad-input-${process.pid}-${file.name}`) : undefined;
+      if (file && written) {
         fs.writeFileSync(written, file.text);
         args = args.map((a) => (a === '{file}' ? written : a));
       }
@@ -232,6 +232,8 @@ function viaBbmCli(what: string, args: string[], expected: string, file?: { name
         const e = err as { code?: number; stderr?: string };
         const code = /error\[(\w+)\]/.exec(e.stderr ?? '')?.[1] ?? 'no error code';
         return `${code} exit ${e.code}`;
+      } finally {
+        if (written) fs.rmSync(written, { force: true });
       }
     },
   };
