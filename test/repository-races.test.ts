@@ -23,6 +23,13 @@ type Request = 'pause' | 'resume' | 'configure';
 
 interface CompletionCase {
   what: string;
+  /**
+   * The bookends' kind: with local activities (the default knobs) the final read and the notice
+   * run inside the workflow task that completes the run, with regular ones each is a task of its
+   * own. A configure is sent with regular activities only: its update is accepted in a workflow
+   * task, and the gate holds the local activity, and with it the workflow task, until then.
+   */
+  kinds?: Array<'local' | 'regular'>;
   /** Start with a pause (signal-with-start), so the run's final state is `paused`. */
   paused: boolean;
   /** The completion step during which the requests arrive: the final read, or the notice to the enqueuer. */
@@ -39,13 +46,21 @@ const CASES: CompletionCase[] = [
   { what: 'a resume after it decided paused', paused: true, at: 'notifyEnqueuer', send: ['resume'], state: 'finished' },
   { what: 'a resume during the final read of a paused run', paused: true, at: 'repositoryProgress', send: ['resume'], state: 'finished' },
   { what: 'a resume then a pause after it decided paused', paused: true, at: 'notifyEnqueuer', send: ['resume', 'pause'], state: 'paused' },
-  { what: 'a configure after it decided paused', paused: true, at: 'notifyEnqueuer', send: ['configure'], state: 'paused' },
+  {
+    what: 'a configure after it decided paused',
+    paused: true,
+    at: 'notifyEnqueuer',
+    send: ['configure'],
+    state: 'paused',
+    kinds: ['regular'],
+  },
   {
     what: 'a configure during the final read of a finished run',
     paused: false,
     at: 'repositoryProgress',
     send: ['configure'],
     state: 'finished',
+    kinds: ['regular'],
   },
 ];
 
@@ -68,7 +83,14 @@ async function send(handle: WorkflowHandle<RepositoryWorkflow>, requests: Reques
   return updates;
 }
 
-async function runCase(db: TestDatabase, worker: TestWorker, gate: ActivityGate, c: CompletionCase, key: string): Promise<void> {
+async function runCase(
+  db: TestDatabase,
+  worker: TestWorker,
+  gate: ActivityGate,
+  c: CompletionCase,
+  key: string,
+  kind: 'local' | 'regular',
+): Promise<void> {
   const table = key.replace(/\W/g, '_');
   await createItems(db.pool, table, 30);
   await defineMigration(
@@ -87,7 +109,8 @@ async function runCase(db: TestDatabase, worker: TestWorker, gate: ActivityGate,
     },
     c.at === 'repositoryProgress' ? 1 : 0,
   );
-  const options = { taskQueue: worker.taskQueue, workflowId: repositoryWorkflowId(key), args: [{ repository: key, knobs: FAST }] as const };
+  const knobs = { ...FAST, localActivities: kind === 'local' };
+  const options = { taskQueue: worker.taskQueue, workflowId: repositoryWorkflowId(key), args: [{ repository: key, knobs }] as const };
   if (c.paused)
     await client.workflow.signalWithStart(repositoryMigration, {
       ...options,
@@ -103,7 +126,7 @@ async function runCase(db: TestDatabase, worker: TestWorker, gate: ActivityGate,
 
   const { rows } = await db.pool.query('SELECT status, batch_size FROM bbm.migrations WHERE name = $1', [key]);
   const { rows: data } = await db.pool.query(`SELECT min(counter) AS lo, max(counter) AS hi FROM ${table}`);
-  const label = `${c.what} (${key})`;
+  const label = `${c.what}, ${kind} activities (${key})`;
   assert.equal(summary.state, c.state, `${label}: the result's state`);
   assert.equal(
     rows[0].status,
@@ -117,12 +140,16 @@ async function runCase(db: TestDatabase, worker: TestWorker, gate: ActivityGate,
     assert.equal(rows[0].batch_size, NEW_BATCH_SIZE, `${label}: batch size applied`);
 }
 
-test('pause, resume and configure arriving while a repository workflow completes are applied, and its result matches the database', async () => {
+test('pause, resume and configure arriving while a repository workflow completes, on local or regular activities, are applied, and its result matches the database', async () => {
   const db = await createTestDatabase('races');
   const gate = new ActivityGate();
   const worker = await startTestWorker(db, { interceptors: gate.interceptors });
   for (let round = 0; round < ROUNDS; round++) {
-    await Promise.all(CASES.map((c, i) => runCase(db, worker, gate, c, `race-${round}-${i}`)));
+    await Promise.all(
+      CASES.flatMap((c, i) =>
+        (c.kinds ?? ['local', 'regular']).map((kind) => runCase(db, worker, gate, c, `race-${round}-${i}-${kind}`, kind)),
+      ),
+    );
   }
 });
 

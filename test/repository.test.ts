@@ -185,3 +185,45 @@ test("a job's log lines carry the job's fields at level info, for every job the 
     assert.equal(lines[1]!.rows, '100');
   }
 });
+
+test('a short repository run on local activities is one workflow task: its progress reads and its notice to the enqueuer are local activities too, and on regular activities each is an activity task', async () => {
+  const db = await createTestDatabase('bookends');
+  await createItems(db.pool, 'items', 100);
+  const registry = new WorkRegistry([...BUILTIN_WORK]);
+  const worker = await startTestWorker(db, { registry });
+  for (const localActivities of [true, false]) {
+    const key = localActivities ? 'bookends-local' : 'bookends-regular';
+    await defineMigration(
+      { pool: db.pool, registry },
+      { name: key, repository: key, work: 'noop', table: 'items', column: 'id', batchSize: 1_000, targetJobMs: 0 },
+    );
+    const handle = await worker.client.workflow.start(repositoryMigration, {
+      taskQueue: worker.taskQueue,
+      workflowId: repositoryWorkflowId(key),
+      args: [{ repository: key, knobs: { ...FAST, localActivities } }],
+    });
+    assert.equal((await handle.result()).state, 'finished');
+    const events = (await handle.fetchHistory()).events ?? [];
+    const scheduled = events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    const local = events.flatMap((e) => {
+      const marker = e.markerRecordedEventAttributes;
+      if (marker?.markerName !== 'core_local_activity') return [];
+      const data = marker.details?.data?.payloads?.[0]?.data;
+      return [(JSON.parse(Buffer.from(data ?? new Uint8Array()).toString('utf8')) as { activity_type: string }).activity_type];
+    });
+    const tasks = events.filter((e) => e.workflowTaskCompletedEventAttributes).length;
+    if (localActivities) {
+      assert.deepEqual(scheduled, [], `${key}: no activity task`);
+      assert.equal(local.filter((t) => t === 'repositoryProgress').length, 2, `${key}: the first and final reads`);
+      assert.equal(local.filter((t) => t === 'notifyEnqueuer').length, 1, `${key}: the notice`);
+      assert.equal(tasks, 1, `${key}: workflow tasks`);
+    } else {
+      assert.deepEqual(
+        scheduled.filter((t) => t === 'repositoryProgress' || t === 'notifyEnqueuer'),
+        ['repositoryProgress', 'repositoryProgress', 'notifyEnqueuer'],
+        `${key}: the bookends as activity tasks`,
+      );
+      assert.deepEqual(local, [], `${key}: no local activity`);
+    }
+  }
+});

@@ -55,4 +55,11 @@ export const PATCHES = Object.freeze({
    * job's SQL ahead during the round trip (src/engine/run-ahead.ts); not for a round's last job.
    */
   runAhead: 'run-ahead',
+  /**
+   * The run's first and final progress reads and its notice to the enqueuer are local activities
+   * when the knobs ask for local activities, like the hot path: a short run takes one workflow task
+   * instead of four, which is what the enqueuer's start rate and a worker full of small
+   * repositories pay for.
+   */
+  localBookends: 'local-bookends',
 });

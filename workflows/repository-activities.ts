@@ -41,7 +41,23 @@ export function health(knobs: Knobs): HealthActivities {
 export const auditor = proxyActivities<AuditActivities>({ startToCloseTimeout: '30 seconds', retry: BOOKKEEPING_RETRY });
 
 /** The enqueuer is an optimisation for throughput: a few quick attempts, then the repository moves on. */
-export const notifier = proxyActivities<EnqueuerActivities>({ startToCloseTimeout: '5 seconds', retry: { maximumAttempts: 5 } });
+const NOTIFY_OPTIONS = { startToCloseTimeout: '5 seconds', retry: { maximumAttempts: 5 } } as const;
+const notifier = proxyActivities<EnqueuerActivities>(NOTIFY_OPTIONS);
+const localNotifier = proxyLocalActivities<EnqueuerActivities>(NOTIFY_OPTIONS);
+
+/**
+ * The run's bookends (its first and final progress reads, and its notice to the enqueuer) in the
+ * kind the knobs ask for: local activities only when `local` is true, which the caller decides
+ * with the patch `local-bookends`, so histories recorded before it replay their regular activities.
+ */
+export function bookends(local: boolean): {
+  repositoryProgress: RepositoryActivities['repositoryProgress'];
+  notifyEnqueuer: EnqueuerActivities['notifyEnqueuer'];
+} {
+  return local
+    ? { repositoryProgress: localBookkeeping.repositoryProgress, notifyEnqueuer: localNotifier.notifyEnqueuer }
+    : { repositoryProgress: bookkeeping.repositoryProgress, notifyEnqueuer: notifier.notifyEnqueuer };
+}
 
 /** Taking the lease may wait up to lockWaitTimeoutMs for another holder; a lost connection retries soon. */
 export function leaseActivities(knobs: Knobs): Pick<RepositoryActivities, 'acquireLease'> {

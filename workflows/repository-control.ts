@@ -5,13 +5,13 @@ import { failureType } from '../src/contract/failures';
 import type { RepositoryState } from '../src/contract/messages';
 import type { RepositorySummary } from '../src/contract/workflows';
 import { PATCHES } from './patches';
-import { bookkeeping, notifier } from './repository-activities';
+import { bookends, bookkeeping } from './repository-activities';
 import type { RepositoryRun } from './repository-state';
 
 /** The first run of an execution: the database's clock and every migration's progress, and the definitions in the memo. */
 export async function begin(run: RepositoryRun): Promise<void> {
   if (run.startedAt) return; // a continued run: carried over
-  const initial = await bookkeeping.repositoryProgress({ repository: run.repository });
+  const initial = await bookendsOf(run).repositoryProgress({ repository: run.repository });
   run.startedAt = initial.now;
   run.replaceProgress(initial.migrations);
   // The definitions, for people looking at the workflow in the web UI.
@@ -39,6 +39,14 @@ export async function applyRequests(run: RepositoryRun): Promise<void> {
   run.drained = false;
 }
 
+/**
+ * The bookends' kind: local with local-activity knobs, from the patch `local-bookends` on (the
+ * patch is asked only then, so a run on regular activities records no marker for it).
+ */
+function bookendsOf(run: RepositoryRun): ReturnType<typeof bookends> {
+  return bookends(run.knobs.localActivities && patched(PATCHES.localBookends));
+}
+
 const RUNNABLE = new Set(['active', 'running']);
 
 /**
@@ -47,7 +55,7 @@ const RUNNABLE = new Set(['active', 'running']);
  * this workflow, or a failure it lost in a crash), the run carries on instead: undefined.
  */
 export async function decide(run: RepositoryRun): Promise<RepositorySummary | undefined> {
-  const final = await bookkeeping.repositoryProgress({ repository: run.repository });
+  const final = await bookendsOf(run).repositoryProgress({ repository: run.repository });
   run.replaceProgress(final.migrations);
   const migrations = [...run.progress.values()];
   const runnable = migrations.filter((m) => RUNNABLE.has(m.status));
@@ -78,7 +86,7 @@ function finalState(migrations: MigrationProgress[]): RepositoryState {
 /** Tell the enqueuer this repository reached a final state, so it can start the next one now. */
 export async function notify(run: RepositoryRun, state: RepositoryState): Promise<void> {
   try {
-    await notifier.notifyEnqueuer({ repository: run.repository, state });
+    await bookendsOf(run).notifyEnqueuer({ repository: run.repository, state });
   } catch (err) {
     // The enqueuer is an optimisation for throughput; its absence must not fail the repository.
     log.warn('could not notify the enqueuer', { repository: run.repository, error: String(err) });
