@@ -109,8 +109,9 @@ export class BbmClient {
 
   /**
    * Start the repository's workflow (`bbm repositories start`), optionally with knobs (batch
-   * timing, health thresholds; see Knobs). Throws INVALID_INPUT (bad key), REPOSITORY_NOT_FOUND
-   * (no migration of it) and ALREADY_RUNNING.
+   * timing, health thresholds; see Knobs). Throws INVALID_INPUT for a bad key or bad knobs (an
+   * unknown knob, a value out of its range, minDelayMs above maxDelayMs with the defaults filled
+   * in), with nothing started; REPOSITORY_NOT_FOUND (no migration of it) and ALREADY_RUNNING.
    */
   start(
     repository: string,
