@@ -6,7 +6,14 @@ import { BbmError, configError, ErrorCode } from './errors';
 
 /**
  * The whole of bbm's configuration, resolved once at start-up (defaults, then environment,
- * then flags). Nothing else in the code reads `process.env`.
+ * then flags). Nothing else reads bbm's settings from `process.env`. The exceptions:
+ * - the entry points hand `process.env` to resolveConfig as the default environment, so a caller
+ *   can pass its own: the CLI (src/cli/context.ts), the library (src/api/settings.ts, the
+ *   `env` option) and the schema-migration helper (src/schema-migrations.ts, `env` of `run`);
+ * - src/cli/main.ts reads BBM_LOG_LEVEL itself to decide whether an unexpected error prints its
+ *   stack trace, since the error may come before the configuration was resolved, or from resolving it;
+ * - src/dev/ reads PATH to find the binaries it runs (temporal, go, postgres, unshare) and passes
+ *   the environment on to the child processes it starts (`go install`).
  */
 export interface BbmConfig {
   /** Postgres connection string. Unset means "start the embedded development Postgres". */

@@ -55,9 +55,9 @@ export async function queueMigration(db: SqlRunner, def: MigrationDefinition, op
 
 export interface SchemaEnsureFinishedOptions extends EnsureFinishedOptions {
   /**
-   * Settings for `run` (DATABASE_URL, TEMPORAL_ADDRESS, BBM_NAMESPACE, BBM_TASK_QUEUE, ... as for
-   * the CLI; see src/config.ts): it opens its own pool and Temporal client and closes them after.
-   * @default process.env
+   * Settings for `run` (DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and Temporal's other
+   * variables, read by its envconfig, BBM_TASK_QUEUE, ... as for the CLI; see src/config.ts): it
+   * opens its own pool and Temporal client and closes them after. @default process.env
    */
   env?: NodeJS.ProcessEnv;
 }

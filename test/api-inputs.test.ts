@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { BbmClient } from '../src/api/client';
+import { repositoryWorkflowId } from '../src/contract/ids';
 import { MigrationStatus } from '../src/engine/constants';
 import { isBbmError, ErrorCode } from '../src/errors';
 import { insertAuditEvent, type AuditEvent } from '../src/store/audit';
 import { bbm, cliEnv, shown } from './helpers/cli';
 import { createItems, createTestDatabase } from './helpers/db';
-import { uniqueTaskQueue } from './helpers/temporal';
+import { testClient, uniqueTaskQueue } from './helpers/temporal';
 
 /**
  * What BbmClient's callers pass is checked before it acts (a fresh tester's findings): a string
@@ -115,6 +117,38 @@ test('audit refuses an unusable since or limit with INVALID_INPUT and accepts th
     await assert.rejects(api.audit({ limit: -5 }), invalid('limit'));
     await assert.rejects(api.audit({ limit: 2.5 }), invalid('limit'));
     await assert.rejects(api.audit({ migraton: 'x' } as never), invalid('"migraton"'));
+  } finally {
+    await api.close();
+  }
+});
+
+test('start refuses bad knobs with INVALID_INPUT and starts no workflow', async () => {
+  const db = await createTestDatabase('api_inputs_knobs');
+  await createItems(db.pool, 'items', 100);
+  const api = new BbmClient({ databaseUrl: db.url, taskQueue: uniqueTaskQueue('api-inputs-knobs'), actor: 'tester', logLevel: 'silent' });
+  try {
+    // A migration of the repository, so that only the knobs stand between the call and a start.
+    await api.define({
+      name: 'knob1',
+      repository: 'apiin-knobs',
+      work: 'increment',
+      table: 'items',
+      column: 'id',
+      args: { target: 'counter' },
+    });
+    const bad: [unknown, string][] = [
+      [{ maxJobPerBatch: 0 }, 'maxJobPerBatch'],
+      [{ maxJobsPerBatch: 2 }, '"maxJobsPerBatch"'],
+      [{ minDelayMs: 5000 }, 'maxDelayMs (2000)'],
+      [{ localActivities: 'yes' }, 'localActivities'],
+      ['fast', 'knobs'],
+    ];
+    for (const [knobs, named] of bad) {
+      await assert.rejects(api.start('apiin-knobs', { knobs: knobs as never }), invalid(named), JSON.stringify(knobs));
+    }
+    const client = await testClient();
+    await assert.rejects(client.workflow.getHandle(repositoryWorkflowId('apiin-knobs')).describe(), WorkflowNotFoundError);
+    assert.deepEqual(await statuses(db.pool), { knob1: MigrationStatus.ACTIVE }, 'the migration was not touched');
   } finally {
     await api.close();
   }

@@ -75,9 +75,15 @@ export class BbmClient {
   /**
    * Define a migration (`bbm migrations create`): validated in full, then inserted as active (or
    * paused with `paused: true`); nothing is written when a check fails. Creates bbm's schema if
-   * the database has none yet. Throws INVALID_INPUT, DUPLICATE_MIGRATION, TABLE_NOT_FOUND,
-   * COLUMN_NOT_FOUND, WORK_FUNCTION_NOT_FOUND and the other definition codes. Returns the
-   * migration as JSON-safe MigrationInfo (ids, bounds and counts as decimal strings).
+   * the database has none yet. Throws (src/engine/definitions.ts checkDefinition):
+   * INVALID_INPUT (an unknown field, a bad name or repository key, args refused by the work
+   * function's validateArgs), INVALID_JOB_SIGNATURE (no such work function), INVALID_IDENTIFIER
+   * (table or column name), INVALID_BATCHING_STRATEGY, INVALID_BATCH_SIZE, INVALID_SUB_BATCH_SIZE,
+   * INVALID_SUB_BATCH_PAUSE, INVALID_RANGE, INVALID_TABLE, INVALID_COLUMN (missing, or not an
+   * integer for a range strategy), PAGINATION_COLUMN_NOT_UNIQUE, MISSING_INDEX, MISSING_NULL_INDEX,
+   * MISSING_UNIQUE_KEY (what the strategy needs of the table), MIGRATION_EXISTS; and CONFIG_INVALID
+   * (no database configured) or CANNOT_CONNECT before any check. Returns the migration as
+   * JSON-safe MigrationInfo (ids, bounds and counts as decimal strings).
    */
   async define(definition: MigrationDefinition): Promise<MigrationInfo> {
     const pool = await this.db();
@@ -109,8 +115,9 @@ export class BbmClient {
 
   /**
    * Start the repository's workflow (`bbm repositories start`), optionally with knobs (batch
-   * timing, health thresholds; see Knobs). Throws INVALID_INPUT (bad key), REPOSITORY_NOT_FOUND
-   * (no migration of it) and ALREADY_RUNNING.
+   * timing, health thresholds; see Knobs). Throws INVALID_INPUT for a bad key or bad knobs (an
+   * unknown knob, a value out of its range, minDelayMs above maxDelayMs with the defaults filled
+   * in), with nothing started; REPOSITORY_NOT_FOUND (no migration of it) and ALREADY_RUNNING.
    */
   start(
     repository: string,

@@ -15,7 +15,11 @@ export const FailureCode = Object.freeze({
   UNKNOWN: 0,
   INVALID_TABLE: 1,
   INVALID_COLUMN: 2,
-  /** The work function is not registered anywhere (set only at definition time, see WORK_FUNCTION_NOT_FOUND). */
+  /**
+   * The anchor's code for an unregistered work function, kept for its numbering; bbm never stores it:
+   * a definition naming one is refused (error INVALID_JOB_SIGNATURE), and a worker without it waits
+   * (WORK_FUNCTION_NOT_FOUND) instead of failing the migration.
+   */
   INVALID_JOB_SIGNATURE: 3,
   MAX_JOB_RETRY: 4,
   INVALID_BATCHING_STRATEGY: 5,

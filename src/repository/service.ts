@@ -12,7 +12,7 @@ import type { MigrationSelector } from '../engine/control';
 import { migrationsProgress } from '../engine/progress';
 import type { MigrationProgress } from '../engine/types';
 import { BbmError, ErrorCode, invalidInput, isBbmError, notFound, unknownRepository } from '../errors';
-import type { Knobs } from '../knobs';
+import { checkKnobs, type Knobs } from '../knobs';
 import { listMigrations } from '../store/migrations';
 import { repositoryStatusCounts } from '../store/progress';
 import type { MigrationRow } from '../store/types';
@@ -84,14 +84,21 @@ export class RepositoryService {
   }
 
   /**
-   * Start the repository's workflow. Throws REPOSITORY_NOT_FOUND when the database (if configured)
-   * holds no migration of it, and ALREADY_RUNNING when its workflow runs.
+   * Start the repository's workflow. Throws INVALID_INPUT for a bad key or knobs (an unknown knob,
+   * a value out of range, minDelayMs above maxDelayMs once merged into the defaults: the checks
+   * the workflow makes of its input), before anything is read or started; REPOSITORY_NOT_FOUND
+   * when the database (if configured) holds no migration of it; ALREADY_RUNNING when its workflow runs.
    */
   async start(
     key: string,
     options: { knobs?: Partial<Knobs>; retryFailed?: boolean } = {},
   ): Promise<{ workflowId: string; runId: string }> {
     RepositoryService.checkKey(key);
+    // The workflow refuses bad knobs only once started, as a failed run (found by a reviewer:
+    // BbmClient.start passed them on unchecked). The CLI checks them first with its own message
+    // (checkedKnobs in src/cli/parse.ts), so this refuses only what came from code.
+    const knobProblem = checkKnobs(options.knobs);
+    if (knobProblem) throw invalidInput(`Invalid knobs: ${knobProblem.message}.`, { repository: key, field: 'knobs' });
     await this.assertKnown(key);
     const outcome = await startRepositoryWorkflow(await this.deps.client(), key, { taskQueue: this.deps.taskQueue, ...options });
     if (!outcome.started) {
