@@ -7,7 +7,7 @@ import { runningRepositories } from '../src/enqueuer/running';
 import { startRepositories } from '../src/enqueuer/start';
 import type { Knobs } from '../src/knobs';
 import type { Logger } from '../src/logger';
-import { enqueuerWorkflowId } from '../src/contract/ids';
+import { enqueuerStartToken, enqueuerWorkflowId } from '../src/contract/ids';
 import { repositoryDoneSignal, type RepositoryDone, type WakeRequest } from '../src/contract/messages';
 import { adapt, checkInput } from './failures';
 
@@ -180,6 +180,7 @@ export function createEnqueuerActivities(deps: EnqueuerActivityDeps) {
           knobs: input.knobs,
           knobsByPrefix: input.knobsByPrefix,
           reason: input.wake.reason,
+          ...(ctx.info.workflowExecution ? { startToken: enqueuerStartToken(ctx.info.workflowExecution.runId, input.wake.wakeUp) } : {}),
           startedBefore: Array.isArray(previous) ? previous : [],
           onStarted: heartbeat(ctx),
         });

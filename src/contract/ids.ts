@@ -16,6 +16,19 @@ export function enqueuerScheduleId(taskQueue: string): string {
   return `bbm-enqueuer-schedule/${taskQueue}`;
 }
 
+/**
+ * The repository workflow's memo key naming who started the run: `<enqueuer run ID>#<wake-up>`
+ * when the enqueuer did. A start that Temporal refuses because the repository already runs is the
+ * starter's own when this matches, which is how a wake-up retried after a worker crash (its local
+ * activity re-runs from the start) still counts the repositories it had started.
+ */
+export const STARTED_BY_MEMO_KEY = 'startedBy';
+
+/** The start token of one enqueuer wake-up: the same on every retry of it, different for every other wake-up. */
+export function enqueuerStartToken(enqueuerRunId: string, wakeUp: number): string {
+  return `${enqueuerRunId}#${wakeUp}`;
+}
+
 /** `bbm-repository:<repository key>`, e.g. `bbm-repository:public.images`. */
 export function repositoryWorkflowId(repository: string): string {
   return `${REPOSITORY_WORKFLOW_PREFIX}${repository}`;

@@ -13,6 +13,12 @@ export interface StartRepositoriesInput {
   knobsByPrefix?: Record<string, Partial<Knobs>>;
   /** Shown as the workflow's summary in the UI. */
   reason: string;
+  /**
+   * The wake-up's start token (enqueuerStartToken), kept in each started workflow's memo: a retry
+   * of the same wake-up counts the runs carrying it as started, not as already running. A local
+   * activity has no heartbeat, so after a worker crash this is how its earlier starts are known.
+   */
+  startToken?: string;
   /** Already started by an earlier attempt of the same call (its heartbeat details). */
   startedBefore?: string[];
   /** Called after each start, with the repositories started so far (activity heartbeat). */
@@ -46,6 +52,7 @@ export async function startRepositories(client: Client, input: StartRepositories
       taskQueue: input.taskQueue,
       knobs: knobsFor(repository, input.knobs ?? {}, input.knobsByPrefix),
       summary: `Started by the bbm enqueuer (${input.reason})`,
+      ...(input.startToken ? { startToken: input.startToken } : {}),
     });
     // A retry of this call finds its own earlier starts running: those still count as started.
     outcome.set(repository, started || startedBefore.has(repository) ? 'started' : 'already');

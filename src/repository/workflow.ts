@@ -5,7 +5,7 @@ import {
   type Client,
   type WorkflowExecutionStatusName,
 } from '@temporalio/client';
-import { repositoryWorkflowId } from '../contract/ids';
+import { STARTED_BY_MEMO_KEY, repositoryWorkflowId } from '../contract/ids';
 import { pauseSignal, progressQuery, resumeSignal, retrySignal, type RepositoryProgress } from '../contract/messages';
 import { SA } from '../contract/search-attributes';
 import { WORKFLOW_TYPES, type RepositorySummary, type RepositoryWorkflow } from '../contract/workflows';
@@ -27,6 +27,11 @@ export interface StartRepositoryOptions {
   retryFailed?: boolean;
   /** Shown as the workflow's summary in the web UI, e.g. "Started by the bbm enqueuer (schedule)". */
   summary?: string;
+  /**
+   * Who starts it, kept in the memo (`startedBy`). When given, a refused start whose running
+   * workflow carries the same token counts as started: it is this starter's own earlier start.
+   */
+  startToken?: string;
 }
 
 /** `started: false` when the repository's workflow was already running (Temporal refused a second run). */
@@ -35,7 +40,9 @@ export type StartOutcome = { started: true; workflowId: string; runId: string } 
 /**
  * Start the repository's workflow. The workflow ID is the repository's, so Temporal refuses a
  * second run while one runs: that refusal is how "already running" is detected, with nothing to
- * clean up. Other errors (Temporal unreachable) are thrown as they come.
+ * clean up. With `startToken`, a refusal costs one describe, and a running workflow carrying the
+ * same token is reported started (a retry finding its own start). Other errors (Temporal
+ * unreachable) are thrown as they come.
  */
 export async function startRepositoryWorkflow(client: Client, repository: string, options: StartRepositoryOptions): Promise<StartOutcome> {
   const workflowId = repositoryWorkflowId(repository);
@@ -47,11 +54,17 @@ export async function startRepositoryWorkflow(client: Client, repository: string
       args: [{ repository, ...knobs, ...(options.retryFailed ? { retryFailed: true } : {}) }],
       typedSearchAttributes: [{ key: SA.repository, value: repository }],
       ...(options.summary ? { staticSummary: options.summary } : {}),
+      ...(options.startToken ? { memo: { [STARTED_BY_MEMO_KEY]: options.startToken } } : {}),
     });
     return { started: true, workflowId, runId: handle.firstExecutionRunId };
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return { started: false, workflowId };
-    throw err;
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    if (options.startToken) {
+      const running = await client.workflow.getHandle(workflowId).describe();
+      if (running.status.name === 'RUNNING' && running.memo?.[STARTED_BY_MEMO_KEY] === options.startToken)
+        return { started: true, workflowId, runId: running.runId };
+    }
+    return { started: false, workflowId };
   }
 }
 
