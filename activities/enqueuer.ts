@@ -48,6 +48,12 @@ export interface SurveyResult {
   candidates: string[];
   /** Eligible repositories running without this enqueuer having started them. */
   alreadyRunning: string[];
+  /**
+   * Running repositories this very wake-up started on an earlier attempt whose result was lost
+   * (a worker crash: survey and start are local activities of one workflow task, so both run
+   * again). Counted as started, not as already running. Absent from results recorded before it.
+   */
+  startedByThisWakeUp?: string[];
   noRepositoryFound: boolean;
   atCapacity: boolean;
   /** True when this survey logged the wake-up's line (nothing to start). */
@@ -129,10 +135,12 @@ export function createEnqueuerActivities(deps: EnqueuerActivityDeps) {
       checkInput('surveyRepositories', input);
       return adapt(async () => {
         const ctx = Context.current();
-        const { running, closed, stillClosing } = await runningRepositories(deps.client, {
+        const startToken = wakeUpStartToken(ctx, input.wake);
+        const { running, closed, stillClosing, startedByToken } = await runningRepositories(deps.client, {
           taskQueue: ctx.info.taskQueue,
           tracked: input.tracked,
           closing: input.closing,
+          ...(startToken ? { startToken } : {}),
           onProgress: heartbeat(ctx),
         });
         if (stillClosing.length > 0)
@@ -144,7 +152,8 @@ export function createEnqueuerActivities(deps: EnqueuerActivityDeps) {
         // One more than the free slots tells "at capacity, work waiting" from "nothing to do".
         const eligible = await eligibleRepositories(deps.pool, { running, limit: Math.max(free, 1), prefixes: input.wake.prefixes });
         const tracked = new Set(input.tracked);
-        const alreadyRunning = eligible.running.filter((r) => !tracked.has(r));
+        const startedEarlier = new Set(startedByToken);
+        const alreadyRunning = eligible.running.filter((r) => !tracked.has(r) && !startedEarlier.has(r));
         const candidates = eligible.next.slice(0, free);
         const result: SurveyResult = {
           running,
@@ -152,6 +161,7 @@ export function createEnqueuerActivities(deps: EnqueuerActivityDeps) {
           stillClosing,
           candidates,
           alreadyRunning,
+          startedByThisWakeUp: startedByToken,
           noRepositoryFound: eligible.next.length === 0,
           atCapacity: free === 0,
           logged: candidates.length === 0,
@@ -159,7 +169,7 @@ export function createEnqueuerActivities(deps: EnqueuerActivityDeps) {
         if (result.logged)
           logWakeUp(input.wake, {
             running: running.length,
-            started: [],
+            started: startedByToken,
             alreadyRunning,
             noRepositoryFound: result.noRepositoryFound,
             atCapacity: result.atCapacity,
@@ -180,7 +190,7 @@ export function createEnqueuerActivities(deps: EnqueuerActivityDeps) {
           knobs: input.knobs,
           knobsByPrefix: input.knobsByPrefix,
           reason: input.wake.reason,
-          ...(ctx.info.workflowExecution ? { startToken: enqueuerStartToken(ctx.info.workflowExecution.runId, input.wake.wakeUp) } : {}),
+          startToken: wakeUpStartToken(ctx, input.wake),
           startedBefore: Array.isArray(previous) ? previous : [],
           onStarted: heartbeat(ctx),
         });
@@ -204,6 +214,12 @@ export function createEnqueuerActivities(deps: EnqueuerActivityDeps) {
       });
     },
   };
+}
+
+/** The wake-up's start token (enqueuerStartToken): the same on every attempt of its survey and start. */
+function wakeUpStartToken(ctx: Context, wake: WakeUpContext): string | undefined {
+  const execution = ctx.info.workflowExecution;
+  return execution ? enqueuerStartToken(execution.runId, wake.wakeUp) : undefined;
 }
 
 /** Heartbeats for a regular activity; a local one (the enqueuer's default) has none to send. */

@@ -40,7 +40,7 @@ test('killing the worker mid-run leaves nothing behind: a new worker carries on 
     executions = await closedExecutions(client, taskQueue, 40, 150_000);
     status = await waitFor('the enqueuer to settle', async () => {
       const s = await enqueuerStatus(client, taskQueue);
-      return s && s.pending === 0 && s.startedTotal === 40 ? s : undefined;
+      return s && s.pending === 0 ? s : undefined;
     });
   } finally {
     await second.stop();
@@ -56,9 +56,12 @@ test('killing the worker mid-run leaves nothing behind: a new worker carries on 
     .slice(0, 3)
     .map((e) => `${e.repository} ${e.close - e.start} ms`);
   console.log(
-    `# killed after ${atKill[0].n}/40 finished; the new worker finished the rest in ${recoveryMs} ms; slowest: ${slowest.join(', ')}; live leases left: ${leases[0].n}`,
+    `# killed after ${atKill[0].n}/40 finished; startedTotal ${status.startedTotal}; the new worker finished the rest in ${recoveryMs} ms; slowest: ${slowest.join(', ')}; live leases left: ${leases[0].n}`,
   );
   assert.equal(leases[0].n, 0, 'no lease left behind');
-  assert.equal(status.startedTotal, 40);
+  // Exact only when the kill missed a wake-up: a run that a lost attempt started and that closed
+  // before the retried survey is counted by nobody (README, "How the enqueuer decides"). The
+  // executions above are the guarantee; this checks that no start is counted twice.
+  assert.ok(status.startedTotal <= 40, `startedTotal ${status.startedTotal} counts no start twice`);
   await terminateEnqueuer(client, taskQueue);
 });

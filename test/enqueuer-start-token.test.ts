@@ -5,8 +5,8 @@ import { STARTED_BY_MEMO_KEY, enqueuerStartToken, repositoryWorkflowId } from '.
 import { startRepositories } from '../src/enqueuer/start';
 import { testClient, uniqueTaskQueue } from './helpers/temporal';
 
-// No worker polls this task queue: the started workflows stay running, which is the state a
-// wake-up retried after a worker crash finds its own earlier starts in.
+// No worker polls this task queue: the started workflows stay running, which is the state a retried
+// start finds its own earlier starts in (in the same worker, or on the next one after a crash).
 test('a retried wake-up counts the repositories it had started as started, and any other starter finds them already running', async () => {
   const client = await testClient();
   const taskQueue = uniqueTaskQueue('start-token');

@@ -39,8 +39,11 @@ export async function wakeUp(state: EnqueuerState, requests: WakeRequest[]): Pro
   }
   for (const r of survey.closed) state.tracked.delete(r);
   for (const r of survey.alreadyRunning) state.tracked.add(r);
+  // Runs this wake-up started on an attempt lost with its worker: started, not already running.
+  const startedEarlier = survey.startedByThisWakeUp ?? [];
+  for (const r of startedEarlier) state.tracked.add(r);
 
-  let started: string[] = [];
+  let started: string[] = startedEarlier;
   let lostRace: string[] = [];
   if (survey.candidates.length > 0) {
     const result = await startRepositories({
@@ -51,7 +54,7 @@ export async function wakeUp(state: EnqueuerState, requests: WakeRequest[]): Pro
       running: survey.running.length,
       alreadyRunning: survey.alreadyRunning,
     });
-    started = result.started;
+    started = [...startedEarlier, ...result.started];
     lostRace = result.alreadyRunning;
     for (const r of [...started, ...lostRace]) state.tracked.add(r);
   }

@@ -18,9 +18,9 @@ export function enqueuerScheduleId(taskQueue: string): string {
 
 /**
  * The repository workflow's memo key naming who started the run: `<enqueuer run ID>#<wake-up>`
- * when the enqueuer did. A start that Temporal refuses because the repository already runs is the
- * starter's own when this matches, which is how a wake-up retried after a worker crash (its local
- * activity re-runs from the start) still counts the repositories it had started.
+ * when the enqueuer did. A wake-up's survey and starts are local activities that run again from
+ * the start when their worker dies; a running run carrying the wake-up's own token is then one it
+ * started, counted as started, not as already running (src/enqueuer/running.ts, start.ts).
  */
 export const STARTED_BY_MEMO_KEY = 'startedBy';
 

@@ -176,7 +176,11 @@ export interface EnqueuerReport {
   reason: string | null;
   /** Wake-ups processed since the enqueuer first started (across continue-as-new). */
   wakeUps: number;
-  /** Repositories started since the enqueuer first started. */
+  /**
+   * Repositories started since the enqueuer first started. After a worker crash mid wake-up, a run
+   * the lost attempt started and that finished before the retry is not counted (README, "How the
+   * enqueuer decides"), so this can be lower than the runs started; it never counts one twice.
+   */
   startedTotal: number;
   /** Wake requests waiting to be processed. */
   pending: number;

@@ -15,6 +15,11 @@ export interface RunningInput {
   tracked: string[];
   /** Repositories reported done, with the run that reported it. */
   closing: Array<{ repository: string; runId?: string }>;
+  /**
+   * The current wake-up's start token (enqueuerStartToken): running repositories whose run carries
+   * it are returned in `startedByToken`.
+   */
+  startToken?: string;
   /** How long to wait for a run that reported done to close. @default 2000 */
   closeWaitMs?: number;
   /** Called while waiting (activity heartbeat). */
@@ -28,6 +33,12 @@ export interface RunningResult {
   closed: string[];
   /** Reported done, but that run had not closed after the wait (counted as running; look again soon). */
   stillClosing: string[];
+  /**
+   * Running repositories whose run carries `startToken` (among those described): this wake-up
+   * started them on an attempt whose result was lost, the worker having died before the workflow
+   * task completed; the enqueuer has not counted them. Sorted.
+   */
+  startedByToken: string[];
   /** How many running repository workflows visibility listed (may lag; for the log line). */
   visible: number;
 }
@@ -41,7 +52,8 @@ export interface RunningResult {
  *  - a tracked repository not listed yet (a fresh start) is checked the same way, so it counts;
  *  - a repository that reported done is checked too, waiting the few milliseconds between its
  *    notice and its close, so its slot is reused at once and never while it still runs.
- * What is left to visibility's lag is a workflow started by hand milliseconds ago.
+ * What is left to visibility's lag is a workflow started by hand milliseconds ago. A described run
+ * carrying `startToken` is also returned in `startedByToken`.
  */
 export async function runningRepositories(client: Client, input: RunningInput): Promise<RunningResult> {
   const visible = new Set<string>();
@@ -56,6 +68,11 @@ export async function runningRepositories(client: Client, input: RunningInput): 
   const toCheck = [...new Set([...input.tracked, ...visible, ...closing.keys()])].filter((r) => !running.has(r));
   const closed: string[] = [];
   const stillClosing: string[] = [];
+  const startedByToken: string[] = [];
+  const noteRunning = (repository: string, startedBy: string | undefined): void => {
+    running.add(repository);
+    if (input.startToken !== undefined && startedBy === input.startToken) startedByToken.push(repository);
+  };
   await forEachLimited(toCheck, 16, async (repository) => {
     const state = await describe(client, repository);
     input.onProgress?.();
@@ -64,19 +81,26 @@ export async function runningRepositories(client: Client, input: RunningInput): 
       // It reported done and is finishing its last workflow task: wait for the close.
       const outcome = await waitForClose(client, repository, reportedRun, input.closeWaitMs ?? 2_000, input.onProgress);
       if (outcome === 'closed') closed.push(repository);
+      else if (outcome === 'newer-run') noteRunning(repository, (await describe(client, repository)).startedBy);
       else running.add(repository);
       if (outcome === 'still-running') stillClosing.push(repository);
       return;
     }
-    if (state.running) running.add(repository);
+    if (state.running) noteRunning(repository, state.startedBy);
     else if (tracked.has(repository) || closing.has(repository)) closed.push(repository);
   });
-  return { running: [...running].sort(), closed: closed.sort(), stillClosing: stillClosing.sort(), visible: visible.size };
+  return {
+    running: [...running].sort(),
+    closed: closed.sort(),
+    stillClosing: stillClosing.sort(),
+    startedByToken: startedByToken.sort(),
+    visible: visible.size,
+  };
 }
 
-async function describe(client: Client, repository: string): Promise<{ running: boolean; runId?: string }> {
+async function describe(client: Client, repository: string): Promise<{ running: boolean; runId?: string; startedBy?: string }> {
   const d = await describeRepositoryWorkflow(client, repository);
-  return { running: d?.status === 'RUNNING', runId: d?.runId };
+  return { running: d?.status === 'RUNNING', runId: d?.runId, startedBy: d?.startedBy };
 }
 
 async function waitForClose(

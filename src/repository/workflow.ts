@@ -60,8 +60,8 @@ export async function startRepositoryWorkflow(client: Client, repository: string
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     if (options.startToken) {
-      const running = await client.workflow.getHandle(workflowId).describe();
-      if (running.status.name === 'RUNNING' && running.memo?.[STARTED_BY_MEMO_KEY] === options.startToken)
+      const running = await describeRepositoryWorkflow(client, repository);
+      if (running?.status === 'RUNNING' && running.startedBy === options.startToken)
         return { started: true, workflowId, runId: running.runId };
     }
     return { started: false, workflowId };
@@ -73,13 +73,16 @@ export interface RepositoryWorkflowDescription {
   status: WorkflowExecutionStatusName;
   /** The latest run's ID. */
   runId: string;
+  /** The run's start token (memo `startedBy`), when its starter gave one (the enqueuer does). */
+  startedBy?: string;
 }
 
 /** The latest run of the repository's workflow (DescribeWorkflowExecution: strongly consistent), or undefined when it never ran. */
 export async function describeRepositoryWorkflow(client: Client, repository: string): Promise<RepositoryWorkflowDescription | undefined> {
   try {
     const d = await client.workflow.getHandle(repositoryWorkflowId(repository)).describe();
-    return { status: d.status.name, runId: d.runId };
+    const startedBy = d.memo?.[STARTED_BY_MEMO_KEY];
+    return { status: d.status.name, runId: d.runId, ...(typeof startedBy === 'string' ? { startedBy } : {}) };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;

@@ -4,12 +4,20 @@
  * DATABASE_URL, TEMPORAL_ADDRESS, BBM_TASK_QUEUE, BBM_LOG_LEVEL, and BBM_TEST_WORKFLOW_BUNDLE
  * (a prebuilt bundle, so a restart takes a second instead of a rebundle).
  *
+ * Two test hooks, also from the environment: BBM_TEST_HOLD_WORK=<name> registers a work function
+ * of that name whose jobs never end (repositories stay running), and
+ * BBM_TEST_KILL_AFTER_ACTIVITY=<activity type> makes the process SIGKILL itself as soon as an
+ * activity of that type has returned, before its workflow task can complete (a crash at that exact
+ * point, which a kill from outside can only hit by chance).
+ *
  * Prints `bbm-worker ready pid=<pid>` once it polls; SIGTERM/SIGINT shut it down gracefully.
  */
 import { resolveConfig } from '../../src/config';
 import { createPool } from '../../src/db/pool';
 import { createLogger } from '../../src/logger';
-import { createBbmWorker } from '../../src/worker';
+import { createBbmWorker, type CreateWorkerOptions } from '../../src/worker';
+import { BUILTIN_WORK } from '../../src/engine/builtin-work';
+import { WorkRegistry } from '../../src/engine/registry';
 import { testEnv } from './env';
 
 const READY_LINE = 'bbm-worker ready';
@@ -26,6 +34,7 @@ async function main(): Promise<void> {
     logger,
     workflowBundle: bundle ? { codePath: bundle } : undefined,
     identity: `worker-main-${process.pid}`,
+    ...testHooks(process.env),
   });
   const running = built.worker.run();
   const stop = (): void => {
@@ -37,6 +46,41 @@ async function main(): Promise<void> {
   await running;
   await built.close();
   await pool.end();
+}
+
+function testHooks(env: NodeJS.ProcessEnv): Pick<CreateWorkerOptions, 'registry' | 'interceptors'> {
+  const hold = env.BBM_TEST_HOLD_WORK;
+  const killAfter = env.BBM_TEST_KILL_AFTER_ACTIVITY;
+  return {
+    ...(hold
+      ? {
+          registry: new WorkRegistry([
+            ...BUILTIN_WORK,
+            { name: hold, description: 'never ends (tests)', run: () => new Promise<number>(() => undefined) },
+          ]),
+        }
+      : {}),
+    ...(killAfter
+      ? {
+          interceptors: {
+            activity: [
+              (ctx) => ({
+                inbound: {
+                  async execute(input, next) {
+                    const result = await next(input);
+                    if (ctx.info.activityType === killAfter) {
+                      process.kill(process.pid, 'SIGKILL');
+                      await new Promise(() => undefined); // the result must never reach the workflow
+                    }
+                    return result;
+                  },
+                },
+              }),
+            ],
+          },
+        }
+      : {}),
+  };
 }
 
 main().then(
