@@ -55,11 +55,19 @@ test('migrations create, list and status work from flags, a JSON file and a YAML
     path.join(dir, 'def.yaml'),
     'name: inc_yaml\nrepository: r-yaml\nwork: increment\ntable: public.items\ncolumn: id\nbatchSize: 75\nargs:\n  target: counter\npaused: true\n',
   );
-  const fromJson = await bbm(['--json', 'migrations', 'create', '--file', path.join(dir, 'def.json')], env);
+  const [fromJson, fromYaml] = await (async () => {
+    try {
+      return [
+        await bbm(['--json', 'migrations', 'create', '--file', path.join(dir, 'def.json')], env),
+        // Flags override the file.
+        await bbm(['migrations', 'create', '-f', path.join(dir, 'def.yaml'), '--batch-size', '80', '--json'], env),
+      ];
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  })();
   assert.equal(fromJson.code, 0, shown(fromJson));
   assert.equal(JSON.parse(fromJson.stdout).repository, 'r-json');
-  // Flags override the file.
-  const fromYaml = await bbm(['migrations', 'create', '-f', path.join(dir, 'def.yaml'), '--batch-size', '80', '--json'], env);
   assert.equal(fromYaml.code, 0, shown(fromYaml));
   assert.deepEqual([JSON.parse(fromYaml.stdout).batchSize, JSON.parse(fromYaml.stdout).status], [80, 'paused']);
 
