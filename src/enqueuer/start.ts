@@ -15,8 +15,9 @@ export interface StartRepositoriesInput {
   reason: string;
   /**
    * The wake-up's start token (enqueuerStartToken), kept in each started workflow's memo: a retry
-   * of the same wake-up counts the runs carrying it as started, not as already running. A local
-   * activity has no heartbeat, so after a worker crash this is how its earlier starts are known.
+   * of the same wake-up's starts counts a refused start whose run carries it as started, not as
+   * already running (a local activity has no heartbeat details to say what it started). The
+   * survey finds such runs by the same token when they are already visible (src/enqueuer/running.ts).
    */
   startToken?: string;
   /** Already started by an earlier attempt of the same call (its heartbeat details). */
