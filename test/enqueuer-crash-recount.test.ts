@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { STARTED_BY_MEMO_KEY, enqueuerStartToken, enqueuerWorkflowId, repositoryWorkflowId } from '../src/contract/ids';
 import { enqueuerStatus, wakeEnqueuer } from '../src/enqueuer/client';
 import { createTestDatabase } from './helpers/db';
-import { defineRepositories, terminateEnqueuer } from './helpers/enqueuer';
+import { defineRepositories, terminateEnqueuer, terminateRepositories } from './helpers/enqueuer';
 import { startTestWorker, testClient, uniqueTaskQueue } from './helpers/temporal';
 import { waitFor } from './helpers/wait';
 import { gatedWork, registryWith } from './helpers/work';
@@ -52,14 +52,7 @@ test('a wake-up whose worker died right after its starts counts them as started 
     }
   } finally {
     gate.open();
-    await Promise.all(
-      keys.map((k) =>
-        client.workflow
-          .getHandle(repositoryWorkflowId(k))
-          .terminate('test over')
-          .catch(() => undefined),
-      ),
-    );
+    await terminateRepositories(client, keys);
     await terminateEnqueuer(client, taskQueue);
   }
 });

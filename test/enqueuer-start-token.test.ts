@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { STARTED_BY_MEMO_KEY, enqueuerStartToken, repositoryWorkflowId } from '../src/contract/ids';
 import { startRepositories } from '../src/enqueuer/start';
+import { terminateRepositories } from './helpers/enqueuer';
 import { testClient, uniqueTaskQueue } from './helpers/temporal';
 
 // No worker polls this task queue: the started workflows stay running, which is the state a retried
@@ -41,13 +42,6 @@ test('a retried wake-up counts the repositories it had started as started, and a
     // The runs the retry counted are the first call's, still running.
     assert.deepEqual([await runIdOf(a), await runIdOf(b)], firstRuns);
   } finally {
-    await Promise.all(
-      [a, b, c].map((r) =>
-        client.workflow
-          .getHandle(repositoryWorkflowId(r))
-          .terminate('test over')
-          .catch(() => undefined),
-      ),
-    );
+    await terminateRepositories(client, [a, b, c]);
   }
 });

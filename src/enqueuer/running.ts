@@ -79,9 +79,9 @@ export async function runningRepositories(client: Client, input: RunningInput): 
     const reportedRun = closing.get(repository);
     if (state.running && reportedRun !== undefined && reportedRun === state.runId) {
       // It reported done and is finishing its last workflow task: wait for the close.
-      const outcome = await waitForClose(client, repository, reportedRun, input.closeWaitMs ?? 2_000, input.onProgress);
+      const { outcome, startedBy } = await waitForClose(client, repository, reportedRun, input.closeWaitMs ?? 2_000, input.onProgress);
       if (outcome === 'closed') closed.push(repository);
-      else if (outcome === 'newer-run') noteRunning(repository, (await describe(client, repository)).startedBy);
+      else if (outcome === 'newer-run') noteRunning(repository, startedBy);
       else running.add(repository);
       if (outcome === 'still-running') stillClosing.push(repository);
       return;
@@ -103,20 +103,21 @@ async function describe(client: Client, repository: string): Promise<{ running: 
   return { running: d?.status === 'RUNNING', runId: d?.runId, startedBy: d?.startedBy };
 }
 
+/** Wait for `runId` to close; `startedBy` is the start token of the newer run, when one started. */
 async function waitForClose(
   client: Client,
   repository: string,
   runId: string,
   waitMs: number,
   onProgress?: () => void,
-): Promise<'closed' | 'newer-run' | 'still-running'> {
+): Promise<{ outcome: 'closed' | 'newer-run' | 'still-running'; startedBy?: string }> {
   const deadline = Date.now() + waitMs;
   let delay = 10;
   for (;;) {
     const state = await describe(client, repository);
-    if (!state.running) return 'closed';
-    if (state.runId !== runId) return 'newer-run';
-    if (Date.now() >= deadline) return 'still-running';
+    if (!state.running) return { outcome: 'closed' };
+    if (state.runId !== runId) return { outcome: 'newer-run', startedBy: state.startedBy };
+    if (Date.now() >= deadline) return { outcome: 'still-running' };
     onProgress?.();
     await new Promise((resolve) => setTimeout(resolve, delay));
     delay = Math.min(200, delay * 2);

@@ -10,7 +10,7 @@ import type { Pool } from 'pg';
 import { defineMigration } from '../../src/engine/definitions';
 import type { WorkFunction, WorkRegistry } from '../../src/engine/registry';
 import { WORKFLOW_TYPES } from '../../src/contract/workflows';
-import { enqueuerWorkflowId, repositoryFromWorkflowId } from '../../src/contract/ids';
+import { enqueuerWorkflowId, repositoryFromWorkflowId, repositoryWorkflowId } from '../../src/contract/ids';
 import { createItems, type TestDatabase } from './db';
 import { startTestWorker, uniqueTaskQueue, type TestWorker } from './temporal';
 import { registryWith } from './work';
@@ -236,6 +236,19 @@ export async function waitForMigrations(pool: Pool, timeoutMs: number, onPoll?: 
     if (onPoll) await onPoll();
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/** Leave none of these repositories' workflows running in the shared Temporal server. */
+export async function terminateRepositories(client: Client, repositories: string[]): Promise<void> {
+  await Promise.all(
+    repositories.map(
+      (r) =>
+        client.workflow
+          .getHandle(repositoryWorkflowId(r))
+          .terminate('test over')
+          .catch(() => undefined), // already gone
+    ),
+  );
 }
 
 /** Leave no enqueuer behind in the shared Temporal server. */

@@ -16,9 +16,8 @@ import { resolveConfig } from '../../src/config';
 import { createPool } from '../../src/db/pool';
 import { createLogger } from '../../src/logger';
 import { createBbmWorker, type CreateWorkerOptions } from '../../src/worker';
-import { BUILTIN_WORK } from '../../src/engine/builtin-work';
-import { WorkRegistry } from '../../src/engine/registry';
 import { testEnv } from './env';
+import { registryWith } from './work';
 
 const READY_LINE = 'bbm-worker ready';
 
@@ -54,10 +53,7 @@ function testHooks(env: NodeJS.ProcessEnv): Pick<CreateWorkerOptions, 'registry'
   return {
     ...(hold
       ? {
-          registry: new WorkRegistry([
-            ...BUILTIN_WORK,
-            { name: hold, description: 'never ends (tests)', run: () => new Promise<number>(() => undefined) },
-          ]),
+          registry: registryWith({ name: hold, description: 'never ends (tests)', run: () => new Promise<number>(() => undefined) }),
         }
       : {}),
     ...(killAfter
